@@ -1,0 +1,127 @@
+// The values that flow through the pipeline, one readonly type per stage:
+// RawMessage → SyslogEvent → Failure → BanRequest → Ban.
+import type { EpochMs } from './clock.js';
+import type { Cidr } from './ip.js';
+
+export const Transport = { UDP: 'udp', TCP: 'tcp', TLS: 'tls' } as const;
+export type Transport = (typeof Transport)[keyof typeof Transport];
+
+/** Who sent a message: the socket peer, as ingest saw it. */
+export interface Sender {
+  /** Canonical peer address (IPv4-mapped IPv6 reported as IPv4). */
+  readonly address: string;
+  readonly transport: Transport;
+}
+
+/** Which wire format the parser recognised. `bare` = no PRI, taken as plain text. */
+export const SyslogFormat = { RFC5424: 'rfc5424', RFC3164: 'rfc3164', BARE: 'bare' } as const;
+export type SyslogFormat = (typeof SyslogFormat)[keyof typeof SyslogFormat];
+
+/** One syslog message after parsing. */
+export interface SyslogEvent {
+  readonly format: SyslogFormat;
+  /** 0-23, or -1 when the message had no PRI. */
+  readonly facility: number;
+  /** 0-7, or -1 when the message had no PRI. */
+  readonly severity: number;
+  /** Event time: the message's own time when plausible, else the receive time. */
+  readonly time: EpochMs;
+  readonly receivedAt: EpochMs;
+  /** HOSTNAME field, or the sender address when the message has none. */
+  readonly hostname: string;
+  /** Socket peer address. */
+  readonly peer: string;
+  /** APP-NAME / TAG without the pid; '' when absent. */
+  readonly program: string;
+  /** PROCID / [pid]; '' when absent. */
+  readonly pid: string;
+  /** MSG, without the BOM and trailing newline. */
+  readonly message: string;
+}
+
+/** A parse failure is a value: counted, logged at debug, skipped. */
+export interface ParseError {
+  readonly reason: string;
+}
+
+/** One line that a jail's filter matched. */
+export interface Failure {
+  readonly jail: string;
+  /** Canonical attacker address. */
+  readonly attacker: string;
+  readonly time: EpochMs;
+  /** The reporting host (SyslogEvent.hostname). */
+  readonly host: string;
+  /** User name from <F-USER>, '' when the filter has none. */
+  readonly user: string;
+  /** The matched message text. */
+  readonly line: string;
+}
+
+/** What the jails ask the ban manager for once an attacker crosses maxretry. */
+export interface BanRequest {
+  readonly jail: string;
+  /** The attacker's own address. */
+  readonly attacker: string;
+  /** The prefix to ban (banmask applied). */
+  readonly target: Cidr;
+  readonly time: EpochMs;
+  readonly failures: number;
+  /** Failures per reporting host. */
+  readonly hosts: Readonly<Record<string, number>>;
+  /** Matched lines, oldest first, capped. */
+  readonly lines: readonly string[];
+}
+
+export const BanOrigin = { JAIL: 'jail', MANUAL: 'manual' } as const;
+export type BanOrigin = (typeof BanOrigin)[keyof typeof BanOrigin];
+
+/** An active ban as stored: the source of truth for agents, CLI and mail. */
+export interface Ban {
+  /** Canonical target text: `198.51.100.7` or `198.51.100.0/24` (formatCidr). The store key. */
+  readonly target: string;
+  readonly family: 4 | 6;
+  readonly jail: string;
+  readonly origin: BanOrigin;
+  /** The address that triggered the ban ('' for manual bans of a prefix). */
+  readonly attacker: string;
+  readonly start: EpochMs;
+  /** End time, or null for a permanent ban. */
+  readonly end: EpochMs | null;
+  /** 1 for a first offence, n for the n-th ban of this attacker (bantime.increment). */
+  readonly banCount: number;
+  readonly failures: number;
+  readonly hosts: Readonly<Record<string, number>>;
+  readonly lines: readonly string[];
+  readonly reason: string;
+  /** Change-feed sequence number of the change that created this ban. */
+  readonly seq: number;
+}
+
+export const ChangeKind = { BAN: 'ban', UNBAN: 'unban' } as const;
+export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
+
+/** One entry of the ordered change feed that agents follow. */
+export type Change =
+  | { readonly seq: number; readonly kind: 'ban'; readonly ban: Ban }
+  | {
+      readonly seq: number;
+      readonly kind: 'unban';
+      readonly target: string;
+      readonly jail: string;
+      readonly at: EpochMs;
+      /** 'expired', 'manual', … */
+      readonly reason: string;
+    };
+
+/** What the store remembers of an attacker across bans (bantime.increment, recidive). */
+export interface AttackerHistory {
+  readonly attacker: string;
+  /** Number of bans so far, over all jails. */
+  readonly bans: number;
+  /** Bans per jail. */
+  readonly perJail: Readonly<Record<string, number>>;
+  readonly lastBanAt: EpochMs;
+  /** Length of the last ban in seconds, null if it was permanent. */
+  readonly lastBantime: number | null;
+}

@@ -1,0 +1,76 @@
+// The ban store contract: what the LevelDB store (and the in-memory one for tests) must guarantee.
+import type { EpochMs } from '../core/clock.js';
+import type { AttackerHistory, Ban, Change } from '../core/types.js';
+
+/** A new ban, before the store gives it a sequence number. */
+export type NewBan = Omit<Ban, 'seq'>;
+
+export interface UnbanRequest {
+  readonly target: string;
+  readonly at: EpochMs;
+  /** Why: 'expired', 'manual', 'manual: --all', … Recorded in the change feed. */
+  readonly reason: string;
+}
+
+export interface StoreStats {
+  readonly activeBans: number;
+  readonly lastSeq: number;
+  readonly batchesWritten: number;
+  readonly recordsWritten: number;
+}
+
+/**
+ * The source of truth for bans.
+ *
+ * Every mutating call is one atomic batch across: active bans, expiry index, attacker history,
+ * change feed (one new sequence number per ban/unban). A call resolves only once its batch is
+ * written; concurrent calls may share one batch (group commit) but each keeps its own result.
+ * The store never decides anything: policy (bantime, ignore lists) belongs to the caller.
+ * The caller must not call anything but `open` before `open` resolves, nor after `close`.
+ */
+export interface BanStore {
+  /** Opens (creating if needed) and loads the active bans into memory. */
+  open(): Promise<void>;
+
+  /** Flushes pending batches and closes. Idempotent. */
+  close(): Promise<void>;
+
+  /**
+   * Records bans. A ban whose target is already active replaces it (a new feed entry with the new
+   * end time). Attacker history is updated for each ban with a non-empty `attacker`.
+   * Resolves with the stored bans, sequence numbers assigned, in input order.
+   */
+  ban(bans: readonly NewBan[]): Promise<Ban[]>;
+
+  /**
+   * Lifts bans. Targets that are not active are skipped (not an error): the result holds only
+   * the bans actually lifted. Each lifted ban gets an 'unban' feed entry (tombstone).
+   */
+  unban(requests: readonly UnbanRequest[]): Promise<Ban[]>;
+
+  /** The active ban on exactly this target, from memory. */
+  get(target: string): Ban | undefined;
+
+  /** All active bans, from memory, in no particular order. */
+  active(): IterableIterator<Ban>;
+
+  /** Active bans whose end is at or before `now`, earliest first (the caller unbans them). */
+  due(now: EpochMs): Ban[];
+
+  /** The earliest end among active bans, or null if none expires. */
+  nextExpiry(): EpochMs | null;
+
+  /** What is known of an attacker's past bans; null if never banned (or pruned by retention). */
+  history(attacker: string): Promise<AttackerHistory | null>;
+
+  /** Deletes history records whose last ban is older than `before`. Returns how many. */
+  pruneHistory(before: EpochMs): Promise<number>;
+
+  /**
+   * Feed entries with a sequence number greater than `after`, in order, at most `limit`.
+   * Returns null if `after` is older than the oldest kept entry (the reader must resync).
+   */
+  changesSince(after: number, limit: number): Promise<Change[] | null>;
+
+  stats(): StoreStats;
+}
