@@ -76,7 +76,11 @@ export interface BanRequest {
 export const BanOrigin = { JAIL: 'jail', MANUAL: 'manual' } as const;
 export type BanOrigin = (typeof BanOrigin)[keyof typeof BanOrigin];
 
-/** An active ban as stored: the source of truth for agents, CLI and mail. */
+/**
+ * An active ban as the store keeps it in memory: the source of truth for agents, CLI and expiry.
+ * The bulky evidence (per-host counts, matched lines) lives apart in `BanDetails`, so a million
+ * active bans load fast and stay small.
+ */
 export interface Ban {
   /** Canonical target text: `198.51.100.7` or `198.51.100.0/24` (formatCidr). The store key. */
   readonly target: string;
@@ -91,12 +95,21 @@ export interface Ban {
   /** 1 for a first offence, n for the n-th ban of this attacker (bantime.increment). */
   readonly banCount: number;
   readonly failures: number;
-  readonly hosts: Readonly<Record<string, number>>;
-  readonly lines: readonly string[];
   readonly reason: string;
   /** Change-feed sequence number of the change that created this ban. */
   readonly seq: number;
 }
+
+/** The evidence behind a ban, for mail and `fleetban bans`: stored beside it, read on demand. */
+export interface BanDetails {
+  /** Failures per reporting host. */
+  readonly hosts: Readonly<Record<string, number>>;
+  /** Matched lines, oldest first, capped by the caller. */
+  readonly lines: readonly string[];
+}
+
+/** A ban together with its evidence: what a ban is written with, and what writing it returns. */
+export type DetailedBan = Ban & BanDetails;
 
 export const ChangeKind = { BAN: 'ban', UNBAN: 'unban' } as const;
 export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];

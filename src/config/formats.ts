@@ -1,0 +1,66 @@
+// Custom convict formats: durations in seconds, CIDR lists, sizes; each error says what is allowed.
+import { parseDuration } from '../core/duration.js';
+import { parseCidr } from '../core/ip.js';
+
+export interface ConvictFormat {
+  name: string;
+  validate: (value: unknown) => void;
+  coerce?: (value: unknown) => unknown;
+}
+
+/** A duration: seconds, or a string like `10m`, `1h30m`, `7d`; stored as seconds. */
+export const durationFormat: ConvictFormat = {
+  name: 'duration-seconds',
+  coerce: (value: unknown) => parseDuration(value) ?? value,
+  validate: (value: unknown) => {
+    if (typeof value !== 'number' || parseDuration(value) === undefined) {
+      throw new Error(`must be a duration such as 600, "10m", "1h" or "7d"`);
+    }
+  },
+};
+
+/** A list of IP addresses or CIDR prefixes; from the environment, comma or space separated. */
+export const cidrListFormat: ConvictFormat = {
+  name: 'cidr-list',
+  coerce: (value: unknown) =>
+    typeof value === 'string' ? value.split(/[\s,]+/).filter((s) => s !== '') : value,
+  validate: (value: unknown) => {
+    if (!Array.isArray(value)) {
+      throw new Error(`must be a list of IP addresses or CIDR prefixes`);
+    }
+    for (const item of value) {
+      if (typeof item !== 'string' || parseCidr(item) === null) {
+        throw new Error(`must hold IP addresses or CIDR prefixes such as "192.0.2.0/24" or "2001:db8::/32"`);
+      }
+    }
+  },
+};
+
+/** A TCP/UDP port; 0 lets the kernel choose (tests). */
+export const portFormat: ConvictFormat = {
+  name: 'port-or-zero',
+  coerce: (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  validate: (value: unknown) => {
+    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65535) {
+      throw new Error(`must be a port number from 0 to 65535`);
+    }
+  },
+};
+
+/** A positive whole number (sizes, limits). */
+export const positiveIntFormat: ConvictFormat = {
+  name: 'positive-int',
+  coerce: (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  validate: (value: unknown) => {
+    if (!Number.isInteger(value) || (value as number) < 1) {
+      throw new Error(`must be a whole number greater than 0`);
+    }
+  },
+};
+
+export const allFormats: readonly ConvictFormat[] = [
+  durationFormat,
+  cidrListFormat,
+  portFormat,
+  positiveIntFormat,
+];

@@ -1,0 +1,156 @@
+// Loads fleetban.json (or YAML) through the convict schema, once, into a frozen typed config.
+import { existsSync, readFileSync } from 'node:fs';
+import convict from 'convict';
+import { parse as parseYaml } from 'yaml';
+import { FleetbanError, ErrorCode, describeError } from '../core/errors.js';
+import { allFormats } from './formats.js';
+import { schema } from './schema.js';
+
+/** Where fleetban looks when neither --config nor FLEETBAN_CONFIG names a file. */
+export const DEFAULT_CONFIG_FILE = '/etc/fleetban/fleetban.json';
+
+for (const format of allFormats) convict.addFormat(format);
+
+export interface ListenerConfig {
+  readonly enabled: boolean;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface FleetbanConfig {
+  /** The file the config came from; null when running on the embedded defaults. */
+  readonly file: string | null;
+  readonly store: {
+    readonly path: string;
+    readonly sync: boolean;
+    readonly historyRetention: number;
+    readonly feedRetention: number;
+  };
+  readonly ingest: {
+    readonly udp: ListenerConfig & { readonly recvBufferSize: number };
+    readonly tcp: ListenerConfig;
+    readonly tls: ListenerConfig & {
+      readonly cert: string;
+      readonly key: string;
+      readonly ca: string;
+      readonly requireClientCert: boolean;
+    };
+    readonly maxMessageSize: number;
+    readonly maxConnections: number;
+    readonly maxConnectionBuffer: number;
+    readonly idleTimeout: number;
+    readonly allowedSenders: readonly string[];
+    readonly maxClockSkew: number;
+    readonly maxSenders: number;
+  };
+  readonly jails: {
+    readonly dir: string;
+    readonly ignoreip: readonly string[];
+    readonly maxTrackedAttackers: number;
+    readonly defaults: Readonly<Record<string, unknown>>;
+  };
+  readonly control: {
+    readonly socket: string;
+    readonly http: ListenerConfig & { readonly token: string };
+  };
+  readonly log: { readonly level: string; readonly banLog: string };
+}
+
+export interface LoadOptions {
+  /** An explicit file (--config); otherwise FLEETBAN_CONFIG, then DEFAULT_CONFIG_FILE if present. */
+  readonly file?: string | undefined;
+  /** The environment to read overrides from (defaults to process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Which file a command should read, or null for the embedded defaults. */
+export function resolveConfigFile(options: LoadOptions = {}): string | null {
+  const env = options.env ?? process.env;
+  const named = options.file ?? env['FLEETBAN_CONFIG'];
+  if (named !== undefined && named !== '') return named;
+  return existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null;
+}
+
+/**
+ * Reads, validates (strict: unknown keys are errors) and freezes the configuration.
+ * Throws FleetbanError CONFIG_NOT_FOUND / CONFIG_INVALID whose message names the file and key.
+ */
+export function loadConfig(options: LoadOptions = {}): FleetbanConfig {
+  const file = resolveConfigFile(options);
+  const config = convict(schema, { env: options.env ?? process.env, args: [] });
+  const where = file ?? 'built-in defaults';
+  if (file !== null) {
+    const data = readConfigData(file);
+    try {
+      config.load(data);
+    } catch (e) {
+      throw invalid(where, describeError(e), e);
+    }
+  }
+  try {
+    config.validate({ allowed: 'strict' });
+  } catch (e) {
+    throw invalid(where, describeError(e), e);
+  }
+  const props = config.getProperties() as unknown as Omit<FleetbanConfig, 'file'>;
+  const result = { file, ...props };
+  checkCrossKeyRules(where, result);
+  return deepFreeze(result);
+}
+
+/** The configuration with secrets replaced, for `fleetban config check` and logs. */
+export function redactedConfig(config: FleetbanConfig): unknown {
+  const hide = (value: string) => (value === '' ? '' : '[redacted]');
+  return {
+    ...config,
+    control: { ...config.control, http: { ...config.control.http, token: hide(config.control.http.token) } },
+  };
+}
+
+function readConfigData(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new FleetbanError(ErrorCode.CONFIG_NOT_FOUND, `${file}: cannot read the configuration file: ${describeError(e)}`, { cause: e });
+  }
+  try {
+    const data: unknown = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+      throw new Error('the top level must be an object of sections (store, ingest, jails, control, log)');
+    }
+    return data;
+  } catch (e) {
+    throw invalid(file, `not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${describeError(e)}`, e);
+  }
+}
+
+function checkCrossKeyRules(where: string, c: Omit<FleetbanConfig, never>): void {
+  const tls = c.ingest.tls;
+  if (tls.enabled && (tls.cert === '' || tls.key === '')) {
+    throw invalid(where, 'ingest.tls.enabled is true, so ingest.tls.cert and ingest.tls.key must name PEM files');
+  }
+  if (tls.requireClientCert && tls.ca === '') {
+    throw invalid(where, 'ingest.tls.requireClientCert is true, so ingest.tls.ca must name the CA bundle that signs client certificates');
+  }
+  if (c.control.http.enabled && c.control.http.token.length < 16) {
+    throw invalid(where, 'control.http.enabled is true, so control.http.token must be set (at least 16 characters)');
+  }
+  if (c.ingest.maxConnectionBuffer < c.ingest.maxMessageSize + 16) {
+    throw invalid(where, `ingest.maxConnectionBuffer (${c.ingest.maxConnectionBuffer}) must be at least ingest.maxMessageSize + 16 (${c.ingest.maxMessageSize + 16})`);
+  }
+}
+
+function invalid(where: string, message: string, cause?: unknown): FleetbanError {
+  const lines = message.split('\n').filter((line) => line.trim() !== '');
+  const text = lines.map((line) => `${where}: ${line}`).join('\n');
+  return new FleetbanError(ErrorCode.CONFIG_INVALID, text, { cause });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,165 @@
+// The convict schema of fleetban.json: the single source of every key, its default, format and env name.
+
+const MiB = 1024 * 1024;
+
+export const schema = {
+  store: {
+    path: {
+      doc: 'Folder of the LevelDB ban store (created if missing). Relative paths are taken from the working directory.',
+      format: String,
+      default: 'var/lib/fleetban',
+      env: 'FLEETBAN_STORE_PATH',
+    },
+    sync: {
+      doc: 'Write every batch with fsync. Off: an acknowledged ban survives a crash of fleetban (kill -9) but not of the machine; on: it survives power loss too, at a cost in ban throughput.',
+      format: Boolean,
+      default: false,
+      env: 'FLEETBAN_STORE_SYNC',
+    },
+    historyRetention: {
+      doc: 'How long an attacker\'s ban history is kept after its last ban (for bantime.increment and recidive).',
+      format: 'duration-seconds',
+      default: '180d',
+      env: 'FLEETBAN_STORE_HISTORY_RETENTION',
+    },
+    feedRetention: {
+      doc: 'How many change-feed entries are kept for agents to resume from; an agent further behind gets a full resync.',
+      format: 'positive-int',
+      default: 1000000,
+      env: 'FLEETBAN_STORE_FEED_RETENTION',
+    },
+  },
+  ingest: {
+    udp: {
+      enabled: { doc: 'Receive syslog over UDP.', format: Boolean, default: true, env: 'FLEETBAN_UDP_ENABLED' },
+      address: { doc: 'Address to bind for UDP (IPv4 or IPv6; "::" for all).', format: String, default: '127.0.0.1', env: 'FLEETBAN_UDP_ADDRESS' },
+      port: { doc: 'UDP port (514 in production).', format: 'port-or-zero', default: 5514, env: 'FLEETBAN_UDP_PORT' },
+      recvBufferSize: {
+        doc: 'Requested UDP receive buffer in bytes. The kernel caps it at 2 x net.core.rmem_max; fleetban warns when it gets less (see packaging/sysctl).',
+        format: 'positive-int',
+        default: 32 * MiB,
+        env: 'FLEETBAN_UDP_RECV_BUFFER_SIZE',
+      },
+    },
+    tcp: {
+      enabled: { doc: 'Receive syslog over TCP (RFC 6587 octet-counting and LF framing).', format: Boolean, default: true, env: 'FLEETBAN_TCP_ENABLED' },
+      address: { doc: 'Address to bind for TCP.', format: String, default: '127.0.0.1', env: 'FLEETBAN_TCP_ADDRESS' },
+      port: { doc: 'TCP port (514 in production).', format: 'port-or-zero', default: 5514, env: 'FLEETBAN_TCP_PORT' },
+    },
+    tls: {
+      enabled: { doc: 'Receive syslog over TLS (RFC 5425).', format: Boolean, default: false, env: 'FLEETBAN_TLS_ENABLED' },
+      address: { doc: 'Address to bind for TLS.', format: String, default: '127.0.0.1', env: 'FLEETBAN_TLS_ADDRESS' },
+      port: { doc: 'TLS port (6514 is the IANA port).', format: 'port-or-zero', default: 6514, env: 'FLEETBAN_TLS_PORT' },
+      cert: { doc: 'PEM certificate file of the server (required when TLS is enabled).', format: String, default: '', env: 'FLEETBAN_TLS_CERT' },
+      key: { doc: 'PEM private key file of the server.', format: String, default: '', env: 'FLEETBAN_TLS_KEY' },
+      ca: { doc: 'PEM CA bundle used to verify client certificates.', format: String, default: '', env: 'FLEETBAN_TLS_CA' },
+      requireClientCert: {
+        doc: 'Require a client certificate signed by "ca"; connections without one are refused.',
+        format: Boolean,
+        default: false,
+        env: 'FLEETBAN_TLS_REQUIRE_CLIENT_CERT',
+      },
+    },
+    maxMessageSize: {
+      doc: 'Largest syslog message in bytes (rsyslog\'s default is 8 KiB); larger frames are counted and skipped.',
+      format: 'positive-int',
+      default: 8192,
+      env: 'FLEETBAN_MAX_MESSAGE_SIZE',
+    },
+    maxConnections: {
+      doc: 'Most TCP and TLS connections at once; further ones are refused and counted.',
+      format: 'positive-int',
+      default: 1024,
+      env: 'FLEETBAN_MAX_CONNECTIONS',
+    },
+    maxConnectionBuffer: {
+      doc: 'Most bytes of incomplete frames held per connection.',
+      format: 'positive-int',
+      default: 65536,
+      env: 'FLEETBAN_MAX_CONNECTION_BUFFER',
+    },
+    idleTimeout: {
+      doc: 'A TCP or TLS connection silent for this long is closed.',
+      format: 'duration-seconds',
+      default: '1h',
+      env: 'FLEETBAN_IDLE_TIMEOUT',
+    },
+    allowedSenders: {
+      doc: 'Senders allowed to feed fleetban (IPs and CIDR prefixes). Empty allows every sender, with a warning at start: syslog is easy to forge, and a forged line can get an admin banned.',
+      format: 'cidr-list',
+      default: [] as string[],
+      env: 'FLEETBAN_ALLOWED_SENDERS',
+    },
+    maxClockSkew: {
+      doc: 'A message whose own time is further than this from the receive time is dated at the receive time.',
+      format: 'duration-seconds',
+      default: '15m',
+      env: 'FLEETBAN_MAX_CLOCK_SKEW',
+    },
+    maxSenders: {
+      doc: 'How many senders the per-sender statistics remember; the least recently seen are forgotten first.',
+      format: 'positive-int',
+      default: 10000,
+      env: 'FLEETBAN_MAX_SENDERS',
+    },
+  },
+  jails: {
+    dir: {
+      doc: 'Folder of jail files (*.json, *.yaml): each maps jail names to their options.',
+      format: String,
+      default: 'config/jails.d',
+      env: 'FLEETBAN_JAILS_DIR',
+    },
+    ignoreip: {
+      doc: 'Addresses and prefixes never banned by any jail (each jail may add its own).',
+      format: 'cidr-list',
+      default: ['127.0.0.0/8', '::1'],
+      env: 'FLEETBAN_IGNOREIP',
+    },
+    maxTrackedAttackers: {
+      doc: 'Most attackers whose failures are counted at once over all jails; when full, the least recently seen are dropped and counted.',
+      format: 'positive-int',
+      default: 200000,
+      env: 'FLEETBAN_MAX_TRACKED_ATTACKERS',
+    },
+    defaults: {
+      doc: 'Options every jail starts from (the [DEFAULT] section of fail2ban): maxretry, findtime, bantime, bantime.increment, banmask, ...',
+      format: Object,
+      default: {} as Record<string, unknown>,
+    },
+  },
+  control: {
+    socket: {
+      doc: 'Unix socket of the admin API, used by the fleetban CLI (trusted by its file permissions).',
+      format: String,
+      default: 'var/run/fleetban/admin.sock',
+      env: 'FLEETBAN_ADMIN_SOCKET',
+    },
+    http: {
+      enabled: { doc: 'Also serve the admin API, /metrics and /healthz over TCP (token required).', format: Boolean, default: false, env: 'FLEETBAN_ADMIN_HTTP_ENABLED' },
+      address: { doc: 'Address of the admin TCP listener.', format: String, default: '127.0.0.1', env: 'FLEETBAN_ADMIN_HTTP_ADDRESS' },
+      port: { doc: 'Port of the admin TCP listener.', format: 'port-or-zero', default: 9514, env: 'FLEETBAN_ADMIN_HTTP_PORT' },
+      token: {
+        doc: 'Bearer token required on the admin TCP listener (required when it is enabled).',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_ADMIN_TOKEN',
+        sensitive: true,
+      },
+    },
+  },
+  log: {
+    level: {
+      doc: 'Log level of the structured (pino) log on stdout.',
+      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+      env: 'FLEETBAN_LOG_LEVEL',
+    },
+    banLog: {
+      doc: 'File that receives fail2ban-style lines ("... NOTICE  [sshd] Ban 203.0.113.7") for grep and a recidive jail; empty for none.',
+      format: String,
+      default: '',
+      env: 'FLEETBAN_BAN_LOG',
+    },
+  },
+};

@@ -1,0 +1,51 @@
+// Decoding and accounting shared by every transport: bytes → string → sink, counted per sender and globally.
+import { isUtf8 } from 'node:buffer';
+import type { EpochMs } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Transport } from '../core/types.js';
+import type { SenderRecord } from './senders.js';
+import type { MessageSink } from './sink.js';
+import type { TransportCounters } from './stats.js';
+
+export class Delivery {
+  readonly #sink: MessageSink;
+  readonly #log: Logger;
+
+  constructor(sink: MessageSink, log: Logger) {
+    this.#sink = sink;
+    this.#log = log;
+  }
+
+  /**
+   * Hands bytes `[start, end)` of `buf` to the sink as text. Invalid UTF-8 is delivered with
+   * replacement characters and counted: a mangled line may still name an attacker.
+   */
+  deliver(
+    buf: Buffer,
+    start: number,
+    end: number,
+    sender: SenderRecord,
+    counters: TransportCounters,
+    transport: Transport,
+    receivedAt: EpochMs,
+  ): void {
+    const bytes = end - start;
+    const text = buf.toString('utf8', start, end);
+    // ASCII decodes to one code unit per byte and never to U+FFFD; only other text needs the check.
+    if ((text.length !== bytes || text.includes('\uFFFD')) && !isUtf8(buf.subarray(start, end))) {
+      sender.invalidUtf8++;
+      counters.invalidUtf8++;
+    }
+    sender.messages++;
+    sender.bytes += bytes;
+    sender.transports[transport]++;
+    counters.messages++;
+    counters.bytes += bytes;
+    try {
+      this.#sink.accept(text, sender, receivedAt);
+    } catch (e) {
+      // The contract forbids throwing; if a sink does anyway, the listener must outlive it.
+      this.#log.error({ err: e, peer: sender.address, transport }, 'message sink threw');
+    }
+  }
+}

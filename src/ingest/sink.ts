@@ -1,0 +1,15 @@
+// The hand-off from ingest to the parser: one call per framed, decoded message.
+import type { EpochMs } from '../core/clock.js';
+import type { SenderRecord } from './senders.js';
+
+/**
+ * Receives each framed message, in the order it arrived on its socket.
+ *
+ * `accept` must not throw (ingest cannot tell a sink bug from bad input, and a listener must
+ * never die of one message) and must not block: it runs on the socket's read path. `text` is
+ * a fresh string, so keeping it is fine. `sender` is the live, mutable record of the peer:
+ * the sink may increment `parseErrors` on it (a record kept past its eviction is no longer reported).
+ */
+export interface MessageSink {
+  accept(text: string, sender: SenderRecord, receivedAt: EpochMs): void;
+}

@@ -1,0 +1,72 @@
+// Fleet-wide ingest counters per transport, for /metrics and `fleetban status`.
+import type { Transport } from '../core/types.js';
+
+/** Mutable counters of one transport; ingest increments them in place. */
+export interface TransportCounters {
+  /** Messages delivered to the sink. */
+  messages: number;
+  /** Bytes of delivered messages. */
+  bytes: number;
+  /** Messages (UDP) or connections (TCP/TLS) from senders outside `allowedSenders`. */
+  droppedNotAllowed: number;
+  /** Messages or frames over `maxMessageSize`, skipped. */
+  oversized: number;
+  /** Octet counts that could not be trusted, and streams cut mid-frame. */
+  framingErrors: number;
+  /** Messages delivered with replacement characters. */
+  invalidUtf8: number;
+  connectionsOpen: number;
+  connectionsTotal: number;
+  /** Connections refused because `maxConnections` were open. */
+  connectionsRefused: number;
+  /** Connections closed for sending nothing within `idleTimeoutMs`. */
+  idleTimeouts: number;
+  /** Failed TLS handshakes, including clients refused for a missing or untrusted certificate. */
+  handshakeErrors: number;
+  /** Socket errors on accepted connections (resets and the like). */
+  socketErrors: number;
+}
+
+export type IngestStatsSnapshot = {
+  readonly [T in Transport]: Readonly<TransportCounters>;
+} & {
+  /** Receive buffer the kernel granted to each UDP socket (bytes, as Linux reports it), by address:port. */
+  readonly udpRecvBufferSize: Readonly<Record<string, number>>;
+};
+
+export class IngestStats {
+  readonly udp: TransportCounters = newCounters();
+  readonly tcp: TransportCounters = newCounters();
+  readonly tls: TransportCounters = newCounters();
+  readonly udpRecvBufferSize: Record<string, number> = {};
+
+  of(transport: Transport): TransportCounters {
+    return this[transport];
+  }
+
+  snapshot(): IngestStatsSnapshot {
+    return {
+      udp: { ...this.udp },
+      tcp: { ...this.tcp },
+      tls: { ...this.tls },
+      udpRecvBufferSize: { ...this.udpRecvBufferSize },
+    };
+  }
+}
+
+function newCounters(): TransportCounters {
+  return {
+    messages: 0,
+    bytes: 0,
+    droppedNotAllowed: 0,
+    oversized: 0,
+    framingErrors: 0,
+    invalidUtf8: 0,
+    connectionsOpen: 0,
+    connectionsTotal: 0,
+    connectionsRefused: 0,
+    idleTimeouts: 0,
+    handshakeErrors: 0,
+    socketErrors: 0,
+  };
+}

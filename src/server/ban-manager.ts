@@ -1,0 +1,208 @@
+// Turns ban requests (from jails or admins) into stored bans and lifts them: the only writer of the store.
+import type { Clock, EpochMs } from '../core/clock.js';
+import { FleetbanError, ErrorCode, describeError } from '../core/errors.js';
+import { cidrContains, formatCidr, parseCidr, type Cidr } from '../core/ip.js';
+import type { Logger } from '../core/logger.js';
+import type { AttackerHistory, Ban, BanRequest } from '../core/types.js';
+import { BanAction, type BanLog } from '../log/ban-log.js';
+import type { BanStore, NewBan } from '../store/store.js';
+
+/** Ban length in seconds for a jail given the attacker's past (bantime.increment); null = permanent. */
+export type BantimePolicy = (jail: string, history: AttackerHistory | null) => number | null;
+
+export interface ManualBan {
+  readonly target: string;
+  /** Jail to file the ban under; 'manual' when absent. */
+  readonly jail?: string | undefined;
+  /** Seconds; null = permanent; undefined = the jail's bantime policy. */
+  readonly durationSec?: number | null | undefined;
+  readonly reason?: string | undefined;
+}
+
+export interface BanManagerStats {
+  requests: number;
+  alreadyBanned: number;
+  bansWritten: number;
+  unbansWritten: number;
+  expired: number;
+  writeErrors: number;
+}
+
+export interface BanManagerDeps {
+  readonly store: BanStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly banLog: BanLog;
+  readonly bantime: BantimePolicy;
+  /** Prefixes no ban may touch: the global ignoreip plus, per jail, its own. */
+  readonly ignored: (jail: string) => readonly Cidr[];
+  /** Told after each stored ban (the engine forgets the attacker's window). */
+  readonly onBanned?: (ban: Ban) => void;
+}
+
+export const MANUAL_JAIL = 'manual';
+
+/** Most lines kept with a ban (and shown in `fleetban bans` and mail). */
+const MAX_LINES = 10;
+
+export class BanManager {
+  readonly #deps: BanManagerDeps;
+  readonly #pending = new Set<string>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly stats: BanManagerStats = {
+    requests: 0,
+    alreadyBanned: 0,
+    bansWritten: 0,
+    unbansWritten: 0,
+    expired: 0,
+    writeErrors: 0,
+  };
+
+  constructor(deps: BanManagerDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Called synchronously from the jails' hot path: never throws, never blocks. A target already
+   * banned, or with a write under way, is skipped; store errors are logged and counted.
+   */
+  request(req: BanRequest): void {
+    this.stats.requests++;
+    const target = formatCidr(req.target);
+    if (this.#isActive(target) || this.#pending.has(target)) {
+      this.stats.alreadyBanned++;
+      return;
+    }
+    this.#pending.add(target);
+    const work = this.#banFromJail(req, target)
+      .catch((e: unknown) => {
+        this.stats.writeErrors++;
+        this.#deps.logger.error({ err: e, target, jail: req.jail }, `cannot store the ban of ${target}: ${describeError(e)}`);
+      })
+      .finally(() => {
+        this.#pending.delete(target);
+        this.#inflight.delete(work);
+      });
+    this.#inflight.add(work);
+  }
+
+  /** An admin's ban. Throws BAN_TARGET_INVALID or BAN_IGNORED. */
+  async ban(manual: ManualBan): Promise<Ban> {
+    const cidr = parseCidr(manual.target);
+    if (cidr === null) {
+      throw new FleetbanError(ErrorCode.BAN_TARGET_INVALID, `"${manual.target}" is not an IP address or CIDR prefix`);
+    }
+    const jail = manual.jail ?? MANUAL_JAIL;
+    const target = formatCidr(cidr);
+    const clash = this.#deps.ignored(jail).find((c) => cidrContains(c, cidr) || cidrContains(cidr, c));
+    if (clash !== undefined) {
+      throw new FleetbanError(ErrorCode.BAN_IGNORED, `${target} overlaps ${formatCidr(clash)}, which is on the ignore list (ignoreip)`);
+    }
+    const attacker = cidr.prefix === (cidr.family === 4 ? 32 : 128) ? cidr.address : '';
+    const history = attacker === '' ? null : await this.#deps.store.history(attacker);
+    const seconds = manual.durationSec === undefined ? this.#deps.bantime(jail, history) : manual.durationSec;
+    const now = this.#deps.clock.now();
+    const [ban] = await this.#write({
+      target,
+      family: cidr.family,
+      jail,
+      origin: 'manual',
+      attacker,
+      start: now,
+      end: seconds === null ? null : now + seconds * 1000,
+      banCount: (history?.bans ?? 0) + 1,
+      failures: 0,
+      hosts: {},
+      lines: [],
+      reason: manual.reason ?? 'banned by an administrator',
+    });
+    if (ban === undefined) throw new FleetbanError(ErrorCode.INTERNAL, `the store did not return the ban of ${target}`);
+    return ban;
+  }
+
+  /** Lifts one ban (BAN_NOT_FOUND if it is not active) or, with `all`, every ban. */
+  async unban(which: { target: string } | { all: true }, reason = 'manual'): Promise<Ban[]> {
+    const now = this.#deps.clock.now();
+    let targets: string[];
+    if ('all' in which) {
+      targets = [...this.#deps.store.active()].map((b) => b.target);
+    } else {
+      const cidr = parseCidr(which.target);
+      if (cidr === null) {
+        throw new FleetbanError(ErrorCode.BAN_TARGET_INVALID, `"${which.target}" is not an IP address or CIDR prefix`);
+      }
+      const target = formatCidr(cidr);
+      if (this.#deps.store.get(target) === undefined) {
+        throw new FleetbanError(ErrorCode.BAN_NOT_FOUND, `${target} is not banned`);
+      }
+      targets = [target];
+    }
+    return this.#lift(targets.map((target) => ({ target, at: now, reason })));
+  }
+
+  /** Lifts every ban whose time is up. Returns how many. */
+  async expireDue(now: EpochMs = this.#deps.clock.now()): Promise<number> {
+    const due = this.#deps.store.due(now);
+    if (due.length === 0) return 0;
+    const lifted = await this.#lift(due.map((b) => ({ target: b.target, at: now, reason: 'expired' })));
+    this.stats.expired += lifted.length;
+    return lifted.length;
+  }
+
+  /** Resolves when every ban write under way has finished (for shutdown and tests). */
+  async drain(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  #isActive(target: string): boolean {
+    const ban = this.#deps.store.get(target);
+    return ban !== undefined && (ban.end === null || ban.end > this.#deps.clock.now());
+  }
+
+  async #banFromJail(req: BanRequest, target: string): Promise<void> {
+    const history = await this.#deps.store.history(req.attacker);
+    const seconds = this.#deps.bantime(req.jail, history);
+    const start = this.#deps.clock.now();
+    await this.#write({
+      target,
+      family: req.target.family,
+      jail: req.jail,
+      origin: 'jail',
+      attacker: req.attacker,
+      start,
+      end: seconds === null ? null : start + seconds * 1000,
+      banCount: (history?.bans ?? 0) + 1,
+      failures: req.failures,
+      hosts: req.hosts,
+      lines: req.lines.slice(-MAX_LINES),
+      reason: `${req.failures} failures`,
+    });
+  }
+
+  async #write(ban: NewBan): Promise<Ban[]> {
+    const stored = await this.#deps.store.ban([ban]);
+    for (const b of stored) {
+      this.stats.bansWritten++;
+      this.#deps.banLog.write(BanAction.BAN, b.jail, b.target, {
+        attacker: b.attacker,
+        failures: b.failures,
+        hosts: b.hosts,
+        end: b.end === null ? 'permanent' : new Date(b.end).toISOString(),
+        banCount: b.banCount,
+        seq: b.seq,
+      });
+      this.#deps.onBanned?.(b);
+    }
+    return stored;
+  }
+
+  async #lift(requests: readonly { target: string; at: EpochMs; reason: string }[]): Promise<Ban[]> {
+    const lifted = await this.#deps.store.unban(requests);
+    const reasons = new Map(requests.map((r) => [r.target, r.reason]));
+    for (const b of lifted) {
+      this.stats.unbansWritten++;
+      this.#deps.banLog.write(BanAction.UNBAN, b.jail, b.target, { reason: reasons.get(b.target) });
+    }
+    return lifted;
+  }
+}
