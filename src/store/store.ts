@@ -1,9 +1,9 @@
 // The ban store contract: what the LevelDB store (and the in-memory one for tests) must guarantee.
 import type { EpochMs } from '../core/clock.js';
-import type { AttackerHistory, Ban, Change } from '../core/types.js';
+import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../core/types.js';
 
-/** A new ban, before the store gives it a sequence number. */
-export type NewBan = Omit<Ban, 'seq'>;
+/** A new ban with its evidence, before the store gives it a sequence number. */
+export type NewBan = Omit<DetailedBan, 'seq'>;
 
 export interface UnbanRequest {
   readonly target: string;
@@ -15,7 +15,9 @@ export interface UnbanRequest {
 export interface StoreStats {
   readonly activeBans: number;
   readonly lastSeq: number;
+  /** Writes issued; with group commit, fewer than the ban/unban calls made under load. */
   readonly batchesWritten: number;
+  /** Records put or deleted across all batches. */
   readonly recordsWritten: number;
 }
 
@@ -38,9 +40,10 @@ export interface BanStore {
   /**
    * Records bans. A ban whose target is already active replaces it (a new feed entry with the new
    * end time). Attacker history is updated for each ban with a non-empty `attacker`.
-   * Resolves with the stored bans, sequence numbers assigned, in input order.
+   * Resolves with the stored bans, sequence numbers assigned, in input order, each with the
+   * details it was given (so the caller can mail them without reading them back).
    */
-  ban(bans: readonly NewBan[]): Promise<Ban[]>;
+  ban(bans: readonly NewBan[]): Promise<DetailedBan[]>;
 
   /**
    * Lifts bans. Targets that are not active are skipped (not an error): the result holds only
@@ -50,6 +53,12 @@ export interface BanStore {
 
   /** The active ban on exactly this target, from memory. */
   get(target: string): Ban | undefined;
+
+  /**
+   * The evidence (hosts, lines) of the active ban on this target, read from storage; null when
+   * the target is not banned. Details are deleted with the ban.
+   */
+  details(target: string): Promise<BanDetails | null>;
 
   /** All active bans, from memory, in no particular order. */
   active(): IterableIterator<Ban>;
@@ -68,7 +77,9 @@ export interface BanStore {
 
   /**
    * Feed entries with a sequence number greater than `after`, in order, at most `limit`.
-   * Returns null if `after` is older than the oldest kept entry (the reader must resync).
+   * Returns null if `after` is older than the oldest kept entry, or newer than the last one
+   * (the reader followed another store): either way the reader must resync from `active()`.
+   * Retention keeps the last N entries (an option of each implementation).
    */
   changesSince(after: number, limit: number): Promise<Change[] | null>;
 

@@ -1,0 +1,188 @@
+// Runs `fleetban server` as a child process for a benchmark: writes its config, waits for its ready file, reads its status.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { join } from 'node:path';
+import { fleetbanBin, shippedJailsDir } from './paths.js';
+import { pinned, stopChild, waitForFile } from './proc.js';
+
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** The ready file the server writes once every listener is bound. */
+export interface ReadyFile {
+  readonly udp?: Endpoint;
+  readonly tcp?: Endpoint;
+  readonly tls?: Endpoint;
+  readonly admin: { readonly socket: string };
+}
+
+export interface ServerOptions {
+  /** Scratch folder: config, ready file, admin socket, log, and the store unless `storePath` is given. */
+  readonly dir: string;
+  readonly core: number | null;
+  readonly udp?: boolean;
+  readonly tcp?: boolean;
+  readonly recvBufferSize?: number;
+  readonly storePath?: string;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface JailCounters {
+  readonly name: string;
+  readonly linesSeen: number;
+  readonly matched: number;
+  readonly failures: number;
+  readonly banRequests: number;
+}
+
+/** The parts of `GET /v1/status` the benchmarks read. */
+export interface StatusView {
+  readonly messages: number;
+  readonly activeBans: number;
+  readonly jails: readonly JailCounters[];
+}
+
+/** GET over the admin unix socket; resolves with the status code and body text. */
+export function adminGet(
+  socketPath: string,
+  path: string,
+  timeoutMs = 10_000,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, path, method: 'GET', timeout: timeoutMs, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+function record(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+}
+
+/**
+ * Reads the status tolerantly: ingest counters either as one total (`ingest.messages`) or per
+ * transport (`ingest.udp.messages`, …), summed. A benchmark enables one transport at a time.
+ */
+export function statusView(body: unknown): StatusView {
+  const s = record(body);
+  const ingest = record(s['ingest']);
+  let messages = num(ingest['messages']);
+  if (typeof ingest['messages'] !== 'number') {
+    for (const t of ['udp', 'tcp', 'tls']) messages += num(record(ingest[t])['messages']);
+  }
+  const jails = Array.isArray(s['jails']) ? (s['jails'] as unknown[]) : [];
+  return {
+    messages,
+    activeBans: num(s['activeBans']),
+    jails: jails.map((j) => {
+      const r = record(j);
+      return {
+        name: String(r['name']),
+        linesSeen: num(r['linesSeen']),
+        matched: num(r['matched']),
+        failures: num(r['failures']),
+        banRequests: num(r['banRequests']),
+      };
+    }),
+  };
+}
+
+export class FleetbanServer {
+  readonly child: ChildProcess;
+  readonly ready: ReadyFile;
+  readonly spawnedAt: number;
+  /** performance.now() when the ready file appeared (polled every 20 ms). */
+  readonly readyAt: number;
+  readonly logFile: string;
+
+  private constructor(child: ChildProcess, ready: ReadyFile, spawnedAt: number, readyAt: number, logFile: string) {
+    this.child = child;
+    this.ready = ready;
+    this.spawnedAt = spawnedAt;
+    this.readyAt = readyAt;
+    this.logFile = logFile;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  static async start(options: ServerOptions): Promise<FleetbanServer> {
+    const configFile = join(options.dir, 'fleetban.json');
+    const readyFile = join(options.dir, 'ready.json');
+    const logFile = join(options.dir, 'server.log');
+    const config = {
+      store: { path: options.storePath ?? join(options.dir, 'store') },
+      ingest: {
+        udp: {
+          enabled: options.udp ?? false,
+          address: '127.0.0.1',
+          port: 0,
+          ...(options.recvBufferSize === undefined ? {} : { recvBufferSize: options.recvBufferSize }),
+        },
+        tcp: { enabled: options.tcp ?? false, address: '127.0.0.1', port: 0 },
+        allowedSenders: ['127.0.0.0/8'],
+      },
+      jails: { dir: shippedJailsDir },
+      control: { socket: join(options.dir, 'admin.sock') },
+      log: { level: 'warn' },
+    };
+    await writeFile(configFile, JSON.stringify(config, null, 2));
+    const [cmd, args] = pinned(options.core, process.execPath, [
+      fleetbanBin,
+      'server',
+      '--config',
+      configFile,
+      '--ready-file',
+      readyFile,
+    ]);
+    const log = openSync(logFile, 'a');
+    const spawnedAt = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    const exited = new Promise<never>((_, reject) => {
+      child.once('exit', (code, signal) =>
+        reject(new Error(`fleetban server exited (${code ?? signal}) before it was ready; see ${logFile}`)),
+      );
+      child.once('error', reject);
+    });
+    try {
+      const text = await Promise.race([waitForFile(readyFile, options.readyTimeoutMs ?? 60_000), exited]);
+      const readyAt = performance.now();
+      return new FleetbanServer(child, JSON.parse(text) as ReadyFile, spawnedAt, readyAt, logFile);
+    } catch (e) {
+      await stopChild(child);
+      throw e;
+    } finally {
+      exited.catch(() => undefined);
+    }
+  }
+
+  async get(path: string): Promise<{ status: number; body: string }> {
+    return adminGet(this.ready.admin.socket, path);
+  }
+
+  async status(): Promise<StatusView> {
+    const r = await this.get('/v1/status');
+    if (r.status !== 200) throw new Error(`GET /v1/status answered ${r.status}: ${r.body.slice(0, 300)}`);
+    return statusView(JSON.parse(r.body));
+  }
+
+  async close(): Promise<void> {
+    await stopChild(this.child, 10_000);
+  }
+}

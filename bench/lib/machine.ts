@@ -1,0 +1,41 @@
+// Machine facts printed by every benchmark: its figures only compare within one machine and one run.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+export interface MachineInfo {
+  readonly nproc: number;
+  readonly cpuModel: string;
+  readonly node: string;
+  readonly kernel: string;
+  readonly memoryGiB: number;
+}
+
+export function machineInfo(): MachineInfo {
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  };
+}
+
+export function printMachine(info: MachineInfo = machineInfo()): void {
+  console.log(
+    `machine: nproc ${info.nproc}, ${info.cpuModel}, ${info.memoryGiB} GiB, node ${info.node}, ${info.kernel}`,
+  );
+}
+
+/** A sysctl read straight from /proc (no process spawned); null when absent. */
+export function readSysctl(name: string): string | null {
+  try {
+    return readFileSync(`/proc/sys/${name.replaceAll('.', '/')}`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Receiver on core 0, sender on core 1, so the sender measures the receiver; no pinning on one core. */
+export function benchCores(): { readonly receiver: number | null; readonly sender: number | null } {
+  return os.availableParallelism() >= 2 ? { receiver: 0, sender: 1 } : { receiver: null, sender: null };
+}

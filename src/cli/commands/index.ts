@@ -1,0 +1,23 @@
+// The command table `fleetban` dispatches over; the server-side commands are added here too.
+import type { Command } from '../command.js';
+import { banCommand } from './ban.js';
+import { bansCommand } from './bans.js';
+import { reloadCommand } from './reload.js';
+import { sendersCommand } from './senders.js';
+import { serverCommand } from './server.js';
+import { statusCommand } from './status.js';
+import { testFilterCommand } from './test-filter.js';
+import { configCheckCommand } from './config-check.js';
+import { unbanCommand } from './unban.js';
+
+export const defaultCommands: readonly Command[] = [
+  serverCommand,
+  statusCommand,
+  bansCommand,
+  banCommand,
+  unbanCommand,
+  reloadCommand,
+  sendersCommand,
+  configCheckCommand,
+  testFilterCommand,
+];

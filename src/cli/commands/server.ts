@@ -1,0 +1,69 @@
+// `fleetban server`: runs the central server in the foreground until SIGTERM/SIGINT; SIGHUP reloads.
+import { systemClock } from '../../core/clock.js';
+import { describeError } from '../../core/errors.js';
+import { loadConfig } from '../../config/load.js';
+import { createLogger } from '../../log/logger.js';
+import { FleetbanServer } from '../../server/server.js';
+import { stringOption, type Command } from '../command.js';
+import { ExitCode } from '../exit-codes.js';
+
+export const serverCommand: Command = {
+  name: 'server',
+  summary: 'run the central ban server in the foreground',
+  usage: 'server [--config FILE] [--ready-file FILE]',
+  description:
+    'Without --config, reads FLEETBAN_CONFIG, else /etc/fleetban/fleetban.json if present, else the built-in\n' +
+    'defaults (syslog on 127.0.0.1:5514 UDP and TCP, store in ./var/lib/fleetban). SIGHUP reloads;\n' +
+    'SIGTERM and SIGINT stop after draining ingest and flushing the store.',
+  options: {
+    config: { type: 'string', value: 'FILE', help: 'configuration file (JSON or YAML)' },
+    'ready-file': {
+      type: 'string',
+      value: 'FILE',
+      help: 'write the listening addresses here as JSON once serving',
+    },
+  },
+  positionals: { names: [], required: 0 },
+  async run({ values, io }) {
+    const file = stringOption(values, 'config');
+    const config = loadConfig({ file, env: process.env });
+    const logger = createLogger(config.log.level);
+    const server = new FleetbanServer({
+      config,
+      logger,
+      clock: systemClock,
+      reloadConfig: () => loadConfig({ file: config.file ?? undefined, env: process.env }),
+      readyFile: stringOption(values, 'ready-file') ?? '',
+    });
+    try {
+      await server.start();
+    } catch (e) {
+      logger.error({ err: e }, `cannot start: ${describeError(e)}`);
+      await server.close().catch(() => undefined);
+      io.stderr(`fleetban server: ${describeError(e)}\n`);
+      return ExitCode.FAILED;
+    }
+    return new Promise<number>((resolve) => {
+      const stop = (signal: string) => {
+        logger.info({ signal }, 'stopping');
+        process.removeAllListeners('SIGHUP');
+        server.close().then(
+          () => resolve(ExitCode.OK),
+          (e: unknown) => {
+            logger.error({ err: e }, `error while stopping: ${describeError(e)}`);
+            resolve(ExitCode.FAILED);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', () => {
+        try {
+          server.reload();
+        } catch (e) {
+          logger.error({ err: e }, `reload refused, the running configuration is unchanged: ${describeError(e)}`);
+        }
+      });
+    });
+  },
+};

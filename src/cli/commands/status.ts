@@ -1,0 +1,86 @@
+// `fleetban status [JAIL]`: the server at a glance, or one jail's counters and bans.
+import type { Ban } from '../../core/types.js';
+import type { JailStatusReport, StatusReport } from '../../control/plane.js';
+import { clientOptions, flagOption, toJson, type Command } from '../command.js';
+import { ExitCode } from '../exit-codes.js';
+import { formatBantime, formatBytes, formatTime, plural, table } from '../format.js';
+import { formatDuration } from '../../core/duration.js';
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show the server, its ingest and its jails, or one jail in detail',
+  usage: 'status [JAIL] [--json]',
+  options: clientOptions,
+  positionals: { names: ['JAIL'], required: 0 },
+  async run({ values, positionals, io, client }) {
+    const api = await client();
+    const jail = positionals[0];
+    if (jail !== undefined) {
+      const [report, bans] = await Promise.all([api.jail(jail), api.bans(jail)]);
+      io.stdout(
+        flagOption(values, 'json') ? toJson({ jail: report, bans }) : renderJail(report, bans),
+      );
+      return ExitCode.OK;
+    }
+    const report = await api.status();
+    io.stdout(flagOption(values, 'json') ? toJson(report) : renderStatus(report));
+    return ExitCode.OK;
+  },
+};
+
+function renderStatus(s: StatusReport): string {
+  const { ingest } = s;
+  const listening =
+    ingest.listening.length === 0
+      ? 'nothing'
+      : ingest.listening.map((l) => `${l.transport} ${hostPort(l.address, l.port)}`).join(', ');
+  let out =
+    `fleetban ${s.version}, up ${formatDuration(s.uptimeSec)} (since ${formatTime(s.startedAt)})\n` +
+    `active bans: ${s.activeBans} (store: ${s.store.activeBans} active, last seq ${s.store.lastSeq})\n` +
+    `ingest: listening on ${listening}\n` +
+    `  ${ingest.messages} messages, ${formatBytes(ingest.bytes)}, ${plural(ingest.connectionsOpen, 'connection')} open\n` +
+    `  dropped ${ingest.dropped}, oversized ${ingest.oversized}, framing errors ${ingest.framingErrors}, ` +
+    `invalid utf-8 ${ingest.invalidUtf8}, parse errors ${ingest.parseErrors}\n\n`;
+  if (s.jails.length === 0) return `${out}no jails configured\n`;
+  out += table(
+    [
+      'JAIL',
+      'STATE',
+      'FILTER',
+      'MAXRETRY',
+      'FINDTIME',
+      'BANTIME',
+      'MATCHED',
+      'FAILURES',
+      'BANNED',
+      'TRACKED',
+    ],
+    s.jails.map((j) => [
+      j.name,
+      j.enabled ? 'enabled' : 'disabled',
+      j.filter,
+      String(j.maxretry),
+      formatDuration(j.findtime),
+      formatBantime(j.bantime),
+      String(j.matched),
+      String(j.failures),
+      String(j.activeBans),
+      String(j.trackedAttackers),
+    ]),
+  );
+  return out;
+}
+
+function renderJail(j: JailStatusReport, bans: readonly Ban[]): string {
+  return (
+    `jail ${j.name}: ${j.enabled ? 'enabled' : 'disabled'}, filter ${j.filter}\n` +
+    `  maxretry ${j.maxretry} within ${formatDuration(j.findtime)}, bantime ${formatBantime(j.bantime)}\n` +
+    `  lines seen ${j.linesSeen}, matched ${j.matched}, ignored ${j.ignored}, failures ${j.failures}\n` +
+    `  ban requests ${j.banRequests}, active bans ${j.activeBans}, tracked attackers ${j.trackedAttackers}\n` +
+    `  banned: ${bans.length === 0 ? '-' : bans.map((b) => b.target).join(' ')}\n`
+  );
+}
+
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}

@@ -1,0 +1,164 @@
+// The control-plane facade: everything the admin API may ask of a running server, and the reports it gets back.
+import type { EpochMs } from '../core/clock.js';
+import type { Seconds } from '../core/duration.js';
+import type { Ban, BanDetails, Transport } from '../core/types.js';
+import type { MetricFamily } from './metrics.js';
+
+/** One jail's configuration and counters since the server started (counters survive reloads). */
+export interface JailStatusReport {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly filter: string;
+  readonly maxretry: number;
+  readonly findtime: Seconds;
+  /** Seconds, or null when the jail bans permanently. */
+  readonly bantime: Seconds | null;
+  /** Lines routed to this jail. */
+  readonly linesSeen: number;
+  /** Lines a failregex matched. */
+  readonly matched: number;
+  /** Matches dropped by ignoreregex or ignoreip. */
+  readonly ignored: number;
+  /** Failures counted towards maxretry. */
+  readonly failures: number;
+  /** Times an attacker crossed maxretry and a ban was asked for. */
+  readonly banRequests: number;
+  readonly activeBans: number;
+  /** Attackers with failures inside the current findtime window. */
+  readonly trackedAttackers: number;
+}
+
+/** One ingest listener as bound (port 0 resolved). */
+export interface ListenerReport {
+  readonly transport: Transport;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface IngestReport {
+  readonly listening: readonly ListenerReport[];
+  readonly messages: number;
+  readonly bytes: number;
+  /** Messages refused before parsing (sender not allowed, connection limit, …). */
+  readonly dropped: number;
+  readonly oversized: number;
+  readonly framingErrors: number;
+  readonly invalidUtf8: number;
+  readonly parseErrors: number;
+  readonly connectionsOpen: number;
+}
+
+export interface StatusReport {
+  readonly version: string;
+  readonly startedAt: EpochMs;
+  readonly uptimeSec: Seconds;
+  readonly jails: readonly JailStatusReport[];
+  /** All active bans, manual ones included. */
+  readonly activeBans: number;
+  readonly ingest: IngestReport;
+  readonly store: { readonly activeBans: number; readonly lastSeq: number };
+}
+
+/** What a reload changed. Jail names, sorted. */
+export interface ReloadReport {
+  readonly jails: readonly string[];
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+  /** Non-fatal remarks (e.g. a jail disabled because its filter matched nothing). */
+  readonly warnings: readonly string[];
+}
+
+/** What ingest has seen from one sending host since the server started. */
+export interface SenderReport {
+  readonly address: string;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly parseErrors: number;
+  readonly dropped: number;
+  readonly invalidUtf8: number;
+  readonly oversized: number;
+  readonly firstSeen: EpochMs;
+  readonly lastSeen: EpochMs;
+  readonly transports: readonly Transport[];
+}
+
+export interface HealthReport {
+  readonly ok: boolean;
+  /** One line per checked part, e.g. `{ store: 'ok', ingest: 'udp 127.0.0.1:5514 not bound' }`. */
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+/**
+ * A ban as listed: the ban plus its failures per reporting host. Matched lines stay out of
+ * listings (they are in the mail), so listing thousands of bans stays small.
+ */
+export type ListedBan = Ban & Pick<BanDetails, 'hosts'>;
+
+export interface BanCommand {
+  /** An IP address or CIDR prefix as the admin typed it; the facade canonicalises it. */
+  readonly target: string;
+  /** The jail to record the ban under; omitted = a manual ban outside any jail. */
+  readonly jail?: string;
+  /** Seconds; null = permanent; undefined = the jail's bantime (or the manual default). */
+  readonly durationSec?: Seconds | null;
+  readonly reason?: string;
+}
+
+export type UnbanCommand = { readonly target: string } | { readonly all: true };
+
+/**
+ * What the admin API (and nothing else) calls on the running server. The composition root
+ * implements it over the live jails, ingest and ban store.
+ *
+ * Contract for every method:
+ * - returned values are plain JSON-serialisable data, never live objects the caller could mutate;
+ * - expected failures throw `FleetbanError` with the code named below; the HTTP layer maps codes
+ *   to statuses, so implementations never think about HTTP;
+ * - any other throw is a bug: the admin API answers 500 and logs it, the server keeps running.
+ * Synchronous methods must be cheap (read counters, no I/O): they serve `/metrics` scrapes.
+ */
+export interface ControlPlane {
+  status(): StatusReport;
+
+  /** Throws JAIL_UNKNOWN when no jail has this name. */
+  jailStatus(name: string): JailStatusReport;
+
+  /**
+   * Active bans, optionally of one jail, ordered by start time (oldest first), each with its
+   * per-host counts (read from the store's details; `{}` for a manual ban).
+   * An unknown jail name yields an empty list: bans of a jail removed by reload stay listable.
+   */
+  bans(query: { readonly jail?: string }): Promise<ListedBan[]>;
+
+  /**
+   * Records a manual ban and resolves once the store has written it (agents learn of it from
+   * the change feed). Banning an already banned target replaces that ban.
+   * Throws BAN_TARGET_INVALID (not an address or prefix), JAIL_UNKNOWN, BAN_IGNORED (the target
+   * is on the global or the jail's ignore list: fleetban never bans its own fleet).
+   */
+  ban(req: BanCommand): Promise<Ban>;
+
+  /**
+   * Lifts one ban (the target must match an active ban exactly, after canonicalisation) or all.
+   * Resolves with the lifted bans once written. Throws BAN_TARGET_INVALID, or BAN_NOT_FOUND
+   * when a single target is not banned; `{ all: true }` with nothing banned resolves with [].
+   */
+  unban(req: UnbanCommand): Promise<Ban[]>;
+
+  /**
+   * Re-reads the configuration and swaps it in atomically. On a bad config throws
+   * CONFIG_INVALID / JAIL_INVALID / FILTER_INVALID with a message naming the file and key, and
+   * the running config stays untouched. Counters and bans survive a reload.
+   */
+  reload(): Promise<ReloadReport>;
+
+  /** Per-sender ingest statistics, most recently seen first. */
+  senders(): SenderReport[];
+
+  /** The server's metrics; the admin API appends its own and renders them. */
+  metrics(): MetricFamily[];
+
+  /** `ok` false answers 503 on /healthz; each check says what is wrong in one line. */
+  health(): HealthReport;
+}

@@ -1,0 +1,228 @@
+// The jails stage: routes each SyslogEvent to the jails that want it, counts failures, asks for bans. Synchronous, no I/O.
+import type { Clock } from '../core/clock.js';
+import type { Seconds } from '../core/duration.js';
+import { parseCidr, type Cidr, type CidrSet } from '../core/ip.js';
+import type { BanRequest, SyslogEvent } from '../core/types.js';
+import type { JailConfig } from '../config/jail-options.js';
+import { Jail, newCounters, type JailCounters } from './jail.js';
+import { FailureWindows } from './window.js';
+
+export interface JailEngineOptions {
+  readonly jails: readonly JailConfig[];
+  /** Addresses no jail ever counts (main config `jails.ignoreip`). */
+  readonly ignore: CidrSet;
+  /** Most attacker windows kept over all jails. */
+  readonly maxTrackedAttackers: number;
+  readonly clock: Clock;
+  /**
+   * Called synchronously, once per crossing of maxretry; the attacker's window in that jail is
+   * reset right after. Must not block; a throw is counted and swallowed.
+   */
+  readonly onBan: (request: BanRequest) => void;
+}
+
+/** One jail's state for `fleetban status` and /metrics. */
+export interface JailStats extends Readonly<JailCounters> {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly filter: string;
+  readonly maxretry: number;
+  readonly findtime: Seconds;
+  readonly bantime: Seconds | null;
+  /** ignoredByRegex + ignoredAddress. */
+  readonly ignored: number;
+  readonly trackedAttackers: number;
+  readonly evictions: number;
+}
+
+export class JailEngine {
+  #ignore: CidrSet;
+  readonly #clock: Clock;
+  readonly #onBan: (request: BanRequest) => void;
+  readonly #windows: FailureWindows;
+  #configs: readonly JailConfig[] = [];
+  #jails = new Map<string, Jail>();
+  /** Program name → enabled jails that asked for it. */
+  #byProgram = new Map<string, Jail[]>();
+  /** Enabled jails without `programs`: they see every line. */
+  #everyProgram: Jail[] = [];
+
+  constructor(options: JailEngineOptions) {
+    this.#ignore = options.ignore;
+    this.#clock = options.clock;
+    this.#onBan = options.onBan;
+    this.#windows = new FailureWindows(options.maxTrackedAttackers);
+    this.reload(options.jails);
+  }
+
+  /** The hot path: never throws on any event content. */
+  process(event: SyslogEvent): void {
+    const program = event.program;
+    const routed = this.#byProgram.get(program) ?? this.#byProgram.get(program.toLowerCase());
+    if (routed !== undefined) for (const jail of routed) this.#feed(jail, event);
+    for (const jail of this.#everyProgram) this.#feed(jail, event);
+  }
+
+  #feed(jail: Jail, event: SyslogEvent): void {
+    if (!jail.acceptsSender(event)) return;
+    const c = jail.counters;
+    c.linesSeen++;
+    const hit = jail.filter.classify(event.message);
+    if (hit === null) return;
+    c.matched++;
+    if (hit.ignored) {
+      c.ignoredByRegex++;
+      return;
+    }
+    if (this.#ignore.has(hit.address) || jail.ignore.has(hit.address)) {
+      c.ignoredAddress++;
+      return;
+    }
+    const target = jail.targetOf(hit.address);
+    if (target === null) return;
+    const failure = {
+      jail: jail.name,
+      attacker: hit.address,
+      time: event.time,
+      host: event.hostname,
+      user: hit.user,
+      line: event.message,
+    };
+    const added = this.#windows.add(target, failure, jail.findtimeMs);
+    if (added.kind === 'stale') {
+      c.staleFailures++;
+      return;
+    }
+    c.failures++;
+    if (added.failures < jail.config.maxretry) return;
+    const window = this.#windows.snapshot(jail.name, target);
+    this.#windows.delete(jail.name, target);
+    if (window === null) return;
+    c.banRequests++;
+    try {
+      this.#onBan({
+        jail: jail.name,
+        attacker: hit.address,
+        target,
+        time: event.time,
+        failures: window.failures,
+        hosts: window.hosts,
+        lines: window.lines,
+      });
+    } catch {
+      c.callbackErrors++;
+    }
+  }
+
+  /**
+   * Replaces the jail set. All filters are compiled first, so a bad config throws and the old
+   * set keeps running. Jails whose name survives keep their counters and windows (windows are
+   * dropped only when the jail's banmask changed, since their keys would no longer fit).
+   * `ignore` replaces the global ignore list (the main config's `jails.ignoreip`).
+   */
+  reload(configs: readonly JailConfig[], ignore: CidrSet = this.#ignore): void {
+    const names = new Set<string>();
+    for (const c of configs) {
+      if (names.has(c.name)) throw new TypeError(`jail "${c.name}" is defined twice`);
+      names.add(c.name);
+    }
+    const next = new Map<string, Jail>();
+    for (const c of configs) {
+      const old = this.#jails.get(c.name);
+      next.set(c.name, new Jail(c, old?.counters ?? newCounters()));
+    }
+    for (const [name, old] of this.#jails) {
+      const fresh = next.get(name);
+      if (fresh === undefined || !fresh.config.enabled) this.#windows.dropJail(name);
+      else if (
+        fresh.config.banmask.v4 !== old.config.banmask.v4 ||
+        fresh.config.banmask.v6 !== old.config.banmask.v6
+      ) {
+        this.#windows.dropJail(name);
+      }
+    }
+    const byProgram = new Map<string, Jail[]>();
+    const every: Jail[] = [];
+    for (const jail of next.values()) {
+      if (!jail.config.enabled) continue;
+      if (jail.config.programs.length === 0) every.push(jail);
+      for (const p of new Set(jail.config.programs.map((x) => x.toLowerCase()))) {
+        const list = byProgram.get(p) ?? [];
+        list.push(jail);
+        byProgram.set(p, list);
+      }
+    }
+    this.#ignore = ignore;
+    this.#configs = configs;
+    this.#jails = next;
+    this.#byProgram = byProgram;
+    this.#everyProgram = every;
+  }
+
+  /** The configs currently running (disabled ones included). */
+  configs(): readonly JailConfig[] {
+    return this.#configs;
+  }
+
+  stats(): JailStats[] {
+    return [...this.#jails.values()].map((jail) => {
+      const c = jail.counters;
+      const cfg = jail.config;
+      return {
+        ...c,
+        name: cfg.name,
+        enabled: cfg.enabled,
+        filter:
+          cfg.filter === ''
+            ? '(inline)'
+            : cfg.mode === ''
+              ? cfg.filter
+              : `${cfg.filter}[mode=${cfg.mode}]`,
+        maxretry: cfg.maxretry,
+        findtime: cfg.findtime,
+        bantime: cfg.bantime,
+        ignored: c.ignoredByRegex + c.ignoredAddress,
+        trackedAttackers: this.#windows.tracked(cfg.name),
+        evictions: this.#windows.evictions(cfg.name),
+      };
+    });
+  }
+
+  /** Attackers tracked and evicted over all jails. */
+  totals(): { readonly trackedAttackers: number; readonly evictions: number } {
+    return { trackedAttackers: this.#windows.tracked(), evictions: this.#windows.evictions() };
+  }
+
+  /**
+   * Forgets the failures counted against an address or prefix in every jail (or one), e.g.
+   * once it is banned or an admin unbans it. Returns how many windows were dropped.
+   */
+  forget(addressOrCidr: string, jailName?: string): number {
+    const cidr = parseCidr(addressOrCidr);
+    if (cidr === null) return 0;
+    let n = 0;
+    for (const jail of this.#jails.values()) {
+      if (jailName !== undefined && jail.name !== jailName) continue;
+      const target = jail.targetOf(cidr.address);
+      if (
+        target !== null &&
+        target.prefix <= cidr.prefix &&
+        this.#windows.delete(jail.name, target)
+      )
+        n++;
+    }
+    n += this.#windows.deleteCovered(cidr, jailName);
+    return n;
+  }
+
+  /** Drops windows whose last failure is older than their jail's findtime (call periodically). */
+  sweep(): number {
+    return this.#windows.sweep(this.#clock.now(), (name) => this.#jails.get(name)?.findtimeMs);
+  }
+
+  /** The prefixes a jail never bans: the global ignore list plus its own ignoreip. */
+  ignoreList(jailName: string): Cidr[] {
+    const own = this.#jails.get(jailName)?.config.ignoreip ?? [];
+    return [...this.#ignore.entries(), ...own];
+  }
+}

@@ -1,0 +1,186 @@
+// A jail's filter: failregex/ignoreregex with fail2ban's tags compiled to RegExps, applied to a syslog MESSAGE.
+import { ErrorCode, FleetbanError } from '../core/errors.js';
+import { parseIp } from '../core/ip.js';
+import { requiredLiteral } from './literal.js';
+
+/** The regex texts of a filter, as written by admins (fail2ban tags, JavaScript syntax). */
+export interface FilterSource {
+  readonly name: string;
+  readonly failregex: readonly string[];
+  readonly ignoreregex: readonly string[];
+}
+
+/** What a filter found in one message. `ignored` = an ignoreregex matched too. */
+export interface FilterHit {
+  /** Canonical address (IPv4-mapped IPv6 reported as IPv4). */
+  readonly address: string;
+  /** <F-USER> text, '' when the regex has none or it did not take part. */
+  readonly user: string;
+  /** Index of the failregex that matched. */
+  readonly regex: number;
+  readonly ignored: boolean;
+}
+
+/** One compiled pattern and the literal every match must contain ('' = none known). */
+export interface CompiledRegex {
+  readonly source: string;
+  readonly regexp: RegExp;
+  readonly literal: string;
+  /** Named groups holding the address (<HOST>/<ADDR>) and the user, in order of appearance. */
+  readonly hostGroups: readonly string[];
+  readonly userGroups: readonly string[];
+}
+
+// IPv4, optionally IPv4-mapped; else IPv6 ending in a hex group or in '::'. Hostnames never match:
+// fleetban does not resolve names, so a name in a log line cannot identify whom to ban.
+const ADDR = String.raw`(?:::ffff:)?\d{1,3}(?:\.\d{1,3}){3}|(?:[0-9a-fA-F]{1,4}::?|::?){1,7}(?:[0-9a-fA-F]{1,4}|(?<=::))`;
+
+/** Distinct raw addresses remembered per filter; cleared when full (a flood of new ones just misses). */
+const ADDRESS_CACHE = 10_000;
+
+const TAG = /<(HOST|ADDR)>|<(\/?)F-([A-Za-z][A-Za-z0-9_]*)>/g;
+
+/**
+ * Turns one failregex/ignoreregex into a RegExp. Throws FILTER_INVALID naming the filter and
+ * the pattern when the text does not compile, or when a failregex has no address tag.
+ */
+export function compileRegex(
+  filter: string,
+  source: string,
+  kind: 'failregex' | 'ignoreregex',
+): CompiledRegex {
+  const hostGroups: string[] = [];
+  const userGroups: string[] = [];
+  const seen = new Map<string, number>();
+  const unique = (base: string): string => {
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return n === 1 ? base : `${base}${n}`;
+  };
+  const open: string[] = [];
+  let tagError = '';
+  const translated = source.replace(
+    TAG,
+    (_m, addrTag: string | undefined, close: string, field: string | undefined) => {
+      if (addrTag !== undefined) {
+        const group = unique('host');
+        hostGroups.push(group);
+        return addrTag === 'HOST' ? String.raw`\[?(?<${group}>${ADDR})\]?` : `(?<${group}>${ADDR})`;
+      }
+      const name = (field ?? '').toLowerCase();
+      if (close === '/') {
+        if (open.pop() !== name)
+          tagError = `</F-${field ?? ''}> without a matching <F-${field ?? ''}>`;
+        return ')';
+      }
+      open.push(name);
+      const group = unique(`f_${name}`);
+      if (name === 'user' || name === 'alt_user') userGroups.push(group);
+      return `(?<${group}>`;
+    },
+  );
+  if (tagError === '' && open.length > 0) tagError = `<F-${open[0] ?? ''}> is never closed`;
+  if (tagError !== '') throw invalid(filter, kind, source, tagError);
+  if (kind === 'failregex' && hostGroups.length === 0) {
+    throw invalid(filter, kind, source, 'a failregex must contain <HOST> or <ADDR>');
+  }
+  let regexp: RegExp;
+  try {
+    regexp = new RegExp(translated);
+  } catch (e) {
+    throw invalid(filter, kind, source, e instanceof Error ? e.message : String(e), e);
+  }
+  return { source, regexp, literal: requiredLiteral(translated), hostGroups, userGroups };
+}
+
+function invalid(
+  filter: string,
+  kind: string,
+  source: string,
+  why: string,
+  cause?: unknown,
+): FleetbanError {
+  return new FleetbanError(
+    ErrorCode.FILTER_INVALID,
+    `filter "${filter}": ${kind} ${JSON.stringify(source)} is invalid: ${why}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** A compiled filter. No state but a bounded address cache: one instance may serve any number of jails. */
+export class CompiledFilter {
+  readonly name: string;
+  readonly failregex: readonly CompiledRegex[];
+  readonly ignoreregex: readonly CompiledRegex[];
+  readonly #addresses = new Map<string, string>();
+
+  constructor(source: FilterSource) {
+    this.name = source.name;
+    this.failregex = source.failregex.map((r) => compileRegex(source.name, r, 'failregex'));
+    this.ignoreregex = source.ignoreregex.map((r) => compileRegex(source.name, r, 'ignoreregex'));
+    if (this.failregex.length === 0) {
+      throw new FleetbanError(ErrorCode.FILTER_INVALID, `filter "${source.name}" has no failregex`);
+    }
+  }
+
+  /** The failure in `message`, or null; ignoreregex is consulted only once a failregex matched. */
+  match(message: string): FilterHit | null {
+    const hit = this.classify(message);
+    return hit === null || hit.ignored ? null : hit;
+  }
+
+  /** Like match, but reports ignoreregex hits (for counting and test-filter) instead of hiding them. */
+  classify(message: string): FilterHit | null {
+    const fail = this.failregex;
+    for (let i = 0; i < fail.length; i++) {
+      const r = fail[i] as CompiledRegex;
+      if (r.literal !== '' && !message.includes(r.literal)) continue;
+      const m = r.regexp.exec(message);
+      if (m === null) continue;
+      const address = this.#canonical(pick(m, r.hostGroups));
+      if (address === '') continue;
+      return {
+        address,
+        user: pick(m, r.userGroups),
+        regex: i,
+        ignored: this.#ignored(message),
+      };
+    }
+    return null;
+  }
+
+  /** Canonical text of a matched address, '' if it is none; cached because attackers repeat. */
+  #canonical(raw: string): string {
+    if (raw === '') return '';
+    let text = this.#addresses.get(raw);
+    if (text === undefined) {
+      text = parseIp(raw)?.text ?? '';
+      if (this.#addresses.size >= ADDRESS_CACHE) this.#addresses.clear();
+      this.#addresses.set(raw, text);
+    }
+    return text;
+  }
+
+  #ignored(message: string): boolean {
+    for (const r of this.ignoreregex) {
+      if (r.literal !== '' && !message.includes(r.literal)) continue;
+      if (r.regexp.test(message)) return true;
+    }
+    return false;
+  }
+}
+
+function pick(m: RegExpExecArray, groups: readonly string[]): string {
+  const g = m.groups;
+  if (g === undefined) return '';
+  for (const name of groups) {
+    const v = g[name];
+    if (v !== undefined) return v;
+  }
+  return '';
+}
+
+/** Compiles a filter; throws FILTER_INVALID naming the filter and the offending pattern. */
+export function compileFilter(source: FilterSource): CompiledFilter {
+  return new CompiledFilter(source);
+}

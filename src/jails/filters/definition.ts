@@ -1,0 +1,24 @@
+// The shape of a built-in filter: regexes written against the syslog MESSAGE, plus routing by program.
+
+export interface FilterDefinition {
+  readonly description: string;
+  /** Programs (syslog APP-NAME/TAG) whose lines the filter is meant for; [] = all. */
+  readonly programs: readonly string[];
+  /** Patterns used in every mode. */
+  readonly failregex: readonly string[];
+  readonly ignoreregex: readonly string[];
+  /** Extra failregex per mode (fail2ban's `mode=`); absent = the filter has one mode. */
+  readonly modes?: Readonly<Record<string, readonly string[]>>;
+  readonly defaultMode?: string;
+}
+
+/** A filter with its mode applied: what a jail compiles. */
+export interface ResolvedFilter {
+  readonly name: string;
+  readonly mode: string;
+  readonly programs: readonly string[];
+  readonly failregex: readonly string[];
+  readonly ignoreregex: readonly string[];
+}
+
+export type FilterRegistry = Readonly<Record<string, FilterDefinition>>;

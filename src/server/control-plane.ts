@@ -1,0 +1,192 @@
+// The server side of the admin API: answers status, bans, ban/unban and reload from the live parts.
+import type { Clock } from '../core/clock.js';
+import { ErrorCode, FleetbanError } from '../core/errors.js';
+import { parseCidr, formatCidr } from '../core/ip.js';
+import type { Ban, Transport } from '../core/types.js';
+import { fleetbanVersion } from '../core/version.js';
+import type {
+  BanCommand,
+  ControlPlane,
+  HealthReport,
+  JailStatusReport,
+  ListedBan,
+  ListenerReport,
+  ReloadReport,
+  SenderReport,
+  StatusReport,
+  UnbanCommand,
+} from '../control/plane.js';
+import type { MetricFamily } from '../control/metrics.js';
+import type { Ingest, ListeningAddresses } from '../ingest/ingest.js';
+import type { SenderTable } from '../ingest/senders.js';
+import type { JailEngine, JailStats } from '../jails/engine.js';
+import type { BanStore } from '../store/store.js';
+import type { BanManager } from './ban-manager.js';
+import { collectMetrics } from './metrics.js';
+import type { Pipeline } from './pipeline.js';
+
+export interface ControlPlaneParts {
+  readonly clock: Clock;
+  readonly store: BanStore;
+  readonly engine: JailEngine;
+  readonly bans: BanManager;
+  readonly ingest: Ingest;
+  readonly senders: SenderTable;
+  readonly pipeline: Pipeline;
+  readonly reload: () => ReloadReport;
+}
+
+const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
+
+export class ServerControlPlane implements ControlPlane {
+  readonly #p: ControlPlaneParts;
+  readonly #startedAt: number;
+  readonly #version = fleetbanVersion();
+  #listening: () => ListeningAddresses = () => ({});
+
+  constructor(parts: ControlPlaneParts) {
+    this.#p = parts;
+    this.#startedAt = parts.clock.now();
+  }
+
+  attachListening(listening: () => ListeningAddresses): void {
+    this.#listening = listening;
+  }
+
+  status(): StatusReport {
+    const now = this.#p.clock.now();
+    const perJail = this.#activeBansPerJail();
+    const jails = this.#p.engine.stats().map((s) => jailReport(s, perJail.get(s.name) ?? 0));
+    const store = this.#p.store.stats();
+    const counters = TRANSPORTS.map((t) => this.#p.ingest.stats.of(t));
+    const sum = (pick: (c: (typeof counters)[number]) => number) => counters.reduce((n, c) => n + pick(c), 0);
+    const listening = this.#listening();
+    return {
+      version: this.#version,
+      startedAt: this.#startedAt,
+      uptimeSec: Math.round((now - this.#startedAt) / 1000),
+      jails,
+      activeBans: store.activeBans,
+      ingest: {
+        listening: TRANSPORTS.flatMap((t): ListenerReport[] => {
+          const e = listening[t];
+          return e === undefined ? [] : [{ transport: t, address: e.address, port: e.port }];
+        }),
+        messages: sum((c) => c.messages),
+        bytes: sum((c) => c.bytes),
+        dropped: sum((c) => c.droppedNotAllowed),
+        oversized: sum((c) => c.oversized),
+        framingErrors: sum((c) => c.framingErrors),
+        invalidUtf8: sum((c) => c.invalidUtf8),
+        parseErrors: this.#p.pipeline.stats.parseErrors,
+        connectionsOpen: sum((c) => c.connectionsOpen),
+      },
+      store: { activeBans: store.activeBans, lastSeq: store.lastSeq },
+    };
+  }
+
+  jailStatus(name: string): JailStatusReport {
+    const s = this.#p.engine.stats().find((j) => j.name === name);
+    if (s === undefined) throw unknownJail(name, this.#p.engine.stats().map((j) => j.name));
+    return jailReport(s, this.#activeBansPerJail().get(name) ?? 0);
+  }
+
+  async bans(query: { readonly jail?: string }): Promise<ListedBan[]> {
+    const listed: Ban[] = [];
+    for (const b of this.#p.store.active()) if (query.jail === undefined || b.jail === query.jail) listed.push(b);
+    listed.sort((a, b) => a.start - b.start || a.target.localeCompare(b.target));
+    return Promise.all(
+      listed.map(async (b) => ({ ...b, hosts: (await this.#p.store.details(b.target))?.hosts ?? {} })),
+    );
+  }
+
+  async ban(req: BanCommand): Promise<Ban> {
+    if (req.jail !== undefined && !this.#p.engine.configs().some((j) => j.name === req.jail)) {
+      throw unknownJail(req.jail, this.#p.engine.configs().map((j) => j.name));
+    }
+    const ban = await this.#p.bans.ban(req);
+    return ban;
+  }
+
+  async unban(req: UnbanCommand): Promise<Ban[]> {
+    const lifted = await this.#p.bans.unban(req, 'all' in req ? 'manual: --all' : 'manual');
+    // An admin's unban also clears the counting, or the next failure would ban again at once.
+    if ('all' in req) for (const b of lifted) this.#p.engine.forget(b.target);
+    else {
+      const c = parseCidr(req.target);
+      if (c !== null) this.#p.engine.forget(formatCidr(c));
+    }
+    return lifted;
+  }
+
+  reload(): Promise<ReloadReport> {
+    return Promise.resolve().then(() => this.#p.reload());
+  }
+
+  senders(): SenderReport[] {
+    return this.#p.senders.snapshot().map((s) => ({
+      address: s.address,
+      messages: s.messages,
+      bytes: s.bytes,
+      parseErrors: s.parseErrors,
+      dropped: s.dropped,
+      invalidUtf8: s.invalidUtf8,
+      oversized: s.oversized,
+      firstSeen: s.firstSeen,
+      lastSeen: s.lastSeen,
+      transports: TRANSPORTS.filter((t) => s.transports[t] > 0),
+    }));
+  }
+
+  metrics(): MetricFamily[] {
+    return collectMetrics({
+      ingest: this.#p.ingest.stats,
+      pipeline: this.#p.pipeline.stats,
+      jails: this.#p.engine.stats(),
+      engineTotals: this.#p.engine.totals(),
+      store: this.#p.store.stats(),
+      bans: this.#p.bans.stats,
+      senders: this.#p.senders.size,
+    });
+  }
+
+  health(): HealthReport {
+    const listening = this.#listening();
+    const ingestUp = TRANSPORTS.some((t) => listening[t] !== undefined);
+    return {
+      ok: ingestUp,
+      checks: {
+        ingest: ingestUp ? 'listening' : 'not listening',
+        store: `${this.#p.store.stats().activeBans} active bans`,
+      },
+    };
+  }
+
+  #activeBansPerJail(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const b of this.#p.store.active()) counts.set(b.jail, (counts.get(b.jail) ?? 0) + 1);
+    return counts;
+  }
+}
+
+function jailReport(s: JailStats, activeBans: number): JailStatusReport {
+  return {
+    name: s.name,
+    enabled: s.enabled,
+    filter: s.filter,
+    maxretry: s.maxretry,
+    findtime: s.findtime,
+    bantime: s.bantime,
+    linesSeen: s.linesSeen,
+    matched: s.matched,
+    ignored: s.ignored,
+    failures: s.failures,
+    banRequests: s.banRequests,
+    activeBans,
+    trackedAttackers: s.trackedAttackers,
+  };
+}
+
+function unknownJail(name: string, known: readonly string[]): FleetbanError {
+  return new FleetbanError(ErrorCode.JAIL_UNKNOWN, `no jail named "${name}" (jails: ${known.join(', ') || 'none'})`);
+}

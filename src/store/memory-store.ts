@@ -1,0 +1,142 @@
+// An in-memory ban store with the same contract as the LevelDB one and no persistence: for tests.
+import type { EpochMs } from '../core/clock.js';
+import { ErrorCode, FleetbanError } from '../core/errors.js';
+import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../core/types.js';
+import { ActiveBans } from './active-bans.js';
+import { planGroup, type StoreOp } from './plan.js';
+import type { BanStore, NewBan, StoreStats, UnbanRequest } from './store.js';
+
+export interface MemoryBanStoreOptions {
+  /** Change-feed entries kept: the last N. */
+  readonly feedRetention?: number;
+}
+
+export class MemoryBanStore implements BanStore {
+  readonly #retention: number;
+  readonly #active = new ActiveBans();
+  readonly #details = new Map<string, BanDetails>();
+  readonly #history = new Map<string, AttackerHistory>();
+  /** Kept feed entries; feed[0] has sequence number #feedFirst. */
+  #feed: Change[] = [];
+  #feedFirst = 1;
+  #lastSeq = 0;
+  #batches = 0;
+  #records = 0;
+  #state: 'new' | 'open' | 'closed' = 'new';
+
+  constructor(options: MemoryBanStoreOptions = {}) {
+    this.#retention = Math.max(1, Math.trunc(options.feedRetention ?? 1_000_000));
+  }
+
+  open(): Promise<void> {
+    if (this.#state !== 'new')
+      return Promise.reject(new TypeError('the memory ban store was already opened'));
+    this.#state = 'open';
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.#state = 'closed';
+    return Promise.resolve();
+  }
+
+  async ban(bans: readonly NewBan[]): Promise<DetailedBan[]> {
+    return (await this.#write({ kind: 'ban', bans })) as DetailedBan[];
+  }
+
+  async unban(requests: readonly UnbanRequest[]): Promise<Ban[]> {
+    return this.#write({ kind: 'unban', requests });
+  }
+
+  get(target: string): Ban | undefined {
+    return this.#active.get(target);
+  }
+
+  async details(target: string): Promise<BanDetails | null> {
+    await this.#ready();
+    return this.#active.get(target) === undefined ? null : (this.#details.get(target) ?? null);
+  }
+
+  active(): IterableIterator<Ban> {
+    return this.#active.values();
+  }
+
+  due(now: EpochMs): Ban[] {
+    return this.#active.due(now);
+  }
+
+  nextExpiry(): EpochMs | null {
+    return this.#active.nextExpiry();
+  }
+
+  async history(attacker: string): Promise<AttackerHistory | null> {
+    await this.#ready();
+    return this.#history.get(attacker) ?? null;
+  }
+
+  async pruneHistory(before: EpochMs): Promise<number> {
+    await this.#ready();
+    let pruned = 0;
+    for (const [attacker, h] of this.#history) {
+      if (h.lastBanAt < before) {
+        this.#history.delete(attacker);
+        pruned++;
+      }
+    }
+    return pruned;
+  }
+
+  async changesSince(after: number, limit: number): Promise<Change[] | null> {
+    await this.#ready();
+    if (after < this.#feedFirst - 1 || after > this.#lastSeq) return null;
+    if (limit <= 0) return [];
+    const from = after + 1 - this.#feedFirst;
+    return this.#feed.slice(from, from + limit);
+  }
+
+  stats(): StoreStats {
+    return {
+      activeBans: this.#active.size,
+      lastSeq: this.#lastSeq,
+      batchesWritten: this.#batches,
+      recordsWritten: this.#records,
+    };
+  }
+
+  #ready(): Promise<void> {
+    if (this.#state === 'open') return Promise.resolve();
+    return Promise.reject(
+      new FleetbanError(
+        ErrorCode.STORE_CLOSED,
+        `the memory ban store is not open (${this.#state})`,
+      ),
+    );
+  }
+
+  async #write(op: StoreOp): Promise<DetailedBan[] | Ban[]> {
+    await this.#ready();
+    const plan = planGroup(
+      [op],
+      this.#lastSeq,
+      (t) => this.#active.get(t),
+      (a) => this.#history.get(a) ?? null,
+    );
+    if (plan.effects.length === 0) return plan.results[0] ?? [];
+    for (const e of plan.effects) {
+      if (e.kind === 'ban') this.#details.set(e.target, e.details);
+      else this.#details.delete(e.target);
+      this.#feed.push(e.change);
+    }
+    for (const [attacker, h] of plan.histories) this.#history.set(attacker, h);
+    this.#active.apply(plan.effects);
+    this.#lastSeq = plan.lastSeq;
+    const excess = this.#feed.length - this.#retention;
+    if (excess > 0) {
+      this.#feed = this.#feed.slice(excess);
+      this.#feedFirst += excess;
+    }
+    this.#batches++;
+    this.#records += plan.effects.length + plan.histories.size;
+    return plan.results[0] ?? [];
+  }
+}

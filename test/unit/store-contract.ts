@@ -1,0 +1,298 @@
+// The ban store contract suite: run against every BanStore implementation with its own factory.
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
+import type { Ban } from '../../src/core/types.js';
+import type { BanStore, NewBan } from '../../src/store/store.js';
+
+export interface StoreUnderTest {
+  readonly store: BanStore;
+  /** Removes whatever the store left behind (a temp folder). The store is closed first. */
+  cleanup(): Promise<void>;
+}
+
+export type StoreFactory = (options: { feedRetention?: number }) => Promise<StoreUnderTest>;
+
+export const T0 = Date.UTC(2026, 0, 1);
+const MIN = 60_000;
+
+/** A jail ban of one IPv4 address, ending `minutes` after T0 (null = permanent). */
+export function newBan(
+  target: string,
+  minutes: number | null = 10,
+  extra: Partial<NewBan> = {},
+): NewBan {
+  return {
+    target,
+    family: target.includes(':') ? 6 : 4,
+    jail: 'sshd',
+    origin: 'jail',
+    attacker: target,
+    start: T0,
+    end: minutes === null ? null : T0 + minutes * MIN,
+    banCount: 1,
+    failures: 5,
+    hosts: { web1: 3, web2: 2 },
+    lines: [`Failed password for root from ${target} port 22 ssh2`],
+    reason: '5 failures',
+    ...extra,
+  };
+}
+
+export function storeContract(name: string, factory: StoreFactory): void {
+  describe(`BanStore contract: ${name}`, () => {
+    let sut: StoreUnderTest;
+    let store: BanStore;
+    beforeEach(async () => {
+      sut = await factory({});
+      store = sut.store;
+      await store.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await sut.cleanup();
+    });
+
+    it('bans: assigns sequence numbers, returns details, keeps only core fields in memory', async () => {
+      const stored = await store.ban([
+        newBan('192.0.2.1'),
+        newBan('2001:db8::/64', 20, { attacker: '2001:db8::7' }),
+      ]);
+      assert.deepEqual(
+        stored.map((b) => [b.target, b.seq, b.lines.length]),
+        [
+          ['192.0.2.1', 1, 1],
+          ['2001:db8::/64', 2, 1],
+        ],
+      );
+      const got = store.get('2001:db8::/64');
+      assert.equal(got?.attacker, '2001:db8::7');
+      assert.equal(got.end, T0 + 20 * MIN);
+      assert.equal('lines' in got, false);
+      assert.deepEqual(await store.details('192.0.2.1'), {
+        hosts: { web1: 3, web2: 2 },
+        lines: ['Failed password for root from 192.0.2.1 port 22 ssh2'],
+      });
+      assert.equal(await store.details('192.0.2.99'), null);
+      assert.equal(store.stats().activeBans, 2);
+      assert.equal(store.stats().lastSeq, 2);
+    });
+
+    it('replaces an active ban on the same target with a new feed entry', async () => {
+      await store.ban([newBan('192.0.2.1', 10)]);
+      const [again] = await store.ban([
+        newBan('192.0.2.1', 60, { banCount: 2, lines: ['second'] }),
+      ]);
+      assert.equal(again?.seq, 2);
+      assert.equal(store.get('192.0.2.1')?.end, T0 + 60 * MIN);
+      assert.equal([...store.active()].length, 1);
+      assert.deepEqual((await store.details('192.0.2.1'))?.lines, ['second']);
+      // The replaced ban's old end must no longer surface.
+      assert.equal(store.nextExpiry(), T0 + 60 * MIN);
+      assert.deepEqual(store.due(T0 + 30 * MIN), []);
+      const feed = await store.changesSince(0, 10);
+      assert.deepEqual(
+        feed?.map((c) => [c.seq, c.kind]),
+        [
+          [1, 'ban'],
+          [2, 'ban'],
+        ],
+      );
+    });
+
+    it('unbans: lifts active targets, skips the rest, records tombstones', async () => {
+      await store.ban([newBan('192.0.2.1'), newBan('192.0.2.2')]);
+      const lifted = await store.unban([
+        { target: '192.0.2.1', at: T0 + MIN, reason: 'manual' },
+        { target: '198.51.100.1', at: T0 + MIN, reason: 'manual' },
+      ]);
+      assert.deepEqual(
+        lifted.map((b) => b.target),
+        ['192.0.2.1'],
+      );
+      assert.equal(store.get('192.0.2.1'), undefined);
+      assert.equal(await store.details('192.0.2.1'), null);
+      assert.deepEqual(await store.unban([{ target: '192.0.2.1', at: T0, reason: 'manual' }]), []);
+      const feed = await store.changesSince(2, 10);
+      assert.deepEqual(feed, [
+        {
+          seq: 3,
+          kind: 'unban',
+          target: '192.0.2.1',
+          jail: 'sshd',
+          at: T0 + MIN,
+          reason: 'manual',
+        },
+      ]);
+      assert.equal(store.stats().activeBans, 1);
+    });
+
+    it('numbers changes strictly increasing with no gaps, and pages the feed', async () => {
+      for (let i = 1; i <= 5; i++)
+        await store.ban([newBan(`192.0.2.${i}`), newBan(`192.0.2.${i + 100}`)]);
+      await store.unban(
+        [1, 2, 3].map((i) => ({ target: `192.0.2.${i}`, at: T0, reason: 'manual' })),
+      );
+      const all = await store.changesSince(0, 1000);
+      assert.deepEqual(
+        all?.map((c) => c.seq),
+        Array.from({ length: 13 }, (_, i) => i + 1),
+      );
+      assert.deepEqual(
+        (await store.changesSince(4, 3))?.map((c) => c.seq),
+        [5, 6, 7],
+      );
+      assert.deepEqual(await store.changesSince(13, 10), []);
+      assert.equal(
+        await store.changesSince(14, 10),
+        null,
+        'a reader ahead of the store must resync',
+      );
+      assert.equal(all.filter((c) => c.kind === 'ban').length, 10);
+    });
+
+    it('orders due bans by end and skips permanent ones', async () => {
+      await store.ban([
+        newBan('192.0.2.3', 30),
+        newBan('192.0.2.1', 10),
+        newBan('192.0.2.9', null),
+        newBan('192.0.2.2', 20),
+      ]);
+      assert.equal(store.nextExpiry(), T0 + 10 * MIN);
+      assert.deepEqual(store.due(T0 + 5 * MIN), []);
+      assert.deepEqual(
+        store.due(T0 + 20 * MIN).map((b: Ban) => b.target),
+        ['192.0.2.1', '192.0.2.2'],
+      );
+      assert.deepEqual(
+        store.due(T0 + 1000 * MIN).map((b) => b.target),
+        ['192.0.2.1', '192.0.2.2', '192.0.2.3'],
+      );
+      await store.unban([{ target: '192.0.2.1', at: T0 + 10 * MIN, reason: 'expired' }]);
+      assert.equal(store.nextExpiry(), T0 + 20 * MIN);
+      await store.unban(
+        ['192.0.2.2', '192.0.2.3'].map((target) => ({ target, at: T0, reason: 'expired' })),
+      );
+      assert.equal(store.nextExpiry(), null, 'only a permanent ban is left');
+      assert.deepEqual(store.due(T0 + 10_000 * MIN), []);
+    });
+
+    it('keeps due() ordered over many bans with replacements and unbans', async () => {
+      const ends = Array.from({ length: 500 }, (_, i) => (i * 7919) % 1000);
+      await store.ban(ends.map((m, i) => newBan(`10.0.${i >> 8}.${i & 255}`, m + 1)));
+      // Push every third ban far out and lift every fifth: their old heap entries go stale.
+      await store.ban(
+        ends.flatMap((m, i) =>
+          i % 3 === 0 ? [newBan(`10.0.${i >> 8}.${i & 255}`, m + 5000)] : [],
+        ),
+      );
+      await store.unban(
+        ends.flatMap((_, i) =>
+          i % 5 === 0 ? [{ target: `10.0.${i >> 8}.${i & 255}`, at: T0, reason: 'manual' }] : [],
+        ),
+      );
+      const now = T0 + 600 * MIN;
+      const expected = [...store.active()]
+        .filter((b) => b.end !== null && b.end <= now)
+        .sort((a, b) => (a.end ?? 0) - (b.end ?? 0));
+      const due = store.due(now);
+      assert.deepEqual(
+        due.map((b) => b.end),
+        expected.map((b) => b.end),
+      );
+      assert.equal(new Set(due.map((b) => b.target)).size, due.length);
+      const min = Math.min(...[...store.active()].map((b) => b.end ?? Infinity));
+      assert.equal(store.nextExpiry(), min);
+    });
+
+    it('counts an attacker across jails and prunes old history', async () => {
+      assert.equal(await store.history('192.0.2.7'), null);
+      await store.ban([newBan('192.0.2.7', 10)]);
+      await store.ban([
+        newBan('192.0.2.7', 60, { jail: 'nginx-http-auth', start: T0 + MIN, end: T0 + 61 * MIN }),
+      ]);
+      await store.ban([
+        newBan('192.0.2.0/24', null, { attacker: '192.0.2.7', start: T0 + 2 * MIN }),
+      ]);
+      await store.ban([newBan('198.51.100.0/24', null, { attacker: '', origin: 'manual' })]);
+      assert.deepEqual(await store.history('192.0.2.7'), {
+        attacker: '192.0.2.7',
+        bans: 3,
+        perJail: { sshd: 2, 'nginx-http-auth': 1 },
+        lastBanAt: T0 + 2 * MIN,
+        lastBantime: null,
+      });
+      assert.equal(await store.history(''), null);
+      await store.ban([newBan('203.0.113.5', 10, { start: T0 + 100 * MIN, end: T0 + 110 * MIN })]);
+      assert.equal(await store.pruneHistory(T0 + 50 * MIN), 1);
+      assert.equal(await store.history('192.0.2.7'), null);
+      assert.equal((await store.history('203.0.113.5'))?.lastBantime, 600);
+      assert.equal(await store.pruneHistory(T0 + 50 * MIN), 0);
+    });
+
+    it('resolves concurrent calls individually, in call order', async () => {
+      const targets = Array.from({ length: 300 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
+      const results = await Promise.all(targets.map((t) => store.ban([newBan(t)])));
+      results.forEach((r, i) => {
+        assert.equal(r.length, 1);
+        assert.equal(r[0]?.target, targets[i]);
+      });
+      assert.deepEqual(
+        results.map((r) => r[0]?.seq),
+        Array.from({ length: 300 }, (_, i) => i + 1),
+      );
+      // A ban and an unban of the same target made together apply in call order.
+      const [banned, lifted] = await Promise.all([
+        store.ban([newBan('192.0.2.200')]),
+        store.unban([{ target: '192.0.2.200', at: T0, reason: 'manual' }]),
+      ]);
+      assert.equal(banned[0]?.seq, 301);
+      assert.deepEqual(
+        lifted.map((b) => b.seq),
+        [301],
+      );
+      assert.equal(store.get('192.0.2.200'), undefined);
+      assert.equal(store.stats().lastSeq, 302);
+      assert.ok(store.stats().batchesWritten <= 302);
+    });
+
+    it('closes idempotently and refuses work afterwards', async () => {
+      await store.ban([newBan('192.0.2.1')]);
+      await Promise.all([store.close(), store.close()]);
+      await store.close();
+      await assert.rejects(store.ban([newBan('192.0.2.2')]), (e: unknown) =>
+        isFleetbanError(e, ErrorCode.STORE_CLOSED),
+      );
+      await assert.rejects(store.history('192.0.2.1'), (e: unknown) =>
+        isFleetbanError(e, ErrorCode.STORE_CLOSED),
+      );
+    });
+  });
+
+  describe(`BanStore contract: ${name}, feed retention`, () => {
+    it('keeps the last N changes and tells older readers to resync', async () => {
+      const sut = await factory({ feedRetention: 5 });
+      const store = sut.store;
+      await store.open();
+      try {
+        for (let i = 1; i <= 12; i++) await store.ban([newBan(`192.0.2.${i}`)]);
+        assert.equal(await store.changesSince(0, 100), null);
+        assert.equal(await store.changesSince(6, 100), null);
+        assert.deepEqual(
+          (await store.changesSince(7, 100))?.map((c) => c.seq),
+          [8, 9, 10, 11, 12],
+        );
+        // One batch larger than the retention still leaves exactly the last N.
+        await store.ban(Array.from({ length: 8 }, (_, i) => newBan(`198.51.100.${i}`)));
+        assert.equal(await store.changesSince(14, 100), null);
+        assert.deepEqual(
+          (await store.changesSince(15, 100))?.map((c) => c.seq),
+          [16, 17, 18, 19, 20],
+        );
+      } finally {
+        await store.close();
+        await sut.cleanup();
+      }
+    });
+  });
+}
