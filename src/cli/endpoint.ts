@@ -13,7 +13,7 @@ export function resolveAdminEndpoint(
   configFile: string | undefined,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): AdminEndpoint {
-  const config = loadConfig({ file: configFile, env: env as NodeJS.ProcessEnv });
+  const config = loadConfig({ file: configFile, env: env });
   const { socket, http } = config.control;
   if (socket !== '') return { kind: 'unix', socket };
   if (http.enabled) return { kind: 'tcp', host: http.address, port: http.port, token: http.token };

@@ -72,9 +72,13 @@ async function runCommand(command: Command, rest: readonly string[], io: CliIo):
       values,
       positionals,
       io,
-      client: async () => {
-        client ??= new AdminClient(await endpointFor(values, io));
-        return client;
+      client: () => {
+        try {
+          client ??= new AdminClient(endpointFor(values, io));
+          return Promise.resolve(client);
+        } catch (e) {
+          return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+        }
       },
     });
   } catch (e) {
@@ -85,7 +89,7 @@ async function runCommand(command: Command, rest: readonly string[], io: CliIo):
   }
 }
 
-async function endpointFor(values: OptionValues, io: CliIo) {
+function endpointFor(values: OptionValues, io: CliIo) {
   const socket = values.socket;
   if (typeof socket === 'string') return { kind: 'unix', socket } as const;
   const config = typeof values.config === 'string' ? values.config : io.env.FLEETBAN_CONFIG;

@@ -30,7 +30,9 @@ export const cidrListFormat: ConvictFormat = {
     }
     for (const item of value) {
       if (typeof item !== 'string' || parseCidr(item) === null) {
-        throw new Error(`must hold IP addresses or CIDR prefixes such as "192.0.2.0/24" or "2001:db8::/32"`);
+        throw new Error(
+          `must hold IP addresses or CIDR prefixes such as "192.0.2.0/24" or "2001:db8::/32"`,
+        );
       }
     }
   },
@@ -39,7 +41,8 @@ export const cidrListFormat: ConvictFormat = {
 /** A TCP/UDP port; 0 lets the kernel choose (tests). */
 export const portFormat: ConvictFormat = {
   name: 'port-or-zero',
-  coerce: (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  coerce: (value: unknown) =>
+    typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value,
   validate: (value: unknown) => {
     if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65535) {
       throw new Error(`must be a port number from 0 to 65535`);
@@ -50,7 +53,8 @@ export const portFormat: ConvictFormat = {
 /** A positive whole number (sizes, limits). */
 export const positiveIntFormat: ConvictFormat = {
   name: 'positive-int',
-  coerce: (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  coerce: (value: unknown) =>
+    typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value,
   validate: (value: unknown) => {
     if (!Number.isInteger(value) || (value as number) < 1) {
       throw new Error(`must be a whole number greater than 0`);

@@ -12,11 +12,16 @@ import type { FleetbanConfig } from './load.js';
  * JAIL_INVALID when two files define the same jail.
  */
 export function loadJails(config: FleetbanConfig): JailConfig[] {
-  const defaults = parseJailDefaults(config.jails.defaults, `${config.file ?? 'built-in defaults'}: jails.defaults`);
+  const defaults = parseJailDefaults(
+    config.jails.defaults,
+    `${config.file ?? 'built-in defaults'}: jails.defaults`,
+  );
   const dir = config.jails.dir;
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => /\.(json|ya?ml)$/i.test(n)).sort();
+    names = readdirSync(dir)
+      .filter((n) => /\.(json|ya?ml)$/i.test(n))
+      .sort();
   } catch (e) {
     throw new FleetbanError(
       ErrorCode.CONFIG_INVALID,
@@ -31,7 +36,10 @@ export function loadJails(config: FleetbanConfig): JailConfig[] {
     for (const jail of parseJailFile(file, readJailData(file), defaults)) {
       const earlier = seen.get(jail.name);
       if (earlier !== undefined) {
-        throw new FleetbanError(ErrorCode.JAIL_INVALID, `${file}: jail "${jail.name}" is already defined in ${earlier}`);
+        throw new FleetbanError(
+          ErrorCode.JAIL_INVALID,
+          `${file}: jail "${jail.name}" is already defined in ${earlier}`,
+        );
       }
       seen.set(jail.name, file);
       jails.push(jail);
@@ -45,11 +53,17 @@ function readJailData(file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new FleetbanError(ErrorCode.JAIL_INVALID, `${file}: cannot read: ${describeError(e)}`, { cause: e });
+    throw new FleetbanError(ErrorCode.JAIL_INVALID, `${file}: cannot read: ${describeError(e)}`, {
+      cause: e,
+    });
   }
   try {
     return /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
-    throw new FleetbanError(ErrorCode.JAIL_INVALID, `${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${describeError(e)}`, { cause: e });
+    throw new FleetbanError(
+      ErrorCode.JAIL_INVALID,
+      `${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${describeError(e)}`,
+      { cause: e },
+    );
   }
 }

@@ -4,6 +4,7 @@ import convict from 'convict';
 import { parse as parseYaml } from 'yaml';
 import { FleetbanError, ErrorCode, describeError } from '../core/errors.js';
 import { allFormats } from './formats.js';
+import { DEFAULT_JAIL_OPTIONS, parseJailDefaults } from './jail-options.js';
 import { schema } from './schema.js';
 
 /** Where fleetban looks when neither --config nor FLEETBAN_CONFIG names a file. */
@@ -60,7 +61,7 @@ export interface LoadOptions {
   /** An explicit file (--config); otherwise FLEETBAN_CONFIG, then DEFAULT_CONFIG_FILE if present. */
   readonly file?: string | undefined;
   /** The environment to read overrides from (defaults to process.env). */
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Which file a command should read, or null for the embedded defaults. */
@@ -79,8 +80,12 @@ export function loadConfig(options: LoadOptions = {}): FleetbanConfig {
   const file = resolveConfigFile(options);
   const config = convict(schema, { env: options.env ?? process.env, args: [] });
   const where = file ?? 'built-in defaults';
+  // jails.defaults uses fail2ban's dotted option names ("bantime.increment"), which convict would
+  // read as paths: it is validated apart, by the jail option rules.
+  let jailDefaults: unknown = DEFAULT_JAIL_OPTIONS;
   if (file !== null) {
     const data = readConfigData(file);
+    jailDefaults = takeJailDefaults(data) ?? jailDefaults;
     try {
       config.load(data);
     } catch (e) {
@@ -92,8 +97,17 @@ export function loadConfig(options: LoadOptions = {}): FleetbanConfig {
   } catch (e) {
     throw invalid(where, describeError(e), e);
   }
+  try {
+    parseJailDefaults(jailDefaults, `${where}: jails.defaults`);
+  } catch (e) {
+    throw new FleetbanError(ErrorCode.CONFIG_INVALID, describeError(e), { cause: e });
+  }
   const props = config.getProperties() as unknown as Omit<FleetbanConfig, 'file'>;
-  const result = { file, ...props };
+  const result = {
+    file,
+    ...props,
+    jails: { ...props.jails, defaults: jailDefaults as Readonly<Record<string, unknown>> },
+  };
   checkCrossKeyRules(where, result);
   return deepFreeze(result);
 }
@@ -103,41 +117,75 @@ export function redactedConfig(config: FleetbanConfig): unknown {
   const hide = (value: string) => (value === '' ? '' : '[redacted]');
   return {
     ...config,
-    control: { ...config.control, http: { ...config.control.http, token: hide(config.control.http.token) } },
+    control: {
+      ...config.control,
+      http: { ...config.control.http, token: hide(config.control.http.token) },
+    },
   };
 }
 
-function readConfigData(file: string): unknown {
+/** Removes and returns `jails.defaults` from a parsed config file, if it has one. */
+function takeJailDefaults(data: Record<string, unknown>): unknown {
+  const jails = data['jails'];
+  if (jails === null || typeof jails !== 'object' || !('defaults' in jails)) return undefined;
+  const { defaults, ...rest } = jails as Record<string, unknown>;
+  data['jails'] = rest;
+  return defaults;
+}
+
+function readConfigData(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new FleetbanError(ErrorCode.CONFIG_NOT_FOUND, `${file}: cannot read the configuration file: ${describeError(e)}`, { cause: e });
+    throw new FleetbanError(
+      ErrorCode.CONFIG_NOT_FOUND,
+      `${file}: cannot read the configuration file: ${describeError(e)}`,
+      { cause: e },
+    );
   }
   try {
     const data: unknown = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw new Error('the top level must be an object of sections (store, ingest, jails, control, log)');
+      throw new Error(
+        'the top level must be an object of sections (store, ingest, jails, control, log)',
+      );
     }
-    return data;
+    return data as Record<string, unknown>;
   } catch (e) {
-    throw invalid(file, `not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${describeError(e)}`, e);
+    throw invalid(
+      file,
+      `not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${describeError(e)}`,
+      e,
+    );
   }
 }
 
 function checkCrossKeyRules(where: string, c: Omit<FleetbanConfig, never>): void {
   const tls = c.ingest.tls;
   if (tls.enabled && (tls.cert === '' || tls.key === '')) {
-    throw invalid(where, 'ingest.tls.enabled is true, so ingest.tls.cert and ingest.tls.key must name PEM files');
+    throw invalid(
+      where,
+      'ingest.tls.enabled is true, so ingest.tls.cert and ingest.tls.key must name PEM files',
+    );
   }
   if (tls.requireClientCert && tls.ca === '') {
-    throw invalid(where, 'ingest.tls.requireClientCert is true, so ingest.tls.ca must name the CA bundle that signs client certificates');
+    throw invalid(
+      where,
+      'ingest.tls.requireClientCert is true, so ingest.tls.ca must name the CA bundle that signs client certificates',
+    );
   }
   if (c.control.http.enabled && c.control.http.token.length < 16) {
-    throw invalid(where, 'control.http.enabled is true, so control.http.token must be set (at least 16 characters)');
+    throw invalid(
+      where,
+      'control.http.enabled is true, so control.http.token must be set (at least 16 characters)',
+    );
   }
   if (c.ingest.maxConnectionBuffer < c.ingest.maxMessageSize + 16) {
-    throw invalid(where, `ingest.maxConnectionBuffer (${c.ingest.maxConnectionBuffer}) must be at least ingest.maxMessageSize + 16 (${c.ingest.maxMessageSize + 16})`);
+    throw invalid(
+      where,
+      `ingest.maxConnectionBuffer (${c.ingest.maxConnectionBuffer}) must be at least ingest.maxMessageSize + 16 (${c.ingest.maxMessageSize + 16})`,
+    );
   }
 }
 

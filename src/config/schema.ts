@@ -17,7 +17,7 @@ export const schema = {
       env: 'FLEETBAN_STORE_SYNC',
     },
     historyRetention: {
-      doc: 'How long an attacker\'s ban history is kept after its last ban (for bantime.increment and recidive).',
+      doc: "How long an attacker's ban history is kept after its last ban (for bantime.increment and recidive).",
       format: 'duration-seconds',
       default: '180d',
       env: 'FLEETBAN_STORE_HISTORY_RETENTION',
@@ -31,9 +31,24 @@ export const schema = {
   },
   ingest: {
     udp: {
-      enabled: { doc: 'Receive syslog over UDP.', format: Boolean, default: true, env: 'FLEETBAN_UDP_ENABLED' },
-      address: { doc: 'Address to bind for UDP (IPv4 or IPv6; "::" for all).', format: String, default: '127.0.0.1', env: 'FLEETBAN_UDP_ADDRESS' },
-      port: { doc: 'UDP port (514 in production).', format: 'port-or-zero', default: 5514, env: 'FLEETBAN_UDP_PORT' },
+      enabled: {
+        doc: 'Receive syslog over UDP.',
+        format: Boolean,
+        default: true,
+        env: 'FLEETBAN_UDP_ENABLED',
+      },
+      address: {
+        doc: 'Address to bind for UDP (IPv4 or IPv6; "::" for all).',
+        format: String,
+        default: '127.0.0.1',
+        env: 'FLEETBAN_UDP_ADDRESS',
+      },
+      port: {
+        doc: 'UDP port (514 in production).',
+        format: 'port-or-zero',
+        default: 5514,
+        env: 'FLEETBAN_UDP_PORT',
+      },
       recvBufferSize: {
         doc: 'Requested UDP receive buffer in bytes. The kernel caps it at 2 x net.core.rmem_max; fleetban warns when it gets less (see packaging/sysctl).',
         format: 'positive-int',
@@ -42,17 +57,62 @@ export const schema = {
       },
     },
     tcp: {
-      enabled: { doc: 'Receive syslog over TCP (RFC 6587 octet-counting and LF framing).', format: Boolean, default: true, env: 'FLEETBAN_TCP_ENABLED' },
-      address: { doc: 'Address to bind for TCP.', format: String, default: '127.0.0.1', env: 'FLEETBAN_TCP_ADDRESS' },
-      port: { doc: 'TCP port (514 in production).', format: 'port-or-zero', default: 5514, env: 'FLEETBAN_TCP_PORT' },
+      enabled: {
+        doc: 'Receive syslog over TCP (RFC 6587 octet-counting and LF framing).',
+        format: Boolean,
+        default: true,
+        env: 'FLEETBAN_TCP_ENABLED',
+      },
+      address: {
+        doc: 'Address to bind for TCP.',
+        format: String,
+        default: '127.0.0.1',
+        env: 'FLEETBAN_TCP_ADDRESS',
+      },
+      port: {
+        doc: 'TCP port (514 in production).',
+        format: 'port-or-zero',
+        default: 5514,
+        env: 'FLEETBAN_TCP_PORT',
+      },
     },
     tls: {
-      enabled: { doc: 'Receive syslog over TLS (RFC 5425).', format: Boolean, default: false, env: 'FLEETBAN_TLS_ENABLED' },
-      address: { doc: 'Address to bind for TLS.', format: String, default: '127.0.0.1', env: 'FLEETBAN_TLS_ADDRESS' },
-      port: { doc: 'TLS port (6514 is the IANA port).', format: 'port-or-zero', default: 6514, env: 'FLEETBAN_TLS_PORT' },
-      cert: { doc: 'PEM certificate file of the server (required when TLS is enabled).', format: String, default: '', env: 'FLEETBAN_TLS_CERT' },
-      key: { doc: 'PEM private key file of the server.', format: String, default: '', env: 'FLEETBAN_TLS_KEY' },
-      ca: { doc: 'PEM CA bundle used to verify client certificates.', format: String, default: '', env: 'FLEETBAN_TLS_CA' },
+      enabled: {
+        doc: 'Receive syslog over TLS (RFC 5425).',
+        format: Boolean,
+        default: false,
+        env: 'FLEETBAN_TLS_ENABLED',
+      },
+      address: {
+        doc: 'Address to bind for TLS.',
+        format: String,
+        default: '127.0.0.1',
+        env: 'FLEETBAN_TLS_ADDRESS',
+      },
+      port: {
+        doc: 'TLS port (6514 is the IANA port).',
+        format: 'port-or-zero',
+        default: 6514,
+        env: 'FLEETBAN_TLS_PORT',
+      },
+      cert: {
+        doc: 'PEM certificate file of the server (required when TLS is enabled).',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_TLS_CERT',
+      },
+      key: {
+        doc: 'PEM private key file of the server.',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_TLS_KEY',
+      },
+      ca: {
+        doc: 'PEM CA bundle used to verify client certificates.',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_TLS_CA',
+      },
       requireClientCert: {
         doc: 'Require a client certificate signed by "ca"; connections without one are refused.',
         format: Boolean,
@@ -61,7 +121,7 @@ export const schema = {
       },
     },
     maxMessageSize: {
-      doc: 'Largest syslog message in bytes (rsyslog\'s default is 8 KiB); larger frames are counted and skipped.',
+      doc: "Largest syslog message in bytes (rsyslog's default is 8 KiB); larger frames are counted and skipped.",
       format: 'positive-int',
       default: 8192,
       env: 'FLEETBAN_MAX_MESSAGE_SIZE',
@@ -123,7 +183,7 @@ export const schema = {
       env: 'FLEETBAN_MAX_TRACKED_ATTACKERS',
     },
     defaults: {
-      doc: 'Options every jail starts from (the [DEFAULT] section of fail2ban): maxretry, findtime, bantime, bantime.increment, banmask, ...',
+      doc: 'Options every jail starts from (the [DEFAULT] section of fail2ban), in jail syntax: maxretry, findtime, bantime, bantime.increment, banmask, ... Validated by the jail rules (see fleetban-jail(5)); absent keys keep the shipped defaults.',
       format: Object,
       default: {} as Record<string, unknown>,
     },
@@ -136,9 +196,24 @@ export const schema = {
       env: 'FLEETBAN_ADMIN_SOCKET',
     },
     http: {
-      enabled: { doc: 'Also serve the admin API, /metrics and /healthz over TCP (token required).', format: Boolean, default: false, env: 'FLEETBAN_ADMIN_HTTP_ENABLED' },
-      address: { doc: 'Address of the admin TCP listener.', format: String, default: '127.0.0.1', env: 'FLEETBAN_ADMIN_HTTP_ADDRESS' },
-      port: { doc: 'Port of the admin TCP listener.', format: 'port-or-zero', default: 9514, env: 'FLEETBAN_ADMIN_HTTP_PORT' },
+      enabled: {
+        doc: 'Also serve the admin API, /metrics and /healthz over TCP (token required).',
+        format: Boolean,
+        default: false,
+        env: 'FLEETBAN_ADMIN_HTTP_ENABLED',
+      },
+      address: {
+        doc: 'Address of the admin TCP listener.',
+        format: String,
+        default: '127.0.0.1',
+        env: 'FLEETBAN_ADMIN_HTTP_ADDRESS',
+      },
+      port: {
+        doc: 'Port of the admin TCP listener.',
+        format: 'port-or-zero',
+        default: 9514,
+        env: 'FLEETBAN_ADMIN_HTTP_PORT',
+      },
       token: {
         doc: 'Bearer token required on the admin TCP listener (required when it is enabled).',
         format: String,

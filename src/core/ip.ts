@@ -115,8 +115,7 @@ export class CidrSet {
     const hit = this.#cache.get(address);
     if (hit !== undefined) return hit;
     const ip = parseIp(address);
-    const result =
-      ip !== null && this.#list.check(ip.text, ip.family === 4 ? 'ipv4' : 'ipv6');
+    const result = ip !== null && this.#list.check(ip.text, ip.family === 4 ? 'ipv4' : 'ipv6');
     if (this.#cache.size > 10_000) this.#cache.clear();
     this.#cache.set(address, result);
     return result;
@@ -169,7 +168,7 @@ function v6ToGroups(text: string): number[] {
 function groupsToV6(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -13,7 +13,13 @@ export function banNotice(action: BanAction, jail: string, target: string): stri
 }
 
 /** A line in fail2ban's own log layout, so fail2ban's recidive filter and admins' habits apply. */
-export function banLogLine(time: Date, pid: number, action: BanAction, jail: string, target: string): string {
+export function banLogLine(
+  time: Date,
+  pid: number,
+  action: BanAction,
+  jail: string,
+  target: string,
+): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   const stamp =
     `${time.getFullYear()}-${p(time.getMonth() + 1)}-${p(time.getDate())} ` +
@@ -35,7 +41,9 @@ export class BanLog {
     } else {
       mkdirSync(dirname(path), { recursive: true });
       this.#file = createWriteStream(path, { flags: 'a' });
-      this.#file.on('error', (e) => logger.error({ err: e, path }, 'cannot write the ban log'));
+      this.#file.on('error', (e) => {
+        logger.error({ err: e, path }, 'cannot write the ban log');
+      });
     }
   }
 

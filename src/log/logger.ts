@@ -2,7 +2,10 @@
 import { pino } from 'pino';
 import type { Logger } from '../core/logger.js';
 
-export function createLogger(level: string, destination: NodeJS.WritableStream = process.stdout): Logger {
+export function createLogger(
+  level: string,
+  destination: NodeJS.WritableStream = process.stdout,
+): Logger {
   return pino(
     {
       level,
@@ -11,5 +14,5 @@ export function createLogger(level: string, destination: NodeJS.WritableStream =
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
-  ) as unknown as Logger;
+  );
 }

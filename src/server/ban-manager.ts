@@ -77,7 +77,10 @@ export class BanManager {
     const work = this.#banFromJail(req, target)
       .catch((e: unknown) => {
         this.stats.writeErrors++;
-        this.#deps.logger.error({ err: e, target, jail: req.jail }, `cannot store the ban of ${target}: ${describeError(e)}`);
+        this.#deps.logger.error(
+          { err: e, target, jail: req.jail },
+          `cannot store the ban of ${target}: ${describeError(e)}`,
+        );
       })
       .finally(() => {
         this.#pending.delete(target);
@@ -90,17 +93,26 @@ export class BanManager {
   async ban(manual: ManualBan): Promise<Ban> {
     const cidr = parseCidr(manual.target);
     if (cidr === null) {
-      throw new FleetbanError(ErrorCode.BAN_TARGET_INVALID, `"${manual.target}" is not an IP address or CIDR prefix`);
+      throw new FleetbanError(
+        ErrorCode.BAN_TARGET_INVALID,
+        `"${manual.target}" is not an IP address or CIDR prefix`,
+      );
     }
     const jail = manual.jail ?? MANUAL_JAIL;
     const target = formatCidr(cidr);
-    const clash = this.#deps.ignored(jail).find((c) => cidrContains(c, cidr) || cidrContains(cidr, c));
+    const clash = this.#deps
+      .ignored(jail)
+      .find((c) => cidrContains(c, cidr) || cidrContains(cidr, c));
     if (clash !== undefined) {
-      throw new FleetbanError(ErrorCode.BAN_IGNORED, `${target} overlaps ${formatCidr(clash)}, which is on the ignore list (ignoreip)`);
+      throw new FleetbanError(
+        ErrorCode.BAN_IGNORED,
+        `${target} overlaps ${formatCidr(clash)}, which is on the ignore list (ignoreip)`,
+      );
     }
     const attacker = cidr.prefix === (cidr.family === 4 ? 32 : 128) ? cidr.address : '';
     const history = attacker === '' ? null : await this.#deps.store.history(attacker);
-    const seconds = manual.durationSec === undefined ? this.#deps.bantime(jail, history) : manual.durationSec;
+    const seconds =
+      manual.durationSec === undefined ? this.#deps.bantime(jail, history) : manual.durationSec;
     const now = this.#deps.clock.now();
     const [ban] = await this.#write({
       target,
@@ -116,7 +128,8 @@ export class BanManager {
       lines: [],
       reason: manual.reason ?? 'banned by an administrator',
     });
-    if (ban === undefined) throw new FleetbanError(ErrorCode.INTERNAL, `the store did not return the ban of ${target}`);
+    if (ban === undefined)
+      throw new FleetbanError(ErrorCode.INTERNAL, `the store did not return the ban of ${target}`);
     return ban;
   }
 
@@ -129,7 +142,10 @@ export class BanManager {
     } else {
       const cidr = parseCidr(which.target);
       if (cidr === null) {
-        throw new FleetbanError(ErrorCode.BAN_TARGET_INVALID, `"${which.target}" is not an IP address or CIDR prefix`);
+        throw new FleetbanError(
+          ErrorCode.BAN_TARGET_INVALID,
+          `"${which.target}" is not an IP address or CIDR prefix`,
+        );
       }
       const target = formatCidr(cidr);
       if (this.#deps.store.get(target) === undefined) {
@@ -144,7 +160,9 @@ export class BanManager {
   async expireDue(now: EpochMs = this.#deps.clock.now()): Promise<number> {
     const due = this.#deps.store.due(now);
     if (due.length === 0) return 0;
-    const lifted = await this.#lift(due.map((b) => ({ target: b.target, at: now, reason: 'expired' })));
+    const lifted = await this.#lift(
+      due.map((b) => ({ target: b.target, at: now, reason: 'expired' })),
+    );
     this.stats.expired += lifted.length;
     return lifted.length;
   }
@@ -196,7 +214,9 @@ export class BanManager {
     return stored;
   }
 
-  async #lift(requests: readonly { target: string; at: EpochMs; reason: string }[]): Promise<Ban[]> {
+  async #lift(
+    requests: readonly { target: string; at: EpochMs; reason: string }[],
+  ): Promise<Ban[]> {
     const lifted = await this.#deps.store.unban(requests);
     const reasons = new Map(requests.map((r) => [r.target, r.reason]));
     for (const b of lifted) {

@@ -59,7 +59,8 @@ export class ServerControlPlane implements ControlPlane {
     const jails = this.#p.engine.stats().map((s) => jailReport(s, perJail.get(s.name) ?? 0));
     const store = this.#p.store.stats();
     const counters = TRANSPORTS.map((t) => this.#p.ingest.stats.of(t));
-    const sum = (pick: (c: (typeof counters)[number]) => number) => counters.reduce((n, c) => n + pick(c), 0);
+    const sum = (pick: (c: (typeof counters)[number]) => number) =>
+      counters.reduce((n, c) => n + pick(c), 0);
     const listening = this.#listening();
     return {
       version: this.#version,
@@ -87,22 +88,33 @@ export class ServerControlPlane implements ControlPlane {
 
   jailStatus(name: string): JailStatusReport {
     const s = this.#p.engine.stats().find((j) => j.name === name);
-    if (s === undefined) throw unknownJail(name, this.#p.engine.stats().map((j) => j.name));
+    if (s === undefined)
+      throw unknownJail(
+        name,
+        this.#p.engine.stats().map((j) => j.name),
+      );
     return jailReport(s, this.#activeBansPerJail().get(name) ?? 0);
   }
 
   async bans(query: { readonly jail?: string }): Promise<ListedBan[]> {
     const listed: Ban[] = [];
-    for (const b of this.#p.store.active()) if (query.jail === undefined || b.jail === query.jail) listed.push(b);
+    for (const b of this.#p.store.active())
+      if (query.jail === undefined || b.jail === query.jail) listed.push(b);
     listed.sort((a, b) => a.start - b.start || a.target.localeCompare(b.target));
     return Promise.all(
-      listed.map(async (b) => ({ ...b, hosts: (await this.#p.store.details(b.target))?.hosts ?? {} })),
+      listed.map(async (b) => ({
+        ...b,
+        hosts: (await this.#p.store.details(b.target))?.hosts ?? {},
+      })),
     );
   }
 
   async ban(req: BanCommand): Promise<Ban> {
     if (req.jail !== undefined && !this.#p.engine.configs().some((j) => j.name === req.jail)) {
-      throw unknownJail(req.jail, this.#p.engine.configs().map((j) => j.name));
+      throw unknownJail(
+        req.jail,
+        this.#p.engine.configs().map((j) => j.name),
+      );
     }
     const ban = await this.#p.bans.ban(req);
     return ban;
@@ -188,5 +200,8 @@ function jailReport(s: JailStats, activeBans: number): JailStatusReport {
 }
 
 function unknownJail(name: string, known: readonly string[]): FleetbanError {
-  return new FleetbanError(ErrorCode.JAIL_UNKNOWN, `no jail named "${name}" (jails: ${known.join(', ') || 'none'})`);
+  return new FleetbanError(
+    ErrorCode.JAIL_UNKNOWN,
+    `no jail named "${name}" (jails: ${known.join(', ') || 'none'})`,
+  );
 }

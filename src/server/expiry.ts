@@ -46,6 +46,7 @@ export class ExpiryScheduler {
   }
 
   #arm(at: number): void {
+    if (this.#closed) return;
     if (this.#timer !== null) clearTimeout(this.#timer);
     const wait = Math.min(Math.max(at - this.#clock.now(), 0), MAX_WAIT_MS);
     this.#armedFor = at;
@@ -57,20 +58,18 @@ export class ExpiryScheduler {
     if (this.#closed) return;
     this.#timer = null;
     this.#armedFor = null;
-    let failed = false;
     const work = this.#bans.expireDue().then(
-      () => undefined,
+      () => true,
       (e: unknown) => {
-        failed = true;
         this.#logger.error({ err: e }, `cannot lift expired bans: ${describeError(e)}`);
+        return false;
       },
     );
-    this.#running = work;
-    await work;
+    this.#running = work.then(() => undefined);
+    const ok = await work;
     this.#running = null;
-    if (this.#closed) return;
     // After a store error, wait before retrying rather than spinning on the same due bans.
-    const next = failed ? this.#clock.now() + RETRY_AFTER_ERROR_MS : this.#nextExpiry();
+    const next = ok ? this.#nextExpiry() : this.#clock.now() + RETRY_AFTER_ERROR_MS;
     if (next !== null) this.#arm(next);
   }
 }

@@ -29,37 +29,164 @@ function one(name: string, type: Kind, help: string, value: number): MetricFamil
   return family(name, type, help, [{ value }]);
 }
 
-function perTransport(name: string, type: Kind, help: string, pick: (c: TransportCounters) => number, s: IngestStats): MetricFamily {
-  return family(name, type, help, TRANSPORTS.map((t) => ({ labels: { transport: t }, value: pick(s.of(t)) })));
+function perTransport(
+  name: string,
+  type: Kind,
+  help: string,
+  pick: (c: TransportCounters) => number,
+  s: IngestStats,
+): MetricFamily {
+  return family(
+    name,
+    type,
+    help,
+    TRANSPORTS.map((t) => ({ labels: { transport: t }, value: pick(s.of(t)) })),
+  );
 }
 
-function perJail(name: string, type: Kind, help: string, pick: (j: JailStats) => number, jails: readonly JailStats[]): MetricFamily {
-  return family(name, type, help, jails.map((j) => ({ labels: { jail: j.name }, value: pick(j) })));
+function perJail(
+  name: string,
+  type: Kind,
+  help: string,
+  pick: (j: JailStats) => number,
+  jails: readonly JailStats[],
+): MetricFamily {
+  return family(
+    name,
+    type,
+    help,
+    jails.map((j) => ({ labels: { jail: j.name }, value: pick(j) })),
+  );
 }
 
 export function collectMetrics(s: MetricSources): MetricFamily[] {
   const i = s.ingest;
   return [
-    perTransport('ingest_messages_total', 'counter', 'Syslog messages received.', (c) => c.messages, i),
-    perTransport('ingest_bytes_total', 'counter', 'Bytes of syslog messages received.', (c) => c.bytes, i),
-    perTransport('ingest_dropped_not_allowed_total', 'counter', 'Messages or connections refused: sender outside ingest.allowedSenders.', (c) => c.droppedNotAllowed, i),
-    perTransport('ingest_oversized_total', 'counter', 'Messages over ingest.maxMessageSize, skipped.', (c) => c.oversized, i),
-    perTransport('ingest_framing_errors_total', 'counter', 'RFC 6587 framing errors (lying octet counts, streams cut mid-frame).', (c) => c.framingErrors, i),
-    perTransport('ingest_invalid_utf8_total', 'counter', 'Messages with invalid UTF-8, delivered with replacement characters.', (c) => c.invalidUtf8, i),
-    perTransport('ingest_connections_open', 'gauge', 'Open TCP/TLS connections.', (c) => c.connectionsOpen, i),
-    perTransport('ingest_connections_refused_total', 'counter', 'Connections refused over ingest.maxConnections.', (c) => c.connectionsRefused, i),
-    perTransport('ingest_tls_handshake_errors_total', 'counter', 'Failed TLS handshakes.', (c) => c.handshakeErrors, i),
-    one('parse_errors_total', 'counter', 'Messages the syslog parser could not read.', s.pipeline.parseErrors),
+    perTransport(
+      'ingest_messages_total',
+      'counter',
+      'Syslog messages received.',
+      (c) => c.messages,
+      i,
+    ),
+    perTransport(
+      'ingest_bytes_total',
+      'counter',
+      'Bytes of syslog messages received.',
+      (c) => c.bytes,
+      i,
+    ),
+    perTransport(
+      'ingest_dropped_not_allowed_total',
+      'counter',
+      'Messages or connections refused: sender outside ingest.allowedSenders.',
+      (c) => c.droppedNotAllowed,
+      i,
+    ),
+    perTransport(
+      'ingest_oversized_total',
+      'counter',
+      'Messages over ingest.maxMessageSize, skipped.',
+      (c) => c.oversized,
+      i,
+    ),
+    perTransport(
+      'ingest_framing_errors_total',
+      'counter',
+      'RFC 6587 framing errors (lying octet counts, streams cut mid-frame).',
+      (c) => c.framingErrors,
+      i,
+    ),
+    perTransport(
+      'ingest_invalid_utf8_total',
+      'counter',
+      'Messages with invalid UTF-8, delivered with replacement characters.',
+      (c) => c.invalidUtf8,
+      i,
+    ),
+    perTransport(
+      'ingest_connections_open',
+      'gauge',
+      'Open TCP/TLS connections.',
+      (c) => c.connectionsOpen,
+      i,
+    ),
+    perTransport(
+      'ingest_connections_refused_total',
+      'counter',
+      'Connections refused over ingest.maxConnections.',
+      (c) => c.connectionsRefused,
+      i,
+    ),
+    perTransport(
+      'ingest_tls_handshake_errors_total',
+      'counter',
+      'Failed TLS handshakes.',
+      (c) => c.handshakeErrors,
+      i,
+    ),
+    one(
+      'parse_errors_total',
+      'counter',
+      'Messages the syslog parser could not read.',
+      s.pipeline.parseErrors,
+    ),
     one('senders', 'gauge', 'Senders in the per-sender statistics.', s.senders),
-    perJail('jail_lines_total', 'counter', 'Lines routed to the jail.', (j) => j.linesSeen, s.jails),
-    perJail('jail_matched_total', 'counter', 'Lines a failregex matched.', (j) => j.matched, s.jails),
-    perJail('jail_ignored_total', 'counter', 'Matches dropped by ignoreregex or ignoreip.', (j) => j.ignored, s.jails),
-    perJail('jail_failures_total', 'counter', 'Failures counted towards maxretry.', (j) => j.failures, s.jails),
-    perJail('jail_ban_requests_total', 'counter', 'Times an attacker crossed maxretry.', (j) => j.banRequests, s.jails),
-    perJail('jail_tracked_attackers', 'gauge', 'Attackers with failures in the window.', (j) => j.trackedAttackers, s.jails),
-    one('tracked_attackers_evicted_total', 'counter', 'Attacker windows dropped because jails.maxTrackedAttackers was reached.', s.engineTotals.evictions),
+    perJail(
+      'jail_lines_total',
+      'counter',
+      'Lines routed to the jail.',
+      (j) => j.linesSeen,
+      s.jails,
+    ),
+    perJail(
+      'jail_matched_total',
+      'counter',
+      'Lines a failregex matched.',
+      (j) => j.matched,
+      s.jails,
+    ),
+    perJail(
+      'jail_ignored_total',
+      'counter',
+      'Matches dropped by ignoreregex or ignoreip.',
+      (j) => j.ignored,
+      s.jails,
+    ),
+    perJail(
+      'jail_failures_total',
+      'counter',
+      'Failures counted towards maxretry.',
+      (j) => j.failures,
+      s.jails,
+    ),
+    perJail(
+      'jail_ban_requests_total',
+      'counter',
+      'Times an attacker crossed maxretry.',
+      (j) => j.banRequests,
+      s.jails,
+    ),
+    perJail(
+      'jail_tracked_attackers',
+      'gauge',
+      'Attackers with failures in the window.',
+      (j) => j.trackedAttackers,
+      s.jails,
+    ),
+    one(
+      'tracked_attackers_evicted_total',
+      'counter',
+      'Attacker windows dropped because jails.maxTrackedAttackers was reached.',
+      s.engineTotals.evictions,
+    ),
     one('active_bans', 'gauge', 'Bans in force.', s.store.activeBans),
-    one('store_last_seq', 'gauge', 'Sequence number of the newest change-feed entry.', s.store.lastSeq),
+    one(
+      'store_last_seq',
+      'gauge',
+      'Sequence number of the newest change-feed entry.',
+      s.store.lastSeq,
+    ),
     one('store_batches_total', 'counter', 'LevelDB batches written.', s.store.batchesWritten),
     one('bans_total', 'counter', 'Bans written.', s.bans.bansWritten),
     one('unbans_total', 'counter', 'Bans lifted (expired or by an admin).', s.bans.unbansWritten),

@@ -90,13 +90,17 @@ export class FleetbanServer {
       ignore: new CidrSet(this.#globalIgnore()),
       maxTrackedAttackers: config.jails.maxTrackedAttackers,
       clock,
-      onBan: (request) => this.#bans.request(request),
+      onBan: (request) => {
+        this.#bans.request(request);
+      },
     });
     this.#expiry = new ExpiryScheduler(this.#bans, () => this.#store.nextExpiry(), clock, logger);
     this.#senders = new SenderTable({ capacity: config.ingest.maxSenders });
     this.#pipeline = new Pipeline(
       { maxSkewMs: config.ingest.maxClockSkew * 1000, timeZone: new SyslogTimeZone('local') },
-      (event) => this.#engine.process(event),
+      (event) => {
+        this.#engine.process(event);
+      },
     );
     this.#ingest = new Ingest(ingestOptions(config), {
       sink: this.#pipeline,
@@ -119,7 +123,13 @@ export class FleetbanServer {
       logger: logger.child({ part: 'admin' }),
       ...(config.control.socket !== '' ? { socket: config.control.socket } : {}),
       ...(config.control.http.enabled
-        ? { http: { address: config.control.http.address, port: config.control.http.port, token: config.control.http.token } }
+        ? {
+            http: {
+              address: config.control.http.address,
+              port: config.control.http.port,
+              token: config.control.http.token,
+            },
+          }
         : {}),
     });
     plane.attachListening(() => this.#listening);
@@ -131,7 +141,14 @@ export class FleetbanServer {
   async start(): Promise<ServingAddresses> {
     const started = Date.now();
     await this.#store.open();
-    this.#logger.info({ activeBans: this.#store.stats().activeBans, path: this.#config.store.path, ms: Date.now() - started }, 'ban store opened');
+    this.#logger.info(
+      {
+        activeBans: this.#store.stats().activeBans,
+        path: this.#config.store.path,
+        ms: Date.now() - started,
+      },
+      'ban store opened',
+    );
     await this.#expiry.start();
     let admin: ServingAddresses['admin'];
     try {
@@ -147,7 +164,16 @@ export class FleetbanServer {
     this.#every(PRUNE_INTERVAL_MS, () => void this.#pruneHistory());
     this.#warnAboutOpenIngest();
     const serving: ServingAddresses = { ...this.#listening, admin };
-    this.#logger.info({ ...serving, jails: this.#engine.configs().filter((j) => j.enabled).map((j) => j.name) }, 'fleetban serving');
+    this.#logger.info(
+      {
+        ...serving,
+        jails: this.#engine
+          .configs()
+          .filter((j) => j.enabled)
+          .map((j) => j.name),
+      },
+      'fleetban serving',
+    );
     if (this.#opts.readyFile !== undefined && this.#opts.readyFile !== '') {
       const tmp = `${this.#opts.readyFile}.tmp`;
       await writeFile(tmp, JSON.stringify(serving));
@@ -160,7 +186,13 @@ export class FleetbanServer {
    * Loads and checks the whole new config before changing anything; a bad one throws and the
    * old one keeps running. Counters, windows and bans survive. Listener changes need a restart.
    */
-  reload(): { jails: string[]; added: string[]; removed: string[]; changed: string[]; warnings: string[] } {
+  reload(): {
+    jails: string[];
+    added: string[];
+    removed: string[];
+    changed: string[];
+    warnings: string[];
+  } {
     const next = this.#opts.reloadConfig();
     const jails = loadJails(next);
     const ignore = parseAll(next.jails.ignoreip);
@@ -178,7 +210,9 @@ export class FleetbanServer {
       jails: names,
       added: names.filter((n) => !before.has(n)),
       removed: [...before.keys()].filter((n) => !names.includes(n)),
-      changed: jails.filter((j) => before.has(j.name) && !sameJail(before.get(j.name), j)).map((j) => j.name),
+      changed: jails
+        .filter((j) => before.has(j.name) && !sameJail(before.get(j.name), j))
+        .map((j) => j.name),
       warnings,
     };
     this.#logger.info(report, 'configuration reloaded');
@@ -248,7 +282,12 @@ function sameJail(a: JailConfig | undefined, b: JailConfig): boolean {
 function ingestOptions(c: FleetbanConfig): IngestOptions {
   const i = c.ingest;
   return {
-    udp: { enabled: i.udp.enabled, address: i.udp.address, port: i.udp.port, recvBufferSize: i.udp.recvBufferSize },
+    udp: {
+      enabled: i.udp.enabled,
+      address: i.udp.address,
+      port: i.udp.port,
+      recvBufferSize: i.udp.recvBufferSize,
+    },
     tcp: { enabled: i.tcp.enabled, address: i.tcp.address, port: i.tcp.port },
     tls: {
       enabled: i.tls.enabled,

@@ -346,7 +346,9 @@ describe('fleetban CLI', () => {
       assert.equal((JSON.parse(r.out) as unknown[]).length, 2);
       await writeFile(
         config,
-        JSON.stringify({ control: { socket: '', http: { ...http, token: 'wrong-token-0123456789' } } }),
+        JSON.stringify({
+          control: { socket: '', http: { ...http, token: 'wrong-token-0123456789' } },
+        }),
       );
       const refused = await run(['bans', '--config', config]);
       assert.equal(refused.code, ExitCode.FAILED);

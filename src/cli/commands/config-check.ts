@@ -15,15 +15,25 @@ export const configCheckCommand: Command = {
   },
   positionals: { names: [], required: 0 },
   run({ values, io }) {
-    const config = loadConfig({ file: stringOption(values, 'config'), env: io.env as NodeJS.ProcessEnv });
+    const config = loadConfig({ file: stringOption(values, 'config'), env: io.env });
     const jails = loadJails(config);
     if (flagOption(values, 'json')) {
-      io.stdout(toJson({ config: redactedConfig(config), jails: jails.map((j) => ({ ...j, ignoreip: j.ignoreip.map((c) => `${c.address}/${c.prefix}`) })) }));
+      io.stdout(
+        toJson({
+          config: redactedConfig(config),
+          jails: jails.map((j) => ({
+            ...j,
+            ignoreip: j.ignoreip.map((c) => `${c.address}/${c.prefix}`),
+          })),
+        }),
+      );
       return Promise.resolve(ExitCode.OK);
     }
     const enabled = jails.filter((j) => j.enabled);
     io.stdout(`${config.file ?? 'built-in defaults'}: ok\n`);
-    io.stdout(`jails in ${config.jails.dir}: ${plural(jails.length, 'jail')}, ${enabled.length} enabled\n`);
+    io.stdout(
+      `jails in ${config.jails.dir}: ${plural(jails.length, 'jail')}, ${enabled.length} enabled\n`,
+    );
     for (const j of jails) {
       io.stdout(
         `  ${j.name}${j.enabled ? '' : ' (disabled)'}: filter ${j.filter === '' ? '(inline)' : j.filter}${j.mode === '' ? '' : `[mode=${j.mode}]`}, ` +

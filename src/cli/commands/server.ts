@@ -48,20 +48,29 @@ export const serverCommand: Command = {
         logger.info({ signal }, 'stopping');
         process.removeAllListeners('SIGHUP');
         server.close().then(
-          () => resolve(ExitCode.OK),
+          () => {
+            resolve(ExitCode.OK);
+          },
           (e: unknown) => {
             logger.error({ err: e }, `error while stopping: ${describeError(e)}`);
             resolve(ExitCode.FAILED);
           },
         );
       };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => {
+        stop('SIGTERM');
+      });
+      process.once('SIGINT', () => {
+        stop('SIGINT');
+      });
       process.on('SIGHUP', () => {
         try {
           server.reload();
         } catch (e) {
-          logger.error({ err: e }, `reload refused, the running configuration is unchanged: ${describeError(e)}`);
+          logger.error(
+            { err: e },
+            `reload refused, the running configuration is unchanged: ${describeError(e)}`,
+          );
         }
       });
     });

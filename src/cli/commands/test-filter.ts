@@ -30,10 +30,16 @@ export const testFilterCommand: Command = {
     const input = file === '-' ? process.stdin : createReadStream(file);
     const opened = new Promise<void>((resolve, reject) => {
       if (file === '-') resolve();
-      input.once('open', () => resolve());
-      input.once('error', (e: Error) =>
-        reject(new FleetbanError(ErrorCode.REQUEST_INVALID, `cannot read ${file}: ${e.message}`, { cause: e })),
-      );
+      input.once('open', () => {
+        resolve();
+      });
+      input.once('error', (e: Error) => {
+        reject(
+          new FleetbanError(ErrorCode.REQUEST_INVALID, `cannot read ${file}: ${e.message}`, {
+            cause: e,
+          }),
+        );
+      });
     });
     await opened;
     const summary = await testFilter(filter, linesOf(input), {
@@ -50,14 +56,29 @@ function render(s: TestFilterSummary, file: string): string {
   const out: string[] = [];
   out.push(`Running tests\n=============\n\nUse   filter: ${s.filter}\nUse log file: ${file}\n`);
   out.push(`\nResults\n=======\n\nFailregex: ${s.matched} total\n`);
-  out.push(table(['#', 'hits', 'regex'], s.regexHits.map((r, i) => [String(i + 1), String(r.hits), r.regex])));
+  out.push(
+    table(
+      ['#', 'hits', 'regex'],
+      s.regexHits.map((r, i) => [String(i + 1), String(r.hits), r.regex]),
+    ),
+  );
   if (s.hosts.length > 0) {
     out.push(`\nHosts (top ${Math.min(s.hosts.length, 20)}):\n`);
-    out.push(table(['address', 'hits'], s.hosts.slice(0, 20).map((h) => [h.value, String(h.count)])));
+    out.push(
+      table(
+        ['address', 'hits'],
+        s.hosts.slice(0, 20).map((h) => [h.value, String(h.count)]),
+      ),
+    );
   }
   if (s.users.length > 0) {
     out.push(`\nUsers (top ${Math.min(s.users.length, 10)}):\n`);
-    out.push(table(['user', 'hits'], s.users.slice(0, 10).map((u) => [u.value, String(u.count)])));
+    out.push(
+      table(
+        ['user', 'hits'],
+        s.users.slice(0, 10).map((u) => [u.value, String(u.count)]),
+      ),
+    );
   }
   if (s.firstTime !== null && s.lastTime !== null) {
     out.push(`\nTimes: ${formatTime(s.firstTime)} .. ${formatTime(s.lastTime)}\n`);

@@ -1,0 +1,92 @@
+// Holds the import direction of docs/architecture.md: each src/ folder may import only the folders listed.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
+
+/** Folder → the fleetban folders it may import. Keep in step with docs/architecture.md. */
+const ALLOWED: Readonly<Record<string, readonly string[]>> = {
+  core: [],
+  parse: ['core'],
+  ingest: ['core'],
+  store: ['core'],
+  log: ['core'],
+  jails: ['core', 'parse', 'config'],
+  config: ['core', 'jails'],
+  control: ['core'],
+  server: ['core', 'parse', 'ingest', 'store', 'jails', 'config', 'control', 'log'],
+  cli: ['core', 'config', 'control', 'jails', 'log', 'server'],
+  bin: ['cli'],
+};
+
+/** Pure stages: no sockets, no storage, no mail, no files. */
+const PURE = new Set(['parse', 'jails']);
+const IMPURE_MODULES = [
+  'node:dgram',
+  'node:tls',
+  'node:http',
+  'node:https',
+  'node:fs',
+  'node:fs/promises',
+  'level',
+  'nodemailer',
+];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? sourceFiles(join(dir, e.name))
+      : e.name.endsWith('.ts')
+        ? [join(dir, e.name)]
+        : [],
+  );
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1] ?? '');
+}
+
+function folderOf(file: string): string {
+  return relative(SRC, file).split(sep)[0] ?? '';
+}
+
+test('every src folder is known to the import rules', () => {
+  const folders = readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+  assert.deepEqual(
+    folders.filter((f) => !(f in ALLOWED)),
+    [],
+  );
+});
+
+test('imports flow one way (docs/architecture.md)', () => {
+  const wrong: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const from = folderOf(file);
+    for (const spec of importsOf(file)) {
+      if (spec.startsWith('.')) {
+        const target = folderOf(join(file, '..', spec));
+        if (target !== from && !(ALLOWED[from] ?? []).includes(target)) {
+          wrong.push(`${relative(SRC, file)} imports ${target}/ (${spec})`);
+        }
+      } else if (PURE.has(from) && IMPURE_MODULES.includes(spec)) {
+        wrong.push(`${relative(SRC, file)} is a pure stage but imports ${spec}`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
+test('the rules catch a wrong import', () => {
+  // The scanner itself must see relative imports, or the test above could never fail.
+  const seen = importsOf(join(SRC, 'server', 'server.ts'));
+  assert.ok(
+    seen.some((s) => s.startsWith('../store/')),
+    'server.ts imports the store',
+  );
+});
