@@ -17,8 +17,6 @@ export interface Cidr {
   readonly prefix: number;
 }
 
-const MAPPED_V4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
-
 /** Parses an address; strips brackets and an IPv6 zone; maps ::ffff:a.b.c.d to IPv4. */
 export function parseIp(raw: string): IpAddress | null {
   let text = raw.trim();
@@ -27,15 +25,19 @@ export function parseIp(raw: string): IpAddress | null {
   if (zone >= 0) text = text.slice(0, zone);
   if (isIPv4(text)) return { family: 4, text: canonicalV4(text) };
   if (!isIPv6(text)) return null;
-  const mapped = MAPPED_V4.exec(text);
-  if (mapped?.[1] !== undefined && isIPv4(mapped[1])) return { family: 4, text: mapped[1] };
-  return { family: 6, text: groupsToV6(v6ToGroups(text)) };
+  const groups = v6ToGroups(text);
+  // ::ffff:c000:201 is as much IPv4-mapped as ::ffff:192.0.2.1: one attacker, one ban key.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return { family: 4, text: intToV4((((groups[6] ?? 0) << 16) | (groups[7] ?? 0)) >>> 0) };
+  }
+  return { family: 6, text: groupsToV6(groups) };
 }
 
 /** Parses `a.b.c.d`, `a.b.c.d/n`, `v6`, `v6/n`. Host bits are cleared. */
 export function parseCidr(raw: string): Cidr | null {
   const slash = raw.indexOf('/');
-  const ip = parseIp(slash < 0 ? raw : raw.slice(0, slash));
+  const addressText = slash < 0 ? raw : raw.slice(0, slash);
+  const ip = parseIp(addressText);
   if (ip === null) return null;
   const max = ip.family === 4 ? 32 : 128;
   let prefix = max;
@@ -43,6 +45,11 @@ export function parseCidr(raw: string): Cidr | null {
     const p = raw.slice(slash + 1).trim();
     if (!/^\d{1,3}$/.test(p)) return null;
     prefix = Number(p);
+    // An IPv4-mapped address written in IPv6 form counts its prefix in IPv6 bits (/120 = IPv4 /24).
+    if (ip.family === 4 && addressText.includes(':')) {
+      if (prefix < 96 || prefix > 128) return null;
+      prefix -= 96;
+    }
     if (prefix > max) return null;
   }
   return maskAddress(ip, prefix);
