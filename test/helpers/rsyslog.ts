@@ -1,0 +1,176 @@
+// Real rsyslog as a test client: a foreground rsyslogd with its own config that forwards to fleetban over TCP or UDP.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { waitFor } from './wait.js';
+
+const INSTALL_HINT = 'apt-get install rsyslog (or run .ci/run, which installs what the tests need)';
+
+/** How the instance forwards: TCP octet-counted RFC 5424, or UDP in the traditional (RFC 3164) format. */
+export const Forwarding = {
+  TCP_RFC5424: 'tcp-rfc5424',
+  UDP_TRADITIONAL: 'udp-traditional',
+} as const;
+export type Forwarding = (typeof Forwarding)[keyof typeof Forwarding];
+
+export interface RsyslogOptions {
+  /** The HOSTNAME rsyslog puts in every message (`localHostname`). */
+  readonly hostname: string;
+  readonly forwarding: Forwarding;
+  readonly target: { readonly address: string; readonly port: number };
+}
+
+/** Finds rsyslogd and logger, or throws saying how to install them: these tests never skip silently. */
+export function requireRsyslog(): { readonly rsyslogd: string; readonly logger: string } {
+  const rsyslogd = findExecutable('rsyslogd', ['/usr/sbin', '/sbin']);
+  if (rsyslogd === null) throw new Error(`rsyslogd not found: ${INSTALL_HINT}`);
+  const logger = findExecutable('logger', ['/usr/bin', '/bin']);
+  if (logger === null)
+    throw new Error(
+      `logger not found: apt-get install bsdutils (or run .ci/run, which installs what the tests need)`,
+    );
+  return { rsyslogd, logger };
+}
+
+/** The rsyslog.conf of one instance: a private unix socket in, one omfwd action out. */
+export function rsyslogConfig(dir: string, socket: string, options: RsyslogOptions): string {
+  const { address, port } = options.target;
+  const action =
+    options.forwarding === Forwarding.TCP_RFC5424
+      ? `action(type="omfwd" target="${address}" port="${port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")`
+      : `action(type="omfwd" target="${address}" port="${port}" protocol="udp" template="RSYSLOG_TraditionalForwardFormat")`;
+  return [
+    `global(workDirectory="${dir}" localHostname="${options.hostname}")`,
+    'module(load="imuxsock" SysSock.Use="off")',
+    // Each test line comes from one logger process; no rate limit may hold any of them back.
+    `input(type="imuxsock" Socket="${socket}" CreatePath="on" RateLimit.Interval="0")`,
+    action,
+    '',
+  ].join('\n');
+}
+
+/** Starts `rsyslogd -n -f CONF -i PIDFILE` in a temp dir; resolves once its input socket exists. */
+export async function startRsyslog(options: RsyslogOptions): Promise<RsyslogClient> {
+  const bins = requireRsyslog();
+  const dir = await mkdtemp(join(tmpdir(), `fleetban-rsyslog-${options.hostname}-`));
+  const socket = join(dir, 'log.sock');
+  const conf = join(dir, 'rsyslog.conf');
+  await writeFile(conf, rsyslogConfig(dir, socket, options));
+  const child = spawn(bins.rsyslogd, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const client = new RsyslogClient(child, dir, socket, bins.logger, options.hostname);
+  try {
+    await waitFor(
+      () => {
+        if (!client.running) throw new Error(`rsyslogd exited: ${client.output}`);
+        return existsSync(socket) && statSync(socket).isSocket();
+      },
+      { what: `rsyslogd (${options.hostname}) to create ${socket}`, timeoutMs: 15_000 },
+    ).catch((e: unknown) => {
+      throw new Error(
+        `${e instanceof Error ? e.message : String(e)}; rsyslogd said: ${client.output || '(nothing)'}`,
+      );
+    });
+    // rsyslogd creates the socket and may still fail on its config afterwards.
+    if (!client.running) throw new Error(`rsyslogd exited: ${client.output}`);
+  } catch (e) {
+    await client.stop();
+    throw e;
+  }
+  return client;
+}
+
+export class RsyslogClient {
+  readonly dir: string;
+  readonly socket: string;
+  readonly hostname: string;
+  readonly #child: ChildProcess;
+  readonly #logger: string;
+  readonly #exited: Promise<void>;
+  #output = '';
+  #running = true;
+
+  constructor(child: ChildProcess, dir: string, socket: string, logger: string, hostname: string) {
+    this.#child = child;
+    this.dir = dir;
+    this.socket = socket;
+    this.#logger = logger;
+    this.hostname = hostname;
+    const collect = (chunk: Buffer): void => {
+      this.#output += chunk.toString('utf8');
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', () => {
+        this.#running = false;
+        resolve();
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** What rsyslogd printed (errors about its config end up here). */
+  get output(): string {
+    return this.#output;
+  }
+
+  /**
+   * Logs lines into this instance as a local program would (`logger -u SOCKET -t TAG -p PRI`,
+   * one message per line), which rsyslog then forwards. Returns once logger has handed them over.
+   */
+  log(
+    lines: readonly string[],
+    options: { readonly tag?: string; readonly priority?: string } = {},
+  ): void {
+    if (!this.#running)
+      throw new Error(`rsyslogd (${this.hostname}) is not running: ${this.#output}`);
+    const result = spawnSync(
+      this.#logger,
+      ['-u', this.socket, '-t', options.tag ?? 'sshd', '-p', options.priority ?? 'auth.info'],
+      { input: `${lines.join('\n')}\n`, encoding: 'utf8', timeout: 10_000 },
+    );
+    if (result.status !== 0) {
+      throw new Error(
+        `logger -u ${this.socket} failed (${String(result.status)}): ${result.stderr}`,
+      );
+    }
+  }
+
+  /** SIGTERM, wait for the exit, remove the temp dir. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.#running) this.#child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#exited,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.#child.kill('SIGKILL');
+          resolve();
+        }, 5_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.#exited;
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+function findExecutable(name: string, extra: readonly string[]): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...extra].filter((d) => d !== '');
+  for (const d of dirs) {
+    const path = join(d, name);
+    try {
+      if (statSync(path).isFile()) return path;
+    } catch {
+      // not in this folder
+    }
+  }
+  return null;
+}
