@@ -62,7 +62,29 @@ export const positiveIntFormat: ConvictFormat = {
   },
 };
 
+const TRUE_TEXT = new Set(['true', 'yes', 'on', '1']);
+const FALSE_TEXT = new Set(['false', 'no', 'off', '0']);
+
+/**
+ * Booleans written as text (environment variables, YAML-ish habits). convict's own coercion makes
+ * every string but "false" true, so FLEETBAN_STORE_SYNC=no or =0 meant true. convict consults a
+ * custom coercion registered under the lowercased built-in name before its own, hence the name;
+ * text that is no boolean stays a string and fails the schema's Boolean check.
+ */
+export const booleanTextFormat: ConvictFormat = {
+  name: 'boolean',
+  coerce: (value: unknown) => {
+    if (typeof value !== 'string') return value;
+    const text = value.trim().toLowerCase();
+    return TRUE_TEXT.has(text) ? true : FALSE_TEXT.has(text) ? false : value;
+  },
+  validate: (value: unknown) => {
+    if (typeof value !== 'boolean') throw new Error('must be true or false');
+  },
+};
+
 export const allFormats: readonly ConvictFormat[] = [
+  booleanTextFormat,
   durationFormat,
   cidrListFormat,
   portFormat,

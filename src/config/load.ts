@@ -46,6 +46,8 @@ export interface FleetbanConfig {
   };
   readonly jails: {
     readonly dir: string;
+    /** Where `fail2ban:NAME` jail filters are read from. */
+    readonly fail2banDir: string;
     readonly ignoreip: readonly string[];
     readonly maxTrackedAttackers: number;
     readonly defaults: Readonly<Record<string, unknown>>;
@@ -53,6 +55,11 @@ export interface FleetbanConfig {
   readonly control: {
     readonly socket: string;
     readonly http: ListenerConfig & { readonly token: string };
+  };
+  readonly agents: ListenerConfig & {
+    readonly tls: { readonly cert: string; readonly key: string };
+    readonly pingInterval: number;
+    readonly maxQueued: number;
   };
   readonly log: { readonly level: string; readonly banLog: string };
 }
@@ -114,14 +121,32 @@ export function loadConfig(options: LoadOptions = {}): FleetbanConfig {
 
 /** The configuration with secrets replaced, for `fleetban config check` and logs. */
 export function redactedConfig(config: FleetbanConfig): unknown {
-  const hide = (value: string) => (value === '' ? '' : '[redacted]');
-  return {
-    ...config,
-    control: {
-      ...config.control,
-      http: { ...config.control.http, token: hide(config.control.http.token) },
-    },
-  };
+  // Driven by the schema's `sensitive` marks, so a secret added later is hidden without a change here.
+  const copy = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const path of sensitivePaths(schema)) {
+    const parts = path.split('.');
+    const key = parts.pop() ?? '';
+    let node: unknown = copy;
+    for (const part of parts) node = isRecord(node) ? node[part] : undefined;
+    if (isRecord(node) && typeof node[key] === 'string' && node[key] !== '') {
+      node[key] = '[redacted]';
+    }
+  }
+  return copy;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Dotted paths of the schema keys marked `sensitive: true`. */
+function sensitivePaths(node: object, prefix = ''): string[] {
+  return Object.entries(node).flatMap(([name, child]: [string, unknown]) => {
+    if (!isRecord(child)) return [];
+    const path = prefix === '' ? name : `${prefix}.${name}`;
+    if ('default' in child) return child['sensitive'] === true ? [path] : [];
+    return sensitivePaths(child, path);
+  });
 }
 
 /** Removes and returns `jails.defaults` from a parsed config file, if it has one. */

@@ -170,6 +170,12 @@ export const schema = {
       default: 'config/jails.d',
       env: 'FLEETBAN_JAILS_DIR',
     },
+    fail2banDir: {
+      doc: 'fail2ban configuration folder that "filter": "fail2ban:NAME" jails read filter.d/NAME.conf (and .local) from.',
+      format: String,
+      default: '/etc/fail2ban',
+      env: 'FLEETBAN_FAIL2BAN_DIR',
+    },
     ignoreip: {
       doc: 'Addresses and prefixes never banned by any jail (each jail may add its own).',
       format: 'cidr-list',
@@ -221,6 +227,53 @@ export const schema = {
         env: 'FLEETBAN_ADMIN_TOKEN',
         sensitive: true,
       },
+    },
+  },
+  agents: {
+    enabled: {
+      doc: 'Serve the agent API (ban stream for fleetban agents, GET /v1/nftables for gateways).',
+      format: Boolean,
+      default: true,
+      env: 'FLEETBAN_AGENTS_ENABLED',
+    },
+    address: {
+      doc: 'Address of the agent API listener; agents on other hosts need a reachable one (and TLS unless the network is private).',
+      format: String,
+      default: '127.0.0.1',
+      env: 'FLEETBAN_AGENTS_ADDRESS',
+    },
+    port: {
+      doc: 'Port of the agent API listener.',
+      format: 'port-or-zero',
+      default: 5515,
+      env: 'FLEETBAN_AGENTS_PORT',
+    },
+    tls: {
+      cert: {
+        doc: 'PEM certificate (chain) of the agent API; empty together with key = plain HTTP.',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_AGENTS_TLS_CERT',
+      },
+      key: {
+        doc: 'PEM private key of the agent API certificate.',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_AGENTS_TLS_KEY',
+        sensitive: true,
+      },
+    },
+    pingInterval: {
+      doc: 'How often an idle agent stream carries a ping line, so both ends notice a dead connection.',
+      format: 'duration-seconds',
+      default: '15s',
+      env: 'FLEETBAN_AGENTS_PING_INTERVAL',
+    },
+    maxQueued: {
+      doc: 'Changes an agent stream may hold unsent before the agent counts as too slow and is disconnected (it then catches up from the change feed).',
+      format: 'positive-int',
+      default: 10000,
+      env: 'FLEETBAN_AGENTS_MAX_QUEUED',
     },
   },
   log: {

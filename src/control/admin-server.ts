@@ -8,7 +8,7 @@ import { BearerToken } from './bearer.js';
 import { readJsonObject, sendError, sendJson, sendText } from './http-io.js';
 import type { MetricFamily } from './metrics.js';
 import type { ControlPlane } from './plane.js';
-import { matchRoute, type RouteDeps } from './routes.js';
+import { matchRoute, type AdminExtension, type Route, type RouteDeps } from './routes.js';
 import { errnoOf } from './errno.js';
 import { prepareSocketPath } from './unix-socket.js';
 
@@ -22,6 +22,8 @@ export interface AdminServerOptions {
   /** TCP listener; every request on it must carry `Authorization: Bearer <token>`. */
   readonly http?: { readonly address: string; readonly port: number; readonly token: string };
   readonly maxBodyBytes?: number;
+  /** Route tables mounted beside the built-in one. */
+  readonly extensions?: readonly AdminExtension[];
 }
 
 export interface AdminAddresses {
@@ -39,6 +41,8 @@ export class AdminServer {
   readonly #token: BearerToken | undefined;
   readonly #maxBody: number;
   readonly #deps: RouteDeps;
+  readonly #extensions: readonly AdminExtension[];
+  readonly #extraRoutes: readonly Route[];
   readonly #requests = new Map<string, number>();
   #unauthorized = 0;
   #unixServer: Server | undefined;
@@ -57,6 +61,8 @@ export class AdminServer {
     }
     this.#token = options.http === undefined ? undefined : new BearerToken(options.http.token);
     this.#maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#extensions = options.extensions ?? [];
+    this.#extraRoutes = this.#extensions.flatMap((x) => x.routes);
     this.#deps = { plane: this.#plane, adminMetrics: () => this.#metrics() };
   }
 
@@ -141,7 +147,7 @@ export class AdminServer {
         throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'a valid bearer token is required');
       }
       const url = new URL(`http://admin.invalid${req.url ?? '/'}`);
-      const { route, params } = matchRoute(req.method ?? '', url.pathname);
+      const { route, params } = matchRoute(req.method ?? '', url.pathname, this.#extraRoutes);
       routeName = route.name;
       const result = await route.handle(this.#deps, {
         params,
@@ -197,6 +203,7 @@ export class AdminServer {
         type: 'counter',
         samples: [{ value: this.#unauthorized }],
       },
+      ...this.#extensions.flatMap((x) => x.metrics()),
     ];
   }
 }

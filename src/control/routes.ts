@@ -123,14 +123,27 @@ export const routes: readonly Route[] = [
   },
 ];
 
+/**
+ * A route table mounted beside the built-in one by the composition root (e.g. the agent
+ * registry's routes), with the metrics it adds to /metrics. Its routes ignore `RouteDeps`.
+ */
+export interface AdminExtension {
+  readonly routes: readonly Route[];
+  metrics(): MetricFamily[];
+}
+
 export interface RouteMatch {
   readonly route: Route;
   readonly params: readonly string[];
 }
 
 /** Finds the route for a request; throws NOT_FOUND (one status for unknown paths and methods). */
-export function matchRoute(method: string, rawPath: string): RouteMatch {
-  for (const route of routes) {
+export function matchRoute(
+  method: string,
+  rawPath: string,
+  extra: readonly Route[] = [],
+): RouteMatch {
+  for (const route of [...routes, ...extra]) {
     if (route.method !== method) continue;
     const m = route.path.exec(rawPath);
     if (m === null) continue;

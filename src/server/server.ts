@@ -1,5 +1,6 @@
 // The composition root: builds every part from the config, starts them in order, closes them in reverse.
 import { writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { CidrSet, parseCidr, type Cidr } from '../core/ip.js';
@@ -8,6 +9,9 @@ import type { JailConfig } from '../config/jail-options.js';
 import { loadJails } from '../config/jails-dir.js';
 import type { FleetbanConfig } from '../config/load.js';
 import { AdminServer } from '../control/admin-server.js';
+import { AgentApi } from '../distribute/agent-api.js';
+import { AgentRegistry } from '../distribute/agent-registry.js';
+import { agentsAdminExtension } from '../distribute/agents-admin.js';
 import { Ingest, type ListeningAddresses } from '../ingest/ingest.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { SenderTable } from '../ingest/senders.js';
@@ -39,6 +43,8 @@ export interface ServerOptions {
 /** What `start()` reports, and what the ready file holds. */
 export interface ServingAddresses extends ListeningAddresses {
   readonly admin: { readonly socket?: string; readonly http?: { address: string; port: number } };
+  /** The agent API listener; absent when agents.enabled is false. */
+  readonly agents?: { readonly address: string; readonly port: number };
 }
 
 export class FleetbanServer {
@@ -54,6 +60,8 @@ export class FleetbanServer {
   readonly #pipeline: Pipeline;
   readonly #ingest: Ingest;
   readonly #admin: AdminServer;
+  readonly #agentRegistry: AgentRegistry;
+  readonly #agentApi: AgentApi;
   readonly #timers: NodeJS.Timeout[] = [];
   #closing: Promise<void> | null = null;
 
@@ -118,8 +126,23 @@ export class FleetbanServer {
       pipeline: this.#pipeline,
       reload: () => this.reload(),
     });
+    // Next to the LevelDB files: one folder to back up, one owner, one set of permissions.
+    this.#agentRegistry = new AgentRegistry(join(config.store.path, 'agents.json'), clock);
+    this.#agentApi = new AgentApi({
+      store: this.#store,
+      registry: this.#agentRegistry,
+      clock,
+      logger: logger.child({ part: 'agents' }),
+      address: config.agents.address,
+      port: config.agents.port,
+      tls: config.agents.tls,
+      pingIntervalMs: config.agents.pingInterval * 1000,
+      maxQueued: config.agents.maxQueued,
+    });
     this.#admin = new AdminServer({
       plane,
+      // Agents are managed through the admin API even when their listener is off.
+      extensions: [agentsAdminExtension(this.#agentApi)],
       logger: logger.child({ part: 'admin' }),
       ...(config.control.socket !== '' ? { socket: config.control.socket } : {}),
       ...(config.control.http.enabled
@@ -151,10 +174,14 @@ export class FleetbanServer {
     );
     await this.#expiry.start();
     let admin: ServingAddresses['admin'];
+    let agents: ServingAddresses['agents'];
     try {
+      await this.#agentRegistry.load();
       admin = await this.#admin.start();
+      if (this.#config.agents.enabled) agents = await this.#agentApi.start();
       this.#listening = await this.#ingest.start();
     } catch (e) {
+      await this.#agentApi.close().catch(() => undefined);
       await this.#admin.close().catch(() => undefined);
       await this.#expiry.close();
       await this.#store.close();
@@ -163,7 +190,11 @@ export class FleetbanServer {
     this.#every(SWEEP_INTERVAL_MS, () => this.#engine.sweep());
     this.#every(PRUNE_INTERVAL_MS, () => void this.#pruneHistory());
     this.#warnAboutOpenIngest();
-    const serving: ServingAddresses = { ...this.#listening, admin };
+    const serving: ServingAddresses = {
+      ...this.#listening,
+      admin,
+      ...(agents !== undefined ? { agents } : {}),
+    };
     this.#logger.info(
       {
         ...serving,
@@ -199,7 +230,7 @@ export class FleetbanServer {
     const before = new Map(this.#engine.configs().map((j) => [j.name, j]));
     this.#engine.reload(jails, new CidrSet(ignore));
     const warnings: string[] = [];
-    for (const key of ['ingest', 'store', 'control'] as const) {
+    for (const key of ['ingest', 'store', 'control', 'agents'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.#config[key])) {
         warnings.push(`${key}.* changed: it takes effect at the next restart`);
       }
@@ -227,7 +258,9 @@ export class FleetbanServer {
       await this.#ingest.close();
       await this.#bans.drain();
       await this.#expiry.close();
+      await this.#agentApi.close();
       await this.#admin.close();
+      await this.#agentRegistry.flush();
       await this.#store.close();
       await this.#banLog.close();
       this.#logger.info('fleetban stopped');

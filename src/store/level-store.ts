@@ -8,7 +8,14 @@ import { ActiveBans } from './active-bans.js';
 import { decodeBan, encodeBan, expiryKey, makeInterner, seqKey } from './codec.js';
 import { GroupCommit } from './group-commit.js';
 import { planGroup, type GroupPlan, type StoreOp } from './plan.js';
-import type { BanStore, NewBan, StoreStats, UnbanRequest } from './store.js';
+import {
+  ChangeSubscribers,
+  type BanStore,
+  type ChangeListener,
+  type NewBan,
+  type StoreStats,
+  type UnbanRequest,
+} from './store.js';
 
 export const SCHEMA_VERSION = 1;
 export const DEFAULT_FEED_RETENTION = 1_000_000;
@@ -72,12 +79,16 @@ export class LevelBanStore implements BanStore {
   #feedFirst = 1;
   #batches = 0;
   #records = 0;
+  readonly #subscribers: ChangeSubscribers;
 
   constructor(path: string, options: LevelBanStoreOptions = {}) {
     this.path = path;
     this.#sync = options.sync ?? false;
     this.#retention = Math.max(1, Math.trunc(options.feedRetention ?? DEFAULT_FEED_RETENTION));
     this.#logger = options.logger ?? silentLogger;
+    this.#subscribers = new ChangeSubscribers((e) => {
+      this.#logger.error({ err: e }, `a change subscriber failed: ${describeError(e)}`);
+    });
     this.#db = new Level(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     this.#bans = binarySublevel(this.#db, 'bans');
     this.#details = textSublevel(this.#db, 'details');
@@ -221,6 +232,10 @@ export class LevelBanStore implements BanStore {
     return out;
   }
 
+  subscribe(listener: ChangeListener): () => void {
+    return this.#subscribers.add(listener);
+  }
+
   stats(): StoreStats {
     return {
       activeBans: this.#active.size,
@@ -320,6 +335,7 @@ export class LevelBanStore implements BanStore {
     this.#active.apply(plan.effects);
     this.#lastSeq = plan.lastSeq;
     this.#feedFirst = feedFirst;
+    this.#subscribers.emit(plan.effects.map((e) => e.change));
     return plan.results;
   }
 

@@ -4,7 +4,14 @@ import { ErrorCode, FleetbanError } from '../core/errors.js';
 import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../core/types.js';
 import { ActiveBans } from './active-bans.js';
 import { planGroup, type StoreOp } from './plan.js';
-import type { BanStore, NewBan, StoreStats, UnbanRequest } from './store.js';
+import {
+  ChangeSubscribers,
+  type BanStore,
+  type ChangeListener,
+  type NewBan,
+  type StoreStats,
+  type UnbanRequest,
+} from './store.js';
 
 export interface MemoryBanStoreOptions {
   /** Change-feed entries kept: the last N. */
@@ -23,6 +30,7 @@ export class MemoryBanStore implements BanStore {
   #batches = 0;
   #records = 0;
   #state: 'new' | 'open' | 'closed' = 'new';
+  readonly #subscribers = new ChangeSubscribers();
 
   constructor(options: MemoryBanStoreOptions = {}) {
     this.#retention = Math.max(1, Math.trunc(options.feedRetention ?? 1_000_000));
@@ -94,6 +102,10 @@ export class MemoryBanStore implements BanStore {
     return this.#feed.slice(from, from + limit);
   }
 
+  subscribe(listener: ChangeListener): () => void {
+    return this.#subscribers.add(listener);
+  }
+
   stats(): StoreStats {
     return {
       activeBans: this.#active.size,
@@ -137,6 +149,7 @@ export class MemoryBanStore implements BanStore {
     }
     this.#batches++;
     this.#records += plan.effects.length + plan.histories.size;
+    this.#subscribers.emit(plan.effects.map((e) => e.change));
     return plan.results[0] ?? [];
   }
 }

@@ -83,5 +83,52 @@ export interface BanStore {
    */
   changesSince(after: number, limit: number): Promise<Change[] | null>;
 
+  /**
+   * Calls `listener` with the changes of each batch once it is written (durably, as far as the
+   * store's sync option promises), in sequence order, without gaps between calls. Returns the
+   * unsubscribe function. Listeners must not throw or block: they run on the write path.
+   */
+  subscribe(listener: ChangeListener): () => void;
+
   stats(): StoreStats;
+}
+
+/** Receives the changes of one written batch, in sequence order. */
+export type ChangeListener = (changes: readonly Change[]) => void;
+
+/**
+ * The change subscription both stores share. Listeners run synchronously right after a batch is
+ * written and memory updated (so `active()` and `stats().lastSeq` already include the changes);
+ * they must not block or throw: a throwing listener is reported through `onError` and the others
+ * still run.
+ */
+export class ChangeSubscribers {
+  readonly #listeners = new Set<ChangeListener>();
+  readonly #onError: (e: unknown) => void;
+
+  constructor(onError: (e: unknown) => void = () => undefined) {
+    this.#onError = onError;
+  }
+
+  add(listener: ChangeListener): () => void {
+    // Wrapped so the same function subscribed twice gets two independent subscriptions.
+    const entry: ChangeListener = (changes) => {
+      listener(changes);
+    };
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  emit(changes: readonly Change[]): void {
+    if (changes.length === 0) return;
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(changes);
+      } catch (e) {
+        this.#onError(e);
+      }
+    }
+  }
 }

@@ -15,10 +15,12 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   store: ['core'],
   log: ['core'],
   jails: ['core', 'parse', 'config'],
-  config: ['core', 'jails'],
+  config: ['core', 'jails', 'fail2ban'],
+  fail2ban: ['core', 'jails'],
   control: ['core'],
-  server: ['core', 'parse', 'ingest', 'store', 'jails', 'config', 'control', 'log'],
-  cli: ['core', 'config', 'control', 'jails', 'log', 'server'],
+  distribute: ['core', 'store', 'control'],
+  server: ['core', 'parse', 'ingest', 'store', 'jails', 'config', 'control', 'log', 'distribute'],
+  cli: ['core', 'config', 'control', 'jails', 'log', 'server', 'distribute'],
   bin: ['cli'],
 };
 

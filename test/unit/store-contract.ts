@@ -256,6 +256,36 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.ok(store.stats().batchesWritten <= 302);
     });
 
+    it('tells subscribers about each written batch, in order, after memory is updated', async () => {
+      const seen: number[][] = [];
+      const stateAtCall: { active: boolean; lastSeq: number }[] = [];
+      const unsubscribe = store.subscribe((changes) => {
+        seen.push(changes.map((c) => c.seq));
+        const first = changes[0];
+        const target = first?.kind === 'ban' ? first.ban.target : (first?.target ?? '');
+        stateAtCall.push({
+          active: store.get(target) !== undefined,
+          lastSeq: store.stats().lastSeq,
+        });
+      });
+      // A throwing subscriber must not break the write nor starve the others.
+      const unsubscribeBad = store.subscribe(() => {
+        throw new Error('subscriber failure');
+      });
+      await store.ban([newBan('192.0.2.1'), newBan('192.0.2.2')]);
+      await store.unban([{ target: '192.0.2.1', at: T0, reason: 'manual' }]);
+      // Unbanning what is not banned writes nothing and tells nobody.
+      await store.unban([{ target: '192.0.2.99', at: T0, reason: 'manual' }]);
+      await Promise.all([store.ban([newBan('192.0.2.3')]), store.ban([newBan('192.0.2.4')])]);
+      unsubscribe();
+      unsubscribeBad();
+      await store.ban([newBan('192.0.2.5')]);
+      assert.deepEqual(seen.flat(), [1, 2, 3, 4, 5]);
+      assert.deepEqual(seen[0], [1, 2]);
+      assert.deepEqual(stateAtCall[0], { active: true, lastSeq: 2 });
+      assert.deepEqual(stateAtCall[1], { active: false, lastSeq: 3 });
+    });
+
     it('closes idempotently and refuses work afterwards', async () => {
       await store.ban([newBan('192.0.2.1')]);
       await Promise.all([store.close(), store.close()]);

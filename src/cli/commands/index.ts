@@ -1,5 +1,6 @@
 // The command table `fleetban` dispatches over; the server-side commands are added here too.
 import type { Command } from '../command.js';
+import { agentsAddCommand, agentsListCommand, agentsRemoveCommand } from './agents.js';
 import { banCommand } from './ban.js';
 import { bansCommand } from './bans.js';
 import { reloadCommand } from './reload.js';
@@ -18,6 +19,9 @@ export const defaultCommands: readonly Command[] = [
   unbanCommand,
   reloadCommand,
   sendersCommand,
+  agentsAddCommand,
+  agentsListCommand,
+  agentsRemoveCommand,
   configCheckCommand,
   testFilterCommand,
 ];

@@ -1,0 +1,421 @@
+// The agent API listener (HTTP or HTTPS): token check, the ban stream, /v1/nftables, per-agent status and metrics.
+import { readFile } from 'node:fs/promises';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Clock, EpochMs } from '../core/clock.js';
+import { describeError, ErrorCode, FleetbanError, httpStatusOf } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { MetricFamily } from '../control/metrics.js';
+import type { BanStore } from '../store/store.js';
+import type { AgentRecord, AgentRegistry } from './agent-registry.js';
+import { AgentStream, StreamEnd } from './agent-stream.js';
+import { toBanEntry } from './ban-entry.js';
+import { NftVerdict, renderNftablesDocument } from './nftables-document.js';
+import { AgentApiPath, NftMode, StreamQuery } from './protocol.js';
+import { bearerOf } from './tokens.js';
+
+export interface AgentApiOptions {
+  readonly store: BanStore;
+  readonly registry: AgentRegistry;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly address: string;
+  readonly port: number;
+  /** PEM files; both empty = plain HTTP (for a private network). */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly pingIntervalMs: number;
+  /** Changes a stream may hold undrained before its reader counts as too slow and is cut. */
+  readonly maxQueued: number;
+}
+
+/** One agent as `fleetban agents list` shows it. */
+export interface AgentReport {
+  readonly name: string;
+  readonly created: EpochMs;
+  readonly lastContact: EpochMs | null;
+  readonly connected: boolean;
+  /** Peer address of the live stream, or of the last one. */
+  readonly peer: string | null;
+  /** The `since` the agent sent when it last connected: the last seq it had applied. */
+  readonly ackSeq: number | null;
+  /** The last seq sent on its (last) stream. */
+  readonly sentSeq: number | null;
+  /** Elements in the agent's sets, as it reported on connecting (`size=`). */
+  readonly setSize: number | null;
+}
+
+/** Told of every stream that ends: for status, and for tests that wait on a drop without sleeping. */
+export type StreamEndListener = (agent: string, reason: StreamEnd) => void;
+
+interface Live {
+  stream: AgentStream | undefined;
+  peer: string | null;
+  ackSeq: number | null;
+  setSize: number | null;
+  sentSeq: number | null;
+}
+
+export class AgentApi {
+  readonly #o: AgentApiOptions;
+  readonly #log: Logger;
+  readonly #live = new Map<string, Live>();
+  readonly #streams = new Set<AgentStream>();
+  readonly #ended = new Map<StreamEnd, number>();
+  readonly #endListeners = new Set<StreamEndListener>();
+  #server: Server | undefined;
+  #authFailures = 0;
+  #started = { snapshot: 0, resume: 0 };
+  #messages = 0;
+  #nftRequests = 0;
+
+  constructor(options: AgentApiOptions) {
+    this.#o = options;
+    this.#log = options.logger;
+  }
+
+  /** Binds; resolves with the bound address. Rejects with TLS_CONFIG_INVALID or LISTEN_FAILED. */
+  async start(): Promise<{ address: string; port: number }> {
+    const tls = this.#o.tls;
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      this.#handle(req, res);
+    };
+    let server: Server;
+    if (tls !== undefined && (tls.cert !== '' || tls.key !== '')) {
+      const [cert, key] = await Promise.all([readPem(tls.cert, 'cert'), readPem(tls.key, 'key')]);
+      server = createHttpsServer({ cert, key }, handler);
+    } else {
+      server = createHttpServer(handler);
+    }
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    server.on('error', (e) => {
+      this.#log.error({ err: e }, 'agent API listener error');
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => {
+        reject(
+          new FleetbanError(
+            ErrorCode.LISTEN_FAILED,
+            `agent API cannot listen on ${this.#o.address}:${this.#o.port}: ${e.message}`,
+            { cause: e },
+          ),
+        );
+      };
+      server.once('error', onError);
+      server.listen({ host: this.#o.address, port: this.#o.port }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    this.#server = server;
+    const info = server.address() as AddressInfo;
+    const bound = { address: info.address, port: info.port };
+    this.#log.info({ ...bound, tls: tls !== undefined && tls.cert !== '' }, 'agent API listening');
+    return bound;
+  }
+
+  /** Ends every stream, stops listening. Idempotent. */
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const s of [...this.#streams]) s.end(StreamEnd.SHUTDOWN);
+    if (server === undefined) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+      server.closeAllConnections();
+    });
+  }
+
+  /** Removes an agent and closes its live stream. Throws NOT_FOUND. */
+  async removeAgent(name: string): Promise<AgentRecord> {
+    const removed = await this.#o.registry.remove(name);
+    const live = this.#live.get(name);
+    live?.stream?.end(StreamEnd.REMOVED);
+    this.#live.delete(name);
+    this.#log.info({ agent: name }, 'agent removed');
+    return removed;
+  }
+
+  async addAgent(name: string): Promise<{ agent: AgentReport; token: string }> {
+    const { agent, token } = await this.#o.registry.add(name);
+    this.#log.info({ agent: name }, 'agent added');
+    return { agent: this.#report(agent), token };
+  }
+
+  agents(): AgentReport[] {
+    return this.#o.registry.list().map((a) => this.#report(a));
+  }
+
+  metrics(): MetricFamily[] {
+    return [
+      {
+        name: 'fleetban_agent_auth_failures_total',
+        help: 'Agent API requests refused for a missing or unknown token.',
+        type: 'counter',
+        samples: [{ value: this.#authFailures }],
+      },
+      {
+        name: 'fleetban_agents_registered',
+        help: 'Agents with a token.',
+        type: 'gauge',
+        samples: [{ value: this.#o.registry.list().length }],
+      },
+      {
+        name: 'fleetban_agent_streams_open',
+        help: 'Agent streams open now.',
+        type: 'gauge',
+        samples: [{ value: this.#streams.size }],
+      },
+      {
+        name: 'fleetban_agent_streams_started_total',
+        help: 'Agent streams started, by how they began (full snapshot or resume from the feed).',
+        type: 'counter',
+        samples: [
+          { labels: { start: 'snapshot' }, value: this.#started.snapshot },
+          { labels: { start: 'resume' }, value: this.#started.resume },
+        ],
+      },
+      {
+        name: 'fleetban_agent_streams_ended_total',
+        help: 'Agent streams ended, by reason (slow = dropped for not reading).',
+        type: 'counter',
+        samples: [...this.#ended].map(([reason, value]) => ({ labels: { reason }, value })),
+      },
+      {
+        name: 'fleetban_agent_messages_sent_total',
+        help: 'Stream lines (snapshot, resume, ban, unban, ping) written to agents.',
+        type: 'counter',
+        samples: [{ value: this.#messages + this.#liveMessages() }],
+      },
+      {
+        name: 'fleetban_nftables_requests_total',
+        help: 'GET /v1/nftables documents served.',
+        type: 'counter',
+        samples: [{ value: this.#nftRequests }],
+      },
+    ];
+  }
+
+  /** Calls `listener` whenever a stream ends; returns the unsubscribe function. */
+  onStreamEnd(listener: StreamEndListener): () => void {
+    this.#endListeners.add(listener);
+    return () => {
+      this.#endListeners.delete(listener);
+    };
+  }
+
+  /** Streams ended for `reason` since start (tests and status). */
+  endedCount(reason: StreamEnd): number {
+    return this.#ended.get(reason) ?? 0;
+  }
+
+  get authFailures(): number {
+    return this.#authFailures;
+  }
+
+  #report(a: AgentRecord): AgentReport {
+    const live = this.#live.get(a.name);
+    const stream = live?.stream;
+    return {
+      name: a.name,
+      created: a.created,
+      lastContact: a.lastContact,
+      connected: stream !== undefined && !stream.ended,
+      peer: live?.peer ?? null,
+      ackSeq: live?.ackSeq ?? null,
+      sentSeq: stream !== undefined ? stream.lastSent : (live?.sentSeq ?? null),
+      setSize: live?.setSize ?? null,
+    };
+  }
+
+  #liveMessages(): number {
+    let n = 0;
+    for (const s of this.#streams) n += s.messages;
+    return n;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      const url = new URL(`http://agent.invalid${req.url ?? '/'}`);
+      const route = req.method === 'GET' ? url.pathname : '';
+      if (route !== AgentApiPath.STREAM && route !== AgentApiPath.NFTABLES) {
+        throw new FleetbanError(
+          ErrorCode.NOT_FOUND,
+          `no such endpoint: ${req.method ?? ''} ${url.pathname}`,
+        );
+      }
+      const agent = this.#authenticate(req);
+      this.#o.registry.touch(agent.name, (e) => {
+        this.#log.warn({ err: e }, `cannot save the agent registry: ${describeError(e)}`);
+      });
+      if (route === AgentApiPath.STREAM) this.#stream(agent, req, res, url.searchParams);
+      else this.#nftables(res, url.searchParams);
+    } catch (e) {
+      const error =
+        e instanceof FleetbanError
+          ? e
+          : new FleetbanError(ErrorCode.INTERNAL, `internal error: ${describeError(e)}`, {
+              cause: e,
+            });
+      if (error.code === ErrorCode.INTERNAL) this.#log.error({ err: e }, 'agent API handler threw');
+      sendError(res, error);
+    }
+  }
+
+  #authenticate(req: IncomingMessage): AgentRecord {
+    const token = bearerOf(req.headers.authorization);
+    const agent = token === null ? undefined : this.#o.registry.authenticate(token);
+    if (agent !== undefined) return agent;
+    this.#authFailures++;
+    this.#log.warn(
+      {
+        remote: req.socket.remoteAddress,
+        url: req.url,
+        token: token === null ? 'missing' : 'unknown',
+      },
+      'agent API request refused: missing or unknown token',
+    );
+    throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'a valid agent token is required');
+  }
+
+  #stream(
+    agent: AgentRecord,
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: URLSearchParams,
+  ): void {
+    const since = optionalCount(query, StreamQuery.SINCE);
+    const size = optionalCount(query, StreamQuery.SIZE);
+    const previous = this.#live.get(agent.name)?.stream;
+    // The newer connection wins: the older one is most likely dead without knowing it yet.
+    previous?.end(StreamEnd.REPLACED);
+    const socket: Socket = req.socket;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, this.#o.pingIntervalMs);
+    const live: Live = {
+      stream: undefined,
+      peer: socket.remoteAddress ?? null,
+      ackSeq: since,
+      setSize: size,
+      sentSeq: null,
+    };
+    const stream = new AgentStream({
+      store: this.#o.store,
+      res,
+      since,
+      maxQueued: this.#o.maxQueued,
+      pingIntervalMs: this.#o.pingIntervalMs,
+      onEnd: (reason, error) => {
+        this.#streams.delete(stream);
+        this.#messages += stream.messages;
+        this.#ended.set(reason, (this.#ended.get(reason) ?? 0) + 1);
+        live.sentSeq = stream.lastSent;
+        if (live.stream === stream) live.stream = undefined;
+        const fields = { agent: agent.name, reason, sentSeq: stream.lastSent, remote: live.peer };
+        if (reason === StreamEnd.ERROR)
+          this.#log.error({ ...fields, err: error }, 'agent stream failed');
+        else if (reason === StreamEnd.SLOW || reason === StreamEnd.STALLED)
+          this.#log.warn(
+            fields,
+            'agent stream dropped: the agent does not keep up; it will catch up on reconnect',
+          );
+        else this.#log.info(fields, 'agent stream ended');
+        for (const listener of this.#endListeners) listener(agent.name, reason);
+      },
+    });
+    live.stream = stream;
+    this.#live.set(agent.name, live);
+    this.#streams.add(stream);
+    void stream.run().then(() => {
+      const start = stream.start;
+      if (start !== undefined) this.#started[start]++;
+      if (!stream.ended) {
+        this.#log.info(
+          { agent: agent.name, start, since, sentSeq: stream.lastSent, remote: live.peer },
+          'agent stream open',
+        );
+      }
+    });
+  }
+
+  #nftables(res: ServerResponse, query: URLSearchParams): void {
+    const modeText = query.get('mode') ?? NftMode.HOST;
+    const modes: readonly string[] = Object.values(NftMode);
+    if (!modes.includes(modeText)) {
+      throw new FleetbanError(ErrorCode.REQUEST_INVALID, `mode must be one of ${modes.join(', ')}`);
+    }
+    const verdictText = query.get('verdict') ?? NftVerdict.DROP;
+    const verdicts: readonly string[] = Object.values(NftVerdict);
+    if (!verdicts.includes(verdictText)) {
+      throw new FleetbanError(
+        ErrorCode.REQUEST_INVALID,
+        `verdict must be one of ${verdicts.join(', ')}`,
+      );
+    }
+    const report = renderNftablesDocument([...this.#o.store.active()].map(toBanEntry), {
+      mode: modeText as NftMode,
+      verdict: verdictText as NftVerdict,
+      now: this.#o.clock.now(),
+    });
+    this.#nftRequests++;
+    const text = `${JSON.stringify(report.document)}\n`;
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+      'x-fleetban-seq': String(this.#o.store.stats().lastSeq),
+    });
+    res.end(text);
+  }
+}
+
+function optionalCount(query: URLSearchParams, name: string): number | null {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return null;
+  if (!/^\d{1,15}$/.test(raw)) {
+    throw new FleetbanError(ErrorCode.REQUEST_INVALID, `${name} must be a non-negative integer`);
+  }
+  return Number(raw);
+}
+
+function sendError(res: ServerResponse, error: FleetbanError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = `${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`;
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  };
+  if (error.code === ErrorCode.UNAUTHORIZED)
+    headers['www-authenticate'] = 'Bearer realm="fleetban-agents"';
+  res.writeHead(httpStatusOf[error.code], headers);
+  res.end(text);
+}
+
+async function readPem(path: string, what: string): Promise<Buffer> {
+  if (path === '') {
+    throw new FleetbanError(
+      ErrorCode.TLS_CONFIG_INVALID,
+      `agents.tls.${what} is empty: set both agents.tls.cert and agents.tls.key, or neither for plain HTTP`,
+    );
+  }
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new FleetbanError(
+      ErrorCode.TLS_CONFIG_INVALID,
+      `cannot read agents.tls.${what} ${path}: ${describeError(e)}`,
+      { cause: e },
+    );
+  }
+}

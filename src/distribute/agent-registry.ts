@@ -1,0 +1,178 @@
+// The registry of agents allowed to follow the ban feed: names, token digests, last contact; a JSON file written atomically.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Clock, EpochMs } from '../core/clock.js';
+import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
+import { generateToken, hashToken } from './tokens.js';
+
+/** What is persisted of an agent. */
+export interface AgentRecord {
+  readonly name: string;
+  /** Hex sha256 of the token; the token itself is never stored. */
+  readonly tokenHash: string;
+  readonly created: EpochMs;
+  /** Last time the agent opened a stream or fetched /v1/nftables; null = never. */
+  readonly lastContact: EpochMs | null;
+}
+
+interface RegistryFile {
+  readonly version: 1;
+  readonly agents: readonly AgentRecord[];
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** Agent names: what a hostname or a systemd instance name can be, and safe in a URL path. */
+export function isValidAgentName(name: string): boolean {
+  return NAME.test(name);
+}
+
+/**
+ * Lookups are from memory; every change is written to `file` (temp file + rename, so a crash
+ * leaves the old or the new registry, never half of one). Writes are serialised in call order.
+ */
+export class AgentRegistry {
+  readonly #file: string;
+  readonly #clock: Clock;
+  readonly #byName = new Map<string, AgentRecord>();
+  readonly #byHash = new Map<string, string>();
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(file: string, clock: Clock) {
+    this.#file = file;
+    this.#clock = clock;
+  }
+
+  get file(): string {
+    return this.#file;
+  }
+
+  /** Reads the file; a missing file is an empty registry, a broken one an error naming it. */
+  async load(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.#file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new FleetbanError(
+        ErrorCode.STORE_OPEN_FAILED,
+        `cannot read the agent registry ${this.#file}: ${describeError(e)}`,
+        { cause: e },
+      );
+    }
+    let agents: unknown[];
+    try {
+      const parsed = JSON.parse(text) as Partial<RegistryFile> | null;
+      if (parsed === null || !Array.isArray(parsed.agents)) throw new Error('no "agents" list');
+      agents = parsed.agents;
+    } catch (e) {
+      throw new FleetbanError(
+        ErrorCode.STORE_OPEN_FAILED,
+        `the agent registry ${this.#file} is not valid: ${describeError(e)}`,
+        { cause: e },
+      );
+    }
+    for (const a of agents) {
+      const record = toRecord(a);
+      if (record !== null) this.#put(record);
+    }
+  }
+
+  /** Creates an agent; resolves with its token, which exists nowhere else afterwards. */
+  async add(name: string): Promise<{ agent: AgentRecord; token: string }> {
+    if (!isValidAgentName(name)) {
+      throw new FleetbanError(
+        ErrorCode.REQUEST_INVALID,
+        `invalid agent name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-' (at most 63, starting with a letter or digit)`,
+      );
+    }
+    if (this.#byName.has(name)) {
+      throw new FleetbanError(
+        ErrorCode.REQUEST_INVALID,
+        `an agent named ${name} already exists (remove it first to issue a new token)`,
+      );
+    }
+    const token = generateToken();
+    const agent: AgentRecord = {
+      name,
+      tokenHash: hashToken(token),
+      created: this.#clock.now(),
+      lastContact: null,
+    };
+    this.#put(agent);
+    await this.#save();
+    return { agent, token };
+  }
+
+  /** Throws NOT_FOUND when no agent has this name. */
+  async remove(name: string): Promise<AgentRecord> {
+    const agent = this.#byName.get(name);
+    if (agent === undefined) {
+      throw new FleetbanError(ErrorCode.NOT_FOUND, `no agent named ${name}`);
+    }
+    this.#byName.delete(name);
+    this.#byHash.delete(agent.tokenHash);
+    await this.#save();
+    return agent;
+  }
+
+  /** The agent a presented token belongs to, or undefined. */
+  authenticate(token: string): AgentRecord | undefined {
+    const name = this.#byHash.get(hashToken(token));
+    return name === undefined ? undefined : this.#byName.get(name);
+  }
+
+  get(name: string): AgentRecord | undefined {
+    return this.#byName.get(name);
+  }
+
+  list(): AgentRecord[] {
+    return [...this.#byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Records a contact; persisted in the background (a failed write is reported, not thrown). */
+  touch(name: string, onError: (e: unknown) => void): void {
+    const agent = this.#byName.get(name);
+    if (agent === undefined) return;
+    this.#put({ ...agent, lastContact: this.#clock.now() });
+    this.#save().catch(onError);
+  }
+
+  /** Resolves once every write issued so far is on disk. */
+  flush(): Promise<void> {
+    return this.#writing;
+  }
+
+  #put(agent: AgentRecord): void {
+    this.#byName.set(agent.name, agent);
+    this.#byHash.set(agent.tokenHash, agent.name);
+  }
+
+  #save(): Promise<void> {
+    const write = async (): Promise<void> => {
+      const body: RegistryFile = { version: 1, agents: this.list() };
+      await mkdir(dirname(this.#file), { recursive: true });
+      const tmp = `${this.#file}.tmp`;
+      // 0600: digests are not tokens, but the list of agents is nobody else's business.
+      await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+      await rename(tmp, this.#file);
+    };
+    const next = this.#writing.then(write, write);
+    this.#writing = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** A persisted record, checked field by field: a hand-edited file must not smuggle in odd values. */
+function toRecord(v: unknown): AgentRecord | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const { name, tokenHash, created, lastContact } = v as Record<string, unknown>;
+  if (typeof name !== 'string' || !isValidAgentName(name)) return null;
+  if (typeof tokenHash !== 'string' || !/^[0-9a-f]{64}$/.test(tokenHash)) return null;
+  return {
+    name,
+    tokenHash,
+    created: typeof created === 'number' ? created : 0,
+    lastContact: typeof lastContact === 'number' ? lastContact : null,
+  };
+}

@@ -1,0 +1,95 @@
+// The agent registry: tokens shown once and stored hashed, lookups, removal, and persistence across a reload.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { ManualClock } from '../../src/core/clock.js';
+import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
+import { AgentRegistry } from '../../src/distribute/agent-registry.js';
+import { bearerOf, hashToken } from '../../src/distribute/tokens.js';
+
+describe('agent registry', () => {
+  let dir: string;
+  let file: string;
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fleetban-registry-'));
+    file = join(dir, 'store', 'agents.json');
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('issues random tokens, keeps only their digest, and survives a reload', async () => {
+    const reg = new AgentRegistry(file, clock);
+    await reg.load();
+    const a = await reg.add('web-01');
+    const b = await reg.add('gw.example');
+    assert.match(a.token, /^[A-Za-z0-9_-]{43}$/);
+    assert.notEqual(a.token, b.token);
+    assert.equal(a.agent.tokenHash, hashToken(a.token));
+    const text = await readFile(file, 'utf8');
+    assert.ok(!text.includes(a.token) && !text.includes(b.token));
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+
+    clock.advance(5000);
+    reg.touch('web-01', (e) => {
+      throw e;
+    });
+    await reg.flush();
+    const again = new AgentRegistry(file, clock);
+    await again.load();
+    assert.equal(again.authenticate(a.token)?.name, 'web-01');
+    assert.equal(again.authenticate(b.token)?.name, 'gw.example');
+    assert.equal(again.authenticate(`${a.token}x`), undefined);
+    assert.equal(again.get('web-01')?.lastContact, clock.now());
+    assert.deepEqual(
+      again.list().map((x) => x.name),
+      ['gw.example', 'web-01'],
+    );
+  });
+
+  it('refuses bad and duplicate names, and unknown removals', async () => {
+    const reg = new AgentRegistry(file, clock);
+    await reg.add('web-01');
+    for (const bad of ['', '-x', 'a/b', 'a b', 'x'.repeat(64)]) {
+      await assert.rejects(reg.add(bad), (e: unknown) =>
+        isFleetbanError(e, ErrorCode.REQUEST_INVALID),
+      );
+    }
+    await assert.rejects(reg.add('web-01'), /already exists/);
+    await assert.rejects(reg.remove('nobody'), (e: unknown) =>
+      isFleetbanError(e, ErrorCode.NOT_FOUND),
+    );
+  });
+
+  it('forgets a removed agent and its token', async () => {
+    const reg = new AgentRegistry(file, clock);
+    const { token } = await reg.add('web-01');
+    await reg.remove('web-01');
+    assert.equal(reg.authenticate(token), undefined);
+    const again = new AgentRegistry(file, clock);
+    await again.load();
+    assert.deepEqual(again.list(), []);
+  });
+
+  it('names the file when it is not a registry', async () => {
+    const reg = new AgentRegistry(file, clock);
+    await reg.add('x');
+    await writeFile(file, '{ broken');
+    await assert.rejects(
+      new AgentRegistry(file, clock).load(),
+      new RegExp(file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+    );
+  });
+
+  it('reads bearer headers strictly', () => {
+    assert.equal(bearerOf('Bearer abc'), 'abc');
+    assert.equal(bearerOf('bearer  abc '), 'abc');
+    assert.equal(bearerOf('Basic abc'), null);
+    assert.equal(bearerOf('Bearer a b'), null);
+    assert.equal(bearerOf(undefined), null);
+  });
+});
