@@ -1,11 +1,47 @@
 // The built-in filter library: add a filter by writing its file here and listing it below.
 import { ErrorCode, FleetbanError } from '../../core/errors.js';
 import type { FilterDefinition, FilterRegistry, ResolvedFilter } from './definition.js';
+import { apacheAuth } from './apache-auth.js';
+import { apacheBadbots } from './apache-badbots.js';
+import { apacheNoscript } from './apache-noscript.js';
+import { courierAuth, courierSmtp } from './courier.js';
+import { dovecot } from './dovecot.js';
+import { exim } from './exim.js';
+import { proftpd, pureFtpd, vsftpd } from './ftp.js';
+import { mysqldAuth } from './mysqld-auth.js';
+import { nginxBotsearch } from './nginx-botsearch.js';
+import { nginxHttpAuth } from './nginx-http-auth.js';
+import { nginxLimitReq } from './nginx-limit-req.js';
+import { postfix } from './postfix.js';
+import { recidive } from './recidive.js';
+import { sendmailAuth } from './sendmail-auth.js';
 import { sshd } from './sshd.js';
+import { wordpress } from './wordpress.js';
 
 export type { FilterDefinition, FilterRegistry, ResolvedFilter } from './definition.js';
 
-export const builtinFilters: FilterRegistry = Object.freeze({ sshd });
+/** Names are fail2ban's filter names, so `filter = NAME` means the same service in both. */
+export const builtinFilters: FilterRegistry = Object.freeze({
+  sshd,
+  'apache-auth': apacheAuth,
+  'apache-badbots': apacheBadbots,
+  'apache-noscript': apacheNoscript,
+  'nginx-http-auth': nginxHttpAuth,
+  'nginx-limit-req': nginxLimitReq,
+  'nginx-botsearch': nginxBotsearch,
+  postfix,
+  'courier-auth': courierAuth,
+  'courier-smtp': courierSmtp,
+  dovecot,
+  exim,
+  'sendmail-auth': sendmailAuth,
+  vsftpd,
+  proftpd,
+  'pure-ftpd': pureFtpd,
+  wordpress,
+  'mysqld-auth': mysqldAuth,
+  recidive,
+});
 
 /** The modes a filter accepts ('' alone when it has none). */
 export function filterModes(def: FilterDefinition): string[] {

@@ -1,0 +1,43 @@
+// Regex fragments shared by the built-in filters: web access/error log layouts as they arrive through syslog.
+
+/** Escapes text for literal use inside a regex. */
+export function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * Start of a combined/common access log line (nginx, apache): optional `vhost:port ` (apache's
+ * vhost_combined), client, ident, user, [time], then the opening quote of the request.
+ */
+export const ACCESS = String.raw`^(?:[\w.-]{1,253}(?::\d{1,5})? )?<HOST> \S+ \S+ \[[^\]]{1,64}\] "`;
+
+/** The rest of an access line after the status: size, then referrer/agent and any extra fields. */
+export const ACCESS_TAIL = String.raw`(?: .{0,8192})?$`;
+
+/** Request methods counted for web probes. */
+export const METHOD = '(?:GET|POST|HEAD)';
+
+/**
+ * Start of an Apache 2.4 error log line: the `[time] ` that piped logs keep and `ErrorLog syslog`
+ * drops, `[module:level]`, `[pid N:tid N]`, an optional `[remote ...]` (behind a proxy), then the
+ * client. An IPv6 client is logged as `[client 2001:db8::1:54321]`: the port is taken off when
+ * it has five digits, as Linux ephemeral ports do; a four-digit port stays ambiguous.
+ */
+export function apacheError(level: string): string {
+  return String.raw`^(?:\[[^\]]{1,64}\] )?\[${level}\](?: \[pid \d+(?::tid \d+)?\])?(?: \[remote [^\]\s]{1,64}\])? \[client <HOST>(?::\d{1,5})?\] (?:AH\d{5}: )?`;
+}
+
+/** Apache's module:level bracket for the normal modes: any module and level except mod_evasive. */
+export const APACHE_ERROR = String.raw`(?:error|(?!evasive)[\w-]{0,32}:\w{1,10})`;
+
+/** Start of an nginx error log line: `yyyy/mm/dd hh:mm:ss ` (kept or not by the syslog writer), `[level] pid#tid: *conn `. */
+export function nginxError(level: string): string {
+  return String.raw`^(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d )?\[${level}\] \d+#\d+: (?:\*\d+ )?`;
+}
+
+/** The `, client: ADDR, server: NAME` part of nginx error lines. */
+export const NGINX_CLIENT = String.raw`, client: <HOST>, server: \S*`;
+
+/** Syslog program names of web servers: nginx's `syslog:` target, apache's ErrorLog syslog and logger pipes. */
+export const WEB_PROGRAMS: readonly string[] = ['nginx', 'apache2', 'apache', 'httpd'];
+export const APACHE_PROGRAMS: readonly string[] = ['apache2', 'apache', 'httpd'];

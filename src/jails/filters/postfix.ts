@@ -1,0 +1,52 @@
+// Built-in filter for Postfix 3.7 (Debian 12): SASL failures, rejected clients, RBL hits, postscreen and ddos patterns.
+import type { FilterDefinition } from './definition.js';
+
+/** `name[address]` or `[address]` with an optional `:port`, as smtpd and postscreen print a client. */
+const CLIENT = String.raw`[^\[\s]{0,255}\[<HOST>\](?::\d{1,5})?`;
+const QUEUE = '(?:NOQUEUE|[0-9A-Za-z]{5,20})';
+
+const reject = String.raw`^${QUEUE}: (?:milter-)?reject: [A-Z]{4} from ${CLIENT}: [45][50][04] [45]\.\d\.\d{1,3} (?:(?:<[^>]{0,1024}>)?: )?(?:(?:Helo command|(?:Sender|Recipient) address) rejected: )?(?:Service unavailable|(?:Client host|Command|Data command) rejected|Relay access denied|(?:Host|Domain) not found|need fully-qualified hostname|match|[Uu]ser unknown|[Uu]ndeliverable address)\b`;
+const pipelining = String.raw`^(?:improper command pipelining|too many errors) after [A-Z]{1,16} from ${CLIENT}(?::|\s*$)`;
+/**
+ * Any SASL mechanism (fail2ban lists LOGIN, PLAIN, CRAM-MD5 and DIGEST-MD5 only). A lost
+ * connection to the auth server is the server's problem, never the client's.
+ */
+const SASL = String.raw`^warning: ${CLIENT}: SASL [A-Za-z0-9-]{1,20} authentication failed:(?! Connection lost to authentication server)`;
+const sasl = `${SASL}(?! Invalid authentication mechanism)`;
+/** Blocked by a DNS blocklist: smtpd says "Client host [..] blocked", postscreen "client [..] blocked". */
+const rbl = String.raw`^${QUEUE}: reject: RCPT from ${CLIENT}: [45]5[04] [45]\.7\.1 Service unavailable; [Cc]lient(?: host)? \[[^\]\s]{1,64}\] blocked\b`;
+const ddos: readonly string[] = [
+  String.raw`^lost connection after (?!DATA\b)[A-Z]{1,16} from ${CLIENT}\s*$`,
+  String.raw`^disconnect from ${CLIENT}(?: [a-z]{1,16}=\d{1,6}(?:/\d{1,6})?){0,20} auth=0/[1-9]\d{0,5}\b`,
+  String.raw`^(?:PREGREET \d+|HANGUP) after \S+ from ${CLIENT}\b`,
+  String.raw`^COMMAND (?:TIME|COUNT|LENGTH) LIMIT from ${CLIENT}\b`,
+];
+const errors = String.raw`^too many errors after [A-Z]{1,16} from ${CLIENT}\s*$`;
+
+/**
+ * Modes follow fail2ban's names. fleetban's default `normal` counts SASL failures and rejects
+ * together (fail2ban's `extra`); `more` is fail2ban's default (rejects only), `auth` SASL only.
+ */
+export const postfix: FilterDefinition = {
+  description: 'Postfix: SASL login failures, rejected clients, RBL hits, postscreen/ddos',
+  programs: [
+    'postfix/smtpd',
+    'postfix/submission/smtpd',
+    'postfix/submissions/smtpd',
+    'postfix/smtps/smtpd',
+    'postfix/postscreen',
+  ],
+  failregex: [],
+  ignoreregex: [],
+  modes: {
+    normal: [sasl, reject, pipelining],
+    extra: [sasl, reject, pipelining],
+    more: [reject, pipelining],
+    auth: [sasl],
+    rbl: [rbl],
+    ddos,
+    errors: [errors],
+    aggressive: [SASL, reject, pipelining, ...ddos],
+  },
+  defaultMode: 'normal',
+};
