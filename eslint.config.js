@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'var/', 'eslint.config.js'] },
+  { ignores: ['dist/', 'node_modules/', 'var/', 'eslint.config.js', 'packaging/**/*.mjs'] },
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {

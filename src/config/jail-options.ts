@@ -4,6 +4,11 @@ import { ErrorCode, FleetbanError, isFleetbanError } from '../core/errors.js';
 import { parseCidr, type Cidr } from '../core/ip.js';
 import { CompiledFilter } from '../jails/filter.js';
 import { builtinFilters, resolveFilter, type FilterRegistry } from '../jails/filters/index.js';
+import type { JailFilter } from '../jails/jail.js';
+import { FAIL2BAN_PREFIX, loadFail2banJailFilter } from '../fail2ban/runtime.js';
+
+/** Where `fail2ban:NAME` filters are read from unless the config says otherwise (jails.fail2banDir). */
+export const DEFAULT_FAIL2BAN_DIR = '/etc/fail2ban';
 
 export interface BantimeIncrement {
   /** `bantime.increment`: grow the ban time for repeat offenders. */
@@ -58,6 +63,8 @@ export interface JailConfig extends JailDefaults {
   readonly ignoreregex: readonly string[];
   /** Programs whose lines reach this jail; [] = all. */
   readonly programs: readonly string[];
+  /** Builds the jail's own filter when it is not a CompiledFilter of `failregex` (fail2ban filters). */
+  readonly createFilter?: () => JailFilter;
 }
 
 /** fleetban's shipped defaults, in the syntax admins write (fail2ban's [DEFAULT] values). */
@@ -311,6 +318,7 @@ export function parseJailFile(
   json: unknown,
   defaults: JailDefaults = SHIPPED,
   registry: FilterRegistry = builtinFilters,
+  fail2banDir: string = DEFAULT_FAIL2BAN_DIR,
 ): JailConfig[] {
   if (!isObject(json)) {
     throw new FleetbanError(
@@ -333,7 +341,12 @@ export function parseJailFile(
         `${place}: must be an object of options, got ${show(raw)}`,
       );
     }
-    jails.push(parseJail(file, name, raw, defaults, registry));
+    const filter = raw['filter'];
+    jails.push(
+      typeof filter === 'string' && filter.startsWith(FAIL2BAN_PREFIX)
+        ? parseFail2banJail(file, name, raw, defaults, fail2banDir)
+        : parseJail(file, name, raw, defaults, registry),
+    );
   }
   return jails;
 }
@@ -439,5 +452,67 @@ function parseJail(
     failregex: Object.freeze(failregex),
     ignoreregex: Object.freeze(ignoreregex),
     programs: Object.freeze([...programs]),
+  });
+}
+
+/**
+ * A jail whose filter is `fail2ban:NAME[options]`: the filter is read from the fail2ban folder
+ * and compiled now, so a missing filter or an untranslatable pattern is refused at load time.
+ * Inline failregex/ignoreregex and `mode` are not mixed with it (write `fail2ban:NAME[mode=…]`).
+ */
+function parseFail2banJail(
+  file: string,
+  name: string,
+  raw: Record<string, unknown>,
+  defaults: JailDefaults,
+  fail2banDir: string,
+): JailConfig {
+  const place = where(file, name);
+  const policy = applyPolicy(defaults, raw, place, JAIL_ONLY);
+  for (const key of ['mode', 'failregex', 'ignoreregex']) {
+    if (raw[key] !== undefined) {
+      failer(
+        place,
+        key,
+        raw[key],
+      )(`absent with a fail2ban filter (write "fail2ban:NAME[mode=...]" for a mode)`);
+    }
+  }
+  const reference = String(raw['filter']);
+  let loaded: ReturnType<typeof loadFail2banJailFilter>;
+  try {
+    loaded = loadFail2banJailFilter(fail2banDir, reference);
+  } catch (e) {
+    throw new FleetbanError(
+      ErrorCode.JAIL_INVALID,
+      `${place}: "filter": ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  const fail = (key: string): Fail => failer(place, key, raw[key]);
+  const programs =
+    raw['programs'] === undefined
+      ? []
+      : list(
+          raw['programs'],
+          fail('programs'),
+          'program names (an array or a space-separated string)',
+        ).map((p) =>
+          typeof p === 'string' && /^[^\s\[\]:]{1,64}$/.test(p)
+            ? p
+            : fail('programs')('program names without spaces, brackets or colons'),
+        );
+  return Object.freeze({
+    ...freezeDefaults(policy),
+    name,
+    file,
+    filter: reference,
+    mode: loaded.spec.options['mode'] ?? '',
+    failregex: Object.freeze([...loaded.spec.failregex]),
+    ignoreregex: Object.freeze([...loaded.spec.ignoreregex]),
+    programs: Object.freeze(programs),
+    createFilter: loaded.create,
   });
 }

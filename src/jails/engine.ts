@@ -67,7 +67,7 @@ export class JailEngine {
     if (!jail.acceptsSender(event)) return;
     const c = jail.counters;
     c.linesSeen++;
-    const hit = jail.filter.classify(event.message);
+    const hit = jail.filter.classify(event.message, event);
     if (hit === null) return;
     c.matched++;
     if (hit.ignored) {

@@ -2,7 +2,17 @@
 import type { JailConfig } from '../config/jail-options.js';
 import { CidrSet, maskAddress, parseIp, type Cidr } from '../core/ip.js';
 import type { SyslogEvent } from '../core/types.js';
-import { CompiledFilter } from './filter.js';
+import { CompiledFilter, type FilterHit } from './filter.js';
+
+/**
+ * What a jail runs on each line: the built-in CompiledFilter, or an adapter such as the
+ * fail2ban one (src/fail2ban/runtime.ts), which needs the whole event to rebuild the log line.
+ */
+export interface JailFilter {
+  readonly name: string;
+  readonly failregex: readonly { readonly source: string }[];
+  classify(message: string, event?: SyslogEvent): FilterHit | null;
+}
 
 /** Counters since the server started; a reload hands them to the jail's successor. */
 export interface JailCounters {
@@ -38,7 +48,7 @@ export function newCounters(): JailCounters {
 
 export class Jail {
   readonly config: JailConfig;
-  readonly filter: CompiledFilter;
+  readonly filter: JailFilter;
   readonly ignore: CidrSet;
   readonly counters: JailCounters;
   readonly findtimeMs: number;
@@ -49,11 +59,13 @@ export class Jail {
   /** Compiles the filter: throws FILTER_INVALID before anything runs. */
   constructor(config: JailConfig, counters: JailCounters = newCounters()) {
     this.config = config;
-    this.filter = new CompiledFilter({
-      name: config.filter === '' ? config.name : config.filter,
-      failregex: config.failregex,
-      ignoreregex: config.ignoreregex,
-    });
+    this.filter =
+      config.createFilter?.() ??
+      new CompiledFilter({
+        name: config.filter === '' ? config.name : config.filter,
+        failregex: config.failregex,
+        ignoreregex: config.ignoreregex,
+      });
     this.ignore = new CidrSet(config.ignoreip);
     this.counters = counters;
     this.findtimeMs = config.findtime * 1000;

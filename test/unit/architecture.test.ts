@@ -19,8 +19,10 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   fail2ban: ['core', 'jails'],
   control: ['core'],
   distribute: ['core', 'store', 'control'],
+  nft: ['core'],
+  agent: ['core', 'config', 'nft', 'distribute', 'log'],
   server: ['core', 'parse', 'ingest', 'store', 'jails', 'config', 'control', 'log', 'distribute'],
-  cli: ['core', 'config', 'control', 'jails', 'log', 'server', 'distribute'],
+  cli: ['core', 'config', 'control', 'jails', 'log', 'server', 'distribute', 'agent'],
   bin: ['cli'],
 };
 

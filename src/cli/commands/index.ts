@@ -9,6 +9,7 @@ import { serverCommand } from './server.js';
 import { statusCommand } from './status.js';
 import { testFilterCommand } from './test-filter.js';
 import { configCheckCommand } from './config-check.js';
+import { importFail2banCommand } from './import-fail2ban.js';
 import { unbanCommand } from './unban.js';
 
 export const defaultCommands: readonly Command[] = [
@@ -24,4 +25,5 @@ export const defaultCommands: readonly Command[] = [
   agentsRemoveCommand,
   configCheckCommand,
   testFilterCommand,
+  importFail2banCommand,
 ];

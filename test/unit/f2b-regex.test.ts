@@ -1,0 +1,84 @@
+// Table tests for the Python → JavaScript regex translation of fail2ban patterns.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PyRegExp, translatePythonRegex } from '../../src/fail2ban/regex.js';
+
+function compile(source: string, multiline = false): PyRegExp {
+  const t = translatePythonRegex(source, { multiline });
+  if (!t.ok) assert.fail(`${source}: ${t.construct}: ${t.reason}`);
+  return new PyRegExp(t.value);
+}
+
+const MATCHES: readonly [string, string, boolean, Record<string, string | undefined>?][] = [
+  ['(?P<user>\\w+) from', 'bob from x', true, { user: 'bob' }],
+  ['(?P<q>["\'])x(?P=q)', '"x"', true],
+  ['(?P<q>["\'])x(?P=q)', '"x\'', false],
+  ['^a{,2}b$', 'aab', true],
+  ['^a{,2}b$', 'a{,2}b', false],
+  ['^[^]]+\\]$', 'abc]', true],
+  ['^[]a]+$', ']a]', true],
+  ['^error$', 'error\n', true],
+  ['^error$', 'error\nmore\n', false],
+  ['^(?i:user) X$', 'USER X', true],
+  ['^(?i:user) X$', 'USER x', false],
+  ['^[a-c](?i:[a-c])$', 'aB', true],
+  ['^\\d+$', '١٢٣', true],
+  ['^\\w+$', 'jürgen', true],
+  ['\\bmüller\\b', 'herr müller.', true],
+  ['^abc\\Z', 'abc', true],
+  ['^abc\\Z', 'abc\n', false],
+  ['\\Aabc', 'abc', true],
+  ['(?s)^a.b$', 'a\nb', true],
+  ['^a.b$', 'a\nb', false],
+  ['^\\-\\"\\:$', '-":', true],
+  ['^x{1,}$', 'xxx', true],
+  ['(?#comment)^a$', 'a', true],
+];
+
+test('python patterns match what Python matches', () => {
+  for (const [source, subject, expected, groups] of MATCHES) {
+    const m = compile(source).exec(subject);
+    assert.equal(m !== null, expected, `${source} on ${JSON.stringify(subject)}`);
+    if (groups !== undefined && m !== null) {
+      for (const [k, v] of Object.entries(groups))
+        assert.equal(m.groups?.[k], v, `${source}: group ${k}`);
+    }
+  }
+});
+
+test('multiline mode: ^ and $ at every line break, as re.MULTILINE', () => {
+  const r = compile('^b$', true);
+  assert.notEqual(r.exec('a\nb\nc\n'), null);
+  assert.equal(compile('^b$').exec('a\nb\nc\n'), null);
+});
+
+test('conditionals become variants tried in Python order', () => {
+  // sshd's shape: the user part depends on whether "invalid user " was present.
+  const r = compile(
+    '^Failed for (?P<inv>invalid user )?(?P<user>(?(inv).*?|\\S+)) from (?P<ip>\\S+)$',
+  );
+  assert.equal(r.exec('Failed for invalid user a b from 1.2.3.4')?.groups?.['user'], 'a b');
+  assert.equal(r.exec('Failed for root from 1.2.3.4')?.groups?.['user'], 'root');
+  assert.equal(r.exec('Failed for a b from 1.2.3.4'), null);
+  const alt = compile('^(?:(?P<u>\\d+)|x)(?(u):d|:x)$');
+  assert.notEqual(alt.exec('12:d'), null);
+  assert.notEqual(alt.exec('x:x'), null);
+  assert.equal(alt.exec('12:x'), null);
+  assert.equal(alt.exec('x:d'), null);
+});
+
+test('untranslatable constructs are reported by name, never dropped', () => {
+  const cases: readonly [string, string][] = [
+    ['(?>abc)', '(?>…)'],
+    ['a++', 'possessive quantifier'],
+    ['(?x) a b', '(?x)'],
+    ['(abc', '('],
+    ['\\q', '\\q'],
+    ['*a', '*'],
+  ];
+  for (const [source, construct] of cases) {
+    const t = translatePythonRegex(source);
+    assert.equal(t.ok, false, source);
+    assert.equal(t.construct, construct, source);
+  }
+});
