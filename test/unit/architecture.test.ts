@@ -22,7 +22,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   nft: ['core'],
   agent: ['core', 'config', 'nft', 'distribute', 'log'],
   server: ['core', 'parse', 'ingest', 'store', 'jails', 'config', 'control', 'log', 'distribute'],
-  cli: ['core', 'config', 'control', 'jails', 'log', 'server', 'distribute', 'agent'],
+  cli: ['core', 'config', 'control', 'jails', 'log', 'server', 'distribute', 'agent', 'fail2ban'],
   bin: ['cli'],
 };
 
