@@ -1,5 +1,6 @@
 // The command table `fleetban` dispatches over; the server-side commands are added here too.
 import type { Command } from '../command.js';
+import { agentCommand } from './agent.js';
 import { agentsAddCommand, agentsListCommand, agentsRemoveCommand } from './agents.js';
 import { banCommand } from './ban.js';
 import { bansCommand } from './bans.js';
@@ -26,4 +27,5 @@ export const defaultCommands: readonly Command[] = [
   configCheckCommand,
   testFilterCommand,
   importFail2banCommand,
+  agentCommand,
 ];

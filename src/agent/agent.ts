@@ -1,0 +1,374 @@
+// `fleetban agent`: follows the server's ban stream and keeps this machine's nftables sets in step.
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { lookup } from 'node:dns/promises';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
+import { parseIp, type Cidr } from '../core/ip.js';
+import type { Logger } from '../core/logger.js';
+import type { DecodeError, StreamMessage } from '../distribute/protocol.js';
+import type { Firewall } from '../nft/firewall.js';
+import { NftFirewall } from '../nft/nft.js';
+import { Backoff } from './backoff.js';
+import { parseListen, type AgentConfig } from './config.js';
+import { Enforcer, type ReconcileResult } from './enforcer.js';
+import { Guard, allowList, ownAddresses } from './guard.js';
+import { AgentCounter, AgentGauge, AgentMetrics } from './metrics.js';
+import { MetricsServer } from './metrics-server.js';
+import { openStream, type StreamEnd, type StreamHandle } from './stream-client.js';
+import { readAgentState, writeAgentState } from './state-file.js';
+
+export interface AgentOptions {
+  readonly config: AgentConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Defaults to the real nft named by the config. */
+  readonly firewall?: Firewall;
+  /** For the backoff jitter; Math.random by default. */
+  readonly random?: () => number;
+}
+
+/** How long changes may sit in memory before the state file is rewritten. */
+const STATE_WRITE_DELAY_MS = 1000;
+
+/**
+ * Events: `connected`, `synced` (snapshot applied or resume accepted; arg: 'snapshot'|'resume'),
+ * `disconnected` (arg: StreamEnd), `reconciled` (arg: ReconcileResult), `error` is never emitted.
+ * When the server is gone the kernel sets keep enforcing (each element carries its own timeout)
+ * and the agent keeps retrying; it never flushes the sets on its way out.
+ */
+export class Agent extends EventEmitter {
+  readonly metrics = new AgentMetrics();
+  readonly #config: AgentConfig;
+  readonly #logger: Logger;
+  readonly #backoff: Backoff;
+  readonly #enforcer: Enforcer;
+  #serverAddresses: Cidr[] = [];
+  #ca: Buffer | undefined;
+  #lastSeq = 0;
+  #stream: StreamHandle | null = null;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #reconcileTimer: NodeJS.Timeout | undefined;
+  #stateTimer: NodeJS.Timeout | undefined;
+  #stateWrite: Promise<void> = Promise.resolve();
+  #metricsServer: MetricsServer | null = null;
+  #metricsAddress: AddressInfo | null = null;
+  #running = false;
+  #loop: Promise<void> = Promise.resolve();
+
+  constructor(options: AgentOptions) {
+    super();
+    this.#config = options.config;
+    this.#logger = options.logger;
+    const c = options.config;
+    this.#backoff = new Backoff({
+      minMs: c.reconnect.min * 1000,
+      maxMs: c.reconnect.max * 1000,
+      ...(options.random === undefined ? {} : { random: options.random }),
+    });
+    const firewall =
+      options.firewall ??
+      new NftFirewall({ nftPath: c.nftPath, timeoutMs: c.nftTimeout * 1000, clock: options.clock });
+    this.#enforcer = new Enforcer({
+      firewall,
+      ruleset: { mode: c.mode, verdict: c.verdict, ports: c.ports, interface: c.interface },
+      clock: options.clock,
+      logger: options.logger,
+      metrics: this.metrics,
+      guard: this.#guard(),
+      batchWindowMs: c.batchWindowMs,
+      batchMax: c.batchMax,
+      toleranceMs: c.timeoutTolerance * 1000,
+    });
+  }
+
+  /** The last sequence number received (what a reconnect resumes from). */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** The enforced bans and the kernel picture, for tests and diagnostics. */
+  get enforcer(): Enforcer {
+    return this.#enforcer;
+  }
+
+  /** Where GET /metrics listens, when enabled. */
+  get metricsAddress(): AddressInfo | null {
+    return this.#metricsAddress;
+  }
+
+  /**
+   * Loads the CA and the state file, adopts remembered bans, starts metrics and reconcile, and
+   * begins connecting. Resolves before the first connection succeeds: the server may be down.
+   */
+  async start(): Promise<void> {
+    const c = this.#config;
+    if (c.ca !== '') this.#ca = await readFile(c.ca);
+    await this.#resolveServer();
+    this.#enforcer.setGuard(this.#guard());
+    if (c.stateFile !== '') {
+      const state = await readAgentState(c.stateFile);
+      if (state !== null) {
+        this.#lastSeq = state.seq;
+        this.metrics.set(AgentGauge.LAST_SEQ, state.seq);
+        this.#logger.info(
+          { seq: state.seq, bans: state.bans.length },
+          'resuming from the state file',
+        );
+        await this.#enforcer.adopt(state.bans).catch((e: unknown) => {
+          this.#logger.error(
+            { err: describeError(e) },
+            `cannot adopt the remembered bans: ${describeError(e)}`,
+          );
+        });
+      }
+    }
+    if (c.metrics.listen !== '') {
+      const where = parseListen(c.metrics.listen);
+      if (where !== null) {
+        this.#metricsServer = new MetricsServer(this.metrics);
+        this.#metricsAddress = await this.#metricsServer.start(where.address, where.port);
+      }
+    }
+    this.#running = true;
+    this.#scheduleReconcile();
+    this.#loop = this.#connectLoop();
+  }
+
+  /** Stops connecting, finishes nft work, writes the state file. The kernel sets stay. */
+  async close(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#reconcileTimer);
+    clearTimeout(this.#stateTimer);
+    this.#wakeRetry?.();
+    this.#stream?.close();
+    await this.#loop;
+    this.#enforcer.close();
+    await this.#enforcer.idle();
+    await this.#saveState();
+    await this.#metricsServer?.close();
+  }
+
+  /** Runs a reconcile now (tests; the timer does it every reconcileInterval). */
+  reconcileNow(): Promise<ReconcileResult> {
+    return this.#reconcile();
+  }
+
+  #wakeRetry: (() => void) | undefined;
+
+  /** A method, not the field: close() flips #running while the loop awaits. */
+  #stopping(): boolean {
+    return !this.#running;
+  }
+
+  async #connectLoop(): Promise<void> {
+    while (this.#running) {
+      const opened = { value: false };
+      this.#stream = openStream({
+        server: this.#config.server,
+        token: this.#config.token,
+        ca: this.#ca,
+        since: this.#lastSeq,
+        size: this.#enforcer.knownSize,
+        idleTimeoutMs: this.#config.pingInterval * 3000,
+        onOpen: () => {
+          opened.value = true;
+          this.metrics.inc(AgentCounter.CONNECTS);
+          this.metrics.set(AgentGauge.CONNECTED, 1);
+          this.#logger.info(
+            { server: this.#config.server, since: this.#lastSeq },
+            'connected to the server',
+          );
+          this.emit('connected');
+        },
+        onMessage: (m) => {
+          this.#onMessage(m);
+        },
+        onBadLine: (e) => {
+          this.#onBadLine(e);
+        },
+      });
+      const end = await this.#stream.done;
+      this.#stream = null;
+      this.metrics.set(AgentGauge.CONNECTED, 0);
+      if (this.#stopping()) return;
+      this.metrics.inc(AgentCounter.DISCONNECTS);
+      if (opened.value && end.kind !== 'refused') this.#backoff.reset();
+      const delay = this.#backoff.next();
+      this.#logEnd(end, delay);
+      this.emit('disconnected', end);
+      await new Promise<void>((resolve) => {
+        this.#wakeRetry = resolve;
+        this.#retryTimer = setTimeout(resolve, delay);
+      });
+      this.#wakeRetry = undefined;
+    }
+  }
+
+  #logEnd(end: StreamEnd, delay: number): void {
+    const retry = { retryInMs: delay };
+    switch (end.kind) {
+      case 'refused':
+        if (end.status === 401) {
+          this.metrics.inc(AgentCounter.AUTH_FAILURES);
+          this.#logger.error(
+            { ...retry, status: end.status },
+            'the server refused the token (401): check token in the agent config',
+          );
+        } else {
+          this.#logger.warn(
+            { ...retry, status: end.status, body: end.body },
+            `the server answered ${end.status}`,
+          );
+        }
+        return;
+      case 'failed':
+        this.#logger.warn(
+          { ...retry, err: end.error.message },
+          `cannot reach the server: ${end.error.message}`,
+        );
+        return;
+      case 'idle':
+        this.metrics.inc(AgentCounter.PING_TIMEOUTS);
+        this.#logger.warn(retry, 'nothing from the server for 3 ping intervals: reconnecting');
+        return;
+      case 'ended':
+        this.#logger.warn(retry, 'the server closed the stream');
+        return;
+      case 'closed':
+        return;
+    }
+  }
+
+  #onMessage(m: StreamMessage): void {
+    switch (m.type) {
+      case 'snapshot':
+        this.metrics.inc(AgentCounter.SNAPSHOTS);
+        this.#setSeq(m.seq);
+        this.#logger.info({ seq: m.seq, bans: m.bans.length }, 'snapshot received');
+        this.#enforcer.replaceAll(m.bans).then(
+          () => {
+            this.#logger.info(
+              { seq: m.seq, elements: this.#enforcer.knownSize },
+              'snapshot applied',
+            );
+            this.emit('synced', 'snapshot');
+          },
+          (e: unknown) => {
+            this.#logger.error(
+              { err: describeError(e) },
+              `cannot apply the snapshot: ${describeError(e)}`,
+            );
+          },
+        );
+        return;
+      case 'resume':
+        this.#logger.info({ seq: m.seq }, 'resuming the change feed');
+        this.emit('synced', 'resume');
+        return;
+      case 'ban':
+      case 'unban':
+        // A change at or below what we hold is a repeat (a resume overlapping what was applied).
+        if (m.seq <= this.#lastSeq) return;
+        this.metrics.inc(AgentCounter.CHANGES);
+        this.#setSeq(m.seq);
+        if (m.type === 'ban') this.#enforcer.ban(m.ban);
+        else this.#enforcer.unban(m.target);
+        return;
+      case 'ping':
+        return;
+    }
+  }
+
+  #onBadLine(e: DecodeError): void {
+    this.metrics.inc(AgentCounter.BAD_LINES);
+    this.#logger.warn({ error: e.error, line: e.line }, 'skipped a bad stream line');
+  }
+
+  #setSeq(seq: number): void {
+    this.#lastSeq = seq;
+    this.metrics.set(AgentGauge.LAST_SEQ, seq);
+    if (this.#config.stateFile !== '' && this.#stateTimer === undefined) {
+      this.#stateTimer = setTimeout(() => {
+        this.#stateTimer = undefined;
+        void this.#saveState();
+      }, STATE_WRITE_DELAY_MS);
+    }
+  }
+
+  #saveState(): Promise<void> {
+    const file = this.#config.stateFile;
+    if (file === '') return Promise.resolve();
+    const state = { seq: this.#lastSeq, bans: this.#enforcer.wantedBans() };
+    this.#stateWrite = this.#stateWrite.then(() =>
+      writeAgentState(file, state).catch((e: unknown) => {
+        this.#logger.warn(
+          { err: describeError(e), file },
+          `cannot write the state file: ${describeError(e)}`,
+        );
+      }),
+    );
+    return this.#stateWrite;
+  }
+
+  #scheduleReconcile(): void {
+    if (!this.#running) return;
+    this.#reconcileTimer = setTimeout(() => {
+      void this.#reconcile().finally(() => {
+        this.#scheduleReconcile();
+      });
+    }, this.#config.reconcileInterval * 1000);
+  }
+
+  async #reconcile(): Promise<ReconcileResult> {
+    await this.#resolveServer();
+    try {
+      const result = await this.#enforcer.reconcile(this.#guard());
+      const level = result.added + result.removed > 0 || result.rebuilt ? 'warn' : 'debug';
+      this.#logger[level](
+        { ...result, counters: this.metrics.snapshot() },
+        'reconciled the nft sets with the kernel',
+      );
+      this.emit('reconciled', result);
+      return result;
+    } catch (e) {
+      this.#logger.error({ err: describeError(e) }, `reconcile failed: ${describeError(e)}`);
+      const result = { added: 0, removed: 0, rebuilt: false };
+      this.emit('reconciled', result);
+      return result;
+    }
+  }
+
+  /** The server's addresses, so that no ban ever cuts the agent off from it. */
+  async #resolveServer(): Promise<void> {
+    const host = new URL(this.#config.server).hostname.replace(/^\[|\]$/g, '');
+    const literal = parseIp(host);
+    let addresses: string[] = [];
+    if (literal !== null) addresses = [literal.text];
+    else {
+      try {
+        addresses = (await lookup(host, { all: true })).map((a) => a.address);
+      } catch (e) {
+        this.#logger.warn(
+          { host, err: describeError(e) },
+          `cannot resolve the server name ${host}`,
+        );
+        return;
+      }
+    }
+    this.#serverAddresses = addresses
+      .map((a) => parseIp(a))
+      .filter((ip) => ip !== null)
+      .map((ip) => ({ family: ip.family, address: ip.text, prefix: ip.family === 4 ? 32 : 128 }));
+  }
+
+  #guard(): Guard {
+    return new Guard({
+      'own address': ownAddresses(),
+      'server address': this.#serverAddresses,
+      allowlist: allowList(this.#config.allow),
+    });
+  }
+}

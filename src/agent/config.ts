@@ -1,0 +1,294 @@
+// The agent's configuration (/etc/fleetban/agent.json): convict schema, loader, frozen result.
+import { existsSync, readFileSync } from 'node:fs';
+import convict from 'convict';
+import { parse as parseYaml } from 'yaml';
+import { ErrorCode, FleetbanError, describeError } from '../core/errors.js';
+import { allFormats, type ConvictFormat } from '../config/formats.js';
+import type { EnforceMode, Verdict } from '../nft/render.js';
+
+export const DEFAULT_AGENT_CONFIG_FILE = '/etc/fleetban/agent.json';
+
+const portListFormat: ConvictFormat = {
+  name: 'port-list',
+  coerce: (value: unknown) =>
+    typeof value === 'string'
+      ? value
+          .split(/[\s,]+/)
+          .filter((s) => s !== '')
+          .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+      : value,
+  validate: (value: unknown) => {
+    if (!Array.isArray(value) || !value.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)) {
+      throw new Error('must be a list of TCP ports from 1 to 65535, such as [22, 443]');
+    }
+  },
+};
+
+const urlFormat: ConvictFormat = {
+  name: 'agent-server-url',
+  validate: (value: unknown) => {
+    let ok = false;
+    try {
+      const u = new URL(String(value));
+      ok = u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      ok = false;
+    }
+    if (!ok)
+      throw new Error(
+        'must be an http:// or https:// URL such as "https://fleetban.example.net:5515"',
+      );
+  },
+};
+
+for (const format of [...allFormats, portListFormat, urlFormat]) convict.addFormat(format);
+
+export const agentSchema = {
+  server: {
+    doc: "The central server's agent API: http:// on a private network, https:// otherwise.",
+    format: 'agent-server-url',
+    default: 'http://127.0.0.1:5515',
+    env: 'FLEETBAN_AGENT_SERVER',
+  },
+  token: {
+    doc: "This agent's bearer token, as printed once by `fleetban agents add NAME`.",
+    format: String,
+    default: '',
+    sensitive: true,
+    env: 'FLEETBAN_AGENT_TOKEN',
+  },
+  ca: {
+    doc: "PEM file of the CA that signed the server's certificate (https only); empty = the system CAs.",
+    format: String,
+    default: '',
+    env: 'FLEETBAN_AGENT_CA',
+  },
+  mode: {
+    doc: 'host: drop banned traffic to this machine (input chain); gateway: traffic routed through it (forward chain); both.',
+    format: ['host', 'gateway', 'both'],
+    default: 'host',
+    env: 'FLEETBAN_AGENT_MODE',
+  },
+  verdict: {
+    doc: 'What happens to banned packets: drop (silently) or reject (ICMP / TCP reset).',
+    format: ['drop', 'reject'],
+    default: 'drop',
+    env: 'FLEETBAN_AGENT_VERDICT',
+  },
+  ports: {
+    doc: 'Only these TCP destination ports are closed to banned addresses; empty = all traffic.',
+    format: 'port-list',
+    default: [] as number[],
+    env: 'FLEETBAN_AGENT_PORTS',
+  },
+  interface: {
+    doc: 'Only traffic arriving on this interface (iifname); empty = any interface.',
+    format: String,
+    default: '',
+    env: 'FLEETBAN_AGENT_INTERFACE',
+  },
+  allow: {
+    doc: 'Addresses and prefixes this agent never bans, whatever the server says (besides its own addresses and the server).',
+    format: 'cidr-list',
+    default: [] as string[],
+    env: 'FLEETBAN_AGENT_ALLOW',
+  },
+  reconcileInterval: {
+    doc: 'How often the sets are compared with the kernel: lost elements re-added, drifted timeouts re-asserted.',
+    format: 'duration-seconds',
+    default: '60s',
+    env: 'FLEETBAN_AGENT_RECONCILE_INTERVAL',
+  },
+  timeoutTolerance: {
+    doc: "How far an element's kernel expiry may be from the ban's end before reconcile re-asserts it.",
+    format: 'duration-seconds',
+    default: '10s',
+    env: 'FLEETBAN_AGENT_TIMEOUT_TOLERANCE',
+  },
+  stateFile: {
+    doc: 'Where the agent keeps its last sequence number and bans across restarts, to resume instead of resyncing; empty = always resync.',
+    format: String,
+    default: '',
+    env: 'FLEETBAN_AGENT_STATE_FILE',
+  },
+  nftPath: {
+    doc: 'The nft program.',
+    format: String,
+    default: 'nft',
+    env: 'FLEETBAN_AGENT_NFT_PATH',
+  },
+  nftTimeout: {
+    doc: 'How long one nft run may take before it is killed and counted as failed.',
+    format: 'duration-seconds',
+    default: '30s',
+    env: 'FLEETBAN_AGENT_NFT_TIMEOUT',
+  },
+  batchWindowMs: {
+    doc: 'Changes arriving within this many milliseconds go into one nft transaction.',
+    format: 'positive-int',
+    default: 20,
+    env: 'FLEETBAN_AGENT_BATCH_WINDOW_MS',
+  },
+  batchMax: {
+    doc: 'A batch is applied at once when it holds this many changes, without waiting for the window.',
+    format: 'positive-int',
+    default: 5000,
+    env: 'FLEETBAN_AGENT_BATCH_MAX',
+  },
+  pingInterval: {
+    doc: "The server's agents.pingInterval: with no line for 3 times this long, the agent reconnects.",
+    format: 'duration-seconds',
+    default: '15s',
+    env: 'FLEETBAN_AGENT_PING_INTERVAL',
+  },
+  reconnect: {
+    min: {
+      doc: 'First delay before reconnecting; doubled (with jitter) after each failure.',
+      format: 'duration-seconds',
+      default: '1s',
+      env: 'FLEETBAN_AGENT_RECONNECT_MIN',
+    },
+    max: {
+      doc: 'Longest delay between reconnection attempts.',
+      format: 'duration-seconds',
+      default: '60s',
+      env: 'FLEETBAN_AGENT_RECONNECT_MAX',
+    },
+  },
+  metrics: {
+    listen: {
+      doc: 'Serve GET /metrics (Prometheus) on this address:port, e.g. "127.0.0.1:9516"; empty = off.',
+      format: String,
+      default: '',
+      env: 'FLEETBAN_AGENT_METRICS_LISTEN',
+    },
+  },
+  log: {
+    level: {
+      doc: 'Log level: fatal, error, warn, info, debug, trace.',
+      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
+      default: 'info',
+      env: 'FLEETBAN_AGENT_LOG_LEVEL',
+    },
+  },
+};
+
+export interface AgentConfig {
+  readonly file: string | null;
+  readonly server: string;
+  readonly token: string;
+  readonly ca: string;
+  readonly mode: EnforceMode;
+  readonly verdict: Verdict;
+  readonly ports: readonly number[];
+  readonly interface: string;
+  readonly allow: readonly string[];
+  /** Seconds, like every duration key. */
+  readonly reconcileInterval: number;
+  readonly timeoutTolerance: number;
+  readonly stateFile: string;
+  readonly nftPath: string;
+  readonly nftTimeout: number;
+  readonly batchWindowMs: number;
+  readonly batchMax: number;
+  readonly pingInterval: number;
+  readonly reconnect: { readonly min: number; readonly max: number };
+  readonly metrics: { readonly listen: string };
+  readonly log: { readonly level: string };
+}
+
+export interface AgentLoadOptions {
+  /** --config; otherwise FLEETBAN_AGENT_CONFIG, then DEFAULT_AGENT_CONFIG_FILE if present. */
+  readonly file?: string | undefined;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Keys set by the caller over file and environment (tests). */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+}
+
+/** Reads, validates (strict) and freezes the agent configuration; errors name the file and key. */
+export function loadAgentConfig(options: AgentLoadOptions = {}): AgentConfig {
+  const env = options.env ?? process.env;
+  const named = options.file ?? env['FLEETBAN_AGENT_CONFIG'];
+  const file =
+    named !== undefined && named !== ''
+      ? named
+      : existsSync(DEFAULT_AGENT_CONFIG_FILE)
+        ? DEFAULT_AGENT_CONFIG_FILE
+        : null;
+  const where = file ?? 'built-in defaults';
+  const config = convict(agentSchema, { env, args: [] });
+  try {
+    if (file !== null) config.load(readData(file));
+    if (options.overrides !== undefined) config.load(options.overrides);
+    config.validate({ allowed: 'strict' });
+  } catch (e) {
+    if (e instanceof FleetbanError) throw e;
+    throw invalid(where, describeError(e), e);
+  }
+  const result = { file, ...(config.getProperties() as unknown as Omit<AgentConfig, 'file'>) };
+  if (result.token === '') {
+    throw invalid(where, 'token: must be set to the token printed by `fleetban agents add NAME`');
+  }
+  if (result.reconnect.max < result.reconnect.min) {
+    throw invalid(where, 'reconnect.max must not be smaller than reconnect.min');
+  }
+  if (result.metrics.listen !== '' && parseListen(result.metrics.listen) === null) {
+    throw invalid(
+      where,
+      'metrics.listen: must be ADDRESS:PORT such as "127.0.0.1:9516" or "[::1]:9516"',
+    );
+  }
+  return deepFreeze(result);
+}
+
+/** `127.0.0.1:9516` / `[::1]:9516` → address and port. */
+export function parseListen(text: string): { address: string; port: number } | null {
+  const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text);
+  if (m === null || m[1] === undefined || m[2] === undefined) return null;
+  const port = Number(m[2]);
+  return port <= 65535 && m[1] !== '' ? { address: m[1], port } : null;
+}
+
+function readData(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new FleetbanError(
+      ErrorCode.CONFIG_NOT_FOUND,
+      `${file}: cannot read the agent configuration: ${describeError(e)}`,
+      { cause: e },
+    );
+  }
+  let data: unknown;
+  try {
+    data = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw invalid(
+      file,
+      `not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${describeError(e)}`,
+      e,
+    );
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw invalid(file, 'the top level must be an object of keys (server, token, mode, …)');
+  }
+  return data as Record<string, unknown>;
+}
+
+function invalid(where: string, message: string, cause?: unknown): FleetbanError {
+  const text = message
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => `${where}: ${l}`)
+    .join('\n');
+  return new FleetbanError(ErrorCode.CONFIG_INVALID, text, { cause });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

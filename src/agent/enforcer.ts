@@ -1,0 +1,328 @@
+// Keeps the kernel's fleetban sets equal to the wanted bans: full replace, batched changes, reconcile.
+import type { Clock, EpochMs } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
+import { parseCidr, type Cidr, type IpFamily } from '../core/ip.js';
+import type { Logger } from '../core/logger.js';
+import type { BanEntry } from '../distribute/protocol.js';
+import { diffSet, isEmptyDiff, type SetDiff } from '../nft/diff.js';
+import { timeoutSeconds, type SetElement } from '../nft/element.js';
+import type { Firewall } from '../nft/firewall.js';
+import { normaliseBans, type NormalisedSets } from '../nft/normalise.js';
+import { renderChanges, renderReplace, renderRuleset, type RulesetOptions } from '../nft/render.js';
+import type { Guard } from './guard.js';
+import { AgentCounter, AgentGauge, type AgentMetrics } from './metrics.js';
+
+export interface EnforcerOptions {
+  readonly firewall: Firewall;
+  readonly ruleset: RulesetOptions;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: AgentMetrics;
+  readonly guard: Guard;
+  /** Changes within this window share one nft transaction. */
+  readonly batchWindowMs: number;
+  /** …unless this many are pending: then they go at once. */
+  readonly batchMax: number;
+  /** Kernel expiry this far from the ban's end is re-asserted. */
+  readonly toleranceMs: number;
+}
+
+type Known = Record<IpFamily, Map<string, SetElement>>;
+
+/** A wanted ban with its target parsed once, on arrival. */
+interface Wanted {
+  readonly ban: BanEntry;
+  readonly target: string;
+  readonly end: EpochMs | null;
+  readonly cidr: Cidr;
+}
+
+/** After a failed batch, try again this soon even if no new change arrives. */
+const RETRY_MS = 1000;
+
+export interface ReconcileResult {
+  readonly added: number;
+  readonly removed: number;
+  /** The sets were missing or held foreign elements: rebuilt whole. */
+  readonly rebuilt: boolean;
+}
+
+/**
+ * The one writer of the fleetban table on this machine. All nft work runs one job at a time, in
+ * order; each job computes from the wanted bans as they are when it starts, so changes that arrive
+ * meanwhile are folded into the next job instead of queueing one job each.
+ * What the kernel holds is tracked after every applied batch; when a batch is refused, that
+ * picture was wrong: the sets are listed again and the diff retried once.
+ */
+export class Enforcer {
+  readonly #o: EnforcerOptions;
+  readonly #wanted = new Map<string, Wanted>();
+  #guard: Guard;
+  /** What the kernel holds, as far as we know; null = unknown, list before diffing. */
+  #known: Known | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+  #flushQueued = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Set by the first snapshot or adopt: until then an empty wanted set means "not known yet". */
+  #authoritative = false;
+
+  constructor(options: EnforcerOptions) {
+    this.#o = options;
+    this.#guard = options.guard;
+  }
+
+  /** The bans being enforced. */
+  wantedBans(): BanEntry[] {
+    return [...this.#wanted.values()].map((w) => w.ban);
+  }
+
+  get wantedCount(): number {
+    return this.#wanted.size;
+  }
+
+  /** Elements the kernel holds as far as the enforcer knows. */
+  get knownSize(): number {
+    return this.#known === null ? 0 : this.#known[4].size + this.#known[6].size;
+  }
+
+  /** Replaces the wanted bans and the kernel sets in one transaction (a snapshot). */
+  replaceAll(bans: readonly BanEntry[]): Promise<void> {
+    this.#cancelTimer();
+    this.#pending = 0;
+    this.#wanted.clear();
+    for (const ban of bans) this.#accept(ban);
+    this.#authoritative = true;
+    return this.#enqueue(() => this.#replace());
+  }
+
+  /**
+   * Takes over bans remembered from before a restart: the kernel sets are listed (they kept
+   * working while the agent was down), the chains rebuilt, and only the difference applied.
+   */
+  adopt(bans: readonly BanEntry[]): Promise<void> {
+    this.#wanted.clear();
+    for (const ban of bans) this.#accept(ban);
+    this.#authoritative = true;
+    return this.#enqueue(async () => {
+      await this.#o.firewall.apply({ nftables: renderRuleset(this.#o.ruleset, false) });
+      this.#known = await this.#listRaw();
+      await this.#sync();
+    });
+  }
+
+  /** A ban (new, or a new end for the same target); applied with the next batch. */
+  ban(entry: BanEntry): void {
+    if (this.#accept(entry)) this.#changed();
+  }
+
+  /** A lifted ban; applied with the next batch. */
+  unban(target: string): void {
+    if (this.#wanted.delete(target)) this.#changed();
+  }
+
+  /** Applies pending changes now. Resolves when they are in the kernel (or failed and logged). */
+  flush(): Promise<void> {
+    this.#cancelTimer();
+    if (this.#flushQueued) return this.#queue.then(() => undefined);
+    this.#flushQueued = true;
+    return this.#enqueue(async () => {
+      this.#flushQueued = false;
+      this.#pending = 0;
+      if (!this.#authoritative) return;
+      try {
+        await this.#sync();
+      } catch (e) {
+        // The bans stay wanted: the retry (or the next change, or reconcile) applies them.
+        this.#o.logger.error(
+          { err: describeError(e) },
+          `cannot update the nft sets: ${describeError(e)}`,
+        );
+        if (!this.#closed && this.#timer === undefined) {
+          this.#timer = setTimeout(() => {
+            this.#timer = undefined;
+            void this.flush();
+          }, RETRY_MS);
+        }
+      }
+    });
+  }
+
+  /**
+   * Compares the kernel with the wanted bans and repairs it: lost elements re-added, drifted
+   * timeouts re-asserted, stray elements removed; a missing table or foreign content is rebuilt.
+   * `guard` replaces the protection list (own addresses change).
+   */
+  reconcile(guard?: Guard): Promise<ReconcileResult> {
+    if (guard !== undefined) this.setGuard(guard);
+    return this.#enqueue(async () => {
+      // Before the first snapshot the wanted set is not the truth yet: the kernel's bans stay.
+      if (!this.#authoritative) return { added: 0, removed: 0, rebuilt: false };
+      this.#o.metrics.inc(AgentCounter.RECONCILES);
+      this.#known = await this.#listRaw();
+      const rebuilt = this.#known === null;
+      const { added, removed } = await this.#sync();
+      this.#o.metrics.inc(AgentCounter.RECONCILE_REPAIRS, added + removed);
+      return { added, removed, rebuilt };
+    });
+  }
+
+  /** Replaces the protection list (own addresses change) and drops wanted bans it now covers. */
+  setGuard(guard: Guard): void {
+    this.#guard = guard;
+    for (const [target, w] of [...this.#wanted]) {
+      if (!this.#allowed(w.ban, w.cidr)) this.#wanted.delete(target);
+    }
+  }
+
+  /** Resolves when every queued job has run. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const q = this.#queue;
+      await q.catch(() => undefined);
+      if (q === this.#queue) return;
+    }
+  }
+
+  /** Stops batching; queued work still finishes (await idle()). The kernel sets stay as they are. */
+  close(): void {
+    this.#closed = true;
+    this.#cancelTimer();
+  }
+
+  #accept(ban: BanEntry): boolean {
+    const cidr = parseCidr(ban.target);
+    if (cidr === null || !this.#allowed(ban, cidr)) {
+      if (cidr === null) {
+        this.#o.metrics.inc(AgentCounter.BAD_LINES);
+        this.#o.logger.warn(
+          { target: ban.target },
+          'skipped a ban whose target is not an address or prefix',
+        );
+      }
+      return this.#wanted.delete(ban.target);
+    }
+    this.#wanted.set(ban.target, { ban, target: ban.target, end: ban.end, cidr });
+    return true;
+  }
+
+  #allowed(ban: BanEntry, cidr: Cidr): boolean {
+    const why = this.#guard.protectsCidr(cidr);
+    if (why === null) return true;
+    this.#o.metrics.inc(AgentCounter.PROTECTED_SKIPPED);
+    this.#o.logger.warn(
+      { target: ban.target, jail: ban.jail, why },
+      `not banning ${ban.target}: ${why}`,
+    );
+    return false;
+  }
+
+  #changed(): void {
+    this.#o.metrics.set(AgentGauge.WANTED, this.#wanted.size);
+    if (this.#closed) return;
+    this.#pending++;
+    if (this.#pending >= this.#o.batchMax) {
+      void this.flush();
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        void this.flush();
+      }, this.#o.batchWindowMs);
+    }
+  }
+
+  #cancelTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(job, job);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #normalised(now: EpochMs): NormalisedSets {
+    return normaliseBans(this.#wanted.values(), now);
+  }
+
+  async #replace(): Promise<void> {
+    const now = this.#o.clock.now();
+    const sets = this.#normalised(now);
+    await this.#apply(renderReplace(this.#o.ruleset, sets, now).nftables);
+    this.#known = { 4: kernelView(sets[4], now), 6: kernelView(sets[6], now) };
+    this.#o.metrics.set(AgentGauge.ELEMENTS, this.knownSize);
+    this.#o.metrics.set(AgentGauge.WANTED, this.#wanted.size);
+  }
+
+  /** Diff and apply; on refusal re-list and retry once; a second refusal leaves `known` unknown. */
+  async #sync(): Promise<{ added: number; removed: number }> {
+    for (let attempt = 0; ; attempt++) {
+      this.#known ??= await this.#listRaw();
+      if (this.#known === null) {
+        // No table (deleted by hand) or foreign elements: rebuild it whole.
+        await this.#replace();
+        return { added: this.knownSize, removed: 0 };
+      }
+      const now = this.#o.clock.now();
+      const sets = this.#normalised(now);
+      const diffs: Record<IpFamily, SetDiff> = {
+        4: diffSet(sets[4], this.#known[4], now, this.#o.toleranceMs),
+        6: diffSet(sets[6], this.#known[6], now, this.#o.toleranceMs),
+      };
+      if (isEmptyDiff(diffs[4]) && isEmptyDiff(diffs[6])) return { added: 0, removed: 0 };
+      try {
+        await this.#apply(renderChanges(diffs, now));
+      } catch (e) {
+        this.#known = null;
+        if (attempt >= 1) throw e;
+        this.#o.logger.warn(
+          { err: describeError(e) },
+          'nft refused a batch; listing the sets and retrying',
+        );
+        continue;
+      }
+      for (const family of [4, 6] as const) {
+        const known = this.#known[family];
+        for (const e of diffs[family].remove) known.delete(e.key);
+        for (const e of diffs[family].add) known.set(e.key, kernelElement(e, now));
+      }
+      this.#o.metrics.set(AgentGauge.ELEMENTS, this.knownSize);
+      const added = diffs[4].add.length + diffs[6].add.length;
+      const removed = diffs[4].remove.length + diffs[6].remove.length;
+      this.#o.logger.debug({ added, removed }, 'nft sets updated');
+      return { added, removed };
+    }
+  }
+
+  async #apply(commands: readonly Readonly<Record<string, unknown>>[]): Promise<void> {
+    try {
+      await this.#o.firewall.apply({ nftables: commands });
+      this.#o.metrics.inc(AgentCounter.NFT_BATCHES);
+    } catch (e) {
+      this.#o.metrics.inc(AgentCounter.NFT_FAILURES);
+      throw e;
+    }
+  }
+
+  /** Lists both sets; null when the table is missing or holds elements fleetban did not write. */
+  async #listRaw(): Promise<Known | null> {
+    const v4 = await this.#o.firewall.list(4);
+    const v6 = await this.#o.firewall.list(6);
+    if (v4 === null || v6 === null || v4.foreign + v6.foreign > 0) return null;
+    return { 4: v4.elements, 6: v6.elements };
+  }
+}
+
+/** What the kernel holds after adding `e` now: the timeout was rounded up to whole seconds. */
+function kernelElement(e: SetElement, now: EpochMs): SetElement {
+  const timeout = timeoutSeconds(e.end, now);
+  return timeout === null ? e : { ...e, end: now + timeout * 1000 };
+}
+
+function kernelView(set: ReadonlyMap<string, SetElement>, now: EpochMs): Map<string, SetElement> {
+  const out = new Map<string, SetElement>();
+  for (const [key, e] of set) out.set(key, kernelElement(e, now));
+  return out;
+}

@@ -1,0 +1,204 @@
+// The enforcer against the in-memory firewall that refuses what nft 1.0.6 refuses: no root needed.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/core/clock.js';
+import { parseCidr, type IpFamily } from '../../src/core/ip.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { BanEntry } from '../../src/distribute/protocol.js';
+import { Enforcer } from '../../src/agent/enforcer.js';
+import { Guard } from '../../src/agent/guard.js';
+import { AgentCounter, AgentMetrics } from '../../src/agent/metrics.js';
+import { MemoryFirewall } from '../../src/nft/memory-firewall.js';
+
+function ban(target: string, end: number | null): BanEntry {
+  return { target, family: target.includes(':') ? 6 : 4, end, jail: 'sshd' };
+}
+
+function setup(options: { allow?: string[]; batchMax?: number; windowMs?: number } = {}) {
+  const clock = new ManualClock();
+  const firewall = new MemoryFirewall(clock);
+  const metrics = new AgentMetrics();
+  const allow = (options.allow ?? []).map((t) => parseCidr(t)).filter((c) => c !== null);
+  const enforcer = new Enforcer({
+    firewall,
+    ruleset: { mode: 'host', verdict: 'drop', ports: [], interface: '' },
+    clock,
+    logger: silentLogger,
+    metrics,
+    guard: new Guard({ 'own address': [], 'server address': [], allowlist: allow }),
+    batchWindowMs: options.windowMs ?? 5,
+    batchMax: options.batchMax ?? 5000,
+    toleranceMs: 10_000,
+  });
+  const listed = async (family: IpFamily = 4): Promise<Map<string, number | null>> => {
+    const l = await firewall.list(family);
+    return new Map([...(l?.elements.values() ?? [])].map((e) => [e.key, e.end]));
+  };
+  return { clock, firewall, metrics, enforcer, listed };
+}
+
+test('a snapshot is one transaction; a prefix and an address inside it apply without error', async () => {
+  const { clock, firewall, enforcer, listed } = setup();
+  const now = clock.now();
+  await enforcer.replaceAll([
+    ban('198.51.100.7', now + 60_000),
+    ban('198.51.100.0/24', now + 3_600_000),
+    ban('203.0.113.5', null),
+    ban('2001:db8::/64', now + 60_000),
+  ]);
+  assert.equal(firewall.applied.length, 1);
+  assert.equal(firewall.refused, 0);
+  assert.deepEqual(
+    await listed(4),
+    new Map([
+      ['198.51.100.0/24', now + 3_600_000],
+      ['203.0.113.5', null],
+    ]),
+  );
+  assert.deepEqual([...(await listed(6)).keys()], ['2001:db8::/64']);
+  assert.deepEqual([...firewall.chains()], [['input', 2]]);
+});
+
+test('changes within the window share one transaction; batchMax flushes without waiting', async () => {
+  const { clock, firewall, enforcer, listed } = setup({ windowMs: 50, batchMax: 3 });
+  await enforcer.replaceAll([]);
+  const end = clock.now() + 600_000;
+  enforcer.ban(ban('192.0.2.1', end));
+  enforcer.ban(ban('192.0.2.2', end));
+  enforcer.unban('192.0.2.1');
+  await enforcer.idle();
+  // The third change reached batchMax: applied at once, all three folded into one batch.
+  assert.equal(firewall.applied.length, 2);
+  assert.deepEqual([...(await listed()).keys()], ['192.0.2.2']);
+  enforcer.ban(ban('192.0.2.3', end));
+  enforcer.ban(ban('192.0.2.4', end));
+  await enforcer.flush();
+  assert.equal(firewall.applied.length, 3);
+  assert.deepEqual([...(await listed()).keys()].sort(), ['192.0.2.2', '192.0.2.3', '192.0.2.4']);
+});
+
+test('a prefix replaces the addresses it covers, and they come back when it is lifted', async () => {
+  const { clock, firewall, enforcer, listed } = setup();
+  const end = clock.now() + 600_000;
+  await enforcer.replaceAll([ban('198.51.100.7', end), ban('198.51.100.8', end)]);
+  enforcer.ban(ban('198.51.100.0/24', end));
+  await enforcer.flush();
+  assert.deepEqual([...(await listed()).keys()], ['198.51.100.0/24']);
+  enforcer.ban(ban('198.51.100.9', end));
+  await enforcer.flush();
+  assert.deepEqual([...(await listed()).keys()], ['198.51.100.0/24']);
+  enforcer.unban('198.51.100.0/24');
+  await enforcer.flush();
+  assert.deepEqual([...(await listed()).keys()].sort(), [
+    '198.51.100.7',
+    '198.51.100.8',
+    '198.51.100.9',
+  ]);
+  assert.equal(firewall.refused, 0);
+});
+
+test('a wrong picture of the kernel (set flushed by hand) is repaired: list, re-diff, retry', async () => {
+  const { clock, firewall, enforcer, listed, metrics } = setup();
+  const end = clock.now() + 600_000;
+  await enforcer.replaceAll([ban('192.0.2.1', end), ban('192.0.2.2', end)]);
+  firewall.flushByHand(4);
+  enforcer.unban('192.0.2.1'); // deleting it now would fail: it is gone
+  await enforcer.flush();
+  assert.equal(firewall.refused, 1);
+  assert.equal(metrics.get(AgentCounter.NFT_FAILURES), 1);
+  assert.deepEqual([...(await listed()).keys()], ['192.0.2.2']);
+});
+
+test('reconcile restores a flushed set and re-asserts a drifted timeout', async () => {
+  const { clock, firewall, enforcer, listed, metrics } = setup();
+  const now = clock.now();
+  await enforcer.replaceAll([
+    ban('192.0.2.1', now + 600_000),
+    ban('192.0.2.2', now + 3_600_000),
+    ban('2001:db8::9', null),
+  ]);
+  firewall.flushByHand(4);
+  // Someone re-added one element by hand with a short timeout.
+  await firewall.apply({
+    nftables: [
+      {
+        add: {
+          element: {
+            family: 'inet',
+            table: 'fleetban',
+            name: 'banned_v4',
+            elem: [{ elem: { val: '192.0.2.2', timeout: 5 } }],
+          },
+        },
+      },
+    ],
+  });
+  const result = await enforcer.reconcile();
+  assert.deepEqual(result, { added: 2, removed: 0, rebuilt: false });
+  assert.deepEqual(
+    await listed(),
+    new Map([
+      ['192.0.2.1', now + 600_000],
+      ['192.0.2.2', now + 3_600_000],
+    ]),
+  );
+  assert.equal(metrics.get(AgentCounter.RECONCILE_REPAIRS), 2);
+  assert.deepEqual(await enforcer.reconcile(), { added: 0, removed: 0, rebuilt: false });
+});
+
+test('kernel timeouts lift bans on their own; an unban after that is not an error', async () => {
+  const { clock, firewall, enforcer, listed } = setup();
+  await enforcer.replaceAll([ban('192.0.2.1', clock.now() + 10_000), ban('192.0.2.2', null)]);
+  clock.advance(11_000);
+  assert.deepEqual([...(await listed()).keys()], ['192.0.2.2']);
+  enforcer.unban('192.0.2.1');
+  await enforcer.flush();
+  assert.equal(firewall.refused, 0);
+});
+
+test('own, server and allowlisted addresses are never banned, not even inside a prefix', async () => {
+  const { clock, enforcer, listed, metrics } = setup({ allow: ['192.0.2.0/28'] });
+  const end = clock.now() + 600_000;
+  await enforcer.replaceAll([
+    ban('192.0.2.5', end),
+    ban('192.0.0.0/16', end),
+    ban('192.0.2.200', end),
+  ]);
+  enforcer.ban(ban('192.0.2.6', end));
+  await enforcer.flush();
+  assert.deepEqual([...(await listed()).keys()], ['192.0.2.200']);
+  assert.equal(metrics.get(AgentCounter.PROTECTED_SKIPPED), 3);
+  const own = new Guard({
+    'own address': [parseCidr('192.0.2.200') ?? assert.fail('cidr')],
+    'server address': [],
+    allowlist: [],
+  });
+  await enforcer.reconcile(own);
+  assert.deepEqual([...(await listed()).keys()], []);
+});
+
+test('before the first snapshot, reconcile leaves the kernel bans alone', async () => {
+  const { clock, firewall, enforcer, listed } = setup();
+  await firewall.apply({
+    nftables: [
+      { add: { table: { family: 'inet', name: 'fleetban' } } },
+      { add: { set: { family: 'inet', table: 'fleetban', name: 'banned_v4' } } },
+      { add: { set: { family: 'inet', table: 'fleetban', name: 'banned_v6' } } },
+      {
+        add: {
+          element: {
+            family: 'inet',
+            table: 'fleetban',
+            name: 'banned_v4',
+            elem: [{ elem: { val: '192.0.2.1', timeout: 60 } }],
+          },
+        },
+      },
+    ],
+  });
+  await enforcer.reconcile();
+  assert.deepEqual([...(await listed()).keys()], ['192.0.2.1']);
+  // adopt: the remembered bans take over without a full rebuild.
+  await enforcer.adopt([ban('192.0.2.1', clock.now() + 60_000), ban('192.0.2.3', null)]);
+  assert.deepEqual([...(await listed()).keys()].sort(), ['192.0.2.1', '192.0.2.3']);
+});
