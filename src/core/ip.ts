@@ -23,7 +23,8 @@ export function parseIp(raw: string): IpAddress | null {
   if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
   const zone = text.indexOf('%');
   if (zone >= 0) text = text.slice(0, zone);
-  if (isIPv4(text)) return { family: 4, text: canonicalV4(text) };
+  // node's isIPv4 refuses leading zeros, so an accepted dotted quad is already canonical.
+  if (isIPv4(text)) return { family: 4, text };
   if (!isIPv6(text)) return null;
   const groups = v6ToGroups(text);
   // ::ffff:c000:201 is as much IPv4-mapped as ::ffff:192.0.2.1: one attacker, one ban key.
@@ -57,6 +58,10 @@ export function parseCidr(raw: string): Cidr | null {
 
 /** The prefix of `prefix` bits that contains `ip` (fail2ban's banmask; IPv6 /64 by default). */
 export function maskAddress(ip: IpAddress, prefix: number): Cidr {
+  // The common case on the hot path (banmask /32 and /128): nothing to clear.
+  if (prefix >= (ip.family === 4 ? 32 : 128)) {
+    return { family: ip.family, address: ip.text, prefix: ip.family === 4 ? 32 : 128 };
+  }
   if (ip.family === 4) {
     const bits = prefix >= 32 ? 0xffffffff : prefix <= 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
     const n = (v4ToInt(ip.text) & bits) >>> 0;
@@ -138,13 +143,6 @@ export function parseCidrList(items: readonly string[]): { ok: Cidr[] } | { bad:
     ok.push(c);
   }
   return { ok };
-}
-
-function canonicalV4(text: string): string {
-  return text
-    .split('.')
-    .map((part) => String(Number(part)))
-    .join('.');
 }
 
 function v4ToInt(text: string): number {

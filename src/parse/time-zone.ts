@@ -84,20 +84,23 @@ export class SyslogTimeZone {
     sec: number,
     near: EpochMs,
   ): EpochMs {
-    const key = (((month * 32 + day) * 24 + hour) * 60 + min) * 60 + sec;
+    // Memoised per hour, not per second: zone offsets change on hour boundaries, and a new
+    // second every few messages would otherwise cost five Date conversions each.
+    const within = (min * 60 + sec) * 1000;
+    const key = (month * 32 + day) * 24 + hour;
     const last = this.#last;
     if (last !== undefined && last.key === key && near >= last.from && near < last.until) {
-      return last.time;
+      return last.time + within;
     }
     let memo = this.#memo.get(key);
     if (memo === undefined || near < memo.from || near >= memo.until) {
-      memo = this.#resolve(key, month, day, hour, min, sec, near);
+      memo = this.#resolve(key, month, day, hour, 0, 0, near);
       if (memo === undefined) return NaN;
       if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
       this.#memo.set(key, memo);
     }
     this.#last = memo;
-    return memo.time;
+    return memo.time + within;
   }
 
   #resolve(
