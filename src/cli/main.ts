@@ -1,10 +1,9 @@
 // `fleetban <command>`: finds the command, parses its options strictly, runs it, turns errors into exit codes.
 import { parseArgs } from 'node:util';
 import { describeError, ErrorCode, isFleetbanError } from '../core/errors.js';
-import { AdminClient } from '../control/admin-client.js';
+import { AdminClient, type AdminEndpoint } from '../control/admin-client.js';
 import type { Command, OptionSpecs, OptionValues } from './command.js';
 import { defaultCommands } from './commands/index.js';
-import { resolveAdminEndpoint } from './endpoint.js';
 import { EXIT_CODES_HELP, ExitCode, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { fleetbanVersion } from '../core/version.js';
@@ -72,13 +71,9 @@ async function runCommand(command: Command, rest: readonly string[], io: CliIo):
       values,
       positionals,
       io,
-      client: () => {
-        try {
-          client ??= new AdminClient(endpointFor(values, io));
-          return Promise.resolve(client);
-        } catch (e) {
-          return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-        }
+      client: async () => {
+        client ??= new AdminClient(await endpointFor(values, io));
+        return client;
       },
     });
   } catch (e) {
@@ -89,10 +84,12 @@ async function runCommand(command: Command, rest: readonly string[], io: CliIo):
   }
 }
 
-function endpointFor(values: OptionValues, io: CliIo) {
+async function endpointFor(values: OptionValues, io: CliIo): Promise<AdminEndpoint> {
   const socket = values.socket;
-  if (typeof socket === 'string') return { kind: 'unix', socket } as const;
+  if (typeof socket === 'string') return { kind: 'unix', socket };
   const config = typeof values.config === 'string' ? values.config : io.env.FLEETBAN_CONFIG;
+  // The config loader (convict, yaml) is loaded only by commands that need the server's address.
+  const { resolveAdminEndpoint } = await import('./endpoint.js');
   return resolveAdminEndpoint(config, io.env);
 }
 

@@ -1,9 +1,6 @@
 // `fleetban agent`: runs the enforcement agent in the foreground until SIGTERM/SIGINT.
 import { systemClock } from '../../core/clock.js';
 import { describeError } from '../../core/errors.js';
-import { Agent } from '../../agent/agent.js';
-import { loadAgentConfig } from '../../agent/config.js';
-import { createLogger } from '../../log/logger.js';
 import { stringOption, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 
@@ -19,6 +16,12 @@ export const agentCommand: Command = {
   },
   positionals: { names: [], required: 0 },
   async run({ values, io }) {
+    // Loaded here, not at the top, so that other commands start fast.
+    const [{ Agent }, { loadAgentConfig }, { createLogger }] = await Promise.all([
+      import('../../agent/agent.js'),
+      import('../../agent/config.js'),
+      import('../../log/logger.js'),
+    ]);
     const config = loadAgentConfig({ file: stringOption(values, 'config'), env: io.env });
     const logger = createLogger(config.log.level).child({ component: 'agent' });
     const agent = new Agent({ config, logger, clock: systemClock });

@@ -1,6 +1,4 @@
 // `fleetban config check`: validates the configuration and every jail file without starting anything.
-import { loadJails } from '../../config/jails-dir.js';
-import { loadConfig, redactedConfig } from '../../config/load.js';
 import { flagOption, stringOption, toJson, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatBantime, plural } from '../format.js';
@@ -14,7 +12,12 @@ export const configCheckCommand: Command = {
     json: { type: 'boolean', help: 'print the resolved configuration (secrets redacted) as JSON' },
   },
   positionals: { names: [], required: 0 },
-  run({ values, io }) {
+  async run({ values, io }) {
+    // Loaded here, not at the top, so that other commands start fast.
+    const [{ loadJails }, { loadConfig, redactedConfig }] = await Promise.all([
+      import('../../config/jails-dir.js'),
+      import('../../config/load.js'),
+    ]);
     const config = loadConfig({ file: stringOption(values, 'config'), env: io.env });
     const jails = loadJails(config);
     if (flagOption(values, 'json')) {
@@ -27,7 +30,7 @@ export const configCheckCommand: Command = {
           })),
         }),
       );
-      return Promise.resolve(ExitCode.OK);
+      return ExitCode.OK;
     }
     const enabled = jails.filter((j) => j.enabled);
     io.stdout(`${config.file ?? 'built-in defaults'}: ok\n`);
@@ -43,6 +46,6 @@ export const configCheckCommand: Command = {
     if (config.ingest.allowedSenders.length === 0) {
       io.stdout('warning: ingest.allowedSenders is empty: every sender can feed the jails\n');
     }
-    return Promise.resolve(ExitCode.OK);
+    return ExitCode.OK;
   },
 };

@@ -1,9 +1,6 @@
 // `fleetban server`: runs the central server in the foreground until SIGTERM/SIGINT; SIGHUP reloads.
 import { systemClock } from '../../core/clock.js';
 import { describeError } from '../../core/errors.js';
-import { loadConfig } from '../../config/load.js';
-import { createLogger } from '../../log/logger.js';
-import { FleetbanServer } from '../../server/server.js';
 import { stringOption, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 
@@ -25,6 +22,12 @@ export const serverCommand: Command = {
   },
   positionals: { names: [], required: 0 },
   async run({ values, io }) {
+    // Loaded here, not at the top: every other command would pay for the whole server at start-up.
+    const [{ loadConfig }, { createLogger }, { FleetbanServer }] = await Promise.all([
+      import('../../config/load.js'),
+      import('../../log/logger.js'),
+      import('../../server/server.js'),
+    ]);
     const file = stringOption(values, 'config');
     const config = loadConfig({ file, env: process.env });
     const logger = createLogger(config.log.level);
