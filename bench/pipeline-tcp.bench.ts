@@ -5,7 +5,15 @@ import { parseArgs } from 'node:util';
 import { FleetbanServer, type StatusView } from './lib/fleetban-server.js';
 import { benchCores, printMachine } from './lib/machine.js';
 import { pollUntil } from './lib/proc.js';
-import { fmtInt, fmtRatio, median, medianRun, printTable, verdict, writeResult } from './lib/report.js';
+import {
+  fmtInt,
+  fmtRatio,
+  median,
+  medianRun,
+  printTable,
+  verdict,
+  writeResult,
+} from './lib/report.js';
 import { Rsyslog } from './lib/rsyslog.js';
 import { reason, withTempDir } from './lib/scratch.js';
 import { tcpblast, type SenderReport } from './lib/senders.js';
@@ -20,12 +28,17 @@ const { values } = parseArgs({
     lines: { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '3' },
     framing: { type: 'string', default: 'both' },
+    'poll-ms': { type: 'string', default: '25' },
   },
 });
 const lines = Number(values.lines);
 const runs = Number(values.runs);
-const framings = (values.framing === 'both' ? ['lf', 'octet'] : [values.framing]) as ('lf' | 'octet')[];
+const framings = (values.framing === 'both' ? ['lf', 'octet'] : [values.framing]) as (
+  'lf' | 'octet'
+)[];
 const cores = benchCores();
+/** How often the status is asked for: each answer costs the server a little, each gap blurs the end time. */
+const pollMs = Number(values['poll-ms']);
 
 interface FleetbanRun {
   readonly linesPerSec: number;
@@ -59,34 +72,60 @@ async function settledStatus(server: FleetbanServer): Promise<StatusView> {
   return last;
 }
 
-async function fleetbanRun(file: string, framing: 'lf' | 'octet', sender: string): Promise<FleetbanRun> {
+async function fleetbanRun(
+  file: string,
+  framing: 'lf' | 'octet',
+  sender: string,
+): Promise<FleetbanRun> {
   return withTempDir('tcp', async (dir) => {
     const server = await FleetbanServer.start({ dir, core: cores.receiver, tcp: true });
     try {
       const port = server.ready.tcp?.port;
       if (port === undefined) throw new Error('the ready file names no tcp listener');
-      let first: { t: number; messages: number } | null = null;
-      const blast = tcpblast({ binary: sender, port, total: lines, framing, file, maxSec: SENDER_MAX_SEC, core: cores.sender });
-      let report: SenderReport | null = null;
-      let blastError: unknown = null;
-      void blast.then((r) => (report = r), (e: unknown) => (blastError = e));
+      // Written from inside the polling closure, so held in one object rather than narrowed locals.
+      const seen: {
+        first: { t: number; messages: number } | null;
+        report: SenderReport | null;
+        error: Error | null;
+      } = { first: null, report: null, error: null };
+      const blast = tcpblast({
+        binary: sender,
+        port,
+        total: lines,
+        framing,
+        file,
+        maxSec: SENDER_MAX_SEC,
+        core: cores.sender,
+      });
+      blast.then(
+        (r) => {
+          seen.report = r;
+        },
+        (e: unknown) => {
+          seen.error = e instanceof Error ? e : new Error(String(e));
+        },
+      );
       // From the first message counted to the last: the sender's own start-up (reading its file) is not the server's time.
       const end = await pollUntil(
         `fleetban to count ${lines} messages`,
         async () => {
-          if (blastError !== null) throw blastError;
+          if (seen.error !== null) throw seen.error;
           const s = await server.status();
           const t = performance.now();
-          if (first === null && s.messages > 0) first = { t, messages: s.messages };
+          if (seen.first === null && s.messages > 0) seen.first = { t, messages: s.messages };
           if (s.messages >= lines) return { t, s };
-          const r: SenderReport | null = report;
-          if (r !== null && r.sent < lines) throw new Error(`tcpblast sent only ${r.sent} of ${lines}`);
+          const r = seen.report;
+          if (r !== null && r.sent < lines)
+            throw new Error(`tcpblast sent only ${r.sent} of ${lines}`);
           return undefined;
         },
-        { intervalMs: 10, timeoutMs: DRAIN_TIMEOUT_MS },
+        { intervalMs: pollMs, timeoutMs: DRAIN_TIMEOUT_MS },
       );
       const sent = (await blast).sent;
-      const start: { t: number; messages: number } = first ?? { t: end.t, messages: end.s.messages };
+      const start = seen.first ?? {
+        t: end.t,
+        messages: end.s.messages,
+      };
       const seconds = (end.t - start.t) / 1000;
       const settled = await settledStatus(server);
       return {
@@ -103,35 +142,49 @@ async function fleetbanRun(file: string, framing: 'lf' | 'octet', sender: string
   });
 }
 
-async function rsyslogRun(file: string, framing: 'lf' | 'octet', sender: string): Promise<RsyslogRun> {
+async function rsyslogRun(
+  file: string,
+  framing: 'lf' | 'octet',
+  sender: string,
+): Promise<RsyslogRun> {
   return withTempDir('rsyslog-tcp', async (dir) => {
     const rs = await Rsyslog.start({ dir, core: cores.receiver, input: 'tcp' });
     try {
-      const blast = tcpblast({ binary: sender, port: rs.port, total: lines, framing, file, maxSec: SENDER_MAX_SEC, core: cores.sender });
+      const blast = tcpblast({
+        binary: sender,
+        port: rs.port,
+        total: lines,
+        framing,
+        file,
+        maxSec: SENDER_MAX_SEC,
+        core: cores.sender,
+      });
       let done = false;
       void blast.finally(() => (done = true)).catch(() => undefined);
       // rsyslog has no counter to ask: watch its output file grow, and call it done once the
       // sender has finished and the file has not grown for a second.
-      let firstT: number | null = null;
-      let lastT = 0;
-      let lastSize = 0;
+      const seen: { firstT: number | null; lastT: number; lastSize: number } = {
+        firstT: null,
+        lastT: 0,
+        lastSize: 0,
+      };
       await pollUntil(
         'rsyslogd to finish writing',
         async () => {
           const size = await rs.outputBytes();
           const t = performance.now();
-          if (size !== lastSize) {
-            if (firstT === null) firstT = t;
-            lastSize = size;
-            lastT = t;
+          if (size !== seen.lastSize) {
+            seen.firstT ??= t;
+            seen.lastSize = size;
+            seen.lastT = t;
           }
-          return done && firstT !== null && t - lastT > 1000 ? true : undefined;
+          return done && seen.firstT !== null && t - seen.lastT > 1000 ? true : undefined;
         },
         { intervalMs: 10, timeoutMs: DRAIN_TIMEOUT_MS },
       );
       const sent = (await blast).sent;
       const written = await rs.outputLines();
-      const seconds = (lastT - (firstT ?? lastT)) / 1000;
+      const seconds = (seen.lastT - (seen.firstT ?? seen.lastT)) / 1000;
       return { linesPerSec: seconds > 0 ? written / seconds : Number.NaN, written, seconds, sent };
     } finally {
       await rs.close();
@@ -149,7 +202,9 @@ async function attempt<T>(body: () => Promise<T>): Promise<Outcome<T>> {
 
 async function main(): Promise<void> {
   printMachine();
-  console.log(`pipeline-tcp: ${fmtInt(lines)} lines, ${runs} runs, receiver core ${cores.receiver ?? 'any'}, sender core ${cores.sender ?? 'any'}`);
+  console.log(
+    `pipeline-tcp: ${fmtInt(lines)} lines, ${runs} runs, receiver core ${cores.receiver ?? 'any'}, sender core ${cores.sender ?? 'any'}`,
+  );
   const sender = await ensureSender('tcpblast');
   const wire = await ensureWireLines(await ensureAuthLog(lines));
   console.log(`stream: ${wire.file} (${wire.length} bytes a line before framing)`);
@@ -162,10 +217,14 @@ async function main(): Promise<void> {
     for (let r = 1; r <= runs; r++) {
       const f = await attempt(() => fleetbanRun(wire.file, framing, sender));
       fb.push(f);
-      console.log(`  ${framing} run ${r} fleetban: ${'ok' in f ? `${fmtInt(f.ok.linesPerSec)} lines/s, ${fmtInt(f.ok.processed)} processed in ${f.ok.seconds.toFixed(2)} s, ${f.ok.activeBans} bans, sshd matched ${f.ok.sshd?.matched ?? '?'}` : `not measured: ${f.error}`}`);
+      console.log(
+        `  ${framing} run ${r} fleetban: ${'ok' in f ? `${fmtInt(f.ok.linesPerSec)} lines/s, ${fmtInt(f.ok.processed)} processed in ${f.ok.seconds.toFixed(2)} s, ${f.ok.activeBans} bans, sshd matched ${f.ok.sshd?.matched ?? '?'}` : `not measured: ${f.error}`}`,
+      );
       const a = await attempt(() => rsyslogRun(wire.file, framing, sender));
       rs.push(a);
-      console.log(`  ${framing} run ${r} rsyslog:  ${'ok' in a ? `${fmtInt(a.ok.linesPerSec)} lines/s, ${fmtInt(a.ok.written)} written in ${a.ok.seconds.toFixed(2)} s` : `not measured: ${a.error}`}`);
+      console.log(
+        `  ${framing} run ${r} rsyslog:  ${'ok' in a ? `${fmtInt(a.ok.linesPerSec)} lines/s, ${fmtInt(a.ok.written)} written in ${a.ok.seconds.toFixed(2)} s` : `not measured: ${a.error}`}`,
+      );
     }
     const fbOk = fb.flatMap((o) => ('ok' in o ? [o.ok] : []));
     const rsOk = rs.flatMap((o) => ('ok' in o ? [o.ok] : []));
@@ -191,7 +250,10 @@ async function main(): Promise<void> {
     ]);
   }
   console.log(`\nmedian of ${runs} runs, lines/s from the first to the last line processed:`);
-  printTable(['framing', 'fleetban', 'rsyslog imtcp→file', 'ratio', 'bans', 'target', 'result'], rows);
+  printTable(
+    ['framing', 'fleetban', 'rsyslog imtcp→file', 'ratio', 'bans', 'target', 'result'],
+    rows,
+  );
   console.log(`results: ${writeResult('pipeline-tcp', { lines, runs, cores, results })}`);
 }
 

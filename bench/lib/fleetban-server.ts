@@ -53,14 +53,17 @@ export function adminGet(
   timeoutMs = 10_000,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, path, method: 'GET', timeout: timeoutMs, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { socketPath, path, method: 'GET', timeout: timeoutMs, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
     req.on('error', reject);
     req.end();
@@ -109,7 +112,13 @@ export class FleetbanServer {
   readonly readyAt: number;
   readonly logFile: string;
 
-  private constructor(child: ChildProcess, ready: ReadyFile, spawnedAt: number, readyAt: number, logFile: string) {
+  private constructor(
+    child: ChildProcess,
+    ready: ReadyFile,
+    spawnedAt: number,
+    readyAt: number,
+    logFile: string,
+  ) {
     this.child = child;
     this.ready = ready;
     this.spawnedAt = spawnedAt;
@@ -132,7 +141,9 @@ export class FleetbanServer {
           enabled: options.udp ?? false,
           address: '127.0.0.1',
           port: 0,
-          ...(options.recvBufferSize === undefined ? {} : { recvBufferSize: options.recvBufferSize }),
+          ...(options.recvBufferSize === undefined
+            ? {}
+            : { recvBufferSize: options.recvBufferSize }),
         },
         tcp: { enabled: options.tcp ?? false, address: '127.0.0.1', port: 0 },
         allowedSenders: ['127.0.0.0/8'],
@@ -155,13 +166,20 @@ export class FleetbanServer {
     const child = spawn(cmd, args, { stdio: ['ignore', log, log] });
     closeSync(log);
     const exited = new Promise<never>((_, reject) => {
-      child.once('exit', (code, signal) =>
-        reject(new Error(`fleetban server exited (${code ?? signal}) before it was ready; see ${logFile}`)),
-      );
+      child.once('exit', (code, signal) => {
+        reject(
+          new Error(
+            `fleetban server exited (${code ?? signal}) before it was ready; see ${logFile}`,
+          ),
+        );
+      });
       child.once('error', reject);
     });
     try {
-      const text = await Promise.race([waitForFile(readyFile, options.readyTimeoutMs ?? 60_000), exited]);
+      const text = await Promise.race([
+        waitForFile(readyFile, options.readyTimeoutMs ?? 60_000),
+        exited,
+      ]);
       const readyAt = performance.now();
       return new FleetbanServer(child, JSON.parse(text) as ReadyFile, spawnedAt, readyAt, logFile);
     } catch (e) {
@@ -178,7 +196,8 @@ export class FleetbanServer {
 
   async status(): Promise<StatusView> {
     const r = await this.get('/v1/status');
-    if (r.status !== 200) throw new Error(`GET /v1/status answered ${r.status}: ${r.body.slice(0, 300)}`);
+    if (r.status !== 200)
+      throw new Error(`GET /v1/status answered ${r.status}: ${r.body.slice(0, 300)}`);
     return statusView(JSON.parse(r.body));
   }
 

@@ -8,6 +8,8 @@ export interface MachineInfo {
   readonly node: string;
   readonly kernel: string;
   readonly memoryGiB: number;
+  /** 1-minute load average when the benchmark started: other work on the box skews every figure. */
+  readonly load1: number;
 }
 
 export function machineInfo(): MachineInfo {
@@ -17,12 +19,13 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     kernel: `${os.type()} ${os.release()}`,
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    load1: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
   };
 }
 
 export function printMachine(info: MachineInfo = machineInfo()): void {
   console.log(
-    `machine: nproc ${info.nproc}, ${info.cpuModel}, ${info.memoryGiB} GiB, node ${info.node}, ${info.kernel}`,
+    `machine: nproc ${info.nproc}, ${info.cpuModel}, ${info.memoryGiB} GiB, node ${info.node}, ${info.kernel}, load ${info.load1}`,
   );
 }
 
@@ -37,5 +40,7 @@ export function readSysctl(name: string): string | null {
 
 /** Receiver on core 0, sender on core 1, so the sender measures the receiver; no pinning on one core. */
 export function benchCores(): { readonly receiver: number | null; readonly sender: number | null } {
-  return os.availableParallelism() >= 2 ? { receiver: 0, sender: 1 } : { receiver: null, sender: null };
+  return os.availableParallelism() >= 2
+    ? { receiver: 0, sender: 1 }
+    : { receiver: null, sender: null };
 }

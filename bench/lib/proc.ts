@@ -13,7 +13,11 @@ export interface RunResult {
 }
 
 /** `taskset -c CORE cmd args…`: sender and receiver on different cores measure the receiver. */
-export function pinned(core: number | null, cmd: string, args: readonly string[]): [string, string[]] {
+export function pinned(
+  core: number | null,
+  cmd: string,
+  args: readonly string[],
+): [string, string[]] {
   if (core === null) return [cmd, [...args]];
   return ['taskset', ['-c', String(core), cmd, ...args]];
 }
@@ -70,7 +74,8 @@ export async function pollUntil<T>(
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (performance.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline)
+      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}`);
     await delay(options.intervalMs);
   }
 }

@@ -20,7 +20,11 @@ async function freeUdpPort(): Promise<number> {
   const s = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
   const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
+  await new Promise<void>((resolve) =>
+    s.close(() => {
+      resolve();
+    }),
+  );
   return port;
 }
 
@@ -59,11 +63,19 @@ export class Rsyslog {
       ].join('\n'),
     );
     const log = openSync(join(dir, 'rsyslogd.log'), 'a');
-    const [cmd, args] = pinned(options.core, 'rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')]);
+    const [cmd, args] = pinned(options.core, 'rsyslogd', [
+      '-n',
+      '-f',
+      conf,
+      '-i',
+      join(dir, 'rsyslogd.pid'),
+    ]);
     const child = spawn(cmd, args, { stdio: ['ignore', log, log] });
     closeSync(log);
     const exited = new Promise<never>((_, reject) => {
-      child.once('exit', (code, signal) => reject(new Error(`rsyslogd exited (${code ?? signal}) before it was ready`)));
+      child.once('exit', (code, signal) => {
+        reject(new Error(`rsyslogd exited (${code ?? signal}) before it was ready`));
+      });
       child.once('error', reject);
     });
     try {
@@ -72,10 +84,14 @@ export class Rsyslog {
         port = Number((await Promise.race([waitForFile(portFile, 20_000), exited])).trim());
       }
       await Promise.race([
-        pollUntil(`rsyslogd on ${options.input} port ${port}`, async () => ((await portBound(options.input, port)) ? true : undefined), {
-          intervalMs: 20,
-          timeoutMs: 20_000,
-        }),
+        pollUntil(
+          `rsyslogd on ${options.input} port ${port}`,
+          async () => ((await portBound(options.input, port)) ? true : undefined),
+          {
+            intervalMs: 20,
+            timeoutMs: 20_000,
+          },
+        ),
         exited,
       ]);
       return new Rsyslog(child, port, outFile);

@@ -3,7 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function withTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
+export async function withTempDir<T>(
+  prefix: string,
+  body: (dir: string) => Promise<T>,
+): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), `fleetban-bench-${prefix}-`));
   try {
     return await body(dir);

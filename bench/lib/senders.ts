@@ -37,7 +37,16 @@ export interface TcpBlast {
 }
 
 export async function tcpblast(o: TcpBlast): Promise<SenderReport> {
-  const args = ['-H', '127.0.0.1', '-p', String(o.port), '-n', String(o.total), '-c', String(o.connections ?? 1)];
+  const args = [
+    '-H',
+    '127.0.0.1',
+    '-p',
+    String(o.port),
+    '-n',
+    String(o.total),
+    '-c',
+    String(o.connections ?? 1),
+  ];
   args.push('-m', o.framing, '-t', String(o.maxSec), '-f', o.file);
   const r = await run(o.binary, args, { timeoutMs: (o.maxSec + 30) * 1000, core: o.core });
   return parseReport('tcpblast', r.stdout, r.stderr);
@@ -54,7 +63,16 @@ export interface UdpBlast {
 }
 
 export async function udpblast(o: UdpBlast): Promise<SenderReport> {
-  const args = ['-H', '127.0.0.1', '-p', String(o.port), '-n', String(o.count), '-r', String(o.rate)];
+  const args = [
+    '-H',
+    '127.0.0.1',
+    '-p',
+    String(o.port),
+    '-n',
+    String(o.count),
+    '-r',
+    String(o.rate),
+  ];
   args.push('-t', String(o.maxSec), '-f', o.file);
   const r = await run(o.binary, args, { timeoutMs: (o.maxSec + 30) * 1000, core: o.core });
   return parseReport('udpblast', r.stdout, r.stderr);

@@ -33,7 +33,13 @@ export function loadJails(config: FleetbanConfig): JailConfig[] {
   const seen = new Map<string, string>();
   for (const name of names) {
     const file = join(dir, name);
-    for (const jail of parseJailFile(file, readJailData(file), defaults, undefined, config.jails.fail2banDir)) {
+    for (const jail of parseJailFile(
+      file,
+      readJailData(file),
+      defaults,
+      undefined,
+      config.jails.fail2banDir,
+    )) {
       const earlier = seen.get(jail.name);
       if (earlier !== undefined) {
         throw new FleetbanError(

@@ -62,6 +62,32 @@ export interface FleetbanConfig {
     readonly maxQueued: number;
   };
   readonly log: { readonly level: string; readonly banLog: string };
+  readonly mail: MailConfig;
+}
+
+export interface MailConfig {
+  readonly enabled: boolean;
+  readonly transport: 'smtp' | 'sendmail';
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly smtp: {
+    readonly host: string;
+    readonly port: number;
+    readonly secure: boolean;
+    readonly requireTLS: boolean;
+    readonly user: string;
+    readonly pass: string;
+    readonly tls: { readonly rejectUnauthorized: boolean; readonly ca: string };
+  };
+  readonly sendmail: { readonly path: string };
+  readonly groupWait: number;
+  readonly groupThreshold: number;
+  readonly maxPerHour: number;
+  readonly onUnban: boolean;
+  readonly lifecycle: boolean;
+  readonly retryMin: number;
+  readonly retryMax: number;
+  readonly timeZone: string;
 }
 
 export interface LoadOptions {
@@ -212,6 +238,45 @@ function checkCrossKeyRules(where: string, c: Omit<FleetbanConfig, never>): void
       `ingest.maxConnectionBuffer (${c.ingest.maxConnectionBuffer}) must be at least ingest.maxMessageSize + 16 (${c.ingest.maxMessageSize + 16})`,
     );
   }
+  checkMailRules(where, c.mail);
+}
+
+const MAIL_ADDRESS = /^[^\s@<>,]+@[^\s@<>,]+$/;
+
+function checkMailRules(where: string, m: MailConfig): void {
+  const bad = m.to.find((a) => !MAIL_ADDRESS.test(a));
+  if (bad !== undefined)
+    throw invalid(where, `mail.to: "${bad}" is not a mail address such as admin@example.net`);
+  if (!m.enabled) return;
+  if (!MAIL_ADDRESS.test(m.from))
+    throw invalid(
+      where,
+      `mail.from: "${m.from}" is not a mail address such as fleetban@example.net`,
+    );
+  if (m.to.length === 0)
+    throw invalid(where, 'mail.enabled is true, so mail.to must name at least one recipient');
+  if (m.transport === 'smtp' && (m.smtp.host === '' || m.smtp.port === 0))
+    throw invalid(
+      where,
+      'mail.transport is "smtp", so mail.smtp.host and mail.smtp.port must be set',
+    );
+  if (m.smtp.user !== '' && m.smtp.pass === '')
+    throw invalid(
+      where,
+      'mail.smtp.user is set, so mail.smtp.pass (or FLEETBAN_SMTP_PASS) must be set too',
+    );
+  if (m.timeZone !== '') {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: m.timeZone });
+    } catch {
+      throw invalid(
+        where,
+        `mail.timeZone: "${m.timeZone}" is not a time zone such as "UTC" or "Europe/Berlin"`,
+      );
+    }
+  }
+  if (m.retryMin <= 0 || m.retryMax < m.retryMin)
+    throw invalid(where, 'mail.retryMin must be above 0 and at most mail.retryMax');
 }
 
 function invalid(where: string, message: string, cause?: unknown): FleetbanError {

@@ -276,6 +276,141 @@ export const schema = {
       env: 'FLEETBAN_AGENTS_MAX_QUEUED',
     },
   },
+  mail: {
+    enabled: {
+      doc: 'Send mail about bans (through the persistent outbox: a mail server that is down loses nothing).',
+      format: Boolean,
+      default: false,
+      env: 'FLEETBAN_MAIL_ENABLED',
+    },
+    transport: {
+      doc: 'How mail leaves: "smtp" (mail.smtp.*) or the local "sendmail" binary (mail.sendmail.path).',
+      format: ['smtp', 'sendmail'],
+      default: 'smtp',
+      env: 'FLEETBAN_MAIL_TRANSPORT',
+    },
+    from: {
+      doc: 'Sender address of ban mail.',
+      format: String,
+      default: 'fleetban@localhost',
+      env: 'FLEETBAN_MAIL_FROM',
+    },
+    to: {
+      doc: 'Recipients of ban mail for every jail whose "notify" is "default" (a jail may name its own list, or "off"). Required when mail is enabled. In the environment: comma separated.',
+      format: Array,
+      default: [] as string[],
+      env: 'FLEETBAN_MAIL_TO',
+    },
+    smtp: {
+      host: {
+        doc: 'SMTP server (a relay or smarthost).',
+        format: String,
+        default: 'localhost',
+        env: 'FLEETBAN_SMTP_HOST',
+      },
+      port: {
+        doc: 'SMTP port: 25 or 587 with STARTTLS, 465 with "secure".',
+        format: 'port-or-zero',
+        default: 25,
+        env: 'FLEETBAN_SMTP_PORT',
+      },
+      secure: {
+        doc: 'Implicit TLS from the first byte (port 465). Off: plain SMTP, upgraded with STARTTLS when the server offers it.',
+        format: Boolean,
+        default: false,
+        env: 'FLEETBAN_SMTP_SECURE',
+      },
+      requireTLS: {
+        doc: 'Refuse to send unless STARTTLS succeeds (recommended whenever mail.smtp.user is set and secure is off).',
+        format: Boolean,
+        default: false,
+        env: 'FLEETBAN_SMTP_REQUIRE_TLS',
+      },
+      user: {
+        doc: 'SMTP AUTH user name; empty = no authentication.',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_SMTP_USER',
+      },
+      pass: {
+        doc: 'SMTP AUTH password. Better given in the environment (FLEETBAN_SMTP_PASS) than in the file; never logged or shown.',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_SMTP_PASS',
+        sensitive: true,
+      },
+      tls: {
+        rejectUnauthorized: {
+          doc: "Verify the SMTP server's certificate. Turn off only for a relay with a self-signed certificate on a trusted network; better set mail.smtp.tls.ca.",
+          format: Boolean,
+          default: true,
+          env: 'FLEETBAN_SMTP_TLS_REJECT_UNAUTHORIZED',
+        },
+        ca: {
+          doc: "PEM CA file that signs the SMTP server's certificate; empty = the system's CAs.",
+          format: String,
+          default: '',
+          env: 'FLEETBAN_SMTP_TLS_CA',
+        },
+      },
+    },
+    sendmail: {
+      path: {
+        doc: 'The sendmail binary used when mail.transport is "sendmail".',
+        format: String,
+        default: '/usr/sbin/sendmail',
+        env: 'FLEETBAN_SENDMAIL_PATH',
+      },
+    },
+    groupWait: {
+      doc: 'After a mail, further bans are gathered this long into one digest (the first ban after a quiet spell is mailed at once).',
+      format: 'duration-seconds',
+      default: '1m',
+      env: 'FLEETBAN_MAIL_GROUP_WAIT',
+    },
+    groupThreshold: {
+      doc: 'A digest is sent at once when this many bans wait, without waiting for mail.groupWait.',
+      format: 'positive-int',
+      default: 50,
+      env: 'FLEETBAN_MAIL_GROUP_THRESHOLD',
+    },
+    maxPerHour: {
+      doc: 'Most mails in any hour (per recipient list). Beyond it, bans are held and one "N more bans suppressed" summary follows when the hour allows.',
+      format: 'positive-int',
+      default: 12,
+      env: 'FLEETBAN_MAIL_MAX_PER_HOUR',
+    },
+    onUnban: {
+      doc: 'Also mail when a ban ends or is lifted (digested and capped like bans).',
+      format: Boolean,
+      default: false,
+      env: 'FLEETBAN_MAIL_ON_UNBAN',
+    },
+    lifecycle: {
+      doc: 'Mail when the server starts and stops.',
+      format: Boolean,
+      default: false,
+      env: 'FLEETBAN_MAIL_LIFECYCLE',
+    },
+    retryMin: {
+      doc: 'Wait before the first retry when the mail server fails; doubled after each failure up to mail.retryMax.',
+      format: 'duration-seconds',
+      default: '5s',
+      env: 'FLEETBAN_MAIL_RETRY_MIN',
+    },
+    retryMax: {
+      doc: 'Longest wait between two retries.',
+      format: 'duration-seconds',
+      default: '10m',
+      env: 'FLEETBAN_MAIL_RETRY_MAX',
+    },
+    timeZone: {
+      doc: 'Time zone of the times in mail (an IANA name such as "Europe/Berlin" or "UTC"); empty = the machine\'s zone.',
+      format: String,
+      default: '',
+      env: 'FLEETBAN_MAIL_TIME_ZONE',
+    },
+  },
   log: {
     level: {
       doc: 'Log level of the structured (pino) log on stdout.',

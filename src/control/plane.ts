@@ -26,6 +26,10 @@ export interface JailStatusReport {
   readonly activeBans: number;
   /** Attackers with failures inside the current findtime window. */
   readonly trackedAttackers: number;
+  /** The filter exceeded its regex time budget and matches nothing until a reload (absent: older server). */
+  readonly filterDisabled?: boolean;
+  /** Lines that took the filter longer than its time budget (absent: older server). */
+  readonly slowLines?: number;
 }
 
 /** One ingest listener as bound (port 0 resolved). */
@@ -57,6 +61,26 @@ export interface StatusReport {
   readonly activeBans: number;
   readonly ingest: IngestReport;
   readonly store: { readonly activeBans: number; readonly lastSeq: number };
+  /** The mail outbox; absent from servers that predate mail. */
+  readonly outbox?: OutboxReport;
+}
+
+/** The mail outbox: what waits, and how the last attempts went. */
+export interface OutboxReport {
+  /** mail.enabled; when false nothing is queued or sent. */
+  readonly enabled: boolean;
+  /** Where mail goes, without secrets (`smtp mail.example.net:587 (STARTTLS required)`). */
+  readonly transport: string;
+  /** Notices waiting (held by flood control, or by a failing mail server). */
+  readonly pending: number;
+  /** Mails accepted by the mail server since start. */
+  readonly sent: number;
+  readonly failedAttempts: number;
+  readonly lastError: string | null;
+  readonly lastErrorAt: EpochMs | null;
+  readonly lastSuccessAt: EpochMs | null;
+  /** When the next attempt after a failure is due; null when not backing off. */
+  readonly nextRetryAt: EpochMs | null;
 }
 
 /** What a reload changed. Jail names, sorted. */

@@ -1,4 +1,5 @@
 // Loads a fail2ban filter (filter.d/NAME with options such as mode=aggressive) the way fail2ban's FilterReader does.
+import { basename, dirname, extname } from 'node:path';
 import { ErrorCode, FleetbanError, describeError } from '../core/errors.js';
 import { Fail2banConfig, splitNameOptions, substituteTags } from './config-reader.js';
 
@@ -64,6 +65,40 @@ export function loadFail2banFilter(
       {
         cause: e,
       },
+    );
+  }
+}
+
+/**
+ * Reads a filter from its path, as `fail2ban-regex LOG /etc/fail2ban/filter.d/sshd.conf` does:
+ * `DIR/NAME.conf` with its `.local`, `.d/` and includes beside it. The extension may be left
+ * out. Throws FILTER_UNKNOWN when no such file exists, FILTER_INVALID when it cannot be resolved.
+ */
+export function loadFail2banFilterFile(
+  path: string,
+  options: Readonly<Record<string, string>> = {},
+): Fail2banFilterSpec {
+  const ext = extname(path);
+  const name = ext === '.conf' || ext === '.local' ? basename(path, ext) : basename(path);
+  let config: Fail2banConfig;
+  try {
+    config = Fail2banConfig.read(dirname(path), name);
+  } catch (e) {
+    throw new FleetbanError(
+      ErrorCode.FILTER_UNKNOWN,
+      `fail2ban filter file ${path}: ${describeError(e)}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  try {
+    return resolveDefinition(config, name, options);
+  } catch (e) {
+    throw new FleetbanError(
+      ErrorCode.FILTER_INVALID,
+      `fail2ban filter file ${path} (${config.files.join(', ')}): ${describeError(e)}`,
+      { cause: e },
     );
   }
 }

@@ -14,6 +14,8 @@ export interface MatcherOptions {
   readonly checkAll?: boolean;
   /** Python's Unicode \d \w \b (default true). */
   readonly unicode?: boolean;
+  /** Told the index of each ignoreregex that dropped a line (fail2ban's onIgnoreRegex, for test-filter). */
+  readonly onIgnoreRegex?: (index: number) => void;
 }
 
 /** One failure (or non-failure, `nofail`) a line produced. */
@@ -46,6 +48,7 @@ export class Fail2banMatcher {
   readonly #pref: PyRegExp | null;
   readonly #dates: DateDetector;
   readonly #checkAll: boolean;
+  readonly #onIgnore: ((index: number) => void) | undefined;
   #buffer: Tuple[] = [];
   readonly #sessions = new Map<string, Fail>();
   #lastDate: number | null = null;
@@ -88,6 +91,12 @@ export class Fail2banMatcher {
     );
     this.#dates = new DateDetector(spec.datepattern, options.zone);
     this.#checkAll = options.checkAll === true;
+    this.#onIgnore = options.onIgnoreRegex;
+  }
+
+  /** The lines waiting in the multi-line buffer, whole: fail2ban-regex recounts them once a match consumed them. */
+  bufferedLines(): string[] {
+    return this.#buffer.map((t) => t.join(''));
   }
 
   /** One raw log line (date included); `now` anchors year-less dates. */
@@ -130,7 +139,7 @@ export class Fail2banMatcher {
       max > 1 ? (this.#buffer = [...this.#buffer, tuple].slice(-max)) : (this.#buffer = [tuple]);
     let buf: string | null = joinTuples(org);
     if (this.#ignore.length > 0 && this.#ignore.length < this.failregex.length - 2) {
-      if (this.#ignore.some((r) => r.exec(buf as string) !== null)) return out;
+      if (this.#ignored(buf)) return out;
     }
     let pre: Fail = {};
     if (this.#pref !== null) {
@@ -150,7 +159,7 @@ export class Fail2banMatcher {
       const m = regex.exec(buf);
       if (m === null) continue;
       let fail: Fail = groupsOf(m);
-      if (this.#ignore.some((r) => r.exec(buf as string) !== null)) {
+      if (this.#ignored(buf)) {
         buf = null;
         if (!this.#checkAll) break;
         continue;
@@ -184,6 +193,18 @@ export class Fail2banMatcher {
       if (!this.#checkAll) break;
     }
     return out;
+  }
+
+  /** fail2ban's _ignoreLine: whether an ignoreregex matches; with check-all every one is tried and reported. */
+  #ignored(buf: string): boolean {
+    let found = false;
+    for (let i = 0; i < this.#ignore.length; i++) {
+      if ((this.#ignore[i] as PyRegExp).exec(buf) === null) continue;
+      found = true;
+      this.#onIgnore?.(i);
+      if (!this.#checkAll) break;
+    }
+    return found;
   }
 
   /** fail2ban's _mergeFailure: one failure per MLFID session, nofail/forget/gained flags over its lines. */

@@ -91,6 +91,10 @@ export interface LocalZone {
   readonly toWall: EpochToWall;
 }
 
+const HOUR_MS = 3_600_000;
+/** Hours whose offset a zone remembers (a log spans few; a flood of odd dates just clears it). */
+const OFFSET_CACHE = 4096;
+
 /** A zone by IANA name (or `UTC`), through Intl: what `mktime` does under TZ=name. */
 export function ianaZone(name: string): LocalZone {
   const fmt = new Intl.DateTimeFormat('en-US', {
@@ -103,7 +107,7 @@ export function ianaZone(name: string): LocalZone {
     minute: 'numeric',
     second: 'numeric',
   });
-  const toWall: EpochToWall = (ms) => {
+  const intlWall: EpochToWall = (ms) => {
     const p: Record<string, number> = {};
     for (const part of fmt.formatToParts(new Date(ms))) p[part.type] = Number(part.value);
     return [
@@ -115,9 +119,34 @@ export function ianaZone(name: string): LocalZone {
       p['second'] ?? 0,
     ];
   };
-  const offsetAt = (ms: number): number => {
-    const [y, mo, d, h, mi, s] = toWall(ms);
+  const exactOffset = (ms: number): number => {
+    const [y, mo, d, h, mi, s] = intlWall(ms);
     return Date.UTC(y, mo - 1, d, h, mi, s) - Math.floor(ms / 1000) * 1000;
+  };
+  // Intl is slow (several µs a call, three calls a dated line): the offset is remembered per
+  // hour, and an hour whose two ends disagree (a transition inside it) is asked exactly.
+  const hours = new Map<number, number | null>();
+  const offsetAt = (ms: number): number => {
+    const hour = Math.floor(ms / HOUR_MS);
+    let known = hours.get(hour);
+    if (known === undefined) {
+      const start = exactOffset(hour * HOUR_MS);
+      known = start === exactOffset(hour * HOUR_MS + HOUR_MS - 1000) ? start : null;
+      if (hours.size >= OFFSET_CACHE) hours.clear();
+      hours.set(hour, known);
+    }
+    return known ?? exactOffset(ms);
+  };
+  const toWall: EpochToWall = (ms) => {
+    const w = new Date(Math.floor(ms / 1000) * 1000 + offsetAt(ms));
+    return [
+      w.getUTCFullYear(),
+      w.getUTCMonth() + 1,
+      w.getUTCDate(),
+      w.getUTCHours(),
+      w.getUTCMinutes(),
+      w.getUTCSeconds(),
+    ];
   };
   const toEpoch: WallToEpoch = (y, mo, d, h, mi, s) => {
     const naive = Date.UTC(y, mo - 1, d, h, mi, s);

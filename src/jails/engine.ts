@@ -1,7 +1,7 @@
 // The jails stage: routes each SyslogEvent to the jails that want it, counts failures, asks for bans. Synchronous, no I/O.
 import type { Clock } from '../core/clock.js';
 import type { Seconds } from '../core/duration.js';
-import { parseCidr, type Cidr, type CidrSet } from '../core/ip.js';
+import { formatCidr, parseCidr, type Cidr, type CidrSet } from '../core/ip.js';
 import type { BanRequest, SyslogEvent } from '../core/types.js';
 import type { JailConfig } from '../config/jail-options.js';
 import { Jail, newCounters, type JailCounters } from './jail.js';
@@ -19,6 +19,12 @@ export interface JailEngineOptions {
    * reset right after. Must not block; a throw is counted and swallowed.
    */
   readonly onBan: (request: BanRequest) => void;
+  /**
+   * Whether a target (formatCidr text) is banned right now. Failures of a banned attacker are
+   * counted as `alreadyBanned` and not windowed: its packets are already dropped, and windowing
+   * them would only re-request the same ban. Default: nothing is banned.
+   */
+  readonly isBanned?: (target: string) => boolean;
 }
 
 /** One jail's state for `fleetban status` and /metrics. */
@@ -33,12 +39,17 @@ export interface JailStats extends Readonly<JailCounters> {
   readonly ignored: number;
   readonly trackedAttackers: number;
   readonly evictions: number;
+  /** The filter's time budget ran out: it matches nothing until a reload (built-in filters: never). */
+  readonly filterDisabled: boolean;
+  /** Lines that took longer than the filter's time budget (built-in filters: 0). */
+  readonly slowLines: number;
 }
 
 export class JailEngine {
   #ignore: CidrSet;
   readonly #clock: Clock;
   readonly #onBan: (request: BanRequest) => void;
+  readonly #isBanned: (target: string) => boolean;
   readonly #windows: FailureWindows;
   #configs: readonly JailConfig[] = [];
   #jails = new Map<string, Jail>();
@@ -51,6 +62,7 @@ export class JailEngine {
     this.#ignore = options.ignore;
     this.#clock = options.clock;
     this.#onBan = options.onBan;
+    this.#isBanned = options.isBanned ?? (() => false);
     this.#windows = new FailureWindows(options.maxTrackedAttackers);
     this.reload(options.jails);
   }
@@ -80,6 +92,10 @@ export class JailEngine {
     }
     const target = jail.targetOf(hit.address);
     if (target === null) return;
+    if (this.#isBanned(formatCidr(target))) {
+      c.alreadyBanned++;
+      return;
+    }
     const failure = {
       jail: jail.name,
       attacker: hit.address,
@@ -184,8 +200,20 @@ export class JailEngine {
         ignored: c.ignoredByRegex + c.ignoredAddress,
         trackedAttackers: this.#windows.tracked(cfg.name),
         evictions: this.#windows.evictions(cfg.name),
+        filterDisabled: jail.filter.budget?.disabled ?? false,
+        slowLines: jail.filter.budget?.slowLines ?? 0,
       };
     });
+  }
+
+  /** Load-time notices of the running jails' filters (names given: only those jails). */
+  filterNotices(names?: readonly string[]): { readonly jail: string; readonly notice: string }[] {
+    const out: { jail: string; notice: string }[] = [];
+    for (const jail of this.#jails.values()) {
+      if (!jail.config.enabled || (names !== undefined && !names.includes(jail.name))) continue;
+      for (const notice of jail.filter.notices ?? []) out.push({ jail: jail.name, notice });
+    }
+    return out;
   }
 
   /** Attackers tracked and evicted over all jails. */
@@ -211,7 +239,11 @@ export class JailEngine {
       )
         n++;
     }
-    n += this.#windows.deleteCovered(cidr, jailName);
+    // Only a prefix wider than a jail's banmask can cover windows other than its own: scan then.
+    const wider = [...this.#jails.values()].some(
+      (j) => cidr.prefix < (cidr.family === 4 ? j.config.banmask.v4 : j.config.banmask.v6),
+    );
+    if (wider) n += this.#windows.deleteCovered(cidr, jailName);
     return n;
   }
 

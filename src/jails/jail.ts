@@ -12,6 +12,10 @@ export interface JailFilter {
   readonly name: string;
   readonly failregex: readonly { readonly source: string }[];
   classify(message: string, event?: SyslogEvent): FilterHit | null;
+  /** A filter with a time budget reports here whether it switched itself off, and after how many slow lines. */
+  readonly budget?: { readonly disabled: boolean; readonly slowLines: number };
+  /** Load-time remarks for the admin (risky patterns accepted, options ignored). */
+  readonly notices?: readonly string[];
 }
 
 /** Counters since the server started; a reload hands them to the jail's successor. */
@@ -29,6 +33,8 @@ export interface JailCounters {
   /** Out-of-order failures older than findtime before the attacker's newest one. */
   staleFailures: number;
   banRequests: number;
+  /** Failures of an attacker that is banned already (not counted towards maxretry). */
+  alreadyBanned: number;
   /** onBan callbacks that threw (the jail keeps going). */
   callbackErrors: number;
 }
@@ -42,6 +48,7 @@ export function newCounters(): JailCounters {
     failures: 0,
     staleFailures: 0,
     banRequests: 0,
+    alreadyBanned: 0,
     callbackErrors: 0,
   };
 }

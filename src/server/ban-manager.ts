@@ -38,6 +38,11 @@ export interface BanManagerDeps {
   readonly ignored: (jail: string) => readonly Cidr[];
   /** Told after each stored ban (the engine forgets the attacker's window). */
   readonly onBanned?: (ban: Ban) => void;
+  /**
+   * Whether a ban (or, with `unban`, its end) gets a mail notice, queued in the ban's own store
+   * batch. Absent = no mail.
+   */
+  readonly notify?: (ban: Pick<Ban, 'jail' | 'origin'>, event: 'ban' | 'unban') => boolean;
 }
 
 export const MANUAL_JAIL = 'manual';
@@ -194,6 +199,7 @@ export class BanManager {
       hosts: req.hosts,
       lines: req.lines.slice(-MAX_LINES),
       reason: `${req.failures} failures`,
+      notify: this.#deps.notify?.({ jail: req.jail, origin: 'jail' }, 'ban') ?? false,
     });
   }
 
@@ -217,7 +223,15 @@ export class BanManager {
   async #lift(
     requests: readonly { target: string; at: EpochMs; reason: string }[],
   ): Promise<Ban[]> {
-    const lifted = await this.#deps.store.unban(requests);
+    const notify = this.#deps.notify;
+    const lifted = await this.#deps.store.unban(
+      notify === undefined
+        ? requests
+        : requests.map((r) => {
+            const ban = this.#deps.store.get(r.target);
+            return { ...r, notify: ban !== undefined && notify(ban, 'unban') };
+          }),
+    );
     const reasons = new Map(requests.map((r) => [r.target, r.reason]));
     for (const b of lifted) {
       this.stats.unbansWritten++;

@@ -9,6 +9,7 @@ import type {
   ControlPlane,
   HealthReport,
   JailStatusReport,
+  OutboxReport,
   ListedBan,
   ListenerReport,
   ReloadReport,
@@ -34,6 +35,8 @@ export interface ControlPlaneParts {
   readonly senders: SenderTable;
   readonly pipeline: Pipeline;
   readonly reload: () => ReloadReport;
+  /** The mail outbox for `fleetban status`. */
+  readonly outbox?: () => OutboxReport;
 }
 
 const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
@@ -83,6 +86,7 @@ export class ServerControlPlane implements ControlPlane {
         connectionsOpen: sum((c) => c.connectionsOpen),
       },
       store: { activeBans: store.activeBans, lastSeq: store.lastSeq },
+      ...(this.#p.outbox !== undefined ? { outbox: this.#p.outbox() } : {}),
     };
   }
 
@@ -196,6 +200,8 @@ function jailReport(s: JailStats, activeBans: number): JailStatusReport {
     banRequests: s.banRequests,
     activeBans,
     trackedAttackers: s.trackedAttackers,
+    filterDisabled: s.filterDisabled,
+    slowLines: s.slowLines,
   };
 }
 

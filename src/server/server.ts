@@ -1,5 +1,6 @@
 // The composition root: builds every part from the config, starts them in order, closes them in reverse.
 import { writeFile, rename } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
@@ -7,7 +8,7 @@ import { CidrSet, parseCidr, type Cidr } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import type { JailConfig } from '../config/jail-options.js';
 import { loadJails } from '../config/jails-dir.js';
-import type { FleetbanConfig } from '../config/load.js';
+import type { FleetbanConfig, MailConfig } from '../config/load.js';
 import { AdminServer } from '../control/admin-server.js';
 import { AgentApi } from '../distribute/agent-api.js';
 import { AgentRegistry } from '../distribute/agent-registry.js';
@@ -16,6 +17,9 @@ import { Ingest, type ListeningAddresses } from '../ingest/ingest.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { SenderTable } from '../ingest/senders.js';
 import { JailEngine } from '../jails/engine.js';
+import { mailAdminExtension } from '../notify/mail-admin.js';
+import { Mailer } from '../notify/mailer.js';
+import { NodemailerTransport } from '../notify/smtp-transport.js';
 import { computeBantime } from '../jails/policy.js';
 import { BanLog } from '../log/ban-log.js';
 import { SyslogTimeZone } from '../parse/syslog.js';
@@ -62,6 +66,8 @@ export class FleetbanServer {
   readonly #admin: AdminServer;
   readonly #agentRegistry: AgentRegistry;
   readonly #agentApi: AgentApi;
+  /** null when mail.enabled is false. */
+  readonly #mailer: Mailer | null;
   readonly #timers: NodeJS.Timeout[] = [];
   #closing: Promise<void> | null = null;
 
@@ -92,12 +98,17 @@ export class FleetbanServer {
         this.#engine.forget(ban.target);
         this.#expiry.rearm();
       },
+      notify: (ban, event) => this.#wantsMail(ban.jail, ban.origin, event),
     });
     this.#engine = new JailEngine({
       jails,
       ignore: new CidrSet(this.#globalIgnore()),
       maxTrackedAttackers: config.jails.maxTrackedAttackers,
       clock,
+      isBanned: (target) => {
+        const ban = this.#store.get(target);
+        return ban !== undefined && (ban.end === null || ban.end > clock.now());
+      },
       onBan: (request) => {
         this.#bans.request(request);
       },
@@ -116,6 +127,16 @@ export class FleetbanServer {
       clock,
       log: logger.child({ part: 'ingest' }),
     });
+    this.#mailer = config.mail.enabled
+      ? new Mailer({
+          store: this.#store,
+          transport: mailTransport(config.mail),
+          clock,
+          logger: logger.child({ part: 'mail' }),
+          options: mailerOptions(config.mail),
+          recipients: (jail) => this.#recipients(jail),
+        })
+      : null;
     const plane = new ServerControlPlane({
       clock,
       store: this.#store,
@@ -125,6 +146,18 @@ export class FleetbanServer {
       senders: this.#senders,
       pipeline: this.#pipeline,
       reload: () => this.reload(),
+      outbox: () =>
+        this.#mailer?.status() ?? {
+          enabled: false,
+          transport: 'none (mail.enabled is false)',
+          pending: this.#store.outboxSize(),
+          sent: 0,
+          failedAttempts: 0,
+          lastError: null,
+          lastErrorAt: null,
+          lastSuccessAt: null,
+          nextRetryAt: null,
+        },
     });
     // Next to the LevelDB files: one folder to back up, one owner, one set of permissions.
     this.#agentRegistry = new AgentRegistry(join(config.store.path, 'agents.json'), clock);
@@ -142,7 +175,7 @@ export class FleetbanServer {
     this.#admin = new AdminServer({
       plane,
       // Agents are managed through the admin API even when their listener is off.
-      extensions: [agentsAdminExtension(this.#agentApi)],
+      extensions: [agentsAdminExtension(this.#agentApi), mailAdminExtension(this.#mailer)],
       logger: logger.child({ part: 'admin' }),
       ...(config.control.socket !== '' ? { socket: config.control.socket } : {}),
       ...(config.control.http.enabled
@@ -173,6 +206,8 @@ export class FleetbanServer {
       'ban store opened',
     );
     await this.#expiry.start();
+    // Before ingest: mail left from the last run goes out; bans restored from the store are not re-mailed.
+    this.#mailer?.start();
     let admin: ServingAddresses['admin'];
     let agents: ServingAddresses['agents'];
     try {
@@ -184,12 +219,14 @@ export class FleetbanServer {
       await this.#agentApi.close().catch(() => undefined);
       await this.#admin.close().catch(() => undefined);
       await this.#expiry.close();
+      await this.#mailer?.close();
       await this.#store.close();
       throw e;
     }
     this.#every(SWEEP_INTERVAL_MS, () => this.#engine.sweep());
     this.#every(PRUNE_INTERVAL_MS, () => void this.#pruneHistory());
     this.#warnAboutOpenIngest();
+    this.#logFilterNotices();
     const serving: ServingAddresses = {
       ...this.#listening,
       admin,
@@ -230,7 +267,7 @@ export class FleetbanServer {
     const before = new Map(this.#engine.configs().map((j) => [j.name, j]));
     this.#engine.reload(jails, new CidrSet(ignore));
     const warnings: string[] = [];
-    for (const key of ['ingest', 'store', 'control', 'agents'] as const) {
+    for (const key of ['ingest', 'store', 'control', 'agents', 'mail'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.#config[key])) {
         warnings.push(`${key}.* changed: it takes effect at the next restart`);
       }
@@ -248,6 +285,8 @@ export class FleetbanServer {
     };
     this.#logger.info(report, 'configuration reloaded');
     for (const w of warnings) this.#logger.warn(w);
+    // Unchanged jails said theirs at start or at the reload that brought them.
+    this.#logFilterNotices([...report.added, ...report.changed]);
     return report;
   }
 
@@ -258,6 +297,7 @@ export class FleetbanServer {
       await this.#ingest.close();
       await this.#bans.drain();
       await this.#expiry.close();
+      await this.#mailer?.close();
       await this.#agentApi.close();
       await this.#admin.close();
       await this.#agentRegistry.flush();
@@ -270,6 +310,20 @@ export class FleetbanServer {
 
   #jailConfig(name: string): JailConfig | undefined {
     return this.#engine.configs().find((j) => j.name === name);
+  }
+
+  /** Jail bans are mailed unless the jail says notify "off"; manual bans never (the admin knows). */
+  #wantsMail(jail: string, origin: string, event: 'ban' | 'unban'): boolean {
+    const mail = this.#config.mail;
+    if (!mail.enabled || origin !== 'jail' || (event === 'unban' && !mail.onUnban)) return false;
+    return this.#jailConfig(jail)?.notify !== 'off';
+  }
+
+  /** Asked at send time, so a reload's jail recipients apply to mail still waiting. */
+  #recipients(jail: string): readonly string[] {
+    const notify = this.#jailConfig(jail)?.notify ?? 'default';
+    if (notify === 'off') return [];
+    return notify === 'default' ? this.#config.mail.to : notify;
   }
 
   #globalIgnore(): Cidr[] {
@@ -292,6 +346,13 @@ export class FleetbanServer {
     }
   }
 
+  /** Load-time remarks of fail2ban filters (risky patterns, ignored options): once per load, not per line. */
+  #logFilterNotices(jails?: readonly string[]): void {
+    for (const { jail, notice } of this.#engine.filterNotices(jails)) {
+      this.#logger.warn({ jail }, `jail ${jail}: filter notice: ${notice}`);
+    }
+  }
+
   #warnAboutOpenIngest(): void {
     if (this.#config.ingest.allowedSenders.length === 0) {
       this.#logger.warn(
@@ -310,6 +371,39 @@ function parseAll(items: readonly string[]): Cidr[] {
 
 function sameJail(a: JailConfig | undefined, b: JailConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function mailTransport(m: MailConfig): NodemailerTransport {
+  if (m.transport === 'sendmail')
+    return new NodemailerTransport({ kind: 'sendmail', path: m.sendmail.path }, m.from);
+  return new NodemailerTransport(
+    {
+      kind: 'smtp',
+      host: m.smtp.host,
+      port: m.smtp.port,
+      secure: m.smtp.secure,
+      requireTLS: m.smtp.requireTLS,
+      user: m.smtp.user,
+      pass: m.smtp.pass,
+      rejectUnauthorized: m.smtp.tls.rejectUnauthorized,
+      ca: m.smtp.tls.ca,
+    },
+    m.from,
+  );
+}
+
+function mailerOptions(m: MailConfig): ConstructorParameters<typeof Mailer>[0]['options'] {
+  return {
+    to: m.to,
+    groupWaitMs: m.groupWait * 1000,
+    groupThreshold: m.groupThreshold,
+    maxPerHour: m.maxPerHour,
+    retryMinMs: m.retryMin * 1000,
+    retryMaxMs: m.retryMax * 1000,
+    lifecycle: m.lifecycle,
+    timeZone: m.timeZone,
+    hostname: hostname(),
+  };
 }
 
 function ingestOptions(c: FleetbanConfig): IngestOptions {

@@ -7,12 +7,13 @@ import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../c
 import { ActiveBans } from './active-bans.js';
 import { decodeBan, encodeBan, expiryKey, makeInterner, seqKey } from './codec.js';
 import { GroupCommit } from './group-commit.js';
-import { planGroup, type GroupPlan, type StoreOp } from './plan.js';
+import { outboxRecordOf, planGroup, type GroupPlan, type StoreOp } from './plan.js';
 import {
   ChangeSubscribers,
   type BanStore,
   type ChangeListener,
   type NewBan,
+  type OutboxRecord,
   type StoreStats,
   type UnbanRequest,
 } from './store.js';
@@ -69,6 +70,9 @@ export class LevelBanStore implements BanStore {
   readonly #feed: Sub;
   /** 'meta' → JSON Meta */
   readonly #meta: Sub;
+  /** seqKey(id) → JSON OutboxRecord: mail notices written with their ban, deleted once sent. */
+  readonly #outbox: Sub;
+  #outboxSize = 0;
   readonly #active = new ActiveBans();
   readonly #writer = new GroupCommit<StoreOp, DetailedBan[] | Ban[]>((ops) => this.#commit(ops));
   #state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
@@ -96,6 +100,7 @@ export class LevelBanStore implements BanStore {
     this.#history = textSublevel(this.#db, 'history');
     this.#feed = textSublevel(this.#db, 'feed');
     this.#meta = textSublevel(this.#db, 'meta');
+    this.#outbox = textSublevel(this.#db, 'outbox');
   }
 
   open(): Promise<void> {
@@ -245,6 +250,36 @@ export class LevelBanStore implements BanStore {
     };
   }
 
+  async outbox(limit: number): Promise<OutboxRecord[]> {
+    await this.#ready();
+    if (limit <= 0) return [];
+    const out: OutboxRecord[] = [];
+    for await (const raw of this.#outbox.values({ limit }))
+      out.push(JSON.parse(raw) as OutboxRecord);
+    return out;
+  }
+
+  async ackOutbox(ids: readonly number[]): Promise<void> {
+    await this.#ready();
+    if (ids.length === 0) return;
+    // Through the writer, so the count stays exact against notices queued by concurrent bans.
+    await this.#writer.exclusive(async () => {
+      const keys = ids.map(seqKey);
+      const present = (await this.#outbox.getMany(keys)).filter((v) => v !== undefined).length;
+      await this.#db.batch(
+        keys.map((key): Op => ({ type: 'del', sublevel: this.#outbox, key })),
+        { sync: this.#sync },
+      );
+      this.#batches++;
+      this.#records += keys.length;
+      this.#outboxSize -= present;
+    });
+  }
+
+  outboxSize(): number {
+    return this.#outboxSize;
+  }
+
   #ready(): Promise<void> {
     if (this.#state === 'open') return Promise.resolve();
     return Promise.reject(
@@ -291,6 +326,8 @@ export class LevelBanStore implements BanStore {
       this.#logger.warn({ skipped, path: this.path }, `skipped ${skipped} unreadable ban records`);
     this.#active.load(loaded);
 
+    this.#outboxSize = (await this.#outbox.keys().all()).length;
+
     const firstKey = (await this.#feed.keys({ limit: 1 }).all())[0];
     this.#feedFirst = firstKey === undefined ? this.#lastSeq + 1 : Number(firstKey);
     const keepFrom = this.#lastSeq - this.#retention + 1;
@@ -335,6 +372,7 @@ export class LevelBanStore implements BanStore {
     this.#active.apply(plan.effects);
     this.#lastSeq = plan.lastSeq;
     this.#feedFirst = feedFirst;
+    this.#outboxSize += plan.effects.filter((e) => e.notify).length;
     this.#subscribers.emit(plan.effects.map((e) => e.change));
     return plan.results;
   }
@@ -370,6 +408,14 @@ export class LevelBanStore implements BanStore {
         key: seqKey(e.change.seq),
         value: JSON.stringify(e.change),
       });
+      const notice = outboxRecordOf(e);
+      if (notice !== null)
+        batch.push({
+          type: 'put',
+          sublevel: this.#outbox,
+          key: seqKey(notice.id),
+          value: JSON.stringify(notice),
+        });
     }
     for (const [attacker, h] of plan.histories) {
       batch.push({ type: 'put', sublevel: this.#history, key: attacker, value: JSON.stringify(h) });

@@ -3,12 +3,13 @@ import type { EpochMs } from '../core/clock.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../core/types.js';
 import { ActiveBans } from './active-bans.js';
-import { planGroup, type StoreOp } from './plan.js';
+import { outboxRecordOf, planGroup, type StoreOp } from './plan.js';
 import {
   ChangeSubscribers,
   type BanStore,
   type ChangeListener,
   type NewBan,
+  type OutboxRecord,
   type StoreStats,
   type UnbanRequest,
 } from './store.js';
@@ -23,6 +24,8 @@ export class MemoryBanStore implements BanStore {
   readonly #active = new ActiveBans();
   readonly #details = new Map<string, BanDetails>();
   readonly #history = new Map<string, AttackerHistory>();
+  /** id → pending mail notice; ids only grow, so insertion order is id order. */
+  readonly #outbox = new Map<number, OutboxRecord>();
   /** Kept feed entries; feed[0] has sequence number #feedFirst. */
   #feed: Change[] = [];
   #feedFirst = 1;
@@ -115,6 +118,25 @@ export class MemoryBanStore implements BanStore {
     };
   }
 
+  async outbox(limit: number): Promise<OutboxRecord[]> {
+    await this.#ready();
+    return [...this.#outbox.values()].slice(0, Math.max(0, limit));
+  }
+
+  async ackOutbox(ids: readonly number[]): Promise<void> {
+    await this.#ready();
+    let deleted = 0;
+    for (const id of ids) if (this.#outbox.delete(id)) deleted++;
+    if (deleted > 0) {
+      this.#batches++;
+      this.#records += deleted;
+    }
+  }
+
+  outboxSize(): number {
+    return this.#outbox.size;
+  }
+
   #ready(): Promise<void> {
     if (this.#state === 'open') return Promise.resolve();
     return Promise.reject(
@@ -138,6 +160,8 @@ export class MemoryBanStore implements BanStore {
       if (e.kind === 'ban') this.#details.set(e.target, e.details);
       else this.#details.delete(e.target);
       this.#feed.push(e.change);
+      const notice = outboxRecordOf(e);
+      if (notice !== null) this.#outbox.set(notice.id, notice);
     }
     for (const [attacker, h] of plan.histories) this.#history.set(attacker, h);
     this.#active.apply(plan.effects);

@@ -1,6 +1,6 @@
 // Works out what one group of ban/unban calls changes, free of I/O, so both stores share the semantics.
 import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../core/types.js';
-import type { NewBan, UnbanRequest } from './store.js';
+import type { NewBan, OutboxRecord, UnbanRequest } from './store.js';
 
 export type StoreOp =
   | { readonly kind: 'ban'; readonly bans: readonly NewBan[] }
@@ -15,12 +15,16 @@ export type Effect =
       readonly details: BanDetails;
       readonly replaced: Ban | undefined;
       readonly change: Change;
+      /** Queue a mail notice in the same batch. */
+      readonly notify: boolean;
     }
   | {
       readonly kind: 'unban';
       readonly target: string;
       readonly lifted: Ban;
       readonly change: Change;
+      /** Queue a mail notice in the same batch. */
+      readonly notify: boolean;
     };
 
 export interface GroupPlan {
@@ -68,6 +72,7 @@ export function planGroup(
           details,
           replaced,
           change: { seq, kind: 'ban', ban },
+          notify: nb.notify === true,
         });
         if (ban.attacker !== '') {
           const before = histories.get(ban.attacker) ?? history(ban.attacker);
@@ -94,6 +99,7 @@ export function planGroup(
             at: req.at,
             reason: req.reason,
           },
+          notify: req.notify === true,
         });
         out.push(lifted);
       }
@@ -118,6 +124,18 @@ function coreOf(nb: NewBan, seq: number): Ban {
     reason: nb.reason,
     seq,
   };
+}
+
+/** The outbox record an effect queues, or null when it asked for no mail. */
+export function outboxRecordOf(e: Effect): OutboxRecord | null {
+  if (!e.notify) return null;
+  if (e.kind === 'ban') {
+    return { id: e.ban.seq, kind: 'ban', at: e.ban.start, ban: { ...e.ban, ...e.details } };
+  }
+  const c = e.change;
+  return c.kind === 'unban'
+    ? { id: c.seq, kind: 'unban', at: c.at, ban: e.lifted, reason: c.reason }
+    : null;
 }
 
 function nextHistory(before: AttackerHistory | null, ban: Ban): AttackerHistory {

@@ -2,15 +2,35 @@
 import type { EpochMs } from '../core/clock.js';
 import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../core/types.js';
 
-/** A new ban with its evidence, before the store gives it a sequence number. */
-export type NewBan = Omit<DetailedBan, 'seq'>;
+/**
+ * A new ban with its evidence, before the store gives it a sequence number. `notify`: also queue
+ * a notice of it in the mail outbox, in the same atomic batch (so no ban is ever written without
+ * its mail, nor a mail queued for a ban that was not written).
+ */
+export type NewBan = Omit<DetailedBan, 'seq'> & { readonly notify?: boolean };
 
 export interface UnbanRequest {
   readonly target: string;
   readonly at: EpochMs;
   /** Why: 'expired', 'manual', 'manual: --all', … Recorded in the change feed. */
   readonly reason: string;
+  /** Also queue a notice of the unban in the mail outbox, in the same batch. */
+  readonly notify?: boolean;
 }
+
+/**
+ * A notice waiting in the mail outbox. `id` is the sequence number of the change it reports:
+ * unique, ordered, and stable across restarts (mail Message-IDs are derived from it).
+ */
+export type OutboxRecord =
+  | { readonly id: number; readonly kind: 'ban'; readonly at: EpochMs; readonly ban: DetailedBan }
+  | {
+      readonly id: number;
+      readonly kind: 'unban';
+      readonly at: EpochMs;
+      readonly ban: Ban;
+      readonly reason: string;
+    };
 
 export interface StoreStats {
   readonly activeBans: number;
@@ -91,6 +111,18 @@ export interface BanStore {
   subscribe(listener: ChangeListener): () => void;
 
   stats(): StoreStats;
+
+  /**
+   * Pending outbox notices, oldest (lowest id) first, at most `limit`. Notices are queued only by
+   * `ban`/`unban` calls that ask for it, in their own batch; they stay until `ackOutbox`.
+   */
+  outbox(limit: number): Promise<OutboxRecord[]>;
+
+  /** Deletes delivered notices, all in one batch; unknown ids are skipped. Resolves once written. */
+  ackOutbox(ids: readonly number[]): Promise<void>;
+
+  /** How many notices are pending, from memory. */
+  outboxSize(): number;
 }
 
 /** Receives the changes of one written batch, in sequence order. */

@@ -247,7 +247,9 @@ export class ServerProcess {
         );
       }, timeoutMs);
     });
-    return Promise.race([this.exited, late]).finally(() => { clearTimeout(timer); });
+    return Promise.race([this.exited, late]).finally(() => {
+      clearTimeout(timer);
+    });
   }
 
   /** SIGKILL (a crash): nothing is flushed. Safe to call at any time, also in `after` hooks. */
@@ -276,6 +278,8 @@ export class ServerProcess {
             again = false;
             const info = await readReady(file);
             if (info !== null) resolve(info);
+            // `again` is set by calls that arrive while readReady is awaited.
+            // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
           } while (again);
           checking = false;
         };
@@ -389,7 +393,7 @@ function parseLine(text: string): LogLine {
       const record = value as Record<string, unknown>;
       return {
         ...record,
-        level: String(record.level ?? ''),
+        level: typeof record.level === 'string' ? record.level : '',
         msg: typeof record.msg === 'string' ? record.msg : '',
       };
     }

@@ -20,8 +20,20 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   control: ['core'],
   distribute: ['core', 'store', 'control'],
   nft: ['core'],
+  notify: ['core', 'store', 'control'],
   agent: ['core', 'config', 'nft', 'distribute', 'log'],
-  server: ['core', 'parse', 'ingest', 'store', 'jails', 'config', 'control', 'log', 'distribute'],
+  server: [
+    'core',
+    'parse',
+    'ingest',
+    'store',
+    'jails',
+    'config',
+    'control',
+    'log',
+    'distribute',
+    'notify',
+  ],
   cli: ['core', 'config', 'control', 'jails', 'log', 'server', 'distribute', 'agent', 'fail2ban'],
   bin: ['cli'],
 };
@@ -84,6 +96,27 @@ test('imports flow one way (docs/architecture.md)', () => {
     }
   }
   assert.deepEqual(wrong, []);
+});
+
+/** The pure half of notify: mail rendering and flood control import only core, and no I/O. */
+const PURE_NOTIFY_FILES = ['notice.ts', 'text.ts', 'render.ts', 'flood.ts'];
+
+test('mail rendering and flood control are pure (only core, no I/O)', () => {
+  const wrong: string[] = [];
+  for (const name of PURE_NOTIFY_FILES) {
+    const file = join(SRC, 'notify', name);
+    for (const spec of importsOf(file)) {
+      const ok = spec.startsWith('.')
+        ? ['notify', 'core'].includes(folderOf(join(file, '..', spec)))
+        : false;
+      if (!ok) wrong.push(`notify/${name} imports ${spec}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+  assert.ok(
+    importsOf(join(SRC, 'notify', 'smtp-transport.ts')).includes('nodemailer'),
+    'the transport adapter is where nodemailer comes in',
+  );
 });
 
 test('the rules catch a wrong import', () => {

@@ -299,6 +299,65 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
   });
 
+  describe(`BanStore contract: ${name}, mail outbox`, () => {
+    let sut: StoreUnderTest;
+    let store: BanStore;
+    beforeEach(async () => {
+      sut = await factory({});
+      store = sut.store;
+      await store.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await sut.cleanup();
+    });
+
+    it('queues a notice only for bans and unbans that ask for one, in their own batch', async () => {
+      const seen: number[] = [];
+      store.subscribe(() => seen.push(store.outboxSize()));
+      await store.ban([newBan('192.0.2.1', 10, { notify: true }), newBan('192.0.2.2')]);
+      assert.deepEqual(seen, [1], 'the notice is there when the change is announced');
+      const [notice] = await store.outbox(10);
+      assert.equal(notice?.kind, 'ban');
+      assert.equal(notice.id, 1);
+      assert.equal(notice.at, T0);
+      assert.equal(notice.ban.target, '192.0.2.1');
+      assert.deepEqual(notice.ban.hosts, { web1: 3, web2: 2 });
+      await store.unban([
+        { target: '192.0.2.1', at: T0 + 5, reason: 'manual', notify: true },
+        { target: '192.0.2.2', at: T0 + 5, reason: 'manual' },
+        { target: '192.0.2.99', at: T0 + 5, reason: 'manual', notify: true },
+      ]);
+      const all = await store.outbox(10);
+      assert.deepEqual(
+        all.map((n) => [n.id, n.kind, n.ban.target]),
+        [
+          [1, 'ban', '192.0.2.1'],
+          [3, 'unban', '192.0.2.1'],
+        ],
+      );
+      assert.equal(all[1]?.kind === 'unban' ? all[1].reason : '', 'manual');
+      assert.equal(store.outboxSize(), 2);
+    });
+
+    it('reads oldest first with a limit; ack deletes, skips unknown ids, and keeps the rest', async () => {
+      await store.ban([1, 2, 3, 4, 5].map((i) => newBan(`192.0.2.${i}`, 10, { notify: true })));
+      assert.deepEqual(
+        (await store.outbox(2)).map((n) => n.id),
+        [1, 2],
+      );
+      await store.ackOutbox([2, 4, 99]);
+      assert.deepEqual(
+        (await store.outbox(10)).map((n) => n.id),
+        [1, 3, 5],
+      );
+      assert.equal(store.outboxSize(), 3);
+      await store.ackOutbox([]);
+      assert.equal(store.outboxSize(), 3);
+      assert.equal(store.stats().activeBans, 5, 'acking mail leaves the bans alone');
+    });
+  });
+
   describe(`BanStore contract: ${name}, feed retention`, () => {
     it('keeps the last N changes and tells older readers to resync', async () => {
       const sut = await factory({ feedRetention: 5 });

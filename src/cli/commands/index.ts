@@ -11,6 +11,7 @@ import { statusCommand } from './status.js';
 import { testFilterCommand } from './test-filter.js';
 import { configCheckCommand } from './config-check.js';
 import { importFail2banCommand } from './import-fail2ban.js';
+import { mailTestCommand } from './mail-test.js';
 import { unbanCommand } from './unban.js';
 
 export const defaultCommands: readonly Command[] = [
@@ -27,5 +28,6 @@ export const defaultCommands: readonly Command[] = [
   configCheckCommand,
   testFilterCommand,
   importFail2banCommand,
+  mailTestCommand,
   agentCommand,
 ];

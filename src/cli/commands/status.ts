@@ -5,6 +5,7 @@ import { clientOptions, flagOption, toJson, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatBantime, formatBytes, formatTime, plural, table } from '../format.js';
 import { formatDuration } from '../../core/duration.js';
+import { renderOutbox } from './mail-test.js';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -40,7 +41,9 @@ function renderStatus(s: StatusReport): string {
     `ingest: listening on ${listening}\n` +
     `  ${ingest.messages} messages, ${formatBytes(ingest.bytes)}, ${plural(ingest.connectionsOpen, 'connection')} open\n` +
     `  dropped ${ingest.dropped}, oversized ${ingest.oversized}, framing errors ${ingest.framingErrors}, ` +
-    `invalid utf-8 ${ingest.invalidUtf8}, parse errors ${ingest.parseErrors}\n\n`;
+    `invalid utf-8 ${ingest.invalidUtf8}, parse errors ${ingest.parseErrors}\n` +
+    (s.outbox !== undefined ? renderOutbox(s.outbox) : '') +
+    '\n';
   if (s.jails.length === 0) return `${out}no jails configured\n`;
   out += table(
     [
@@ -68,7 +71,16 @@ function renderStatus(s: StatusReport): string {
       String(j.trackedAttackers),
     ]),
   );
+  for (const j of s.jails) if (j.filterDisabled === true) out += `\n${disabledWarning(j)}`;
   return out;
+}
+
+/** A filter that switched itself off bans nobody: say so loudly, with the way out. */
+function disabledWarning(j: JailStatusReport): string {
+  return (
+    `warning: jail ${j.name}: filter ${j.filter} is disabled: a line took longer than its regex time budget ` +
+    `(${plural(j.slowLines ?? 0, 'slow line')}); it matches nothing until the filter is fixed and \`fleetban reload\` runs\n`
+  );
 }
 
 function renderJail(j: JailStatusReport, bans: readonly Ban[]): string {
@@ -77,7 +89,8 @@ function renderJail(j: JailStatusReport, bans: readonly Ban[]): string {
     `  maxretry ${j.maxretry} within ${formatDuration(j.findtime)}, bantime ${formatBantime(j.bantime)}\n` +
     `  lines seen ${j.linesSeen}, matched ${j.matched}, ignored ${j.ignored}, failures ${j.failures}\n` +
     `  ban requests ${j.banRequests}, active bans ${j.activeBans}, tracked attackers ${j.trackedAttackers}\n` +
-    `  banned: ${bans.length === 0 ? '-' : bans.map((b) => b.target).join(' ')}\n`
+    `  banned: ${bans.length === 0 ? '-' : bans.map((b) => b.target).join(' ')}\n` +
+    (j.filterDisabled === true ? disabledWarning(j) : '')
   );
 }
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every fleetban benchmark against its anchor (rsyslog, fail2ban-regex) in one go; needs root, gcc, rsyslog, fail2ban.
+# Usage: bench/run-all.sh [--quick]   (from anywhere; --quick = 1 run each and smaller loads, for checking the harness)
+# Env: FLEETBAN_TOOLS_DIR = folder of gen_authlog.py, udpblast.c, tcpblast.c (default ../shared/tools from the repo root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == "--quick" ]]; then
+  runs=1; tcp_lines=200000; udp_seconds=3; bans=100000
+else
+  runs=3; tcp_lines=1000000; udp_seconds=10; bans=1000000
+fi
+
+npx tsc -p . >/dev/null || echo "tsc reported type errors (dist/ is still emitted); continuing" >&2
+mkdir -p bench/out
+
+node dist/bench/test-filter.bench.js --runs "$runs"
+echo
+node dist/bench/pipeline-tcp.bench.js --lines "$tcp_lines" --runs "$runs"
+echo
+node dist/bench/pipeline-udp.bench.js --rate 200000 --seconds "$udp_seconds" --runs "$runs"
+echo
+# The filled store is kept under bench/out/ (git-ignored) so later runs skip the fill.
+node dist/bench/restart.bench.js --bans "$bans" --runs "$runs" --keep "bench/out/restart-store-$bans"
+echo
+echo "results: bench/out/results/*.json"

@@ -1,0 +1,97 @@
+// Flood control for ban mail (CrowdSec's group_wait/group_threshold, Wazuh's maxperhour): pure, clock injected.
+import type { Clock, EpochMs } from '../core/clock.js';
+import type { Notice } from './notice.js';
+
+export interface FloodOptions {
+  /** How long notices are gathered into one digest once mail is no longer quiet. */
+  readonly groupWaitMs: number;
+  /** A digest goes out at once when this many notices wait. */
+  readonly groupThreshold: number;
+  /** Most mails in any rolling hour, the suppressed summary included. */
+  readonly maxPerHour: number;
+}
+
+export type PlannedMail =
+  | { readonly kind: 'single'; readonly notices: readonly Notice[] }
+  | { readonly kind: 'digest'; readonly notices: readonly Notice[] }
+  /** The hour's cap was reached: one mail counting everything held back meanwhile. */
+  | { readonly kind: 'summary'; readonly notices: readonly Notice[] };
+
+export interface FloodPlan {
+  /** What to send now, covering every pending notice; null = nothing yet. */
+  readonly mail: PlannedMail | null;
+  /** When to ask again if nothing new arrives; null = only when something arrives. */
+  readonly wakeAt: EpochMs | null;
+}
+
+const HOUR_MS = 3600_000;
+
+/**
+ * Decides when pending notices of one set of recipients are mailed and how:
+ * - quiet (no mail for `groupWait`) and one notice waiting: it goes out alone, at once;
+ * - otherwise notices gather into a digest, sent `groupWait` after the oldest one arrived, or at
+ *   once when `groupThreshold` wait;
+ * - once `maxPerHour` mails went out in the last hour, nothing more is sent until the oldest of
+ *   them leaves the hour; then one summary counts everything held back ("N more suppressed").
+ * The planner never drops a notice: each plan covers all pending ones, and the caller removes
+ * them from the outbox only after the mail is sent (then calls `recordSent`).
+ */
+export class FloodControl {
+  readonly #o: FloodOptions;
+  readonly #clock: Clock;
+  /** Send times within the last hour, oldest first. */
+  #sent: EpochMs[] = [];
+  #lastMailAt: EpochMs | null = null;
+  #capped = false;
+
+  constructor(options: FloodOptions, clock: Clock) {
+    this.#o = {
+      groupWaitMs: Math.max(0, options.groupWaitMs),
+      groupThreshold: Math.max(1, Math.trunc(options.groupThreshold)),
+      maxPerHour: Math.max(1, Math.trunc(options.maxPerHour)),
+    };
+    this.#clock = clock;
+  }
+
+  plan(pending: readonly Notice[]): FloodPlan {
+    const now = this.#clock.now();
+    this.#prune(now);
+    if (pending.length === 0) {
+      this.#capped = false;
+      return { mail: null, wakeAt: null };
+    }
+    const oldestSent = this.#sent[0];
+    if (this.#sent.length >= this.#o.maxPerHour && oldestSent !== undefined) {
+      this.#capped = true;
+      return { mail: null, wakeAt: oldestSent + HOUR_MS };
+    }
+    if (this.#capped) return { mail: { kind: 'summary', notices: pending }, wakeAt: null };
+
+    const quiet = this.#lastMailAt === null || now - this.#lastMailAt >= this.#o.groupWaitMs;
+    const due = Math.min(...pending.map((n) => n.at)) + this.#o.groupWaitMs;
+    const kind = pending.length === 1 ? 'single' : 'digest';
+    if ((pending.length === 1 && quiet) || pending.length >= this.#o.groupThreshold || now >= due)
+      return { mail: { kind, notices: pending }, wakeAt: null };
+    return { mail: null, wakeAt: due };
+  }
+
+  /** Counts a mail the caller has sent (towards the hourly cap and the quiet period). */
+  recordSent(mail: PlannedMail): void {
+    const now = this.#clock.now();
+    this.#sent.push(now);
+    this.#lastMailAt = now;
+    if (mail.kind === 'summary') this.#capped = false;
+  }
+
+  /** Mails sent in the last hour. */
+  sentLastHour(): number {
+    this.#prune(this.#clock.now());
+    return this.#sent.length;
+  }
+
+  #prune(now: EpochMs): void {
+    let drop = 0;
+    while (drop < this.#sent.length && (this.#sent[drop] ?? 0) <= now - HOUR_MS) drop++;
+    if (drop > 0) this.#sent = this.#sent.slice(drop);
+  }
+}
