@@ -4,16 +4,15 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { writeAuthLog } from '../helpers/auth-log.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const FLEETBAN = join(REPO, 'dist', 'src', 'bin', 'fleetban.js');
-const TOOLS = resolve(REPO, process.env['FLEETBAN_TOOLS_DIR'] ?? join('..', 'shared', 'tools'));
-const GEN_AUTHLOG = join(TOOLS, 'gen_authlog.py');
 const SSHD_CONF = '/etc/fail2ban/filter.d/sshd.conf';
 const LINES = 20_000;
 
@@ -97,13 +96,9 @@ describe('test-filter against fail2ban-regex', () => {
       );
     }
     assert.ok(existsSync(SSHD_CONF), `${SSHD_CONF} is missing: run \`apt-get install fail2ban\``);
-    assert.ok(
-      existsSync(GEN_AUTHLOG),
-      `${GEN_AUTHLOG} is missing: set FLEETBAN_TOOLS_DIR to the folder of gen_authlog.py`,
-    );
     dir = await mkdtemp(join(tmpdir(), 'fleetban-test-filter-'));
     log = join(dir, 'auth.log');
-    await run('python3', [GEN_AUTHLOG, String(LINES), log]);
+    await writeAuthLog(log, LINES);
   });
 
   after(async () => {
