@@ -3,4 +3,12 @@
 import { main } from '../cli/main.js';
 import { processIo } from '../cli/io.js';
 
+// `fleetban bans | head` closes the pipe early: stop quietly, as other Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 process.exitCode = await main(process.argv.slice(2), processIo());

@@ -1,7 +1,6 @@
 // `fleetban test-filter`: fleetban's fail2ban-regex; runs a filter over a log and reports what it matched, in fail2ban-regex's words.
 import { createReadStream, statSync } from 'node:fs';
 import { DEFAULT_FAIL2BAN_DIR } from '../../config/jail-options.js';
-import { loadConfig, resolveConfigFile } from '../../config/load.js';
 import { ErrorCode, FleetbanError, describeError } from '../../core/errors.js';
 import {
   isFail2banTestFilter,
@@ -68,11 +67,16 @@ export const testFilterCommand: Command = {
     const [name = '', log = ''] = positionals;
     if (name === '') throw usageError('FILTER must not be empty');
     if (log === '') throw usageError('LOG must not be empty');
-    const zoneName = stringOption(values, 'timezone') ?? localZoneName();
+    const zoneName = stringOption(values, 'timezone') ?? 'local';
     if (!isZone(zoneName)) throw usageError(`unknown time zone "${zoneName}"`);
+    // Only fail2ban:NAME needs the folder, and so the configuration loader: the common case
+    // (a built-in filter) starts without it.
+    const dir = name.startsWith('fail2ban:')
+      ? await fail2banDir(stringOption(values, 'fail2ban-dir'), values, io)
+      : DEFAULT_FAIL2BAN_DIR;
     const filter = resolveTestFilter(name, {
       mode: stringOption(values, 'mode'),
-      fail2banDir: () => fail2banDir(stringOption(values, 'fail2ban-dir'), values, io),
+      fail2banDir: () => dir,
     });
     const input = await openLog(log);
     const caps = {
@@ -118,13 +122,14 @@ function localZoneName(): string {
 }
 
 /** --fail2ban-dir, else jails.fail2banDir of the configuration (when there is one), else /etc/fail2ban. */
-function fail2banDir(
+async function fail2banDir(
   explicit: string | undefined,
   values: Readonly<Record<string, unknown>>,
   io: CliIo,
-): string {
+): Promise<string> {
   if (explicit !== undefined) return explicit;
   const file = typeof values['config'] === 'string' ? values['config'] : undefined;
+  const { loadConfig, resolveConfigFile } = await import('../../config/load.js');
   if (resolveConfigFile({ file, env: io.env }) === null) return DEFAULT_FAIL2BAN_DIR;
   return loadConfig({ file, env: io.env }).jails.fail2banDir;
 }
