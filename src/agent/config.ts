@@ -1,8 +1,8 @@
 // The agent's configuration (/etc/fleetban/agent.json): convict schema, loader, frozen result.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import convict from 'convict';
-import { parse as parseYaml } from 'yaml';
-import { ErrorCode, FleetbanError, describeError } from '../core/errors.js';
+import { FleetbanError, describeError } from '../core/errors.js';
+import { configInvalid, deepFreeze, readConfigObject } from '../config/config-file.js';
 import { allFormats, type ConvictFormat } from '../config/formats.js';
 import type { EnforceMode, Verdict } from '../nft/render.js';
 
@@ -218,22 +218,26 @@ export function loadAgentConfig(options: AgentLoadOptions = {}): AgentConfig {
   const where = file ?? 'built-in defaults';
   const config = convict(agentSchema, { env, args: [] });
   try {
-    if (file !== null) config.load(readData(file));
+    if (file !== null)
+      config.load(readConfigObject(file, 'agent configuration', 'keys (server, token, mode, …)'));
     if (options.overrides !== undefined) config.load(options.overrides);
     config.validate({ allowed: 'strict' });
   } catch (e) {
     if (e instanceof FleetbanError) throw e;
-    throw invalid(where, describeError(e), e);
+    throw configInvalid(where, describeError(e), e);
   }
   const result = { file, ...(config.getProperties() as unknown as Omit<AgentConfig, 'file'>) };
   if (result.token === '') {
-    throw invalid(where, 'token: must be set to the token printed by `fleetban agents add NAME`');
+    throw configInvalid(
+      where,
+      'token: must be set to the token printed by `fleetban agents add NAME`',
+    );
   }
   if (result.reconnect.max < result.reconnect.min) {
-    throw invalid(where, 'reconnect.max must not be smaller than reconnect.min');
+    throw configInvalid(where, 'reconnect.max must not be smaller than reconnect.min');
   }
   if (result.metrics.listen !== '' && parseListen(result.metrics.listen) === null) {
-    throw invalid(
+    throw configInvalid(
       where,
       'metrics.listen: must be ADDRESS:PORT such as "127.0.0.1:9516" or "[::1]:9516"',
     );
@@ -247,48 +251,4 @@ export function parseListen(text: string): { address: string; port: number } | n
   if (m === null || m[1] === undefined || m[2] === undefined) return null;
   const port = Number(m[2]);
   return port <= 65535 && m[1] !== '' ? { address: m[1], port } : null;
-}
-
-function readData(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new FleetbanError(
-      ErrorCode.CONFIG_NOT_FOUND,
-      `${file}: cannot read the agent configuration: ${describeError(e)}`,
-      { cause: e },
-    );
-  }
-  let data: unknown;
-  try {
-    data = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
-  } catch (e) {
-    throw invalid(
-      file,
-      `not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${describeError(e)}`,
-      e,
-    );
-  }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw invalid(file, 'the top level must be an object of keys (server, token, mode, …)');
-  }
-  return data as Record<string, unknown>;
-}
-
-function invalid(where: string, message: string, cause?: unknown): FleetbanError {
-  const text = message
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => `${where}: ${l}`)
-    .join('\n');
-  return new FleetbanError(ErrorCode.CONFIG_INVALID, text, { cause });
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

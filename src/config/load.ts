@@ -1,8 +1,8 @@
 // Loads fleetban.json (or YAML) through the convict schema, once, into a frozen typed config.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import convict from 'convict';
-import { parse as parseYaml } from 'yaml';
 import { FleetbanError, ErrorCode, describeError } from '../core/errors.js';
+import { configInvalid, deepFreeze, readConfigObject } from './config-file.js';
 import { allFormats } from './formats.js';
 import { DEFAULT_JAIL_OPTIONS, parseJailDefaults } from './jail-options.js';
 import { schema } from './schema.js';
@@ -117,18 +117,22 @@ export function loadConfig(options: LoadOptions = {}): FleetbanConfig {
   // read as paths: it is validated apart, by the jail option rules.
   let jailDefaults: unknown = DEFAULT_JAIL_OPTIONS;
   if (file !== null) {
-    const data = readConfigData(file);
+    const data = readConfigObject(
+      file,
+      'configuration file',
+      'sections (store, ingest, jails, control, log)',
+    );
     jailDefaults = takeJailDefaults(data) ?? jailDefaults;
     try {
       config.load(data);
     } catch (e) {
-      throw invalid(where, describeError(e), e);
+      throw configInvalid(where, describeError(e), e);
     }
   }
   try {
     config.validate({ allowed: 'strict' });
   } catch (e) {
-    throw invalid(where, describeError(e), e);
+    throw configInvalid(where, describeError(e), e);
   }
   try {
     parseJailDefaults(jailDefaults, `${where}: jails.defaults`);
@@ -184,56 +188,28 @@ function takeJailDefaults(data: Record<string, unknown>): unknown {
   return defaults;
 }
 
-function readConfigData(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new FleetbanError(
-      ErrorCode.CONFIG_NOT_FOUND,
-      `${file}: cannot read the configuration file: ${describeError(e)}`,
-      { cause: e },
-    );
-  }
-  try {
-    const data: unknown = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw new Error(
-        'the top level must be an object of sections (store, ingest, jails, control, log)',
-      );
-    }
-    return data as Record<string, unknown>;
-  } catch (e) {
-    throw invalid(
-      file,
-      `not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${describeError(e)}`,
-      e,
-    );
-  }
-}
-
 function checkCrossKeyRules(where: string, c: Omit<FleetbanConfig, never>): void {
   const tls = c.ingest.tls;
   if (tls.enabled && (tls.cert === '' || tls.key === '')) {
-    throw invalid(
+    throw configInvalid(
       where,
       'ingest.tls.enabled is true, so ingest.tls.cert and ingest.tls.key must name PEM files',
     );
   }
   if (tls.requireClientCert && tls.ca === '') {
-    throw invalid(
+    throw configInvalid(
       where,
       'ingest.tls.requireClientCert is true, so ingest.tls.ca must name the CA bundle that signs client certificates',
     );
   }
   if (c.control.http.enabled && c.control.http.token.length < 16) {
-    throw invalid(
+    throw configInvalid(
       where,
       'control.http.enabled is true, so control.http.token must be set (at least 16 characters)',
     );
   }
   if (c.ingest.maxConnectionBuffer < c.ingest.maxMessageSize + 16) {
-    throw invalid(
+    throw configInvalid(
       where,
       `ingest.maxConnectionBuffer (${c.ingest.maxConnectionBuffer}) must be at least ingest.maxMessageSize + 16 (${c.ingest.maxMessageSize + 16})`,
     );
@@ -246,22 +222,22 @@ const MAIL_ADDRESS = /^[^\s@<>,]+@[^\s@<>,]+$/;
 function checkMailRules(where: string, m: MailConfig): void {
   const bad = m.to.find((a) => !MAIL_ADDRESS.test(a));
   if (bad !== undefined)
-    throw invalid(where, `mail.to: "${bad}" is not a mail address such as admin@example.net`);
+    throw configInvalid(where, `mail.to: "${bad}" is not a mail address such as admin@example.net`);
   if (!m.enabled) return;
   if (!MAIL_ADDRESS.test(m.from))
-    throw invalid(
+    throw configInvalid(
       where,
       `mail.from: "${m.from}" is not a mail address such as fleetban@example.net`,
     );
   if (m.to.length === 0)
-    throw invalid(where, 'mail.enabled is true, so mail.to must name at least one recipient');
+    throw configInvalid(where, 'mail.enabled is true, so mail.to must name at least one recipient');
   if (m.transport === 'smtp' && (m.smtp.host === '' || m.smtp.port === 0))
-    throw invalid(
+    throw configInvalid(
       where,
       'mail.transport is "smtp", so mail.smtp.host and mail.smtp.port must be set',
     );
   if (m.smtp.user !== '' && m.smtp.pass === '')
-    throw invalid(
+    throw configInvalid(
       where,
       'mail.smtp.user is set, so mail.smtp.pass (or FLEETBAN_SMTP_PASS) must be set too',
     );
@@ -269,26 +245,12 @@ function checkMailRules(where: string, m: MailConfig): void {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: m.timeZone });
     } catch {
-      throw invalid(
+      throw configInvalid(
         where,
         `mail.timeZone: "${m.timeZone}" is not a time zone such as "UTC" or "Europe/Berlin"`,
       );
     }
   }
   if (m.retryMin <= 0 || m.retryMax < m.retryMin)
-    throw invalid(where, 'mail.retryMin must be above 0 and at most mail.retryMax');
-}
-
-function invalid(where: string, message: string, cause?: unknown): FleetbanError {
-  const lines = message.split('\n').filter((line) => line.trim() !== '');
-  const text = lines.map((line) => `${where}: ${line}`).join('\n');
-  return new FleetbanError(ErrorCode.CONFIG_INVALID, text, { cause });
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
+    throw configInvalid(where, 'mail.retryMin must be above 0 and at most mail.retryMax');
 }

@@ -225,7 +225,7 @@ describe('fleetban.json', () => {
       ['bad CIDR in ignoreip', { jails: { ignoreip: ['localhost'] } }, ['jails.ignoreip']],
       ['log level', { log: { level: 'loud' } }, ['log.level', 'debug']],
       ['invalid JSON', '{"store": {', ['not valid JSON']],
-      ['top level not an object', '[1, 2]', ['not valid JSON', 'top level']],
+      ['top level not an object', '[1, 2]', ['the top level must be an object of sections']],
       [
         'TLS without cert',
         { ingest: { tls: { enabled: true } } },

@@ -1,8 +1,7 @@
 // `fleetban agent`: runs the enforcement agent in the foreground until SIGTERM/SIGINT.
 import { systemClock } from '../../core/clock.js';
-import { describeError } from '../../core/errors.js';
 import { stringOption, type Command } from '../command.js';
-import { ExitCode } from '../exit-codes.js';
+import { runInForeground } from '../foreground.js';
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -25,33 +24,11 @@ export const agentCommand: Command = {
     const config = loadAgentConfig({ file: stringOption(values, 'config'), env: io.env });
     const logger = createLogger(config.log.level).child({ component: 'agent' });
     const agent = new Agent({ config, logger, clock: systemClock });
-    try {
-      await agent.start();
-    } catch (e) {
-      logger.error({ err: e }, `cannot start: ${describeError(e)}`);
-      await agent.close().catch(() => undefined);
-      io.stderr(`fleetban agent: ${describeError(e)}\n`);
-      return ExitCode.FAILED;
-    }
-    return new Promise<number>((resolve) => {
-      const stop = (signal: string): void => {
-        logger.info({ signal, counters: agent.metrics.snapshot() }, 'stopping');
-        agent.close().then(
-          () => {
-            resolve(ExitCode.OK);
-          },
-          (e: unknown) => {
-            logger.error({ err: e }, `error while stopping: ${describeError(e)}`);
-            resolve(ExitCode.FAILED);
-          },
-        );
-      };
-      process.once('SIGTERM', () => {
-        stop('SIGTERM');
-      });
-      process.once('SIGINT', () => {
-        stop('SIGINT');
-      });
+    return runInForeground(agent, {
+      name: 'agent',
+      logger,
+      io,
+      stopDetails: () => ({ counters: agent.metrics.snapshot() }),
     });
   },
 };

@@ -2,7 +2,7 @@
 import { systemClock } from '../../core/clock.js';
 import { describeError } from '../../core/errors.js';
 import { stringOption, type Command } from '../command.js';
-import { ExitCode } from '../exit-codes.js';
+import { runInForeground } from '../foreground.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -38,35 +38,11 @@ export const serverCommand: Command = {
       reloadConfig: () => loadConfig({ file: config.file ?? undefined, env: process.env }),
       readyFile: stringOption(values, 'ready-file') ?? '',
     });
-    try {
-      await server.start();
-    } catch (e) {
-      logger.error({ err: e }, `cannot start: ${describeError(e)}`);
-      await server.close().catch(() => undefined);
-      io.stderr(`fleetban server: ${describeError(e)}\n`);
-      return ExitCode.FAILED;
-    }
-    return new Promise<number>((resolve) => {
-      const stop = (signal: string) => {
-        logger.info({ signal }, 'stopping');
-        process.removeAllListeners('SIGHUP');
-        server.close().then(
-          () => {
-            resolve(ExitCode.OK);
-          },
-          (e: unknown) => {
-            logger.error({ err: e }, `error while stopping: ${describeError(e)}`);
-            resolve(ExitCode.FAILED);
-          },
-        );
-      };
-      process.once('SIGTERM', () => {
-        stop('SIGTERM');
-      });
-      process.once('SIGINT', () => {
-        stop('SIGINT');
-      });
-      process.on('SIGHUP', () => {
+    return runInForeground(server, {
+      name: 'server',
+      logger,
+      io,
+      onHangup: () => {
         try {
           server.reload();
         } catch (e) {
@@ -75,7 +51,7 @@ export const serverCommand: Command = {
             `reload refused, the running configuration is unchanged: ${describeError(e)}`,
           );
         }
-      });
+      },
     });
   },
 };
