@@ -272,7 +272,9 @@ export class FleetbanServer {
         warnings.push(`${key}.* changed: it takes effect at the next restart`);
       }
     }
-    this.#config = next;
+    // Only the jails part takes effect now; keep the rest as running, so that a later reload
+    // still warns about what waits for a restart.
+    this.#config = { ...this.#config, jails: next.jails };
     const names = jails.map((j) => j.name);
     const report = {
       jails: names,
