@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Runs every fleetban benchmark against its anchor (rsyslog, fail2ban-regex) in one go; needs root, gcc, rsyslog, fail2ban.
+# Runs every fleetban benchmark against its anchor (rsyslog, fail2ban-regex) in one go; needs root, gcc, rsyslog, fail2ban, nftables, iproute2.
 # Usage: bench/run-all.sh [--quick]   (from anywhere; --quick = 1 run each and smaller loads, for checking the harness)
 # Env: FLEETBAN_TOOLS_DIR = folder of gen_authlog.py, udpblast.c, tcpblast.c (default ../shared/tools from the repo root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--quick" ]]; then
-  runs=1; tcp_lines=200000; udp_seconds=3; bans=100000
+  runs=1; tcp_lines=200000; udp_seconds=3; bans=100000; attackers=200
 else
-  runs=3; tcp_lines=1000000; udp_seconds=10; bans=1000000
+  runs=3; tcp_lines=1000000; udp_seconds=10; bans=1000000; attackers=1000
 fi
 
 npx tsc -p . >/dev/null || echo "tsc reported type errors (dist/ is still emitted); continuing" >&2
@@ -22,5 +22,17 @@ node dist/bench/pipeline-udp.bench.js --rate 200000 --seconds "$udp_seconds" --r
 echo
 # The filled store is kept under bench/out/ (git-ignored) so later runs skip the fill.
 node dist/bench/restart.bench.js --bans "$bans" --runs "$runs" --keep "bench/out/restart-store-$bans"
+echo
+# Agents: a namespace per run on a veth pair, real nft. The 100,000-ban store is kept for reuse.
+agent_store=bench/out/agent-store-100000
+node dist/bench/agent-latency.bench.js --attackers "$attackers"
+echo
+node dist/bench/agent-latency.bench.js --attackers "$attackers" --base 100000 --keep "$agent_store"
+echo
+node dist/bench/agent-sync.bench.js --bans 100000 --runs "$runs" --keep "$agent_store"
+echo
+node dist/bench/agent-burst.bench.js --base 0 --runs "$runs"
+echo
+node dist/bench/agent-burst.bench.js --base 100000 --runs "$runs" --keep "$agent_store"
 echo
 echo "results: bench/out/results/*.json"

@@ -52,3 +52,41 @@ function drifted(want: EpochMs | null, have: EpochMs | null, toleranceMs: number
   if (want === null || have === null) return want !== have;
   return Math.abs(want - have) > toleranceMs;
 }
+
+/**
+ * diffSet for the given keys only, without walking either set. Valid when nothing but these keys
+ * can have changed since the kernel last matched the wanted set (no key covered by another):
+ * what the agent knows between full syncs. `wanted` holds the keys' wanted elements; a key absent
+ * from it is no longer wanted. One verdict differs from diffSet, on purpose: a key whose ban now
+ * ends later than its kernel element is re-added even within the tolerance, because a changed
+ * key is not looked at again before the next reconcile, and the ban must not lapse early.
+ */
+export function diffKeys(
+  wanted: SetContents,
+  kernel: SetContents,
+  keys: Iterable<string>,
+  now: EpochMs,
+  toleranceMs: number,
+): SetDiff {
+  const remove: SetElement[] = [];
+  const add: SetElement[] = [];
+  for (const key of keys) {
+    const element = wanted.get(key);
+    const present = kernel.get(key);
+    if (element === undefined) {
+      if (present !== undefined && !isGone(present, now)) remove.push(present);
+    } else if (
+      present === undefined ||
+      isGone(present, now) ||
+      drifted(element.end, present.end, toleranceMs) ||
+      endsLater(element.end, present.end)
+    ) {
+      add.push(element);
+    }
+  }
+  return { remove, add };
+}
+
+function endsLater(want: EpochMs | null, have: EpochMs | null): boolean {
+  return want !== null && have !== null && want > have;
+}
