@@ -4,9 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { systemClock } from '../src/core/clock.js';
-import { LevelBanStore } from '../src/store/level-store.js';
-import type { NewBan } from '../src/store/store.js';
+import { fillStore } from './lib/ban-fill.js';
 import { FleetbanServer } from './lib/fleetban-server.js';
 import { benchCores, printMachine } from './lib/machine.js';
 import { pollUntil, rssKiB } from './lib/proc.js';
@@ -14,8 +12,6 @@ import { fmtInt, median, medianRun, printTable, verdict, writeResult } from './l
 import { reason, withTempDir } from './lib/scratch.js';
 
 const TARGET_SEC = 5;
-const BATCH = 10_000;
-const JAILS = ['sshd', 'postfix', 'dovecot', 'nginx-http-auth'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -27,53 +23,6 @@ const { values } = parseArgs({
 const total = Number(values.bans);
 const runs = Number(values.runs);
 const cores = benchCores();
-
-/** Ban i of the fill: 80 % IPv4 addresses, 20 % IPv6 /64s, 5 % permanent, the rest ending within a week. */
-function makeBan(i: number, now: number): NewBan {
-  const v6 = i % 5 === 0;
-  const attacker = v6
-    ? `2001:db8:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::${((i % 251) + 1).toString(16)}`
-    : `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
-  const target = v6
-    ? `2001:db8:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`
-    : attacker;
-  const failures = 5 + (i % 7);
-  return {
-    target,
-    family: v6 ? 6 : 4,
-    jail: JAILS[i % JAILS.length] ?? 'sshd',
-    origin: 'jail',
-    attacker,
-    start: now,
-    end: i % 20 === 0 ? null : now + (86_400 + (i % 518_400)) * 1000,
-    banCount: 1,
-    failures,
-    reason: `${failures} failures`,
-    hosts: { [`web${String(i % 19).padStart(2, '0')}`]: failures },
-    lines: [
-      `Failed password for invalid user admin from ${attacker} port ${1024 + (i % 60_000)} ssh2`,
-    ],
-  };
-}
-
-/** Writes the bans through the store itself, so the server reads exactly what it would have written. */
-async function fill(path: string): Promise<{ existing: number; written: number; seconds: number }> {
-  const store = new LevelBanStore(path);
-  await store.open();
-  try {
-    const existing = store.stats().activeBans;
-    if (existing >= total) return { existing, written: 0, seconds: 0 };
-    const now = systemClock.now();
-    const t = performance.now();
-    for (let i = existing; i < total; i += BATCH) {
-      const n = Math.min(BATCH, total - i);
-      await store.ban(Array.from({ length: n }, (_, k) => makeBan(i + k, now)));
-    }
-    return { existing, written: total - existing, seconds: (performance.now() - t) / 1000 };
-  } finally {
-    await store.close();
-  }
-}
 
 interface RestartRun {
   readonly readySec: number;
@@ -127,7 +76,7 @@ async function main(): Promise<void> {
   );
   await withStoreDir(async (dir) => {
     const storePath = join(dir, 'store');
-    const f = await fill(storePath);
+    const f = await fillStore(storePath, total);
     console.log(
       f.written === 0
         ? `store: ${fmtInt(f.existing)} bans already in ${storePath}`
