@@ -1,14 +1,12 @@
 // The whole server over TLS (RFC 5425) from its configuration: client certificates required, a
 // client with one gets its lines counted and banned, a client without one is refused and counted.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import type { ListedBan } from '../../src/control/plane.js';
+import { makeCertificates } from '../helpers/certs.js';
 import {
   cliJson,
   exactMsg,
@@ -17,75 +15,6 @@ import {
   type ServerProcess,
 } from '../helpers/server-process.js';
 import { waitFor, withDeadline } from '../helpers/wait.js';
-
-const run = promisify(execFile);
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA. */
-async function makeCertificates(
-  dir: string,
-): Promise<Record<'ca' | 'cert' | 'key' | 'clientCert' | 'clientKey', string>> {
-  const p = (name: string) => join(dir, name);
-  const openssl = async (args: string[]) => {
-    try {
-      await run('openssl', args, { cwd: dir });
-    } catch (e) {
-      assert.fail(`openssl failed (apt-get install openssl, or run .ci/run): ${String(e)}`);
-    }
-  };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl([
-    'req',
-    '-x509',
-    ...ec,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=fleetban test CA',
-    '-keyout',
-    p('ca.key'),
-    '-out',
-    p('ca.pem'),
-  ]);
-  await writeFile(p('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const [name, cn, ext] of [
-    ['server', 'localhost', ['-extfile', p('server.ext')]],
-    ['client', 'web-a.example.org', []],
-  ] as const) {
-    await openssl([
-      'req',
-      ...ec,
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      p(`${name}.key`),
-      '-out',
-      p(`${name}.csr`),
-    ]);
-    await openssl([
-      'x509',
-      '-req',
-      '-in',
-      p(`${name}.csr`),
-      '-CA',
-      p('ca.pem'),
-      '-CAkey',
-      p('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-out',
-      p(`${name}.pem`),
-      ...ext,
-    ]);
-  }
-  return {
-    ca: p('ca.pem'),
-    cert: p('server.pem'),
-    key: p('server.key'),
-    clientCert: p('client.pem'),
-    clientKey: p('client.key'),
-  };
-}
 
 /** Opens a TLS connection; resolves once the handshake is done, rejects if the server refuses it. */
 function open(

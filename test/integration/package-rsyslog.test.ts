@@ -1,4 +1,4 @@
-// The shipped rsyslog snippets: each one validates with rsyslogd -N1, and the TCP one feeds a real server and loses nothing across its restart.
+// The shipped rsyslog snippets: each validates with rsyslogd -N1; the UDP, TCP and TLS ones feed a real server, and the TCP queue loses nothing across its restart.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AdminClient } from '../../src/control/admin-client.js';
+import { makeCertificates } from '../helpers/certs.js';
 import { RsyslogClient, requireRsyslog } from '../helpers/rsyslog.js';
 import {
   ServerDir,
@@ -39,6 +40,37 @@ function wrapper(dir: string, socket: string, hostname: string, snippetFile: str
     `include(file="${snippetFile}")`,
     '',
   ].join('\n');
+}
+
+/**
+ * Starts a foreground rsyslogd whose only action is the shipped snippet `file`, with the target
+ * replaced and `edit` applied (e.g. certificate paths); resolves once its input socket exists.
+ */
+async function startWithSnippet(
+  file: string,
+  target: { address: string; port: number },
+  hostname: string,
+  edit: (text: string) => string = (text) => text,
+): Promise<RsyslogClient> {
+  const bins = requireRsyslog();
+  const work = await mkdtemp(join(tmpdir(), 'fleetban-rsyslog-pkg-'));
+  const socket = join(work, 'log.sock');
+  const snippet = join(work, file);
+  await writeFile(snippet, edit(snippetFor(file, target)));
+  const conf = join(work, 'rsyslog.conf');
+  await writeFile(conf, wrapper(work, socket, hostname, snippet));
+  const child = spawn(bins.rsyslogd, ['-n', '-f', conf, '-i', join(work, 'rsyslogd.pid')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const started = new RsyslogClient(child, work, socket, bins.logger, hostname);
+  await waitFor(
+    () => {
+      if (!started.running) throw new Error(`rsyslogd exited: ${started.output}`);
+      return existsSync(socket) && statSync(socket).isSocket();
+    },
+    { what: `rsyslogd to create ${socket}`, timeoutMs: 10_000 },
+  );
+  return started;
 }
 
 function failed(ip: string, n: number, from = 0): string[] {
@@ -127,27 +159,10 @@ describe('the TCP snippet forwarding to a real fleetban server', () => {
     assert.ok(tcp !== undefined, 'the server listens on TCP');
     tcpPort = tcp.port;
 
-    const bins = requireRsyslog();
-    const work = await mkdtemp(join(tmpdir(), 'fleetban-rsyslog-pkg-'));
-    const socket = join(work, 'log.sock');
-    const snippet = join(work, '60-fleetban-tcp.conf');
-    await writeFile(
-      snippet,
-      snippetFor('60-fleetban-tcp.conf', { address: '127.0.0.1', port: tcpPort }),
-    );
-    const conf = join(work, 'rsyslog.conf');
-    await writeFile(conf, wrapper(work, socket, HOST, snippet));
-    const child = spawn(bins.rsyslogd, ['-n', '-f', conf, '-i', join(work, 'rsyslogd.pid')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const started = new RsyslogClient(child, work, socket, bins.logger, HOST);
-    rsyslog = started;
-    await waitFor(
-      () => {
-        if (!started.running) throw new Error(`rsyslogd exited: ${started.output}`);
-        return existsSync(socket) && statSync(socket).isSocket();
-      },
-      { what: `rsyslogd to create ${socket}`, timeoutMs: 10_000 },
+    rsyslog = await startWithSnippet(
+      '60-fleetban-tcp.conf',
+      { address: '127.0.0.1', port: tcpPort },
+      HOST,
     );
   });
 
@@ -207,4 +222,76 @@ describe('the TCP snippet forwarding to a real fleetban server', () => {
     const status = await admin.jail('sshd');
     assert.equal(status.failures, lines.length, 'no line twice');
   });
+});
+
+describe('the UDP and TLS snippets forwarding to a real fleetban server', () => {
+  let dir: ServerDir | undefined;
+  let server: ServerProcess | undefined;
+  const clients: RsyslogClient[] = [];
+  let admin: AdminClient;
+
+  before(async () => {
+    dir = await ServerDir.create({
+      jails: { 'sshd-ban': sshdJail({ maxretry: 3, findtime: '1h', bantime: '1h' }) },
+    });
+    // The TLS snippet checks the server's name (x509/name) against its permitted peer.
+    const pki = await makeCertificates(dir.dir, SHIPPED_TARGET, 'web-tls.example.org');
+    await dir.writeConfig({
+      ingest: {
+        tls: {
+          enabled: true,
+          address: '127.0.0.1',
+          port: 0,
+          cert: pki.cert,
+          key: pki.key,
+          ca: pki.ca,
+          requireClientCert: true,
+        },
+      },
+    });
+    server = await startServer(dir);
+    admin = new AdminClient({ kind: 'unix', socket: dir.socket });
+    const { udp, tls } = server.ready;
+    assert.ok(udp !== undefined && tls !== undefined, 'the server listens on UDP and TLS');
+    clients.push(
+      await startWithSnippet('60-fleetban-udp.conf', udp, 'web-udp'),
+      await startWithSnippet('60-fleetban-tls.conf', tls, 'web-tls', (text) =>
+        text
+          .replace('/etc/rsyslog.d/tls/ca.crt', pki.ca)
+          .replace('/etc/rsyslog.d/tls/client.crt', pki.clientCert)
+          .replace('/etc/rsyslog.d/tls/client.key', pki.clientKey),
+      ),
+    );
+  });
+
+  after(async () => {
+    await Promise.allSettled([...clients.map((c) => c.stop()), server?.kill()]);
+    await dir?.remove();
+  });
+
+  for (const [index, transport, host, attacker] of [
+    [0, 'udp', 'web-udp', '198.51.100.61'],
+    [1, 'tls', 'web-tls', '198.51.100.62'],
+  ] as const) {
+    it(`the ${transport.toUpperCase()} snippet delivers lines with host ${host}, and they ban`, async () => {
+      const client = clients[index];
+      assert.ok(client !== undefined, 'rsyslogd was started');
+      client.log(failed(attacker, 3), { tag: 'sshd' });
+      const ban = await waitFor(
+        async () => (await admin.bans('sshd-ban')).find((b) => b.target === attacker),
+        { what: `the ban of ${attacker} sent over ${transport}`, timeoutMs: 15_000 },
+      );
+      assert.deepEqual(ban.hosts, { [host]: 3 }, 'the HOSTNAME rsyslog sent');
+      const senders = await cliJson<{ address: string; transports: string[] }[]>([
+        'senders',
+        '--json',
+        '--config',
+        dir?.configFile ?? '',
+      ]);
+      assert.ok(
+        senders.some((s) => s.address === '127.0.0.1' && s.transports.includes(transport)),
+        JSON.stringify(senders),
+      );
+    });
+  }
 });
