@@ -2,7 +2,7 @@
 import type { EpochMs } from '../core/clock.js';
 import { formatCidr, type Cidr, type IpFamily } from '../core/ip.js';
 
-/** The table and set names every fleetban enforcer shares (DESIGN.md, "Distribution"). */
+/** The table and set names every fleetban enforcer shares (agents and `GET /v1/nftables`). */
 export const NFT_TABLE = 'fleetban';
 export const NFT_FAMILY = 'inet';
 export const SET_OF_FAMILY: Readonly<Record<IpFamily, string>> = { 4: 'banned_v4', 6: 'banned_v6' };
