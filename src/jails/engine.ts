@@ -45,6 +45,9 @@ export interface JailStats extends Readonly<JailCounters> {
   readonly slowLines: number;
 }
 
+/** Most program names whose routes are remembered at once. */
+const ROUTE_CACHE_LIMIT = 4096;
+
 export class JailEngine {
   #ignore: CidrSet;
   readonly #clock: Clock;
@@ -53,10 +56,8 @@ export class JailEngine {
   readonly #windows: FailureWindows;
   #configs: readonly JailConfig[] = [];
   #jails = new Map<string, Jail>();
-  /** Program name → enabled jails that asked for it. */
-  #byProgram = new Map<string, Jail[]>();
-  /** Enabled jails without `programs`: they see every line. */
-  #everyProgram: Jail[] = [];
+  /** Program name as sent → the enabled jails that listen to it; filled on first sight of a name. */
+  #routes = new Map<string, readonly Jail[]>();
 
   constructor(options: JailEngineOptions) {
     this.#ignore = options.ignore;
@@ -69,10 +70,19 @@ export class JailEngine {
 
   /** The hot path: never throws on any event content. */
   process(event: SyslogEvent): void {
-    const program = event.program;
-    const routed = this.#byProgram.get(program) ?? this.#byProgram.get(program.toLowerCase());
-    if (routed !== undefined) for (const jail of routed) this.#feed(jail, event);
-    for (const jail of this.#everyProgram) this.#feed(jail, event);
+    const routed = this.#routes.get(event.program) ?? this.#route(event.program);
+    for (const jail of routed) this.#feed(jail, event);
+  }
+
+  /** The jails a program's lines go to (exact names and `*` patterns), remembered per name. */
+  #route(program: string): readonly Jail[] {
+    const jails = [...this.#jails.values()].filter(
+      (j) => j.config.enabled && (j.programs.isEmpty || j.programs.has(program)),
+    );
+    // Senders are allowlisted, but their TAGs are free text: bound what is remembered.
+    if (this.#routes.size >= ROUTE_CACHE_LIMIT) this.#routes.clear();
+    this.#routes.set(program, jails);
+    return jails;
   }
 
   #feed(jail: Jail, event: SyslogEvent): void {
@@ -157,22 +167,10 @@ export class JailEngine {
         this.#windows.dropJail(name);
       }
     }
-    const byProgram = new Map<string, Jail[]>();
-    const every: Jail[] = [];
-    for (const jail of next.values()) {
-      if (!jail.config.enabled) continue;
-      if (jail.config.programs.length === 0) every.push(jail);
-      for (const p of new Set(jail.config.programs.map((x) => x.toLowerCase()))) {
-        const list = byProgram.get(p) ?? [];
-        list.push(jail);
-        byProgram.set(p, list);
-      }
-    }
     this.#ignore = ignore;
     this.#configs = configs;
     this.#jails = next;
-    this.#byProgram = byProgram;
-    this.#everyProgram = every;
+    this.#routes = new Map();
   }
 
   /** The configs currently running (disabled ones included). */

@@ -3,6 +3,7 @@ import type { JailConfig } from '../config/jail-options.js';
 import { CidrSet, maskAddress, parseIp, type Cidr } from '../core/ip.js';
 import type { SyslogEvent } from '../core/types.js';
 import { CompiledFilter, type FilterHit } from './filter.js';
+import { ProgramSet } from './programs.js';
 
 /**
  * What a jail runs on each line: the built-in CompiledFilter, or an adapter such as the
@@ -59,6 +60,7 @@ export class Jail {
   readonly ignore: CidrSet;
   readonly counters: JailCounters;
   readonly findtimeMs: number;
+  readonly programs: ProgramSet;
   readonly #senderCidrs: CidrSet | null;
   readonly #names: readonly string[];
   readonly #suffixes: readonly string[];
@@ -76,6 +78,7 @@ export class Jail {
     this.ignore = new CidrSet(config.ignoreip);
     this.counters = counters;
     this.findtimeMs = config.findtime * 1000;
+    this.programs = new ProgramSet(config.programs);
     const { names, cidrs } = config.hosts;
     this.#senderCidrs = cidrs.length > 0 ? new CidrSet(cidrs) : null;
     this.#names = names.filter((n) => !n.startsWith('*.'));

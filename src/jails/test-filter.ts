@@ -3,6 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { systemClock, type Clock, type EpochMs } from '../core/clock.js';
 import { isParseError, parseSyslog, SyslogTimeZone } from '../parse/syslog.js';
 import type { CompiledFilter } from './filter.js';
+import { ProgramSet } from './programs.js';
 
 export interface TestFilterOptions {
   /** Only lines of these programs are tried (a jail's routing); undefined or [] = every line. */
@@ -208,7 +209,7 @@ export async function testFilter(
 ): Promise<TestFilterSummary> {
   const programs =
     options.programs !== undefined && options.programs.length > 0
-      ? new Set(options.programs)
+      ? new ProgramSet(options.programs)
       : null;
   const parseOptions = {
     maxSkewMs: Number.POSITIVE_INFINITY,
@@ -223,12 +224,11 @@ export async function testFilter(
     filter.ignoreregex.map((r) => r.source),
     options,
   );
-  const names = programs === null ? [] : [...programs];
 
   await forEachLine(source, (line) => {
     if (!isTestedLine(line)) return;
     // A line that does not even contain a wanted program name cannot be from it: skip the parse.
-    if (programs !== null && !names.some((p) => line.includes(p))) {
+    if (programs !== null && !programs.mayAppearIn(line)) {
       tally.otherPrograms++;
       tally.missedLine(line);
       return;

@@ -29,13 +29,8 @@ const errors = String.raw`^too many errors after [A-Z]{1,16} from ${CLIENT}\s*$`
  */
 export const postfix: FilterDefinition = {
   description: 'Postfix: SASL login failures, rejected clients, RBL hits, postscreen/ddos',
-  programs: [
-    'postfix/smtpd',
-    'postfix/submission/smtpd',
-    'postfix/submissions/smtpd',
-    'postfix/smtps/smtpd',
-    'postfix/postscreen',
-  ],
+  // `postfix*` also covers second instances (`postfix-out/smtpd`) and the submission services.
+  programs: ['postfix*/smtpd', 'postfix*/postscreen'],
   failregex: [],
   ignoreregex: [],
   modes: {

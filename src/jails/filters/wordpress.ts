@@ -29,7 +29,8 @@ const plugins: readonly string[] = [
 
 export const wordpress: FilterDefinition = {
   description: 'WordPress: failed logins, XML-RPC abuse, spam comments refused with 403',
-  programs: [...WEB_PROGRAMS, 'wordpress', 'wp'],
+  // WP fail2ban-style plugins log as `wordpress(HOSTNAME)`: the pattern takes any suffix.
+  programs: [...WEB_PROGRAMS, 'wordpress*', 'wp'],
   failregex: [...access, ...plugins],
   ignoreregex: [],
 };
