@@ -1,12 +1,10 @@
 // Runs `fleetban server` with its agent API for the agent benchmarks: jails of the benchmark's choosing, agent tokens.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
-import type { Endpoint } from './fleetban-server.js';
-import { fleetbanBin } from './paths.js';
-import { pinned, stopChild, waitForFile } from './proc.js';
+import { spawnServer, type Endpoint } from './fleetban-server.js';
+import { stopChild } from './proc.js';
 
 export interface AgentServerReady {
   readonly udp?: Endpoint;
@@ -94,9 +92,6 @@ export class AgentServer {
     const jailsDir = join(o.dir, 'jails.d');
     await mkdir(jailsDir, { recursive: true });
     await writeFile(join(jailsDir, 'bench.json'), JSON.stringify(o.jails, null, 2));
-    const configFile = join(o.dir, 'fleetban.json');
-    const readyFile = join(o.dir, 'ready.json');
-    const logFile = join(o.dir, 'server.log');
     const config = {
       store: { path: o.storePath ?? join(o.dir, 'store') },
       ingest: {
@@ -111,33 +106,8 @@ export class AgentServer {
       mail: { enabled: false },
       log: { level: 'warn' },
     };
-    await writeFile(configFile, JSON.stringify(config, null, 2));
-    const [cmd, args] = pinned(o.core, process.execPath, [
-      fleetbanBin,
-      'server',
-      '--config',
-      configFile,
-      '--ready-file',
-      readyFile,
-    ]);
-    const log = openSync(logFile, 'a');
-    const child = spawn(cmd, args, { stdio: ['ignore', log, log] });
-    closeSync(log);
-    const exited = new Promise<never>((_, reject) => {
-      child.once('exit', (code, signal) => {
-        reject(new Error(`fleetban server exited (${code ?? signal}); see ${logFile}`));
-      });
-      child.once('error', reject);
-    });
-    try {
-      const text = await Promise.race([waitForFile(readyFile, o.readyTimeoutMs ?? 60_000), exited]);
-      return new AgentServer(child, JSON.parse(text) as AgentServerReady, logFile);
-    } catch (e) {
-      await stopChild(child);
-      throw e;
-    } finally {
-      exited.catch(() => undefined);
-    }
+    const spawned = await spawnServer(o.dir, o.core, config, o.readyTimeoutMs);
+    return new AgentServer(spawned.child, spawned.ready as AgentServerReady, spawned.logFile);
   }
 
   /** `POST /v1/agents`: registers an agent and returns its token (shown only this once). */

@@ -131,9 +131,6 @@ export class FleetbanServer {
   }
 
   static async start(options: ServerOptions): Promise<FleetbanServer> {
-    const configFile = join(options.dir, 'fleetban.json');
-    const readyFile = join(options.dir, 'ready.json');
-    const logFile = join(options.dir, 'server.log');
     const config = {
       store: { path: options.storePath ?? join(options.dir, 'store') },
       ingest: {
@@ -152,42 +149,14 @@ export class FleetbanServer {
       control: { socket: join(options.dir, 'admin.sock') },
       log: { level: 'warn' },
     };
-    await writeFile(configFile, JSON.stringify(config, null, 2));
-    const [cmd, args] = pinned(options.core, process.execPath, [
-      fleetbanBin,
-      'server',
-      '--config',
-      configFile,
-      '--ready-file',
-      readyFile,
-    ]);
-    const log = openSync(logFile, 'a');
-    const spawnedAt = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', log, log] });
-    closeSync(log);
-    const exited = new Promise<never>((_, reject) => {
-      child.once('exit', (code, signal) => {
-        reject(
-          new Error(
-            `fleetban server exited (${code ?? signal}) before it was ready; see ${logFile}`,
-          ),
-        );
-      });
-      child.once('error', reject);
-    });
-    try {
-      const text = await Promise.race([
-        waitForFile(readyFile, options.readyTimeoutMs ?? 60_000),
-        exited,
-      ]);
-      const readyAt = performance.now();
-      return new FleetbanServer(child, JSON.parse(text) as ReadyFile, spawnedAt, readyAt, logFile);
-    } catch (e) {
-      await stopChild(child);
-      throw e;
-    } finally {
-      exited.catch(() => undefined);
-    }
+    const spawned = await spawnServer(options.dir, options.core, config, options.readyTimeoutMs);
+    return new FleetbanServer(
+      spawned.child,
+      spawned.ready as ReadyFile,
+      spawned.spawnedAt,
+      spawned.readyAt,
+      spawned.logFile,
+    );
   }
 
   async get(path: string): Promise<{ status: number; body: string }> {
@@ -203,5 +172,68 @@ export class FleetbanServer {
 
   async close(): Promise<void> {
     await stopChild(this.child, 10_000);
+  }
+}
+
+/** A `fleetban server` child process that has written its ready file. */
+export interface SpawnedServer {
+  readonly child: ChildProcess;
+  /** The ready file's contents. */
+  readonly ready: unknown;
+  /** performance.now() at spawn and when the ready file appeared (polled every 20 ms). */
+  readonly spawnedAt: number;
+  readonly readyAt: number;
+  readonly logFile: string;
+}
+
+/**
+ * Writes `config` to DIR/fleetban.json and starts `fleetban server` on it (pinned to `core`), its
+ * output going to DIR/server.log; resolves once the ready file is there, rejects (after stopping
+ * the child) when the server exits first or the deadline passes.
+ */
+export async function spawnServer(
+  dir: string,
+  core: number | null,
+  config: unknown,
+  readyTimeoutMs = 60_000,
+): Promise<SpawnedServer> {
+  const configFile = join(dir, 'fleetban.json');
+  const readyFile = join(dir, 'ready.json');
+  const logFile = join(dir, 'server.log');
+  await writeFile(configFile, JSON.stringify(config, null, 2));
+  const [cmd, args] = pinned(core, process.execPath, [
+    fleetbanBin,
+    'server',
+    '--config',
+    configFile,
+    '--ready-file',
+    readyFile,
+  ]);
+  const log = openSync(logFile, 'a');
+  const spawnedAt = performance.now();
+  const child = spawn(cmd, args, { stdio: ['ignore', log, log] });
+  closeSync(log);
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => {
+      reject(
+        new Error(`fleetban server exited (${code ?? signal}) before it was ready; see ${logFile}`),
+      );
+    });
+    child.once('error', reject);
+  });
+  try {
+    const text = await Promise.race([waitForFile(readyFile, readyTimeoutMs), exited]);
+    return {
+      child,
+      ready: JSON.parse(text) as unknown,
+      spawnedAt,
+      readyAt: performance.now(),
+      logFile,
+    };
+  } catch (e) {
+    await stopChild(child);
+    throw e;
+  } finally {
+    exited.catch(() => undefined);
   }
 }
