@@ -127,7 +127,7 @@ export const schema = {
       env: 'FLEETBAN_MAX_MESSAGE_SIZE',
     },
     maxConnections: {
-      doc: 'Most TCP and TLS connections at once; further ones are refused and counted.',
+      doc: 'Most connections open at once on each stream listener (TCP, TLS); further ones are refused and counted.',
       format: 'positive-int',
       default: 1024,
       env: 'FLEETBAN_MAX_CONNECTIONS',
