@@ -1,25 +1,22 @@
 // The composition root: builds every part from the config, starts them in order, closes them in reverse.
 import { writeFile, rename } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
-import { CidrSet, parseCidr, type Cidr } from '../core/ip.js';
+import { CidrSet, type Cidr } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import type { JailConfig } from '../config/jail-options.js';
 import { loadJails } from '../config/jails-dir.js';
-import type { FleetbanConfig, MailConfig } from '../config/load.js';
+import type { FleetbanConfig } from '../config/load.js';
 import { AdminServer } from '../control/admin-server.js';
 import { AgentApi } from '../distribute/agent-api.js';
 import { AgentRegistry } from '../distribute/agent-registry.js';
 import { agentsAdminExtension } from '../distribute/agents-admin.js';
 import { Ingest, type ListeningAddresses } from '../ingest/ingest.js';
-import type { IngestOptions } from '../ingest/options.js';
 import { SenderTable } from '../ingest/senders.js';
 import { JailEngine } from '../jails/engine.js';
 import { mailAdminExtension } from '../notify/mail-admin.js';
 import { Mailer } from '../notify/mailer.js';
-import { NodemailerTransport } from '../notify/smtp-transport.js';
 import { computeBantime } from '../jails/policy.js';
 import { BanLog } from '../log/ban-log.js';
 import { SyslogTimeZone } from '../parse/syslog.js';
@@ -28,6 +25,7 @@ import type { BanStore } from '../store/store.js';
 import { BanManager } from './ban-manager.js';
 import { ServerControlPlane } from './control-plane.js';
 import { ExpiryScheduler } from './expiry.js';
+import { ingestOptions, mailerOptions, mailTransport, parseAll } from './options.js';
 import { Pipeline } from './pipeline.js';
 
 /** How often idle attacker windows are swept and old history pruned. */
@@ -367,70 +365,6 @@ export class FleetbanServer {
 /** Ban time of a manual ban filed under no jail, when the admin gives no --for. */
 const MANUAL_BANTIME_SEC = 3600;
 
-function parseAll(items: readonly string[]): Cidr[] {
-  return items.map((s) => parseCidr(s)).filter((c): c is Cidr => c !== null);
-}
-
 function sameJail(a: JailConfig | undefined, b: JailConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function mailTransport(m: MailConfig): NodemailerTransport {
-  if (m.transport === 'sendmail')
-    return new NodemailerTransport({ kind: 'sendmail', path: m.sendmail.path }, m.from);
-  return new NodemailerTransport(
-    {
-      kind: 'smtp',
-      host: m.smtp.host,
-      port: m.smtp.port,
-      secure: m.smtp.secure,
-      requireTLS: m.smtp.requireTLS,
-      user: m.smtp.user,
-      pass: m.smtp.pass,
-      rejectUnauthorized: m.smtp.tls.rejectUnauthorized,
-      ca: m.smtp.tls.ca,
-    },
-    m.from,
-  );
-}
-
-function mailerOptions(m: MailConfig): ConstructorParameters<typeof Mailer>[0]['options'] {
-  return {
-    to: m.to,
-    groupWaitMs: m.groupWait * 1000,
-    groupThreshold: m.groupThreshold,
-    maxPerHour: m.maxPerHour,
-    retryMinMs: m.retryMin * 1000,
-    retryMaxMs: m.retryMax * 1000,
-    lifecycle: m.lifecycle,
-    timeZone: m.timeZone,
-    hostname: hostname(),
-  };
-}
-
-function ingestOptions(c: FleetbanConfig): IngestOptions {
-  const i = c.ingest;
-  return {
-    udp: {
-      enabled: i.udp.enabled,
-      address: i.udp.address,
-      port: i.udp.port,
-      recvBufferSize: i.udp.recvBufferSize,
-    },
-    tcp: { enabled: i.tcp.enabled, address: i.tcp.address, port: i.tcp.port },
-    tls: {
-      enabled: i.tls.enabled,
-      address: i.tls.address,
-      port: i.tls.port,
-      ...(i.tls.cert !== '' ? { cert: i.tls.cert } : {}),
-      ...(i.tls.key !== '' ? { key: i.tls.key } : {}),
-      ...(i.tls.ca !== '' ? { ca: i.tls.ca } : {}),
-      requestClientCert: i.tls.requireClientCert,
-    },
-    maxMessageSize: i.maxMessageSize,
-    maxConnections: i.maxConnections,
-    maxConnectionBuffer: i.maxConnectionBuffer,
-    idleTimeoutMs: i.idleTimeout * 1000,
-    allowedSenders: new CidrSet(parseAll(i.allowedSenders)),
-  };
 }
