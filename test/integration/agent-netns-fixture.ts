@@ -184,4 +184,13 @@ export class AgentProcess {
       this.#child.kill('SIGKILL');
     await this.exited;
   }
+
+  /** Sends a signal (`ip netns exec` execs node, so the child is the agent itself). */
+  signal(signal: NodeJS.Signals): void {
+    this.#child.kill(signal);
+  }
+
+  get running(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
 }

@@ -274,6 +274,10 @@ test('agent killed and restarted: the kernel keeps enforcing, the restart restor
     'both bans after the restart',
   );
   assert.equal(await reaches(NS.attacker, HOST), false);
+  // A stray SIGHUP (a closed terminal, a reflexive `kill -HUP`) must not take the agent down.
+  hostAgent.signal('SIGHUP');
+  await hostAgent.waitForLog('SIGHUP ignored');
+  assert.equal(hostAgent.running, true, 'the agent runs on after SIGHUP');
   await cli('unban', ATTACKER);
   await cli('unban', '10.77.0.50');
   await waitForSet(NS.host, (k) => k.length === 0, 'empty set');

@@ -29,6 +29,12 @@ export const agentCommand: Command = {
       logger,
       io,
       stopDetails: () => ({ counters: agent.metrics.snapshot() }),
+      // Without a handler Node would exit on SIGHUP and take the agent down with a terminal.
+      onHangup: () => {
+        logger.warn(
+          'SIGHUP ignored: the agent reads its configuration at start; restart it to apply changes',
+        );
+      },
     });
   },
 };
