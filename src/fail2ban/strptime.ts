@@ -1,4 +1,5 @@
 // fail2ban's strptime: `%` date directives as regex text, and matched fields turned into an instant (year and zone rules).
+import { zoneOffsetAt } from '../core/zone-offset.js';
 
 const MONTHS = [
   'january',
@@ -97,32 +98,7 @@ const OFFSET_CACHE = 4096;
 
 /** A zone by IANA name (or `UTC`), through Intl: what `mktime` does under TZ=name. */
 export function ianaZone(name: string): LocalZone {
-  const fmt = new Intl.DateTimeFormat('en-US', {
-    timeZone: name,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  });
-  const intlWall: EpochToWall = (ms) => {
-    const p: Record<string, number> = {};
-    for (const part of fmt.formatToParts(new Date(ms))) p[part.type] = Number(part.value);
-    return [
-      p['year'] ?? 0,
-      p['month'] ?? 0,
-      p['day'] ?? 0,
-      p['hour'] ?? 0,
-      p['minute'] ?? 0,
-      p['second'] ?? 0,
-    ];
-  };
-  const exactOffset = (ms: number): number => {
-    const [y, mo, d, h, mi, s] = intlWall(ms);
-    return Date.UTC(y, mo - 1, d, h, mi, s) - Math.floor(ms / 1000) * 1000;
-  };
+  const exactOffset = zoneOffsetAt(name);
   // Intl is slow (several µs a call, three calls a dated line): the offset is remembered per
   // hour, and an hour whose two ends disagree (a transition inside it) is asked exactly.
   const hours = new Map<number, number | null>();

@@ -1,4 +1,5 @@
 // How RFC 3164 wall-clock stamps (no year, no offset) become instants: one zone, inferred year, memoised.
+import { zoneOffsetAt } from '../core/zone-offset.js';
 import type { EpochMs } from '../core/clock.js';
 import { daysInMonth, utcEpoch } from './civil.js';
 
@@ -159,29 +160,7 @@ function localWallToEpoch(
 
 /** Wall time in an IANA zone → instant, through Intl (slow, hence the memo in front of it). */
 function zonedWallToEpoch(zone: string): WallToEpoch {
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  });
-  const offsetAt = (instant: EpochMs): number => {
-    const f: Record<string, number> = {};
-    for (const part of format.formatToParts(new Date(instant))) f[part.type] = Number(part.value);
-    const wall = utcEpoch(
-      f['year'] ?? 1970,
-      f['month'] ?? 1,
-      f['day'] ?? 1,
-      f['hour'] ?? 0,
-      f['minute'] ?? 0,
-      f['second'] ?? 0,
-    );
-    return wall - (instant - (((instant % 1000) + 1000) % 1000));
-  };
+  const offsetAt = zoneOffsetAt(zone);
   return (y, mo, d, h, mi, s) => {
     const wall = utcEpoch(y, mo, d, h, mi, s);
     // The offsets a day either side bracket any transition; resolve like Date ("compatible"):
