@@ -5,7 +5,6 @@
 // Convergence = first line sent → the agent's nft batch that completes the burst returned (its
 // debug line `nft sets updated`, logged right after nft exits), then checked by listing the sets.
 // (`nft monitor` cannot serve here: nft 1.0.6 takes minutes to load 100,000 interval elements.)
-import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import { ATTACKER_SPACE, attacker, failureLine } from './lib/attackers.js';
 import { copyStore, fillStore } from './lib/ban-fill.js';
 import { benchCores, machineInfo, printMachine } from './lib/machine.js';
 import { fmtInt, median, printTable, verdict, writeResult } from './lib/report.js';
-import { reason, withTempDir } from './lib/scratch.js';
+import { reason, withKeptDir, withTempDir } from './lib/scratch.js';
 import { Teardown } from './lib/teardown.js';
 
 const TARGET_SEC = 2;
@@ -105,12 +104,6 @@ async function burstOnce(
   }
 }
 
-async function withStoreDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
-  if (values.keep === undefined) return withTempDir('agent-burst-store', body);
-  mkdirSync(values.keep, { recursive: true });
-  return body(values.keep);
-}
-
 async function main(): Promise<void> {
   const machine = machineInfo();
   printMachine(machine);
@@ -119,7 +112,7 @@ async function main(): Promise<void> {
   );
   const teardown = new Teardown();
   try {
-    await withStoreDir(async (storeDir) => {
+    await withKeptDir(values.keep, 'agent-burst-store', async (storeDir) => {
       const storePath = join(storeDir, 'store');
       const f = await fillStore(storePath, base);
       if (f.written > 0)

@@ -8,7 +8,6 @@
 // logged as each nft batch returns: batches apply bans in feed order, so after a batch whose
 // running total of added elements is k, the first k attackers are in the kernel (--detect log).
 import { createSocket } from 'node:dgram';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -20,7 +19,7 @@ import { copyStore, fillStore } from './lib/ban-fill.js';
 import { benchCores, machineInfo, printMachine } from './lib/machine.js';
 import { summarise } from './lib/quantiles.js';
 import { fmtInt, printTable, verdict, writeResult } from './lib/report.js';
-import { withTempDir } from './lib/scratch.js';
+import { withKeptDir, withTempDir } from './lib/scratch.js';
 import { Teardown } from './lib/teardown.js';
 
 const TARGET_P99_MS = 100;
@@ -77,9 +76,7 @@ async function filledStore(path: string): Promise<void> {
       console.log(`store: wrote ${fmtInt(f.written)} bans in ${f.seconds.toFixed(1)} s`);
     await copyStore(join(dir, 'store'), path);
   };
-  if (values.keep === undefined) return withTempDir('agent-latency-store', fill);
-  mkdirSync(values.keep, { recursive: true });
-  return fill(values.keep);
+  return withKeptDir(values.keep, 'agent-latency-store', fill);
 }
 
 async function main(): Promise<void> {

@@ -2,7 +2,6 @@
 // Run (root): npx tsc -p . && node dist/bench/agent-sync.bench.js [--bans 100000] [--runs 3] [--keep DIR]
 // The store is filled through LevelBanStore (80 % IPv4, 20 % IPv6 /64, 5 % permanent); each run
 // deletes the fleetban table in the namespace and starts a new agent without a state file.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { countSetElements } from './lib/agent-process.js';
@@ -11,7 +10,7 @@ import { sshdJail } from './lib/agent-server.js';
 import { copyStore, fillStore } from './lib/ban-fill.js';
 import { benchCores, machineInfo, printMachine } from './lib/machine.js';
 import { fmtInt, median, printTable, verdict, writeResult } from './lib/report.js';
-import { reason, withTempDir } from './lib/scratch.js';
+import { reason, withKeptDir, withTempDir } from './lib/scratch.js';
 import { Teardown } from './lib/teardown.js';
 
 const TARGET_SEC = 2;
@@ -80,12 +79,6 @@ async function syncOnce(rig: Rig, run: number): Promise<SyncRun> {
   }
 }
 
-async function withStoreDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
-  if (values.keep === undefined) return withTempDir('agent-sync-store', body);
-  mkdirSync(values.keep, { recursive: true });
-  return body(values.keep);
-}
-
 async function main(): Promise<void> {
   const machine = machineInfo();
   printMachine(machine);
@@ -94,7 +87,7 @@ async function main(): Promise<void> {
   );
   const teardown = new Teardown();
   try {
-    await withStoreDir(async (storeDir) => {
+    await withKeptDir(values.keep, 'agent-sync-store', async (storeDir) => {
       const storePath = join(storeDir, 'store');
       const f = await fillStore(storePath, total);
       console.log(

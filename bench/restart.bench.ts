@@ -1,7 +1,6 @@
 // Benchmark: `fleetban server` restarting on a store of 1,000,000 active bans: time to the ready file, to /healthz 200, and RSS.
 // Run: npx tsc -p . && node dist/bench/restart.bench.js [--bans 1000000] [--runs 3] [--keep DIR]
 // With --keep DIR the store is written there once and reused by later runs (delete the folder to refill it).
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fillStore } from './lib/ban-fill.js';
@@ -9,7 +8,7 @@ import { FleetbanServer } from './lib/fleetban-server.js';
 import { benchCores, printMachine } from './lib/machine.js';
 import { pollUntil, rssKiB } from './lib/proc.js';
 import { fmtInt, median, medianRun, printTable, verdict, writeResult } from './lib/report.js';
-import { reason, withTempDir } from './lib/scratch.js';
+import { reason, withKeptDir, withTempDir } from './lib/scratch.js';
 
 const TARGET_SEC = 5;
 
@@ -63,18 +62,12 @@ async function restartOnce(storePath: string): Promise<RestartRun> {
   });
 }
 
-async function withStoreDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
-  if (values.keep === undefined) return withTempDir('restart-store', body);
-  mkdirSync(values.keep, { recursive: true });
-  return body(values.keep);
-}
-
 async function main(): Promise<void> {
   printMachine();
   console.log(
     `restart: ${fmtInt(total)} active bans, ${runs} restarts, server on core ${cores.receiver ?? 'any'}`,
   );
-  await withStoreDir(async (dir) => {
+  await withKeptDir(values.keep, 'restart-store', async (dir) => {
     const storePath = join(dir, 'store');
     const f = await fillStore(storePath, total);
     console.log(

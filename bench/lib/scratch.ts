@@ -1,5 +1,5 @@
 // Temporary folders for one benchmark run, removed afterwards even when the run fails.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,6 +13,20 @@ export async function withTempDir<T>(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs `body` in `keep` when given (created if missing, kept afterwards, so a filled store is
+ * reused by later runs), else in a temporary folder removed afterwards.
+ */
+export async function withKeptDir<T>(
+  keep: string | undefined,
+  prefix: string,
+  body: (dir: string) => Promise<T>,
+): Promise<T> {
+  if (keep === undefined) return withTempDir(prefix, body);
+  await mkdir(keep, { recursive: true });
+  return body(keep);
 }
 
 /** The message of anything thrown, for "not measured" rows. */
