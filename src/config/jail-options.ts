@@ -305,6 +305,24 @@ export function parseJailDefaults(json: unknown, source = 'jails.defaults'): Jai
   return freezeDefaults(applyPolicy(SHIPPED, json, source, new Set()));
 }
 
+/** A jail's `programs` (names or `*` patterns), or `fallback` when the jail does not set it. */
+function programsOf(
+  raw: Record<string, unknown>,
+  fail: (key: string) => Fail,
+  fallback: readonly string[],
+): readonly string[] {
+  if (raw['programs'] === undefined) return fallback;
+  return list(
+    raw['programs'],
+    fail('programs'),
+    'program names (an array or a space-separated string)',
+  ).map((p) =>
+    typeof p === 'string' && /^[^\s\[\]:]{1,64}$/.test(p)
+      ? p
+      : fail('programs')('program names or * patterns without spaces, brackets or colons'),
+  );
+}
+
 const JAIL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
@@ -418,18 +436,7 @@ function parseJail(
       `${place}: needs "filter" (built-in filters: ${Object.keys(registry).join(', ')}) or an inline "failregex"`,
     );
   }
-  const programs =
-    raw['programs'] === undefined
-      ? base.programs
-      : list(
-          raw['programs'],
-          fail('programs'),
-          'program names (an array or a space-separated string)',
-        ).map((p) =>
-          typeof p === 'string' && /^[^\s\[\]:]{1,64}$/.test(p)
-            ? p
-            : fail('programs')('program names without spaces, brackets or colons'),
-        );
+  const programs = programsOf(raw, fail, base.programs);
   const failregex = [...base.failregex, ...inlineFail];
   const ignoreregex = [...base.ignoreregex, ...inlineIgnore];
   try {
@@ -492,18 +499,7 @@ function parseFail2banJail(
     );
   }
   const fail = (key: string): Fail => failer(place, key, raw[key]);
-  const programs =
-    raw['programs'] === undefined
-      ? []
-      : list(
-          raw['programs'],
-          fail('programs'),
-          'program names (an array or a space-separated string)',
-        ).map((p) =>
-          typeof p === 'string' && /^[^\s\[\]:]{1,64}$/.test(p)
-            ? p
-            : fail('programs')('program names without spaces, brackets or colons'),
-        );
+  const programs = programsOf(raw, fail, []);
   return Object.freeze({
     ...freezeDefaults(policy),
     name,

@@ -118,6 +118,8 @@ test('errors name the file, the jail, the key and what is allowed', () => {
   rejects({ sshd: { banmask: { v4: 33 } } }, '"banmask"');
   rejects({ sshd: { banmask: { v5: 1 } } }, '"banmask"');
   rejects({ sshd: { hosts: ['bad host!'] } }, '"hosts"');
+  rejects({ sshd: { programs: ['ssh d'] } }, '"programs"', '* patterns');
+  rejects({ sshd: { programs: ['sshd[1]'] } }, '"programs"', 'brackets');
   rejects({ sshd: { notify: 'someone' } }, '"notify"', '"off"');
   rejects({ sshd: { enabled: 'maybe' } }, '"enabled"', 'true or false');
   rejects({ sshd: { maxRetry: 3 } }, 'jail "sshd"', 'unknown option "maxRetry"', 'maxretry');
