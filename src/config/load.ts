@@ -149,6 +149,42 @@ export function loadConfig(options: LoadOptions = {}): FleetbanConfig {
   return deepFreeze(result);
 }
 
+/** What a client command (the CLI) needs of the config: where the admin API is, nothing else. */
+export interface ControlConfig {
+  readonly file: string | null;
+  readonly control: FleetbanConfig['control'];
+}
+
+/**
+ * Reads only the `control` section of the file the server would read, with the same environment
+ * overrides and rules. A client command must not need the server's secrets (an SMTP password
+ * given only in the server's environment) nor fail on sections it never uses.
+ */
+export function loadControlConfig(options: LoadOptions = {}): ControlConfig {
+  const file = resolveConfigFile(options);
+  const where = file ?? 'built-in defaults';
+  const config = convict(
+    { control: schema.control },
+    { env: options.env ?? process.env, args: [] },
+  );
+  if (file !== null) {
+    const data = readConfigObject(
+      file,
+      'configuration file',
+      'sections (store, ingest, jails, control, log)',
+    );
+    try {
+      config.load({ control: data['control'] ?? {} });
+      config.validate({ allowed: 'strict' });
+    } catch (e) {
+      throw configInvalid(where, describeError(e), e);
+    }
+  }
+  const control = (config.getProperties() as unknown as Pick<FleetbanConfig, 'control'>).control;
+  checkControlRules(where, control);
+  return deepFreeze({ file, control });
+}
+
 /** The configuration with secrets replaced, for `fleetban config check` and logs. */
 export function redactedConfig(config: FleetbanConfig): unknown {
   // Driven by the schema's `sensitive` marks, so a secret added later is hidden without a change here.
@@ -202,12 +238,7 @@ function checkCrossKeyRules(where: string, c: Omit<FleetbanConfig, never>): void
       'ingest.tls.requireClientCert is true, so ingest.tls.ca must name the CA bundle that signs client certificates',
     );
   }
-  if (c.control.http.enabled && c.control.http.token.length < 16) {
-    throw configInvalid(
-      where,
-      'control.http.enabled is true, so control.http.token must be set (at least 16 characters)',
-    );
-  }
+  checkControlRules(where, c.control);
   if (c.ingest.maxConnectionBuffer < c.ingest.maxMessageSize + 16) {
     throw configInvalid(
       where,
@@ -215,6 +246,15 @@ function checkCrossKeyRules(where: string, c: Omit<FleetbanConfig, never>): void
     );
   }
   checkMailRules(where, c.mail);
+}
+
+function checkControlRules(where: string, control: FleetbanConfig['control']): void {
+  if (control.http.enabled && control.http.token.length < 16) {
+    throw configInvalid(
+      where,
+      'control.http.enabled is true, so control.http.token must be set (at least 16 characters)',
+    );
+  }
 }
 
 const MAIL_ADDRESS = /^[^\s@<>,]+@[^\s@<>,]+$/;

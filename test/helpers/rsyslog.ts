@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { waitFor } from './wait.js';
 
-const INSTALL_HINT = 'apt-get install rsyslog (or run .ci/run, which installs what the tests need)';
+const INSTALL_HINT =
+  'apt-get install rsyslog (or npm run test:all as root, which installs what the tests need)';
 
 /** How the instance forwards: TCP octet-counted RFC 5424, or UDP in the traditional (RFC 3164) format. */
 export const Forwarding = {
@@ -29,7 +30,7 @@ export function requireRsyslog(): { readonly rsyslogd: string; readonly logger: 
   const logger = findExecutable('logger', ['/usr/bin', '/bin']);
   if (logger === null)
     throw new Error(
-      `logger not found: apt-get install bsdutils (or run .ci/run, which installs what the tests need)`,
+      `logger not found: apt-get install bsdutils (or npm run test:all as root, which installs what the tests need)`,
     );
   return { rsyslogd, logger };
 }

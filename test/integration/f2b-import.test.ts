@@ -17,7 +17,7 @@ const STOCK = '/etc/fail2ban';
 test('stock fail2ban + jail.local → fleetban jails that load and run', async () => {
   assert.ok(
     existsSync(`${STOCK}/jail.conf`),
-    `${STOCK}/jail.conf is missing: apt-get install fail2ban (or run .ci/run)`,
+    `${STOCK}/jail.conf is missing: apt-get install fail2ban (or npm run test:all as root)`,
   );
   const root = mkdtempSync(join(tmpdir(), 'fleetban-f2b-import-'));
   try {

@@ -337,6 +337,30 @@ describe('fleetban CLI', () => {
       assert.equal((await run(['bans'], { FLEETBAN_ADMIN_SOCKET: socket })).code, ExitCode.OK);
     });
 
+    it('needs only the control section: the SMTP password may live in the server environment alone', async () => {
+      // fleetban.conf(5) recommends FLEETBAN_SMTP_PASS in the server's environment only; the
+      // CLI, run by an admin without it, must still find the server.
+      const config = join(dir, 'mail-secret.json');
+      const mail = {
+        enabled: true,
+        from: 'fleetban@example.net',
+        to: ['admin@example.net'],
+        smtp: { host: 'smtp.example.net', port: 587, user: 'fleetban' },
+      };
+      await writeFile(config, JSON.stringify({ control: { socket }, mail }));
+      for (const command of [['status'], ['bans'], ['mail', 'test']]) {
+        const r = await run([...command, '--config', config]);
+        assert.doesNotMatch(r.err, /mail\.smtp\.pass/, command.join(' '));
+        assert.notEqual(r.code, ExitCode.UNREACHABLE, r.err);
+      }
+      assert.equal((await run(['bans', '--config', config])).code, ExitCode.OK);
+      // The control section itself is still checked strictly.
+      await writeFile(config, JSON.stringify({ control: { socket, sokcet: 'x' }, mail }));
+      const typo = await run(['bans', '--config', config]);
+      assert.equal(typo.code, ExitCode.FAILED);
+      assert.match(typo.err, /sokcet/);
+    });
+
     it('uses TCP with the token when the config disables the socket', async () => {
       const config = join(dir, 'tcp.json');
       const http = { enabled: true, address: '127.0.0.1', port: tcpPort, token: TOKEN };

@@ -41,7 +41,10 @@ test('the adapter rebuilds the log line fail2ban expects', () => {
 });
 
 test('a fail2ban:sshd jail bans across hosts through the engine', () => {
-  assert.ok(installed, 'fail2ban is not installed: apt-get install fail2ban (or run .ci/run)');
+  assert.ok(
+    installed,
+    'fail2ban is not installed: apt-get install fail2ban (or npm run test:all as root)',
+  );
   const configs = parseJailFile(
     't.json',
     { sshd: { filter: 'fail2ban:sshd[mode=aggressive]', maxretry: 3, programs: ['sshd'] } },
@@ -80,7 +83,10 @@ test('a fail2ban:sshd jail bans across hosts through the engine', () => {
 });
 
 test('unknown fail2ban filters and options are refused at load time', () => {
-  assert.ok(installed, 'fail2ban is not installed: apt-get install fail2ban (or run .ci/run)');
+  assert.ok(
+    installed,
+    'fail2ban is not installed: apt-get install fail2ban (or npm run test:all as root)',
+  );
   assert.throws(
     () => parseJailFile('t.json', { x: { filter: 'fail2ban:nope' } }, undefined, undefined, DIR),
     (e: unknown) =>

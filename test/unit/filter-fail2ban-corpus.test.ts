@@ -157,7 +157,7 @@ for (const [ours, file, theirMode] of PAIRS) {
   test(`${ours} catches what fail2ban's ${file} samples (mode ${theirMode}) expect`, () => {
     assert.ok(
       existsSync(CORPUS + file),
-      `fail2ban's sample log ${CORPUS + file} is missing: apt-get install fail2ban (or run .ci/run)`,
+      `fail2ban's sample log ${CORPUS + file} is missing: apt-get install fail2ban (or npm run test:all as root)`,
     );
     const [name = '', mode] = ours.split(':');
     const filter = compileFilter(resolveFilter(name, mode));

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that fleetban's test suite drives for real, when they are missing.
+set -euo pipefail
+
+# rsyslog (a real syslog client) and rsyslog-gnutls (its TLS driver), nftables and iproute2
+# (network namespaces), fail2ban (its filters, sample logs and fail2ban-regex), openssl (TLS
+# certificates), bsdutils (logger); for the package: mandoc (man page lint), man-db (rendering),
+# systemd (systemd-analyze verify), util-linux (unshare, setpriv).
+need=()
+command -v rsyslogd >/dev/null || need+=(rsyslog)
+command -v nft >/dev/null || need+=(nftables)
+command -v ip >/dev/null || need+=(iproute2)
+command -v fail2ban-regex >/dev/null || need+=(fail2ban)
+command -v openssl >/dev/null || need+=(openssl)
+command -v logger >/dev/null || need+=(bsdutils)
+command -v mandoc >/dev/null || need+=(mandoc)
+command -v man >/dev/null || need+=(man-db)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v unshare >/dev/null || need+=(util-linux)
+[ -e "/usr/lib/$(uname -m)-linux-gnu/rsyslog/lmnsd_gtls.so" ] || need+=(rsyslog-gnutls)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "fleetban tests need these Debian packages: ${need[*]}" >&2
+    echo "run as root (sudo npm run test:all) or: sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# Installing packages may start services; fleetban's tests run their own instances.
+if command -v systemctl >/dev/null; then
+  systemctl stop rsyslog.service fail2ban.service >/dev/null 2>&1 || true
+fi
