@@ -375,7 +375,7 @@ export const schema = {
       env: 'FLEETBAN_MAIL_GROUP_THRESHOLD',
     },
     maxPerHour: {
-      doc: 'Most mails in any hour (per recipient list). Beyond it, bans are held and one "N more bans suppressed" summary follows when the hour allows.',
+      doc: 'Most mails in any hour (per recipient list). Beyond it, bans are held and one "N more bans suppressed" summary follows when the hour allows. Send times are kept in the store, so the cap holds across restarts.',
       format: 'positive-int',
       default: 12,
       env: 'FLEETBAN_MAIL_MAX_PER_HOUR',

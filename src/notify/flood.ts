@@ -44,13 +44,16 @@ export class FloodControl {
   #lastMailAt: EpochMs | null = null;
   #capped = false;
 
-  constructor(options: FloodOptions, clock: Clock) {
+  /** `sentBefore`: send times of this route's mails from before a restart, so the cap holds across it. */
+  constructor(options: FloodOptions, clock: Clock, sentBefore: readonly EpochMs[] = []) {
     this.#o = {
       groupWaitMs: Math.max(0, options.groupWaitMs),
       groupThreshold: Math.max(1, Math.trunc(options.groupThreshold)),
       maxPerHour: Math.max(1, Math.trunc(options.maxPerHour)),
     };
     this.#clock = clock;
+    this.#sent = [...sentBefore].sort((a, b) => a - b);
+    this.#lastMailAt = this.#sent[this.#sent.length - 1] ?? null;
   }
 
   plan(pending: readonly Notice[]): FloodPlan {

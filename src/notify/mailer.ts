@@ -25,7 +25,10 @@ export interface MailerOptions extends FloodOptions, RenderContext {
 }
 
 export interface MailerDeps {
-  readonly store: Pick<BanStore, 'outbox' | 'ackOutbox' | 'outboxSize' | 'subscribe' | 'stats'>;
+  readonly store: Pick<
+    BanStore,
+    'outbox' | 'ackOutbox' | 'sentMail' | 'outboxSize' | 'subscribe' | 'stats'
+  >;
   readonly transport: MailTransport;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -57,6 +60,7 @@ export interface MailTestReport extends SendReceipt {
 
 /** Notices read per pass; a longer outbox is worked through pass after pass. */
 const READ_LIMIT = 10_000;
+const HOUR_MS = 3600_000;
 
 /**
  * Delivery is at least once, and once in practice: notices are deleted only after the server
@@ -68,6 +72,8 @@ const READ_LIMIT = 10_000;
 export class Mailer {
   readonly #d: MailerDeps;
   readonly #flood = new Map<string, FloodControl>();
+  /** Send times per route from the store, read once at the first pass (the cap outlives restarts). */
+  #sentBefore: Map<string, EpochMs[]> | null = null;
   #unsubscribe: (() => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
   #wakeAt: EpochMs | null = null;
@@ -167,6 +173,7 @@ export class Mailer {
       this.#arm(retryAt);
       return;
     }
+    this.#sentBefore ??= await this.#readSentMail(now);
     let wakeAt: EpochMs | null = null;
     for (let sentSome = true; sentSome && !this.#closed;) {
       sentSome = false;
@@ -191,7 +198,7 @@ export class Mailer {
         const plan = flood.plan(route.notices);
         if (plan.wakeAt !== null) wakeAt = Math.min(wakeAt ?? plan.wakeAt, plan.wakeAt);
         if (plan.mail === null) continue;
-        if (!(await this.#send(plan.mail, route.to))) return;
+        if (!(await this.#send(plan.mail, route.to, key))) return;
         flood.recordSent(plan.mail);
         sentSome = true;
       }
@@ -201,7 +208,7 @@ export class Mailer {
   }
 
   /** Sends one planned mail; on success deletes its notices, on failure schedules a retry. */
-  async #send(mail: PlannedMail, to: readonly string[]): Promise<boolean> {
+  async #send(mail: PlannedMail, to: readonly string[], route: string): Promise<boolean> {
     const o = this.#d.options;
     const rendered: RenderedMail =
       mail.kind === 'summary'
@@ -220,8 +227,8 @@ export class Mailer {
         to,
         messageId: messageId(tag, o.hostname),
       });
-      await this.#d.store.ackOutbox(ids);
       const now = this.#d.clock.now();
+      await this.#d.store.ackOutbox(ids, { route, at: now });
       this.#failures = 0;
       this.#status.sent++;
       this.#status.lastSuccessAt = now;
@@ -251,10 +258,20 @@ export class Mailer {
   #floodFor(key: string): FloodControl {
     let f = this.#flood.get(key);
     if (f === undefined) {
-      f = new FloodControl(this.#d.options, this.#d.clock);
+      f = new FloodControl(this.#d.options, this.#d.clock, this.#sentBefore?.get(key));
       this.#flood.set(key, f);
     }
     return f;
+  }
+
+  async #readSentMail(now: EpochMs): Promise<Map<string, EpochMs[]>> {
+    const byRoute = new Map<string, EpochMs[]>();
+    for (const m of await this.#d.store.sentMail(now - HOUR_MS)) {
+      const times = byRoute.get(m.route) ?? [];
+      times.push(m.at);
+      byRoute.set(m.route, times);
+    }
+    return byRoute;
   }
 
   /** One timer for the earliest thing to do; a later request never delays an earlier one. */

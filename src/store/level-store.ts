@@ -14,6 +14,7 @@ import {
   type ChangeListener,
   type NewBan,
   type OutboxRecord,
+  type SentMail,
   type StoreStats,
   type UnbanRequest,
 } from './store.js';
@@ -72,6 +73,8 @@ export class LevelBanStore implements BanStore {
   readonly #meta: Sub;
   /** seqKey(id) → JSON OutboxRecord: mail notices written with their ban, deleted once sent. */
   readonly #outbox: Sub;
+  /** seqKey(at) + '/' + route → '': mails sent in the last hour, for the hourly cap. */
+  readonly #sentMail: Sub;
   #outboxSize = 0;
   readonly #active = new ActiveBans();
   readonly #writer = new GroupCommit<StoreOp, DetailedBan[] | Ban[]>((ops) => this.#commit(ops));
@@ -101,6 +104,7 @@ export class LevelBanStore implements BanStore {
     this.#feed = textSublevel(this.#db, 'feed');
     this.#meta = textSublevel(this.#db, 'meta');
     this.#outbox = textSublevel(this.#db, 'outbox');
+    this.#sentMail = textSublevel(this.#db, 'sent-mail');
   }
 
   open(): Promise<void> {
@@ -259,25 +263,39 @@ export class LevelBanStore implements BanStore {
     return out;
   }
 
-  async ackOutbox(ids: readonly number[]): Promise<void> {
+  async ackOutbox(ids: readonly number[], sent?: SentMail): Promise<void> {
     await this.#ready();
-    if (ids.length === 0) return;
+    if (ids.length === 0 && sent === undefined) return;
     // Through the writer, so the count stays exact against notices queued by concurrent bans.
     await this.#writer.exclusive(async () => {
       const keys = ids.map(seqKey);
       const present = (await this.#outbox.getMany(keys)).filter((v) => v !== undefined).length;
-      await this.#db.batch(
-        keys.map((key): Op => ({ type: 'del', sublevel: this.#outbox, key })),
-        { sync: this.#sync },
-      );
+      const ops = keys.map((key): Op => ({ type: 'del', sublevel: this.#outbox, key }));
+      if (sent !== undefined) {
+        const key = `${seqKey(sent.at)}/${sent.route}`;
+        ops.push({ type: 'put', sublevel: this.#sentMail, key, value: '' });
+      }
+      await this.#db.batch(ops, { sync: this.#sync });
       this.#batches++;
-      this.#records += keys.length;
+      this.#records += ops.length;
       this.#outboxSize -= present;
     });
   }
 
   outboxSize(): number {
     return this.#outboxSize;
+  }
+
+  async sentMail(since: EpochMs): Promise<SentMail[]> {
+    await this.#ready();
+    const bound = seqKey(Math.max(0, since));
+    const old = await this.#sentMail.keys({ lt: bound }).all();
+    if (old.length > 0) await this.#sentMail.batch(old.map((key) => ({ type: 'del', key })));
+    const kept = await this.#sentMail.keys({ gte: bound }).all();
+    return kept.map((key) => {
+      const slash = key.indexOf('/');
+      return { at: Number(key.slice(0, slash)), route: key.slice(slash + 1) };
+    });
   }
 
   #ready(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type ChangeListener,
   type NewBan,
   type OutboxRecord,
+  type SentMail,
   type StoreStats,
   type UnbanRequest,
 } from './store.js';
@@ -26,6 +27,7 @@ export class MemoryBanStore implements BanStore {
   readonly #history = new Map<string, AttackerHistory>();
   /** id → pending mail notice; ids only grow, so insertion order is id order. */
   readonly #outbox = new Map<number, OutboxRecord>();
+  #sentMail: SentMail[] = [];
   /** Kept feed entries; feed[0] has sequence number #feedFirst. */
   #feed: Change[] = [];
   #feedFirst = 1;
@@ -123,14 +125,22 @@ export class MemoryBanStore implements BanStore {
     return [...this.#outbox.values()].slice(0, Math.max(0, limit));
   }
 
-  async ackOutbox(ids: readonly number[]): Promise<void> {
+  async ackOutbox(ids: readonly number[], sent?: SentMail): Promise<void> {
     await this.#ready();
     let deleted = 0;
     for (const id of ids) if (this.#outbox.delete(id)) deleted++;
-    if (deleted > 0) {
+    if (sent !== undefined) this.#sentMail.push({ route: sent.route, at: sent.at });
+    const records = deleted + (sent === undefined ? 0 : 1);
+    if (records > 0) {
       this.#batches++;
-      this.#records += deleted;
+      this.#records += records;
     }
+  }
+
+  async sentMail(since: EpochMs): Promise<SentMail[]> {
+    await this.#ready();
+    this.#sentMail = this.#sentMail.filter((m) => m.at >= since).sort((a, b) => a.at - b.at);
+    return [...this.#sentMail];
   }
 
   outboxSize(): number {

@@ -32,6 +32,12 @@ export type OutboxRecord =
       readonly reason: string;
     };
 
+/** A mail that went out to one set of recipients (`route`); kept an hour for the hourly cap. */
+export interface SentMail {
+  readonly route: string;
+  readonly at: EpochMs;
+}
+
 export interface StoreStats {
   readonly activeBans: number;
   readonly lastSeq: number;
@@ -118,8 +124,18 @@ export interface BanStore {
    */
   outbox(limit: number): Promise<OutboxRecord[]>;
 
-  /** Deletes delivered notices, all in one batch; unknown ids are skipped. Resolves once written. */
-  ackOutbox(ids: readonly number[]): Promise<void>;
+  /**
+   * Deletes delivered notices, all in one batch; unknown ids are skipped. `sent`, when given, is
+   * recorded in the same batch, so the mail that carried the notices counts towards
+   * `mail.maxPerHour` after a restart too. Resolves once written.
+   */
+  ackOutbox(ids: readonly number[], sent?: SentMail): Promise<void>;
+
+  /**
+   * Mails recorded by `ackOutbox` at or after `since`, oldest first. Records older than `since`
+   * may be deleted by this call: the caller asks for the last hour only.
+   */
+  sentMail(since: EpochMs): Promise<SentMail[]>;
 
   /** How many notices are pending, from memory. */
   outboxSize(): number;

@@ -174,4 +174,33 @@ describe('fleetban server with mail', () => {
     assert.equal(smtp.received.length, 1);
     assert.equal(smtp.received[0]?.subject, '[fleetban] sshd: banned 203.0.113.70');
   });
+
+  it('mail.maxPerHour holds across a restart: a held notice stays held', async () => {
+    smtp.received.length = 0;
+    const config = mailConfig(smtp);
+    const mail = { ...(config['mail'] as JsonObject), maxPerHour: 2, groupWait: '0.3s' };
+    const { dir, server } = await serve({ ...config, mail });
+    const port = server.ready.udp?.port ?? 0;
+    const outbox = async (s: string): Promise<Outbox | undefined> =>
+      (await cliJson<Status>(['status', '--json', '--socket', s])).outbox;
+    for (const [i, ip] of ['203.0.113.81', '203.0.113.82'].entries()) {
+      await sendUdp(port, [failureLine(ip, 'web4'), failureLine(ip, 'web4')]);
+      await smtp.waitForCount(i + 1);
+    }
+    await sendUdp(port, [failureLine('203.0.113.83', 'web4'), failureLine('203.0.113.83', 'web4')]);
+    await waitFor(async () => (await outbox(dir.socket))?.pending === 1, {
+      what: 'the third notice held by the hourly cap',
+    });
+    await server.stop();
+    const again = await startServer(dir);
+    servers.push(again);
+    // The mailer's first pass runs at start; give it several group waits to (wrongly) send.
+    await waitFor(async () => (await outbox(dir.socket))?.pending === 1, {
+      what: 'the outbox read after the restart',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal((await outbox(dir.socket))?.pending, 1, 'still held after the restart');
+    await again.stop();
+    assert.equal(smtp.received.length, 2, 'no third mail within the hour');
+  });
 });

@@ -356,6 +356,28 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(store.outboxSize(), 3);
       assert.equal(store.stats().activeBans, 5, 'acking mail leaves the bans alone');
     });
+
+    it('records sent mail with the ack and returns the last hour of it, oldest first', async () => {
+      await store.ban([1, 2, 3].map((i) => newBan(`192.0.2.${i}`, 10, { notify: true })));
+      await store.ackOutbox([1], { route: 'a@example.net', at: T0 + 1000 });
+      await store.ackOutbox([2, 3], { route: 'a@example.net,b@example.net', at: T0 + 500 });
+      await store.ackOutbox([], { route: 'a@example.net', at: T0 + 4000 });
+      assert.equal(store.outboxSize(), 0);
+      assert.deepEqual(await store.sentMail(T0), [
+        { route: 'a@example.net,b@example.net', at: T0 + 500 },
+        { route: 'a@example.net', at: T0 + 1000 },
+        { route: 'a@example.net', at: T0 + 4000 },
+      ]);
+      assert.deepEqual(await store.sentMail(T0 + 1000), [
+        { route: 'a@example.net', at: T0 + 1000 },
+        { route: 'a@example.net', at: T0 + 4000 },
+      ]);
+      assert.deepEqual(
+        (await store.sentMail(T0)).map((m) => m.at),
+        [T0 + 1000, T0 + 4000],
+        'records older than an earlier `since` are gone',
+      );
+    });
   });
 
   describe(`BanStore contract: ${name}, feed retention`, () => {
