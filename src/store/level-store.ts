@@ -1,4 +1,5 @@
 // The LevelDB ban store: every ban/unban is one atomic batch, group-committed, with bans held in memory.
+import { join } from 'node:path';
 import { Level } from 'level';
 import type { EpochMs } from '../core/clock.js';
 import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
@@ -7,6 +8,7 @@ import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../c
 import { ActiveBans } from './active-bans.js';
 import { decodeBan, encodeBan, expiryKey, makeInterner, seqKey } from './codec.js';
 import { GroupCommit } from './group-commit.js';
+import { encodeSnapshot, readSnapshot, writeSnapshot } from './snapshot.js';
 import { outboxRecordOf, planGroup, type GroupPlan, type StoreOp } from './plan.js';
 import {
   ChangeSubscribers,
@@ -21,6 +23,8 @@ import {
 
 export const SCHEMA_VERSION = 1;
 export const DEFAULT_FEED_RETENTION = 1_000_000;
+/** The active-ban snapshot's name inside the store folder (LevelDB leaves names it does not own alone). */
+const SNAPSHOT_FILE = 'fleetban-active.snapshot';
 
 export interface LevelBanStoreOptions {
   /**
@@ -82,6 +86,9 @@ export class LevelBanStore implements BanStore {
   #opening: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
   #lastSeq = 0;
+  /** The active-ban snapshot beside LevelDB's own files, and the sequence number it holds. */
+  readonly #snapshotFile: string;
+  #snapshotSeq = -1;
   /** Oldest sequence number still in the feed (lastSeq + 1 when the feed is empty). */
   #feedFirst = 1;
   #batches = 0;
@@ -105,6 +112,7 @@ export class LevelBanStore implements BanStore {
     this.#meta = textSublevel(this.#db, 'meta');
     this.#outbox = textSublevel(this.#db, 'outbox');
     this.#sentMail = textSublevel(this.#db, 'sent-mail');
+    this.#snapshotFile = join(path, SNAPSHOT_FILE);
   }
 
   open(): Promise<void> {
@@ -157,6 +165,7 @@ export class LevelBanStore implements BanStore {
       if (this.#state === 'open' || this.#state === 'closing') {
         this.#state = 'closing';
         await this.#writer.idle();
+        await this.#saveSnapshot();
         await this.#db.close();
       }
       this.#state = 'closed';
@@ -320,6 +329,40 @@ export class LevelBanStore implements BanStore {
       }
       this.#lastSeq = meta.lastSeq;
     }
+    const firstKey = (await this.#feed.keys({ limit: 1 }).all())[0];
+    this.#feedFirst = firstKey === undefined ? this.#lastSeq + 1 : Number(firstKey);
+    const keepFrom = this.#lastSeq - this.#retention + 1;
+    if (this.#feedFirst < keepFrom) {
+      // The retention was lowered since the last run: trim once here rather than in one huge batch.
+      await this.#feed.clear({ lt: seqKey(keepFrom) });
+      this.#feedFirst = keepFrom;
+    }
+    this.#active.load((await this.#loadFromSnapshot()) ?? (await this.#scanBans()));
+    this.#outboxSize = (await this.#outbox.keys().all()).length;
+  }
+
+  /**
+   * The active bans from the snapshot plus the feed written after it, or null when the snapshot
+   * is missing, damaged, newer than the store, or older than the feed still reaches (a scan then).
+   * Exact because every batch that changes a ban writes its feed entry with it.
+   */
+  async #loadFromSnapshot(): Promise<Ban[] | null> {
+    const snapshot = await readSnapshot(this.#snapshotFile);
+    if (snapshot === null) return null;
+    if (snapshot.lastSeq > this.#lastSeq || snapshot.lastSeq < this.#feedFirst - 1) return null;
+    this.#snapshotSeq = snapshot.lastSeq;
+    if (snapshot.lastSeq === this.#lastSeq) return snapshot.bans;
+    const byTarget = new Map(snapshot.bans.map((b) => [b.target, b]));
+    for await (const raw of this.#feed.values({ gt: seqKey(snapshot.lastSeq) })) {
+      const change = JSON.parse(raw) as Change;
+      if (change.kind === 'ban') byTarget.set(change.ban.target, change.ban);
+      else byTarget.delete(change.target);
+    }
+    return [...byTarget.values()];
+  }
+
+  /** Every active ban read from LevelDB, skipping (and counting) records this version cannot read. */
+  async #scanBans(): Promise<Ban[]> {
     const intern = makeInterner();
     const loaded: Ban[] = [];
     let skipped = 0;
@@ -342,17 +385,23 @@ export class LevelBanStore implements BanStore {
     }
     if (skipped > 0)
       this.#logger.warn({ skipped, path: this.path }, `skipped ${skipped} unreadable ban records`);
-    this.#active.load(loaded);
+    return loaded;
+  }
 
-    this.#outboxSize = (await this.#outbox.keys().all()).length;
-
-    const firstKey = (await this.#feed.keys({ limit: 1 }).all())[0];
-    this.#feedFirst = firstKey === undefined ? this.#lastSeq + 1 : Number(firstKey);
-    const keepFrom = this.#lastSeq - this.#retention + 1;
-    if (this.#feedFirst < keepFrom) {
-      // The retention was lowered since the last run: trim once here rather than in one huge batch.
-      await this.#feed.clear({ lt: seqKey(keepFrom) });
-      this.#feedFirst = keepFrom;
+  /** Writes the snapshot at close when bans changed since the last one; a failure only costs speed. */
+  async #saveSnapshot(): Promise<void> {
+    if (this.#snapshotSeq === this.#lastSeq) return;
+    try {
+      await writeSnapshot(
+        this.#snapshotFile,
+        encodeSnapshot(this.#lastSeq, [...this.#active.values()]),
+      );
+      this.#snapshotSeq = this.#lastSeq;
+    } catch (e) {
+      this.#logger.warn(
+        { err: e, path: this.#snapshotFile },
+        `cannot write the active-ban snapshot (the next start reads the store instead): ${describeError(e)}`,
+      );
     }
   }
 

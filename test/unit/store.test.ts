@@ -1,7 +1,7 @@
 // The ban store: the shared contract against both stores, then what only the LevelDB store promises.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,9 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Level } from 'level';
 import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
+import type { Ban } from '../../src/core/types.js';
 import { expiryKey } from '../../src/store/codec.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
 import { MemoryBanStore } from '../../src/store/memory-store.js';
+import { decodeSnapshot, encodeSnapshot } from '../../src/store/snapshot.js';
 import { newBan, storeContract, T0 } from './store-contract.js';
 
 const CHILD = fileURLToPath(new URL('./store-child.js', import.meta.url));
@@ -129,6 +131,92 @@ describe('LevelBanStore', () => {
     assert.equal(expiry.length, 3);
     assert.deepEqual(expiry, indexed.sort());
     assert.ok(expiry[0]?.endsWith(' 198.51.100.1'));
+  });
+
+  describe('active-ban snapshot', () => {
+    const SNAPSHOT = 'fleetban-active.snapshot';
+    const sorted = (store: LevelBanStore) =>
+      [...store.active()].sort((a, b) => a.target.localeCompare(b.target));
+
+    /** Opens the store at `path`, runs `work`, closes it (writing the snapshot). */
+    async function session(
+      path: string,
+      work: (s: LevelBanStore) => unknown,
+      options: { feedRetention?: number } = {},
+    ): Promise<Ban[]> {
+      const store = new LevelBanStore(path, options);
+      await store.open();
+      try {
+        await work(store);
+        return sorted(store);
+      } finally {
+        await store.close();
+      }
+    }
+
+    it('is written at close and gives the same active set as a scan', async () => {
+      const path = join(dir, 'snapshot-same');
+      const wanted = await session(path, (s) =>
+        s.ban([
+          newBan('192.0.2.1', 10),
+          newBan('192.0.2.2', null),
+          newBan('2001:db8::/64', 30, { attacker: '2001:db8::1', reason: 'é ✓' }),
+        ]),
+      );
+      const bytes = await readFile(join(path, SNAPSHOT));
+      assert.equal(decodeSnapshot(bytes)?.lastSeq, 3);
+      assert.deepEqual(decodeSnapshot(bytes)?.bans.length, 3);
+      assert.deepEqual(await session(path, () => undefined), wanted);
+    });
+
+    it('is brought up to date from the feed when changes were written after it', async () => {
+      const path = join(dir, 'snapshot-replay');
+      await session(path, (s) => s.ban([newBan('192.0.2.1'), newBan('192.0.2.2')]));
+      const old = await readFile(join(path, SNAPSHOT));
+      const wanted = await session(path, async (s) => {
+        await s.ban([newBan('192.0.2.3'), newBan('192.0.2.2', 60, { banCount: 2 })]);
+        await s.unban([{ target: '192.0.2.1', at: T0 + 5, reason: 'manual' }]);
+      });
+      // As after a kill -9: the snapshot on disk is older than the store.
+      await writeFile(join(path, SNAPSHOT), old);
+      const got = await session(path, (s) => {
+        assert.equal(s.stats().lastSeq, 5);
+        assert.equal(s.nextExpiry(), T0 + 10 * 60_000);
+      });
+      assert.deepEqual(got, wanted);
+      assert.deepEqual(
+        got.map((b) => [b.target, b.banCount]),
+        [
+          ['192.0.2.2', 2],
+          ['192.0.2.3', 1],
+        ],
+      );
+    });
+
+    it('is ignored when damaged, newer than the store, or older than the feed reaches', async () => {
+      const path = join(dir, 'snapshot-ignored');
+      const wanted = await session(path, (s) => s.ban([newBan('192.0.2.1'), newBan('192.0.2.2')]));
+      const good = await readFile(join(path, SNAPSHOT));
+      const damaged = Buffer.from(good);
+      damaged[damaged.length - 3] = (damaged[damaged.length - 3] ?? 0) ^ 0xff;
+      const newer = encodeSnapshot(99, []);
+      for (const bytes of [damaged, newer, good.subarray(0, good.length - 1)]) {
+        await writeFile(join(path, SNAPSHOT), bytes);
+        assert.deepEqual(await session(path, () => undefined), wanted);
+      }
+      // The feed keeps 2 entries; a snapshot at seq 2 cannot be brought to seq 6 from it.
+      await writeFile(join(path, SNAPSHOT), good);
+      const later = await session(
+        path,
+        async (s) => {
+          for (let i = 3; i <= 6; i++) await s.ban([newBan(`192.0.2.${i}`)]);
+        },
+        { feedRetention: 2 },
+      );
+      await writeFile(join(path, SNAPSHOT), good);
+      assert.equal((await session(path, () => undefined, { feedRetention: 2 })).length, 6);
+      assert.deepEqual(await session(path, () => undefined), later);
+    });
   });
 
   it('closes cleanly when close() is called while open() is still running', async () => {
