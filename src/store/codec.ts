@@ -15,45 +15,28 @@ const FIXED = 36;
 const MAX_STRING = 0xffff;
 
 export function encodeBan(ban: Ban): Buffer {
-  const buf = Buffer.allocUnsafe(encodedBanSize(ban));
-  encodeBanInto(ban, buf, 0);
-  return buf;
-}
-
-function textsOf(ban: Ban): readonly string[] {
-  return ban.attacker === ban.target
+  const sameAttacker = ban.attacker === ban.target;
+  const strings = sameAttacker
     ? [ban.jail, ban.origin, ban.reason]
     : [ban.jail, ban.origin, ban.attacker, ban.reason];
-}
-
-/** Bytes `encodeBanInto` writes for `ban`. */
-export function encodedBanSize(ban: Ban): number {
-  let size = FIXED;
-  for (const text of textsOf(ban))
-    size += 2 + Math.min(Buffer.byteLength(text, 'utf8'), MAX_STRING);
-  return size;
-}
-
-/** Writes the record of `ban` into `buf` at `offset`; returns the bytes written. */
-export function encodeBanInto(ban: Ban, buf: Buffer, offset: number): number {
-  buf[offset] = VERSION;
-  buf[offset + 1] = ban.family;
-  buf[offset + 2] =
-    (ban.end === null ? PERMANENT : 0) | (ban.attacker === ban.target ? ATTACKER_IS_TARGET : 0);
-  buf[offset + 3] = 0;
-  buf.writeDoubleLE(ban.start, offset + 4);
-  buf.writeDoubleLE(ban.end ?? 0, offset + 12);
-  buf.writeDoubleLE(ban.seq, offset + 20);
-  buf.writeUInt32LE(Math.min(Math.max(ban.banCount, 0), 0xffffffff), offset + 28);
-  buf.writeUInt32LE(Math.min(Math.max(ban.failures, 0), 0xffffffff), offset + 32);
-  let pos = offset + FIXED;
-  for (const text of textsOf(ban)) {
-    const bytes = Buffer.from(text, 'utf8').subarray(0, MAX_STRING);
-    buf.writeUInt16LE(bytes.length, pos);
-    bytes.copy(buf, pos + 2);
-    pos += 2 + bytes.length;
+  const bytes = strings.map((s) => Buffer.from(s, 'utf8').subarray(0, MAX_STRING));
+  const buf = Buffer.allocUnsafe(FIXED + bytes.reduce((n, b) => n + 2 + b.length, 0));
+  buf[0] = VERSION;
+  buf[1] = ban.family;
+  buf[2] = (ban.end === null ? PERMANENT : 0) | (sameAttacker ? ATTACKER_IS_TARGET : 0);
+  buf[3] = 0;
+  buf.writeDoubleLE(ban.start, 4);
+  buf.writeDoubleLE(ban.end ?? 0, 12);
+  buf.writeDoubleLE(ban.seq, 20);
+  buf.writeUInt32LE(Math.min(Math.max(ban.banCount, 0), 0xffffffff), 28);
+  buf.writeUInt32LE(Math.min(Math.max(ban.failures, 0), 0xffffffff), 32);
+  let pos = FIXED;
+  for (const b of bytes) {
+    buf.writeUInt16LE(b.length, pos);
+    b.copy(buf, pos + 2);
+    pos += 2 + b.length;
   }
-  return pos - offset;
+  return buf;
 }
 
 /**

@@ -169,6 +169,15 @@ describe('LevelBanStore', () => {
       assert.deepEqual(await session(path, () => undefined), wanted);
     });
 
+    it('is not written when a ban cannot go into one (the next open scans)', async () => {
+      const path = join(dir, 'snapshot-unwritable');
+      const wanted = await session(path, (s) =>
+        s.ban([newBan('192.0.2.1'), newBan('192.0.2.2', 10, { attacker: 'hôte.example' })]),
+      );
+      await assert.rejects(readFile(join(path, SNAPSHOT)), { code: 'ENOENT' });
+      assert.deepEqual(await session(path, () => undefined), wanted);
+    });
+
     it('is brought up to date from the feed when changes were written after it', async () => {
       const path = join(dir, 'snapshot-replay');
       await session(path, (s) => s.ban([newBan('192.0.2.1'), newBan('192.0.2.2')]));
