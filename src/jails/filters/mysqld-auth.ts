@@ -17,8 +17,8 @@ export const mysqldAuth: FilterDefinition = {
   description: 'MariaDB/MySQL: access denied',
   programs: ['mysqld', 'mariadbd', 'mariadb'],
   failregex: [
-    String.raw`${PRE}<F-USER>.*</F-USER>'@'<HOST>' \(using password: (?:YES|NO)\)\s*$`,
-    String.raw`${PRE}<F-USER>[^']{0,256}</F-USER>'@'<HOST>' to database '.{0,256}'\s*$`,
+    // One pattern, so the common prefix is read once per line.
+    String.raw`${PRE}(?:<F-USER>.*</F-USER>'@'<HOST>' \(using password: (?:YES|NO)\)|<F-USER>[^']{0,256}</F-USER>'@'<HOST>' to database '.{0,256}')\s*$`,
   ],
   ignoreregex: [],
 };
