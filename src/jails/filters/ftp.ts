@@ -39,6 +39,7 @@ export const proftpd: FilterDefinition = {
 };
 
 /**
+ * The `(?@address)` prefix comes before the client's user name and is anchored at the start.
  * Pure-FTPd prints `(user@address) [WARNING] Authentication failed for user [name]`, translated
  * when it was built with another language. Debian builds it in English, so only the English
  * message is matched (fail2ban also lists the translations).
