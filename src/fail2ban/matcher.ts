@@ -2,6 +2,7 @@
 import type { PyRegExp } from './regex.js';
 import { compileFail2banRegex } from './compile.js';
 import { DateDetector } from './date-detector.js';
+import { LastHostRule } from './last-host.js';
 import type { Fail2banFilterSpec } from './filter.js';
 import type { LocalZone } from './strptime.js';
 
@@ -46,6 +47,8 @@ export class Fail2banMatcher {
   readonly failregex: readonly PyRegExp[];
   readonly #ignore: readonly PyRegExp[];
   readonly #pref: PyRegExp | null;
+  /** Per failregex, the last-occurrence rule (docs/filters.md); single-line filters only. */
+  readonly #lastHost: readonly (LastHostRule | null)[];
   readonly #dates: DateDetector;
   readonly #checkAll: boolean;
   readonly #onIgnore: ((index: number) => void) | undefined;
@@ -80,6 +83,9 @@ export class Fail2banMatcher {
         idInPrefix,
         notices: this.notices,
       }),
+    );
+    this.#lastHost = spec.failregex.map((r) =>
+      multiline ? null : LastHostRule.compile(r, { useDns, unicode }),
     );
     this.#ignore = spec.ignoreregex.map((r) =>
       compileFail2banRegex(spec.name, 'ignoreregex', r, {
@@ -158,7 +164,7 @@ export class Fail2banMatcher {
       const regex = this.failregex[i] as PyRegExp;
       const m = regex.exec(buf);
       if (m === null) continue;
-      let fail: Fail = groupsOf(m);
+      let fail: Fail = groupsOf(this.#lastHost[i]?.prefer(buf, m) ?? m);
       if (this.#ignored(buf)) {
         buf = null;
         if (!this.#checkAll) break;

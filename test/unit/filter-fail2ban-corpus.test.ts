@@ -71,6 +71,10 @@ const DIFFERENCES: readonly (readonly [RegExp, string])[] = [
     "a second postfix instance: its program name must be added to the jail's `programs`",
   ],
   [/ httpd\/\w+\[/, "a per-vhost program name: add it to the jail's `programs`"],
+  [
+    /user "[^"]*": password mismatch, client: .*": was not found in /,
+    'a Basic user name holding colons: nginx cuts the name at its first colon, so no nginx writes this line; fleetban takes the first client: after the name because the Referer after it can rebuild a whole fake tail',
+  ],
 ];
 
 /** fleetban sees the syslog MESSAGE; a sample line may carry time, host and program, or be a daemon's own log file line. */

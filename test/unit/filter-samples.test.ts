@@ -1,4 +1,4 @@
-// Every built-in filter against its sample file (expectation above each line); every failregex must have a sample.
+// Every built-in filter against its sample file (expectation above each line); every failregex must have a sample, every filter an injection sample.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -11,7 +11,13 @@ interface Sample {
   readonly lineNo: number;
   readonly mode: string;
   readonly text: string;
-  readonly expect: { readonly match: boolean; readonly host?: string; readonly user?: string };
+  readonly expect: {
+    readonly match: boolean;
+    readonly host?: string;
+    readonly user?: string;
+    /** An address placed in attacker-writable text of the line: it must never be the one banned. */
+    readonly victim?: string;
+  };
 }
 
 function readSamples(name: string, defaultMode: string): Sample[] {
@@ -59,5 +65,36 @@ for (const [name, def] of Object.entries(builtinFilters)) {
     }
     const unmatched = [...allRegexes].filter((r) => !hitRegexes.has(r));
     assert.deepEqual(unmatched, [], `failregex without a matching sample in ${name}.log`);
+  });
+}
+
+/**
+ * docs/filters.md: attacker text must never choose who is banned. Each filter carries at least
+ * one line whose attacker-writable text (user name, URL, Referer, HELO, ...) holds another
+ * address, and the filter must still ban the real client.
+ */
+for (const [name, def] of Object.entries(builtinFilters)) {
+  test(`built-in filter ${name}: an address in attacker text never chooses who is banned`, () => {
+    const samples = readSamples(name, def.defaultMode ?? '').filter(
+      (s) => s.expect.victim !== undefined,
+    );
+    assert.ok(
+      samples.length > 0,
+      `${name}.log has no injection sample (an "# expect:" with "victim"): see docs/filters.md`,
+    );
+    for (const s of samples) {
+      const where = `${name}.log:${s.lineNo} (mode ${s.mode}): ${s.text}`;
+      const victim = s.expect.victim ?? '';
+      assert.ok(s.text.includes(victim), `${where}: the line does not hold the victim ${victim}`);
+      assert.equal(s.expect.match, true, `${where}: an injection sample must still match`);
+      assert.ok(
+        s.expect.host !== undefined && s.expect.host !== victim,
+        `${where}: expect the real client, not the victim`,
+      );
+      const filter = compileFilter(resolveFilter(name, s.mode === '' ? undefined : s.mode));
+      const hit = filter.match(s.text);
+      assert.notEqual(hit?.address, victim, `${where}: the victim would be banned`);
+      assert.equal(hit?.address, s.expect.host, where);
+    }
   });
 }

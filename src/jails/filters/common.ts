@@ -7,7 +7,9 @@ export function literal(text: string): string {
 
 /**
  * Start of a combined/common access log line (nginx, apache): optional `vhost:port ` (apache's
- * vhost_combined), client, ident, user, [time], then the opening quote of the request.
+ * vhost_combined), client, ident, user, [time], then the opening quote of the request. The client
+ * is the line's first field, before any client text (user, request, Referer, User-Agent): it is
+ * anchored at the start (docs/filters.md).
  */
 export const ACCESS = String.raw`^(?:[\w.-]{1,253}(?::\d{1,5})? )?<HOST> \S+ \S+ \[[^\]]{1,64}\] "`;
 
@@ -18,7 +20,8 @@ export const ACCESS_TAIL = String.raw`(?: .{0,8192})?$`;
 export const METHOD = '(?:GET|POST|HEAD)';
 
 /**
- * Start of an Apache 2.4 error log line: the `[time] ` that piped logs keep and `ErrorLog syslog`
+ * The client comes before the message and its client text (user names, paths), so it is anchored
+ * at the start of the line (docs/filters.md). Start of an Apache 2.4 error log line: the `[time] ` that piped logs keep and `ErrorLog syslog`
  * drops, `[module:level]`, `[pid N:tid N]`, an optional `[remote ...]` (behind a proxy), then the
  * client. An IPv6 client is logged as `[client 2001:db8::1:54321]`: the port is taken off when
  * it has five digits, as Linux ephemeral ports do; a four-digit port stays ambiguous.
@@ -35,7 +38,11 @@ export function nginxError(level: string): string {
   return String.raw`^(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d )?\[${level}\] \d+#\d+: (?:\*\d+ )?`;
 }
 
-/** The `, client: ADDR, server: NAME` part of nginx error lines. */
+/**
+ * The `, client: ADDR, server: NAME` part of nginx error lines. Client text may come both before
+ * it (user names, decoded paths) and after it (request, Host, Referer, all unescaped): each
+ * pattern using it must say what keeps a copy from being taken (docs/filters.md).
+ */
 export const NGINX_CLIENT = String.raw`, client: <HOST>, server: \S*`;
 
 /** Syslog program names of web servers: nginx's `syslog:` target, apache's ErrorLog syslog and logger pipes. */

@@ -24,6 +24,7 @@ export const courierAuth: FilterDefinition = {
   ignoreregex: [],
 };
 
+/** The relay is the line's first field, before the client's sender and recipient: anchored at the start. */
 const RELAY = String.raw`^error,relay=<HOST>,(?:port=\d{1,5},)?`;
 
 export const courierSmtp: FilterDefinition = {

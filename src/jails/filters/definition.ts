@@ -1,5 +1,11 @@
 // The shape of a built-in filter: regexes written against the syslog MESSAGE, plus routing by program.
 
+/**
+ * Every pattern anchors `<HOST>` on text the client cannot write (docs/filters.md): the first
+ * field when client text only follows the address, the last one (greedy field, end anchor) when
+ * it only precedes it, and a delimiter the daemon guarantees when it lies on both sides. Each
+ * filter's sample log holds at least one line whose client text carries another address.
+ */
 export interface FilterDefinition {
   readonly description: string;
   /** Programs (syslog APP-NAME/TAG) whose lines the filter is meant for; [] = all. */

@@ -6,7 +6,11 @@ import type { FilterDefinition } from './definition.js';
  * may add `[pid]`, and lines about a message carry its id (old `1ahr79-0006jK-G9` or 4.97's longer form).
  */
 const P = String.raw`^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3})?(?: [-+]\d{4})? )?(?:\[\d+\] )?(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} )?`;
-/** The remote end: `H=name (helo) [address]:port I=[local]:port U=ident P=esmtp F=<sender>`. */
+/**
+ * The remote end: `H=name (helo) [address]:port I=[local]:port U=ident P=esmtp F=<sender>`. The
+ * HELO is client text before the address but is printed in parentheses without spaces or `)`,
+ * so `[address]` right after it is exim's; sender, recipients and set_id come after it.
+ */
 const HOST_INFO = String.raw`(?:H=(?:[\w.-]{1,255} )?(?:\([^)\s]{0,255}\) )?)?\[<HOST>\](?::\d{1,5})?(?: I=\[[^\]\s]{1,64}\](?::\d{1,5})?)?(?: U=\S{1,64})?(?: P=e?smtpa?)?(?: F=\S{1,1024})?`;
 /** A reverse name and/or a HELO before the address, when there is no `H=`. */
 const NAMES = String.raw`(?:[^\[(\s]{1,255} )?(?:\([^)\s]{0,255}\) )?`;

@@ -4,7 +4,8 @@ import type { FilterDefinition } from './definition.js';
 
 /**
  * Only "limiting requests" (rejected), not "delaying request" (served late): a delayed client
- * stayed within the burst the admin allowed.
+ * stayed within the burst the admin allowed. Nothing before the client is client text (the zone
+ * is the admin's), so the first `client:` is nginx's; the request and Referer after it are not read.
  */
 export const nginxLimitReq: FilterDefinition = {
   description: 'nginx: requests rejected by limit_req',

@@ -1,7 +1,11 @@
 // Built-in filter for Postfix 3.7 (Debian 12): SASL failures, rejected clients, RBL hits, postscreen and ddos patterns.
 import type { FilterDefinition } from './definition.js';
 
-/** `name[address]` or `[address]` with an optional `:port`, as smtpd and postscreen print a client. */
+/**
+ * `name[address]` or `[address]` with an optional `:port`, as smtpd and postscreen print a client.
+ * It comes before any client text (HELO, sender, recipient, SASL data) and the name cannot hold
+ * `[` (postfix prints `unknown` for a name that is not a valid host name): the first one is postfix's.
+ */
 const CLIENT = String.raw`[^\[\s]{0,255}\[<HOST>\](?::\d{1,5})?`;
 const QUEUE = '(?:NOQUEUE|[0-9A-Za-z]{5,20})';
 

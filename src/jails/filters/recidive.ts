@@ -7,7 +7,11 @@ import type { FilterDefinition } from './definition.js';
  * "Unban" never count: they are not new offences.
  */
 const JAIL = String.raw`\[(?!recidive\])[^\]\s"]{1,64}\]`;
-/** A banned prefix counts for its first address; give the recidive jail a banmask as wide as the source jails'. */
+/**
+ * A banned prefix counts for its first address; give the recidive jail a banmask as wide as the
+ * source jails'. The ban line ends with its own `Ban ADDR` (pino puts `msg` last and escapes the
+ * quotes of every other field), so the patterns are anchored at the end.
+ */
 const TARGET = String.raw`<HOST>(?:/\d{1,3})?`;
 
 export const recidive: FilterDefinition = {
