@@ -20,8 +20,17 @@ export class HostBindings {
   readonly #bound = new Map<string, CidrSet>();
   readonly #pending = new Map<string, { host: string; peer: string; count: number }>();
   #unreported = 0;
+  readonly #onNew: (host: string, peer: string) => void;
 
-  constructor(bindings: Readonly<Record<string, readonly string[]>>) {
+  /**
+   * `onNew` hears of the first refused claim of each (host, peer) pair since the last report, so
+   * the admin learns at once; the rest is summed for `takeReport`.
+   */
+  constructor(
+    bindings: Readonly<Record<string, readonly string[]>>,
+    onNew: (host: string, peer: string) => void = () => undefined,
+  ) {
+    this.#onNew = onNew;
     for (const [host, list] of Object.entries(bindings)) {
       const cidrs = list.map((c) => {
         const cidr = parseCidr(c);
@@ -45,9 +54,10 @@ export class HostBindings {
     const key = `${hostname}\u0000${peer}`;
     const seen = this.#pending.get(key);
     if (seen !== undefined) seen.count++;
-    else if (this.#pending.size < REPORT_PAIRS_LIMIT)
+    else if (this.#pending.size < REPORT_PAIRS_LIMIT) {
       this.#pending.set(key, { host: hostname, peer, count: 1 });
-    else this.#unreported++;
+      this.#onNew(hostname, peer);
+    } else this.#unreported++;
     return false;
   }
 

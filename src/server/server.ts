@@ -138,7 +138,12 @@ export class FleetbanServer {
     });
     this.#expiry = new ExpiryScheduler(this.#bans, () => this.#store.nextExpiry(), clock, logger);
     this.#senders = new SenderTable({ capacity: config.ingest.maxSenders });
-    this.#hostBindings = new HostBindings(config.ingest.senders);
+    this.#hostBindings = new HostBindings(config.ingest.senders, (host, peer) => {
+      logger.warn(
+        { host, peer },
+        `a line from ${peer} claimed HOSTNAME ${host}, which ingest.senders binds to other addresses: counted as spoofed, fed to no jail scoped to ${host}; more are summed every ${SPOOF_REPORT_INTERVAL_MS / 1000}s`,
+      );
+    });
     this.#pipeline = new Pipeline(
       { maxSkewMs: config.ingest.maxClockSkew * 1000, timeZone: new SyslogTimeZone('local') },
       (event) => {
@@ -396,7 +401,7 @@ export class FleetbanServer {
     for (const p of pairs) {
       this.#logger.warn(
         { host: p.host, peer: p.peer, count: p.count },
-        `${p.count} lines from ${p.peer} claimed HOSTNAME ${p.host}, which ingest.senders binds to other addresses: counted as spoofed, fed to no jail scoped to ${p.host}`,
+        `${p.count} lines from ${p.peer} claimed HOSTNAME ${p.host} in the last ${SPOOF_REPORT_INTERVAL_MS / 1000}s (bound to other addresses by ingest.senders)`,
       );
     }
     if (other > 0)
