@@ -262,7 +262,9 @@ export class FleetbanServer {
     this.#every(SWEEP_INTERVAL_MS, () => this.#engine.sweep());
     this.#every(PRUNE_INTERVAL_MS, () => void this.#pruneHistory());
     if (!this.#hostBindings.empty)
-      this.#every(SPOOF_REPORT_INTERVAL_MS, () => this.#reportSpoofs());
+      this.#every(SPOOF_REPORT_INTERVAL_MS, () => {
+        this.#reportSpoofs();
+      });
     this.#warnAboutOpenIngest();
     this.#logFilterNotices();
     const serving: ServingAddresses = {

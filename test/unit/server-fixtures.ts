@@ -106,6 +106,7 @@ export function banManager(
     ignoreip?: readonly string[];
     banLogPath?: string;
     onBanned?: (ban: Ban) => void;
+    gate?: (request: BanRequest, target: string) => boolean;
   } = {},
 ): ManagerSetup {
   const configs = opts.jails ?? jails({ sshd: { bantime: '10m' } });
@@ -127,6 +128,7 @@ export function banManager(
       banned.push(ban);
       opts.onBanned?.(ban);
     },
+    ...(opts.gate !== undefined ? { gate: opts.gate } : {}),
   });
   return { bans, logger, banLog, banned };
 }
