@@ -266,6 +266,7 @@ export class FleetbanServer {
         this.#reportSpoofs();
       });
     this.#warnAboutOpenIngest();
+    this.#warnAboutUnboundHosts();
     this.#logFilterNotices();
     const serving: ServingAddresses = {
       ...this.#listening,
@@ -411,6 +412,20 @@ export class FleetbanServer {
         { count: other },
         `${other} more lines claimed a bound HOSTNAME from another address`,
       );
+  }
+
+  /** A jail scoped to host names trusts whatever HOSTNAME a sender writes, unless the name is bound. */
+  #warnAboutUnboundHosts(): void {
+    const bound = new Set(Object.keys(this.#config.ingest.senders).map((h) => h.toLowerCase()));
+    for (const jail of this.#engine.configs()) {
+      if (!jail.enabled) continue;
+      const unbound = jail.hosts.names.filter((n) => !bound.has(n.toLowerCase()));
+      if (unbound.length === 0) continue;
+      this.#logger.warn(
+        { jail: jail.name, hosts: unbound },
+        `jail ${jail.name} is scoped to hosts ${unbound.join(', ')}, which any allowed sender can claim: bind them to their addresses in ingest.senders (and forward over TLS)`,
+      );
+    }
   }
 
   #warnAboutOpenIngest(): void {
