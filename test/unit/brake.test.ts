@@ -221,3 +221,16 @@ test('the trip mail names the sender, the budget and the way out', () => {
   assert.match(mail.text, /fleetban release TARGET\|--all/);
   assert.match(mail.html, /Sender 10\.0\.0\.9/);
 });
+
+test('a reload changes the budgets of running senders', async () => {
+  const t = await setup({ perSenderPerMinute: 1 });
+  t.ask('198.51.100.1', '10.0.0.9');
+  t.ask('198.51.100.2', '10.0.0.9');
+  t.brake.configure({ ...OPTIONS, enabled: false });
+  t.ask('198.51.100.3', '10.0.0.9');
+  await t.settle();
+  assert.deepEqual(
+    [t.store.stats().activeBans, t.store.heldSize(), t.brake.report().enabled],
+    [2, 1, false],
+  );
+});
