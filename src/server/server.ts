@@ -314,7 +314,7 @@ export class FleetbanServer {
         warnings.push(`${key}.* changed: it takes effect at the next restart`);
       }
     }
-    // Only the jails part takes effect now; keep the rest as running, so that a later reload
+    // Only the jails and brake parts take effect now; keep the rest as running, so that a later reload
     // still warns about what waits for a restart.
     this.#config = { ...this.#config, jails: next.jails, brake: next.brake };
     const names = jails.map((j) => j.name);
@@ -401,7 +401,8 @@ export class FleetbanServer {
   /** One warning per claimed host and peer per interval, however many lines were refused. */
   #reportSpoofs(): void {
     const { pairs, other } = this.#hostBindings.takeReport();
-    for (const p of pairs) {
+    // A pair seen once was announced when it happened.
+    for (const p of pairs.filter((x) => x.count > 1)) {
       this.#logger.warn(
         { host: p.host, peer: p.peer, count: p.count },
         `${p.count} lines from ${p.peer} claimed HOSTNAME ${p.host} in the last ${SPOOF_REPORT_INTERVAL_MS / 1000}s (bound to other addresses by ingest.senders)`,
