@@ -37,6 +37,8 @@ function describeFormat(format) {
       return 'port 0 to 65535 (0 lets the kernel choose)';
     case 'cidr-list':
       return 'list of IP addresses and CIDR prefixes (in the environment: comma or space separated)';
+    case 'host-bindings':
+      return 'object: host name to a list of IP addresses and CIDR prefixes (file only)';
     default:
       return String(format);
   }
@@ -172,6 +174,36 @@ its state in /var/lib/fleetban; its values are shown as \\(lqDebian package\\(rq
 with the addresses of your servers before opening port 514: syslog, UDP above all, is easy to
 forge, and a forged log line could get an administrator's own address banned.
 While the list is empty, every sender is accepted and the server warns at start.
+.PP
+.B What an allowed sender can still do.
+Anyone on the network path, or able to forge source addresses, can send UDP syslog that carries
+an allowed sender's address; so can whoever owns one allowed host.
+Such a sender can make up failures for any address, and can claim any HOSTNAME.
+Two keys bound the damage.
+.B brake.*
+limits how many jail bans one sender, and the whole fleet, may cause per minute; bans past it are
+held for review
+.RB ( "fleetban held" ,
+.BR "fleetban release" ,
+.BR "fleetban discard" ),
+with a warning in the log, a mail to mail.to, a line in
+.B fleetban status
+and the fleetban_brake_* metrics.
+.B ingest.senders
+binds host names to the addresses allowed to claim them: a line that claims a bound name from
+another address is counted as spoofed
+.RB ( "fleetban senders" ,
+fleetban_ingest_spoofed_hostname_total, an aggregated warning), recorded under its peer address,
+and fed to no jail whose
+.B hosts
+names that host.
+A binding is only as strong as the source address it checks: TCP cannot be spoofed off the path,
+and TLS with
+.B ingest.tls.requireClientCert
+cannot be forged at all.
+Send the logs of hosts that feed
+.BR hosts \-scoped
+jails over TLS with client certificates, and bind their names.
 .PP
 Jails are not configured here but in the files of
 .B jails.dir

@@ -38,6 +38,30 @@ export const cidrListFormat: ConvictFormat = {
   },
 };
 
+/** Host name → the addresses and prefixes allowed to claim it (`ingest.senders`). */
+export const hostBindingsFormat: ConvictFormat = {
+  name: 'host-bindings',
+  validate: (value: unknown) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new Error(`must map host names to lists of addresses, e.g. {"web-a": ["192.0.2.10"]}`);
+    }
+    for (const [host, list] of Object.entries(value)) {
+      if (!/^[A-Za-z0-9._-]+$/.test(host)) {
+        throw new Error(`"${host}" is not a host name (letters, digits, ".", "-", "_")`);
+      }
+      if (
+        !Array.isArray(list) ||
+        list.length === 0 ||
+        !list.every((c) => typeof c === 'string' && parseCidr(c) !== null)
+      ) {
+        throw new Error(
+          `"${host}" must list one or more IP addresses or CIDR prefixes such as "192.0.2.10" or "2001:db8::/64"`,
+        );
+      }
+    }
+  },
+};
+
 /** A TCP/UDP port; 0 lets the kernel choose (tests). */
 export const portFormat: ConvictFormat = {
   name: 'port-or-zero',
@@ -84,6 +108,7 @@ export const booleanTextFormat: ConvictFormat = {
 };
 
 export const allFormats: readonly ConvictFormat[] = [
+  hostBindingsFormat,
   booleanTextFormat,
   durationFormat,
   cidrListFormat,

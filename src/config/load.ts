@@ -43,6 +43,14 @@ export interface FleetbanConfig {
     readonly allowedSenders: readonly string[];
     readonly maxClockSkew: number;
     readonly maxSenders: number;
+    /** Host name → addresses and prefixes allowed to claim it. */
+    readonly senders: Readonly<Record<string, readonly string[]>>;
+  };
+  readonly brake: {
+    readonly enabled: boolean;
+    readonly perSenderPerMinute: number;
+    readonly fleetPerMinute: number;
+    readonly maxHeld: number;
   };
   readonly jails: {
     readonly dir: string;

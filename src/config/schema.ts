@@ -162,6 +162,37 @@ export const schema = {
       default: 10000,
       env: 'FLEETBAN_MAX_SENDERS',
     },
+    senders: {
+      doc: 'Binds host names to the sender addresses allowed to claim them: {"web-a": ["192.0.2.10", "2001:db8::/64"]}. A line whose HOSTNAME is bound but that arrives from another address is counted as a spoofed-hostname drop and handled as the peer address it came from, so it never feeds a jail whose "hosts" names that host. Names without a binding are taken as sent. Host names compare case-insensitively.',
+      format: 'host-bindings',
+      default: {} as Record<string, string[]>,
+    },
+  },
+  brake: {
+    enabled: {
+      doc: 'Ban-rate brake: limit how many jail bans one sender, and the whole fleet, can cause per minute, so one compromised host cannot fill the firewall. Bans past a budget are held for review (fleetban held / release / discard). Manual bans are never braked.',
+      format: Boolean,
+      default: true,
+      env: 'FLEETBAN_BRAKE_ENABLED',
+    },
+    perSenderPerMinute: {
+      doc: 'Jail bans one sender (peer address) may cause per minute; a ban counts against every sender whose failures led to it. Past it, new bans attributed only to senders past their budget are held.',
+      format: 'positive-int',
+      default: 100,
+      env: 'FLEETBAN_BRAKE_PER_SENDER_PER_MINUTE',
+    },
+    fleetPerMinute: {
+      doc: 'Jail bans the whole fleet may cause per minute; past it, every new jail ban is held.',
+      format: 'positive-int',
+      default: 1000,
+      env: 'FLEETBAN_BRAKE_FLEET_PER_MINUTE',
+    },
+    maxHeld: {
+      doc: 'Most bans held for review at once; further ones are discarded and counted (fleetban status).',
+      format: 'positive-int',
+      default: 100000,
+      env: 'FLEETBAN_BRAKE_MAX_HELD',
+    },
   },
   jails: {
     dir: {

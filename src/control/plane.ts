@@ -2,6 +2,7 @@
 import type { EpochMs } from '../core/clock.js';
 import type { Seconds } from '../core/duration.js';
 import type { Ban, BanDetails, Transport } from '../core/types.js';
+import type { BrakeReport } from './brake.js';
 import type { MetricFamily } from './metrics.js';
 
 /** One jail's configuration and counters since the server started (counters survive reloads). */
@@ -63,6 +64,8 @@ export interface StatusReport {
   readonly store: { readonly activeBans: number; readonly lastSeq: number };
   /** The mail outbox; absent from servers that predate mail. */
   readonly outbox?: OutboxReport;
+  /** The ban-rate brake; absent from servers that predate it. */
+  readonly brake?: BrakeReport;
 }
 
 /** The mail outbox: what waits, and how the last attempts went. */
@@ -102,6 +105,8 @@ export interface SenderReport {
   readonly dropped: number;
   readonly invalidUtf8: number;
   readonly oversized: number;
+  /** Lines claiming a HOSTNAME bound to other addresses (ingest.senders); absent: older server. */
+  readonly spoofedHostname?: number;
   readonly firstSeen: EpochMs;
   readonly lastSeen: EpochMs;
   readonly transports: readonly Transport[];

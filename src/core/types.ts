@@ -52,6 +52,8 @@ export interface Failure {
   readonly time: EpochMs;
   /** The reporting host (SyslogEvent.hostname). */
   readonly host: string;
+  /** The socket peer that delivered the line (SyslogEvent.peer): who the ban brake charges. */
+  readonly sender: string;
   /** User name from <F-USER>, '' when the filter has none. */
   readonly user: string;
   /** The matched message text. */
@@ -69,8 +71,23 @@ export interface BanRequest {
   readonly failures: number;
   /** Failures per reporting host. */
   readonly hosts: Readonly<Record<string, number>>;
+  /** Failures per sender peer address: the senders the ban is attributed to (ban brake). */
+  readonly senders: Readonly<Record<string, number>>;
   /** Matched lines, oldest first, capped. */
   readonly lines: readonly string[];
+}
+
+/**
+ * A jail's ban the brake held back instead of writing (a sender or the fleet went past its
+ * bans-per-minute budget). It waits for an admin's `fleetban release` or `fleetban discard`.
+ */
+export interface HeldBan {
+  /** Canonical target text (formatCidr): the key, one held entry per target. */
+  readonly target: string;
+  readonly request: BanRequest;
+  readonly heldAt: EpochMs;
+  /** Which budget was exhausted: the sender's own, or the fleet-wide one. */
+  readonly reason: 'sender' | 'fleet';
 }
 
 export const BanOrigin = { JAIL: 'jail', MANUAL: 'manual' } as const;

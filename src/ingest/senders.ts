@@ -19,6 +19,11 @@ export interface SenderRecord {
   invalidUtf8: number;
   /** Messages or frames over the size limit, skipped. */
   oversized: number;
+  /**
+   * Messages whose HOSTNAME is bound (`ingest.senders`) to other addresses: they feed no jail
+   * scoped to that host. Incremented by the pipeline, not by ingest.
+   */
+  spoofedHostname: number;
   readonly firstSeen: EpochMs;
   lastSeen: EpochMs;
   /** Messages delivered per transport. */
@@ -134,6 +139,7 @@ function newRecord(address: string, now: EpochMs): SenderRecord {
     dropped: 0,
     invalidUtf8: 0,
     oversized: 0,
+    spoofedHostname: 0,
     firstSeen: now,
     lastSeen: now,
     transports: { udp: 0, tcp: 0, tls: 0 },

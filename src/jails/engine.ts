@@ -111,6 +111,7 @@ export class JailEngine {
       attacker: hit.address,
       time: event.time,
       host: event.hostname,
+      sender: event.peer,
       user: hit.user,
       line: event.message,
     };
@@ -133,6 +134,7 @@ export class JailEngine {
         time: event.time,
         failures: window.failures,
         hosts: window.hosts,
+        senders: window.senders,
         lines: window.lines,
       });
     } catch {

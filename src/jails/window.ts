@@ -14,6 +14,8 @@ interface Entry {
   attacker: string;
   times: EpochMs[];
   hosts: string[];
+  /** Sender peer of each failure, in the same order as `times`. */
+  senders: string[];
   lines: { time: EpochMs; text: string }[];
   newest: EpochMs;
 }
@@ -27,6 +29,7 @@ export interface WindowSnapshot {
   readonly attacker: string;
   readonly failures: number;
   readonly hosts: Readonly<Record<string, number>>;
+  readonly senders: Readonly<Record<string, number>>;
   readonly lines: readonly string[];
 }
 
@@ -63,6 +66,7 @@ export class FailureWindows {
         attacker: failure.attacker,
         times: [],
         hosts: [],
+        senders: [],
         lines: [],
         newest: failure.time,
       };
@@ -85,6 +89,7 @@ export class FailureWindows {
     while (at > 0 && (entry.times[at - 1] as number) > failure.time) at--;
     entry.times.splice(at, 0, failure.time);
     entry.hosts.splice(at, 0, failure.host);
+    entry.senders.splice(at, 0, failure.sender);
     entry.lines.push({ time: failure.time, text: failure.line });
     if (entry.lines.length > MAX_LINES) entry.lines.shift();
     return { kind: 'counted', failures: entry.times.length };
@@ -96,8 +101,10 @@ export class FailureWindows {
     if (entry === undefined) return null;
     const hosts: Record<string, number> = {};
     for (const h of entry.hosts) hosts[h] = (hosts[h] ?? 0) + 1;
+    const senders: Record<string, number> = {};
+    for (const s of entry.senders) senders[s] = (senders[s] ?? 0) + 1;
     const lines = [...entry.lines].sort((a, b) => a.time - b.time).map((l) => l.text);
-    return { attacker: entry.attacker, failures: entry.times.length, hosts, lines };
+    return { attacker: entry.attacker, failures: entry.times.length, hosts, senders, lines };
   }
 
   /** Forgets an attacker prefix in a jail (after a ban, or when an admin unbans). */
@@ -187,6 +194,7 @@ function expire(entry: Entry, cutoff: EpochMs): void {
   if (drop > 0) {
     entry.times.splice(0, drop);
     entry.hosts.splice(0, drop);
+    entry.senders.splice(0, drop);
   }
   // Lines are kept in arrival order, which out-of-order events may break: filter, not shift.
   if (entry.lines.some((l) => l.time <= cutoff))

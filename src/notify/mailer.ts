@@ -80,6 +80,8 @@ export class Mailer {
   #running: Promise<void> | null = null;
   #again = false;
   #closed = false;
+  /** Admin alerts (ban brake trips) waiting to go out: kept in memory, retried like notices. */
+  readonly #alerts: { readonly mail: RenderedMail; readonly tag: string }[] = [];
   #failures = 0;
   #status = {
     sent: 0,
@@ -150,6 +152,17 @@ export class Mailer {
     };
   }
 
+  /**
+   * Queues an alert for the global recipients (mail.to), sent before pending notices and retried
+   * with the same backoff. Alerts live in memory: one queued when the server stops is not sent
+   * (what it reports, e.g. held bans, stays in the store and in `fleetban status`).
+   */
+  alert(mail: RenderedMail): void {
+    if (this.#d.options.to.length === 0) return;
+    this.#alerts.push({ mail, tag: `alert-${this.#d.clock.now()}-${this.#alerts.length}` });
+    this.kick();
+  }
+
   /** `fleetban mail test`: one message straight through the transport, bypassing the outbox. */
   async sendTest(to?: readonly string[]): Promise<MailTestReport> {
     const rcpt = to !== undefined && to.length > 0 ? to : this.#d.options.to;
@@ -174,6 +187,13 @@ export class Mailer {
       return;
     }
     this.#sentBefore ??= await this.#readSentMail(now);
+    for (let alert = this.#alerts[0]; alert !== undefined; alert = this.#alerts[0]) {
+      const sent = await this.#transmit(alert.mail, this.#d.options.to, alert.tag, {}, () =>
+        Promise.resolve(),
+      );
+      if (!sent) return;
+      this.#alerts.shift();
+    }
     let wakeAt: EpochMs | null = null;
     for (let sentSome = true; sentSome && !this.#closed;) {
       sentSome = false;
@@ -221,20 +241,37 @@ export class Mailer {
     const last = ids[ids.length - 1] ?? first;
     const tag =
       mail.kind === 'single' ? `notice-${first}` : `${mail.kind}-${first}-${last}-${ids.length}`;
+    return this.#transmit(rendered, to, tag, { kind: mail.kind, notices: ids.length }, () =>
+      this.#d.store.ackOutbox(ids, { route, at: this.#d.clock.now() }),
+    );
+  }
+
+  /**
+   * Sends one message; on success runs `sent` (deleting what it carried) and resets the backoff,
+   * on failure (of either) schedules a retry.
+   */
+  async #transmit(
+    rendered: RenderedMail,
+    to: readonly string[],
+    tag: string,
+    fields: Readonly<Record<string, unknown>>,
+    sent: () => Promise<void>,
+  ): Promise<boolean> {
+    const o = this.#d.options;
     try {
       const receipt = await this.#d.transport.send({
         ...rendered,
         to,
         messageId: messageId(tag, o.hostname),
       });
+      await sent();
       const now = this.#d.clock.now();
-      await this.#d.store.ackOutbox(ids, { route, at: now });
       this.#failures = 0;
       this.#status.sent++;
       this.#status.lastSuccessAt = now;
       this.#status.nextRetryAt = null;
       this.#d.logger.info(
-        { kind: mail.kind, notices: ids.length, to, response: receipt.response },
+        { ...fields, to, response: receipt.response },
         `mail sent: ${rendered.subject}`,
       );
       return true;

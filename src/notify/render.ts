@@ -252,7 +252,7 @@ function jailCounts(notices: readonly Notice[]): [string, number][] {
   return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
-function signature(ctx: RenderContext): string[] {
+export function signature(ctx: RenderContext): string[] {
   return ['', '-- ', `fleetban on ${ctx.hostname}`, ''];
 }
 
@@ -266,7 +266,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return `<table style="${TABLE}">\n${head}${body.join('')}</table>\n`;
 }
 
-function page(body: string, ctx: RenderContext): string {
+export function page(body: string, ctx: RenderContext): string {
   return (
     '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n' +
     '<body style="font-family:sans-serif;font-size:14px">\n' +

@@ -43,6 +43,11 @@ export interface BanManagerDeps {
    * batch. Absent = no mail.
    */
   readonly notify?: (ban: Pick<Ban, 'jail' | 'origin'>, event: 'ban' | 'unban') => boolean;
+  /**
+   * Asked before a jail ban is written (the ban brake, src/server/brake.ts): false = the gate
+   * took the request (held for review) and nothing is written. Manual bans never pass it.
+   */
+  readonly gate?: (request: BanRequest, target: string) => boolean;
 }
 
 export const MANUAL_JAIL = 'manual';
@@ -70,14 +75,16 @@ export class BanManager {
   /**
    * Called synchronously from the jails' hot path: never throws, never blocks. A target already
    * banned, or with a write under way, is skipped; store errors are logged and counted.
+   * `gated` false skips the gate: an admin released the ban.
    */
-  request(req: BanRequest): void {
+  request(req: BanRequest, gated = true): void {
     this.stats.requests++;
     const target = formatCidr(req.target);
     if (this.#isActive(target) || this.#pending.has(target)) {
       this.stats.alreadyBanned++;
       return;
     }
+    if (gated && this.#deps.gate?.(req, target) === false) return;
     this.#pending.add(target);
     const work = this.#banFromJail(req, target)
       .catch((e: unknown) => {

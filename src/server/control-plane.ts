@@ -4,6 +4,7 @@ import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { parseCidr, formatCidr } from '../core/ip.js';
 import type { Ban, Transport } from '../core/types.js';
 import { fleetbanVersion } from '../core/version.js';
+import type { BrakeReport } from '../control/brake.js';
 import type {
   BanCommand,
   ControlPlane,
@@ -37,6 +38,8 @@ export interface ControlPlaneParts {
   readonly reload: () => ReloadReport;
   /** The mail outbox for `fleetban status`. */
   readonly outbox?: () => OutboxReport;
+  /** The ban brake for `fleetban status`. */
+  readonly brake?: () => BrakeReport;
 }
 
 const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
@@ -87,6 +90,7 @@ export class ServerControlPlane implements ControlPlane {
       },
       store: { activeBans: store.activeBans, lastSeq: store.lastSeq },
       ...(this.#p.outbox !== undefined ? { outbox: this.#p.outbox() } : {}),
+      ...(this.#p.brake !== undefined ? { brake: this.#p.brake() } : {}),
     };
   }
 
@@ -148,6 +152,7 @@ export class ServerControlPlane implements ControlPlane {
       dropped: s.dropped,
       invalidUtf8: s.invalidUtf8,
       oversized: s.oversized,
+      spoofedHostname: s.spoofedHostname,
       firstSeen: s.firstSeen,
       lastSeen: s.lastSeen,
       transports: TRANSPORTS.filter((t) => s.transports[t] > 0),

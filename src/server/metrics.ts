@@ -131,6 +131,12 @@ export function collectMetrics(s: MetricSources): MetricFamily[] {
       'Messages the syslog parser could not read.',
       s.pipeline.parseErrors,
     ),
+    one(
+      'ingest_spoofed_hostname_total',
+      'counter',
+      'Messages whose HOSTNAME is bound (ingest.senders) to other sender addresses; they feed no jail scoped to that host.',
+      s.pipeline.spoofedHostname,
+    ),
     one('senders', 'gauge', 'Senders in the per-sender statistics.', s.senders),
     perJail(
       'jail_lines_total',

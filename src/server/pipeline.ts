@@ -1,6 +1,7 @@
-// The hot path from a received message to the jails: parse, count parse errors, hand the event on.
+// The hot path from a received message to the jails: parse, count parse errors, check the claimed host, hand the event on.
 import type { EpochMs } from '../core/clock.js';
 import type { SyslogEvent } from '../core/types.js';
+import type { HostBindings } from '../ingest/host-bindings.js';
 import type { MessageSink } from '../ingest/sink.js';
 import type { SenderRecord } from '../ingest/senders.js';
 import { isParseError, parseSyslog, type ParseOptions } from '../parse/syslog.js';
@@ -8,6 +9,8 @@ import { isParseError, parseSyslog, type ParseOptions } from '../parse/syslog.js
 export interface PipelineStats {
   parsed: number;
   parseErrors: number;
+  /** Messages claiming a HOSTNAME bound to other sender addresses (ingest.senders). */
+  spoofedHostname: number;
   /** Parse errors by reason (ParseReason texts). */
   readonly errorsByReason: Map<string, number>;
 }
@@ -17,13 +20,25 @@ export interface PipelineStats {
  * `next` is swapped on reload without stopping ingest.
  */
 export class Pipeline implements MessageSink {
-  readonly stats: PipelineStats = { parsed: 0, parseErrors: 0, errorsByReason: new Map() };
+  readonly stats: PipelineStats = {
+    parsed: 0,
+    parseErrors: 0,
+    spoofedHostname: 0,
+    errorsByReason: new Map(),
+  };
   readonly #options: ParseOptions;
+  /** null when no host name is bound: the hot path then checks nothing. */
+  readonly #bindings: HostBindings | null;
   #next: (event: SyslogEvent) => void;
 
-  constructor(options: ParseOptions, next: (event: SyslogEvent) => void) {
+  constructor(
+    options: ParseOptions,
+    next: (event: SyslogEvent) => void,
+    bindings: HostBindings | null = null,
+  ) {
     this.#options = options;
     this.#next = next;
+    this.#bindings = bindings === null || bindings.empty ? null : bindings;
   }
 
   setNext(next: (event: SyslogEvent) => void): void {
@@ -40,6 +55,13 @@ export class Pipeline implements MessageSink {
       return;
     }
     this.stats.parsed++;
+    if (this.#bindings !== null && !this.#bindings.allows(result.hostname, result.peer)) {
+      // The claim is false: the line is the peer's own, recorded and scoped under its address.
+      sender.spoofedHostname++;
+      this.stats.spoofedHostname++;
+      this.#next({ ...result, hostname: result.peer });
+      return;
+    }
     this.#next(result);
   }
 }

@@ -12,9 +12,11 @@ import { AdminServer } from '../control/admin-server.js';
 import { AgentApi } from '../distribute/agent-api.js';
 import { AgentRegistry } from '../distribute/agent-registry.js';
 import { agentsAdminExtension } from '../distribute/agents-admin.js';
+import { HostBindings } from '../ingest/host-bindings.js';
 import { Ingest, type ListeningAddresses } from '../ingest/ingest.js';
 import { SenderTable } from '../ingest/senders.js';
 import { JailEngine } from '../jails/engine.js';
+import { renderBrakeTrip } from '../notify/brake-alert.js';
 import { mailAdminExtension } from '../notify/mail-admin.js';
 import { Mailer } from '../notify/mailer.js';
 import { computeBantime } from '../jails/policy.js';
@@ -23,6 +25,8 @@ import { SyslogTimeZone } from '../parse/syslog.js';
 import { LevelBanStore } from '../store/level-store.js';
 import type { BanStore } from '../store/store.js';
 import { BanManager } from './ban-manager.js';
+import { BanBrake } from './brake.js';
+import { brakeAdminExtension } from './brake-admin.js';
 import { ServerControlPlane } from './control-plane.js';
 import { ExpiryScheduler } from './expiry.js';
 import { ingestOptions, mailerOptions, mailTransport, parseAll } from './options.js';
@@ -31,6 +35,8 @@ import { Pipeline } from './pipeline.js';
 /** How often idle attacker windows are swept and old history pruned. */
 const SWEEP_INTERVAL_MS = 60_000;
 const PRUNE_INTERVAL_MS = 6 * 3600_000;
+/** How often refused HOSTNAME claims (ingest.senders) are logged, aggregated. */
+const SPOOF_REPORT_INTERVAL_MS = 10_000;
 
 export interface ServerOptions {
   readonly config: FleetbanConfig;
@@ -57,6 +63,8 @@ export class FleetbanServer {
   readonly #banLog: BanLog;
   readonly #engine: JailEngine;
   readonly #bans: BanManager;
+  readonly #brake: BanBrake;
+  readonly #hostBindings: HostBindings;
   readonly #expiry: ExpiryScheduler;
   readonly #senders: SenderTable;
   readonly #pipeline: Pipeline;
@@ -97,7 +105,24 @@ export class FleetbanServer {
         this.#expiry.rearm();
       },
       notify: (ban, event) => this.#wantsMail(ban.jail, ban.origin, event),
+      gate: (request, target) => this.#brake.check(request, target),
     });
+    this.#brake = new BanBrake(
+      {
+        store: this.#store,
+        clock,
+        logger: logger.child({ part: 'brake' }),
+        ban: (request) => {
+          this.#bans.request(request, false);
+        },
+        drain: () => this.#bans.drain(),
+        onTrip: (trip) => {
+          const o = mailerOptions(this.#config.mail);
+          this.#mailer?.alert(renderBrakeTrip(trip, o));
+        },
+      },
+      config.brake,
+    );
     this.#engine = new JailEngine({
       jails,
       ignore: new CidrSet(this.#globalIgnore()),
@@ -113,11 +138,18 @@ export class FleetbanServer {
     });
     this.#expiry = new ExpiryScheduler(this.#bans, () => this.#store.nextExpiry(), clock, logger);
     this.#senders = new SenderTable({ capacity: config.ingest.maxSenders });
+    this.#hostBindings = new HostBindings(config.ingest.senders, (host, peer) => {
+      logger.warn(
+        { host, peer },
+        `a line from ${peer} claimed HOSTNAME ${host}, which ingest.senders binds to other addresses: counted as spoofed, fed to no jail scoped to ${host}; more are summed every ${SPOOF_REPORT_INTERVAL_MS / 1000}s`,
+      );
+    });
     this.#pipeline = new Pipeline(
       { maxSkewMs: config.ingest.maxClockSkew * 1000, timeZone: new SyslogTimeZone('local') },
       (event) => {
         this.#engine.process(event);
       },
+      this.#hostBindings,
     );
     this.#ingest = new Ingest(ingestOptions(config), {
       sink: this.#pipeline,
@@ -156,6 +188,7 @@ export class FleetbanServer {
           lastSuccessAt: null,
           nextRetryAt: null,
         },
+      brake: () => this.#brake.report(),
     });
     // Next to the LevelDB files: one folder to back up, one owner, one set of permissions.
     this.#agentRegistry = new AgentRegistry(join(config.store.path, 'agents.json'), clock);
@@ -173,7 +206,11 @@ export class FleetbanServer {
     this.#admin = new AdminServer({
       plane,
       // Agents are managed through the admin API even when their listener is off.
-      extensions: [agentsAdminExtension(this.#agentApi), mailAdminExtension(this.#mailer)],
+      extensions: [
+        agentsAdminExtension(this.#agentApi),
+        mailAdminExtension(this.#mailer),
+        brakeAdminExtension(this.#brake),
+      ],
       logger: logger.child({ part: 'admin' }),
       ...(config.control.socket !== '' ? { socket: config.control.socket } : {}),
       ...(config.control.http.enabled
@@ -204,6 +241,7 @@ export class FleetbanServer {
       'ban store opened',
     );
     await this.#expiry.start();
+    this.#brake.start();
     // Before ingest: mail left from the last run goes out; bans restored from the store are not re-mailed.
     this.#mailer?.start();
     let admin: ServingAddresses['admin'];
@@ -223,7 +261,12 @@ export class FleetbanServer {
     }
     this.#every(SWEEP_INTERVAL_MS, () => this.#engine.sweep());
     this.#every(PRUNE_INTERVAL_MS, () => void this.#pruneHistory());
+    if (!this.#hostBindings.empty)
+      this.#every(SPOOF_REPORT_INTERVAL_MS, () => {
+        this.#reportSpoofs();
+      });
     this.#warnAboutOpenIngest();
+    this.#warnAboutUnboundHosts();
     this.#logFilterNotices();
     const serving: ServingAddresses = {
       ...this.#listening,
@@ -264,15 +307,16 @@ export class FleetbanServer {
     const ignore = parseAll(next.jails.ignoreip);
     const before = new Map(this.#engine.configs().map((j) => [j.name, j]));
     this.#engine.reload(jails, new CidrSet(ignore));
+    this.#brake.configure(next.brake);
     const warnings: string[] = [];
     for (const key of ['ingest', 'store', 'control', 'agents', 'mail'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.#config[key])) {
         warnings.push(`${key}.* changed: it takes effect at the next restart`);
       }
     }
-    // Only the jails part takes effect now; keep the rest as running, so that a later reload
+    // Only the jails and brake parts take effect now; keep the rest as running, so that a later reload
     // still warns about what waits for a restart.
-    this.#config = { ...this.#config, jails: next.jails };
+    this.#config = { ...this.#config, jails: next.jails, brake: next.brake };
     const names = jails.map((j) => j.name);
     const report = {
       jails: names,
@@ -296,6 +340,7 @@ export class FleetbanServer {
       for (const t of this.#timers) clearInterval(t);
       await this.#ingest.close();
       await this.#bans.drain();
+      await this.#brake.flush();
       await this.#expiry.close();
       await this.#mailer?.close();
       await this.#agentApi.close();
@@ -350,6 +395,37 @@ export class FleetbanServer {
   #logFilterNotices(jails?: readonly string[]): void {
     for (const { jail, notice } of this.#engine.filterNotices(jails)) {
       this.#logger.warn({ jail }, `jail ${jail}: filter notice: ${notice}`);
+    }
+  }
+
+  /** One warning per claimed host and peer per interval, however many lines were refused. */
+  #reportSpoofs(): void {
+    const { pairs, other } = this.#hostBindings.takeReport();
+    // A pair seen once was announced when it happened.
+    for (const p of pairs.filter((x) => x.count > 1)) {
+      this.#logger.warn(
+        { host: p.host, peer: p.peer, count: p.count },
+        `${p.count} lines from ${p.peer} claimed HOSTNAME ${p.host} in the last ${SPOOF_REPORT_INTERVAL_MS / 1000}s (bound to other addresses by ingest.senders)`,
+      );
+    }
+    if (other > 0)
+      this.#logger.warn(
+        { count: other },
+        `${other} more lines claimed a bound HOSTNAME from another address`,
+      );
+  }
+
+  /** A jail scoped to host names trusts whatever HOSTNAME a sender writes, unless the name is bound. */
+  #warnAboutUnboundHosts(): void {
+    const bound = new Set(Object.keys(this.#config.ingest.senders).map((h) => h.toLowerCase()));
+    for (const jail of this.#engine.configs()) {
+      if (!jail.enabled) continue;
+      const unbound = jail.hosts.names.filter((n) => !bound.has(n.toLowerCase()));
+      if (unbound.length === 0) continue;
+      this.#logger.warn(
+        { jail: jail.name, hosts: unbound },
+        `jail ${jail.name} is scoped to hosts ${unbound.join(', ')}, which any allowed sender can claim: bind them to their addresses in ingest.senders (and forward over TLS)`,
+      );
     }
   }
 

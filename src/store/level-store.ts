@@ -4,11 +4,19 @@ import { Level } from 'level';
 import type { EpochMs } from '../core/clock.js';
 import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../core/types.js';
+import type {
+  AttackerHistory,
+  Ban,
+  BanDetails,
+  Change,
+  DetailedBan,
+  HeldBan,
+} from '../core/types.js';
 import { ActiveBans } from './active-bans.js';
 import { decodeBan, encodeBan, expiryKey, makeInterner, seqKey } from './codec.js';
 import { GroupCommit } from './group-commit.js';
 import { encodeSnapshot, readSnapshot, writeSnapshot } from './snapshot.js';
+import { HeldSet } from './held.js';
 import { outboxRecordOf, planGroup, type GroupPlan, type StoreOp } from './plan.js';
 import {
   ChangeSubscribers,
@@ -80,6 +88,9 @@ export class LevelBanStore implements BanStore {
   /** seqKey(at) + '/' + route → '': mails sent in the last hour, for the hourly cap. */
   readonly #sentMail: Sub;
   #outboxSize = 0;
+  /** target → JSON HeldBan: jail bans the ban brake held back for an admin's review. */
+  readonly #heldDb: Sub;
+  readonly #held = new HeldSet();
   readonly #active = new ActiveBans();
   readonly #writer = new GroupCommit<StoreOp, DetailedBan[] | Ban[]>((ops) => this.#commit(ops));
   #state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
@@ -113,6 +124,7 @@ export class LevelBanStore implements BanStore {
     this.#outbox = textSublevel(this.#db, 'outbox');
     this.#sentMail = textSublevel(this.#db, 'sent-mail');
     this.#snapshotFile = join(path, SNAPSHOT_FILE);
+    this.#heldDb = textSublevel(this.#db, 'held');
   }
 
   open(): Promise<void> {
@@ -307,6 +319,42 @@ export class LevelBanStore implements BanStore {
     });
   }
 
+  async hold(entries: readonly HeldBan[]): Promise<void> {
+    await this.#ready();
+    if (entries.length === 0) return;
+    const ops = entries.map((e): Op => ({
+      type: 'put',
+      sublevel: this.#heldDb,
+      key: e.target,
+      value: JSON.stringify(e),
+    }));
+    await this.#db.batch(ops, { sync: this.#sync });
+    this.#batches++;
+    this.#records += ops.length;
+    this.#held.put(entries);
+  }
+
+  held(): HeldBan[] {
+    return this.#held.list();
+  }
+
+  heldSize(): number {
+    return this.#held.size;
+  }
+
+  async dropHeld(targets: readonly string[]): Promise<HeldBan[]> {
+    await this.#ready();
+    const known = [...new Set(targets)].filter((t) => this.#held.get(t) !== undefined);
+    if (known.length === 0) return [];
+    await this.#db.batch(
+      known.map((key): Op => ({ type: 'del', sublevel: this.#heldDb, key })),
+      { sync: this.#sync },
+    );
+    this.#batches++;
+    this.#records += known.length;
+    return this.#held.take(known);
+  }
+
   #ready(): Promise<void> {
     if (this.#state === 'open') return Promise.resolve();
     return Promise.reject(
@@ -339,6 +387,7 @@ export class LevelBanStore implements BanStore {
     }
     this.#active.load((await this.#loadFromSnapshot()) ?? (await this.#scanBans()));
     this.#outboxSize = (await this.#outbox.keys().all()).length;
+    for await (const raw of this.#heldDb.values()) this.#held.put([JSON.parse(raw) as HeldBan]);
   }
 
   /**

@@ -1,8 +1,16 @@
 // An in-memory ban store with the same contract as the LevelDB one and no persistence: for tests.
 import type { EpochMs } from '../core/clock.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
-import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../core/types.js';
+import type {
+  AttackerHistory,
+  Ban,
+  BanDetails,
+  Change,
+  DetailedBan,
+  HeldBan,
+} from '../core/types.js';
 import { ActiveBans } from './active-bans.js';
+import { HeldSet } from './held.js';
 import { outboxRecordOf, planGroup, type StoreOp } from './plan.js';
 import {
   ChangeSubscribers,
@@ -30,6 +38,7 @@ export class MemoryBanStore implements BanStore {
   #sentMail: SentMail[] = [];
   /** Kept feed entries; feed[0] has sequence number #feedFirst. */
   #feed: Change[] = [];
+  readonly #held = new HeldSet();
   #feedFirst = 1;
   #lastSeq = 0;
   #batches = 0;
@@ -145,6 +154,33 @@ export class MemoryBanStore implements BanStore {
 
   outboxSize(): number {
     return this.#outbox.size;
+  }
+
+  async hold(entries: readonly HeldBan[]): Promise<void> {
+    await this.#ready();
+    this.#held.put(entries);
+    if (entries.length > 0) {
+      this.#batches++;
+      this.#records += entries.length;
+    }
+  }
+
+  held(): HeldBan[] {
+    return this.#held.list();
+  }
+
+  heldSize(): number {
+    return this.#held.size;
+  }
+
+  async dropHeld(targets: readonly string[]): Promise<HeldBan[]> {
+    await this.#ready();
+    const dropped = this.#held.take(targets);
+    if (dropped.length > 0) {
+      this.#batches++;
+      this.#records += dropped.length;
+    }
+    return dropped;
   }
 
   #ready(): Promise<void> {

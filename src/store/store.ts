@@ -1,6 +1,13 @@
 // The ban store contract: what the LevelDB store (and the in-memory one for tests) must guarantee.
 import type { EpochMs } from '../core/clock.js';
-import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../core/types.js';
+import type {
+  AttackerHistory,
+  Ban,
+  BanDetails,
+  Change,
+  DetailedBan,
+  HeldBan,
+} from '../core/types.js';
 
 /**
  * A new ban with its evidence, before the store gives it a sequence number. `notify`: also queue
@@ -139,6 +146,26 @@ export interface BanStore {
 
   /** How many notices are pending, from memory. */
   outboxSize(): number;
+
+  /**
+   * Keeps bans the ban brake held back, one per target (holding a target again replaces its
+   * entry), in one batch; resolves once written. Held bans are not active: agents never see
+   * them and they have no feed entry. They survive restarts until `dropHeld`. The caller
+   * serialises `hold` and `dropHeld` calls (the brake has one write chain).
+   */
+  hold(entries: readonly HeldBan[]): Promise<void>;
+
+  /** The held bans, from memory, oldest (`heldAt`, then target) first. */
+  held(): HeldBan[];
+
+  /** How many bans are held, from memory. */
+  heldSize(): number;
+
+  /**
+   * Deletes held bans (released or discarded by an admin) in one batch; targets not held are
+   * skipped. Resolves with the entries actually removed, once written.
+   */
+  dropHeld(targets: readonly string[]): Promise<HeldBan[]>;
 }
 
 /** Receives the changes of one written batch, in sequence order. */

@@ -83,6 +83,7 @@ test('3 failures on A and 3 on B with maxretry 5: one ban at the 5th, hosts {A:3
       time: T0 + 4 * SEC,
       failures: 5,
       hosts: { A: 3, B: 2 },
+      senders: { '10.0.0.1': 5 },
       lines: 5,
     },
   );

@@ -19,6 +19,7 @@ const failure = (time: number, host = 'web01', line = `line at ${time}`, jail = 
   attacker: '192.0.2.1',
   time,
   host,
+  sender: '10.0.0.1',
   user: '',
   line,
 });

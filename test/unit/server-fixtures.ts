@@ -60,7 +60,13 @@ export function jails(json: Record<string, unknown>): JailConfig[] {
 export function banRequest(
   jail: string,
   attacker: string,
-  opts: { target?: string; time?: number; hosts?: Record<string, number>; lines?: string[] } = {},
+  opts: {
+    target?: string;
+    time?: number;
+    hosts?: Record<string, number>;
+    senders?: Record<string, number>;
+    lines?: string[];
+  } = {},
 ): BanRequest {
   const hosts = opts.hosts ?? { web1: 3, web2: 2 };
   const failures = Object.values(hosts).reduce((a, b) => a + b, 0);
@@ -71,6 +77,7 @@ export function banRequest(
     time: opts.time ?? T0,
     failures,
     hosts,
+    senders: opts.senders ?? { '10.0.0.1': failures },
     lines:
       opts.lines ??
       Array.from(
@@ -99,6 +106,7 @@ export function banManager(
     ignoreip?: readonly string[];
     banLogPath?: string;
     onBanned?: (ban: Ban) => void;
+    gate?: (request: BanRequest, target: string) => boolean;
   } = {},
 ): ManagerSetup {
   const configs = opts.jails ?? jails({ sshd: { bantime: '10m' } });
@@ -120,6 +128,7 @@ export function banManager(
       banned.push(ban);
       opts.onBanned?.(ban);
     },
+    ...(opts.gate !== undefined ? { gate: opts.gate } : {}),
   });
   return { bans, logger, banLog, banned };
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
-import type { Ban } from '../../src/core/types.js';
+import type { Ban, HeldBan } from '../../src/core/types.js';
 import type { BanStore, NewBan } from '../../src/store/store.js';
 
 export interface StoreUnderTest {
@@ -36,6 +36,25 @@ export function newBan(
     lines: [`Failed password for root from ${target} port 22 ssh2`],
     reason: '5 failures',
     ...extra,
+  };
+}
+
+/** A ban the brake held: five failures of `target` that one sender reported, held at T0 + `at`. */
+export function heldBan(target: string, at = 0, reason: HeldBan['reason'] = 'sender'): HeldBan {
+  return {
+    target,
+    heldAt: T0 + at,
+    reason,
+    request: {
+      jail: 'sshd',
+      attacker: target,
+      target: { family: 4, address: target, prefix: 32 },
+      time: T0,
+      failures: 5,
+      hosts: { web1: 5 },
+      senders: { '10.0.0.9': 5 },
+      lines: [`Failed password for root from ${target} port 22 ssh2`],
+    },
   };
 }
 
@@ -377,6 +396,49 @@ export function storeContract(name: string, factory: StoreFactory): void {
         [T0 + 1000, T0 + 4000],
         'records older than an earlier `since` are gone',
       );
+    });
+  });
+
+  describe(`BanStore contract: ${name}, held bans`, () => {
+    let sut: StoreUnderTest;
+    let store: BanStore;
+    beforeEach(async () => {
+      sut = await factory({});
+      store = sut.store;
+      await store.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await sut.cleanup();
+    });
+
+    it('keeps held bans apart from active ones, one per target, until dropped', async () => {
+      const seen: number[] = [];
+      store.subscribe((changes) => seen.push(changes.length));
+      await store.hold([heldBan('192.0.2.2', 2), heldBan('192.0.2.1', 1)]);
+      await store.hold([heldBan('192.0.2.2', 3, 'fleet')]);
+      assert.equal(store.heldSize(), 2);
+      assert.deepEqual(
+        store.held().map((h) => [h.target, h.heldAt, h.reason]),
+        [
+          ['192.0.2.1', T0 + 1, 'sender'],
+          ['192.0.2.2', T0 + 3, 'fleet'],
+        ],
+      );
+      assert.deepEqual(store.held()[0]?.request.senders, { '10.0.0.9': 5 });
+      assert.equal(store.stats().activeBans, 0, 'a held ban is not a ban');
+      assert.equal(store.stats().lastSeq, 0, 'nor a change agents see');
+      assert.deepEqual(seen, []);
+      const dropped = await store.dropHeld(['192.0.2.1', '192.0.2.99', '192.0.2.1']);
+      assert.deepEqual(
+        dropped.map((h) => h.target),
+        ['192.0.2.1'],
+      );
+      assert.deepEqual(
+        store.held().map((h) => h.target),
+        ['192.0.2.2'],
+      );
+      assert.deepEqual(await store.dropHeld([]), []);
     });
   });
 

@@ -15,7 +15,7 @@ import { expiryKey } from '../../src/store/codec.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
 import { MemoryBanStore } from '../../src/store/memory-store.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/store/snapshot.js';
-import { newBan, storeContract, T0 } from './store-contract.js';
+import { heldBan, newBan, storeContract, T0 } from './store-contract.js';
 
 const CHILD = fileURLToPath(new URL('./store-child.js', import.meta.url));
 
@@ -131,6 +131,31 @@ describe('LevelBanStore', () => {
     assert.equal(expiry.length, 3);
     assert.deepEqual(expiry, indexed.sort());
     assert.ok(expiry[0]?.endsWith(' 198.51.100.1'));
+  });
+
+  it('restores held bans after a restart, and forgets the dropped ones', async () => {
+    const path = join(dir, 'held');
+    const first = new LevelBanStore(path);
+    await first.open();
+    await first.hold([heldBan('192.0.2.1', 1), heldBan('192.0.2.2', 2, 'fleet')]);
+    await first.hold([heldBan('192.0.2.3', 3)]);
+    await first.dropHeld(['192.0.2.2']);
+    const before = first.held();
+    await first.close();
+
+    const second = new LevelBanStore(path);
+    await second.open();
+    try {
+      assert.deepEqual(second.held(), before);
+      assert.deepEqual(
+        second.held().map((h) => h.target),
+        ['192.0.2.1', '192.0.2.3'],
+      );
+      assert.equal(second.heldSize(), 2);
+      assert.equal(second.stats().activeBans, 0);
+    } finally {
+      await second.close();
+    }
   });
 
   describe('active-ban snapshot', () => {

@@ -79,7 +79,7 @@ function metricsText(engine: JailEngine): Set<string> {
   const text = renderMetrics(
     collectMetrics({
       ingest: new IngestStats(),
-      pipeline: { parsed: 0, parseErrors: 0, errorsByReason: new Map() },
+      pipeline: { parsed: 0, parseErrors: 0, spoofedHostname: 0, errorsByReason: new Map() },
       jails: engine.stats(),
       engineTotals: engine.totals(),
       store: { activeBans: 0, lastSeq: 0, batchesWritten: 0, recordsWritten: 0 },

@@ -4,6 +4,7 @@ import { agentCommand } from './agent.js';
 import { agentsAddCommand, agentsListCommand, agentsRemoveCommand } from './agents.js';
 import { banCommand } from './ban.js';
 import { bansCommand } from './bans.js';
+import { discardCommand, heldCommand, releaseCommand } from './held.js';
 import { reloadCommand } from './reload.js';
 import { sendersCommand } from './senders.js';
 import { serverCommand } from './server.js';
@@ -20,6 +21,9 @@ export const defaultCommands: readonly Command[] = [
   bansCommand,
   banCommand,
   unbanCommand,
+  heldCommand,
+  releaseCommand,
+  discardCommand,
   reloadCommand,
   sendersCommand,
   agentsAddCommand,

@@ -6,6 +6,7 @@ import { ExitCode } from '../exit-codes.js';
 import { formatBantime, formatBytes, formatTime, plural, table } from '../format.js';
 import { formatDuration } from '../../core/duration.js';
 import { renderOutbox } from './mail-test.js';
+import type { BrakeReport } from '../../control/brake.js';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -29,6 +30,23 @@ export const statusCommand: Command = {
   },
 };
 
+/** One line while nothing is held; the trips and the way out when something is. */
+function renderBrake(b: BrakeReport): string {
+  if (!b.enabled) return 'ban brake: off (brake.enabled is false)\n';
+  let out =
+    `ban brake: ${b.perSenderPerMinute} bans/min per sender, ${b.fleetPerMinute} fleet-wide; ` +
+    `${b.held} held for review`;
+  if (b.overflow > 0) out += `, ${b.overflow} dropped over brake.maxHeld`;
+  out += '\n';
+  for (const t of b.tripped) {
+    const who = t.scope === 'fleet' ? 'the fleet' : `sender ${t.sender}`;
+    out += `  TRIPPED: ${who} since ${formatTime(t.since)}, ${plural(t.held, 'ban')} held\n`;
+  }
+  if (b.held > 0)
+    out += '  review with: fleetban held; then fleetban release or fleetban discard\n';
+  return out;
+}
+
 function renderStatus(s: StatusReport): string {
   const { ingest } = s;
   const listening =
@@ -43,6 +61,7 @@ function renderStatus(s: StatusReport): string {
     `  dropped ${ingest.dropped}, oversized ${ingest.oversized}, framing errors ${ingest.framingErrors}, ` +
     `invalid utf-8 ${ingest.invalidUtf8}, parse errors ${ingest.parseErrors}\n` +
     (s.outbox !== undefined ? renderOutbox(s.outbox) : '') +
+    (s.brake !== undefined ? renderBrake(s.brake) : '') +
     '\n';
   if (s.jails.length === 0) return `${out}no jails configured\n`;
   out += table(
