@@ -1,12 +1,12 @@
 // TCP and TLS (RFC 5425) syslog listener: allowlist and connection slots at connect, deadlines, RFC 6587 framing.
-import { readFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { ErrorCode, FleetbanError, describeError } from '../core/errors.js';
+import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { FrameSplitter } from './framing.js';
 import { formatEndpoint, type ListenerOptions, type TlsListenerOptions } from './options.js';
 import { RefusalLog } from './refusal-log.js';
 import { ConnectionSlots, type Slot } from './slots.js';
+import { createTlsServer } from './tls-server.js';
 import type { ListenerContext } from './udp.js';
 
 export type StreamTransport = 'tcp' | 'tls';
@@ -60,7 +60,7 @@ export class StreamListener {
 
   /** Binds; resolves with the bound address. Rejects with TLS_CONFIG_INVALID or LISTEN_FAILED. */
   async listen(): Promise<AddressInfo> {
-    if (this.#transport === 'tls') this.#tlsServer = await this.#createTlsServer();
+    if (this.#transport === 'tls') this.#tlsServer = await this.#wireTlsServer();
     const { address, port } = this.#options;
     const server = this.#server;
     await new Promise<void>((resolve, reject) => {
@@ -259,58 +259,11 @@ export class StreamListener {
     }
   }
 
-  async #createTlsServer(): Promise<tls.Server> {
+  /** The TLS server, with the handlers that serve, refuse and count its connections. */
+  async #wireTlsServer(): Promise<tls.Server> {
     const o = this.#options as TlsListenerOptions;
-    const read = async (what: string, path: string | undefined): Promise<Buffer | undefined> => {
-      if (path === undefined || path === '') return undefined;
-      try {
-        return await readFile(path);
-      } catch (e) {
-        throw new FleetbanError(
-          ErrorCode.TLS_CONFIG_INVALID,
-          `cannot read TLS ${what} ${path}: ${describeError(e)}`,
-          {
-            cause: e,
-          },
-        );
-      }
-    };
-    const [cert, key, ca] = await Promise.all([
-      read('cert', o.cert),
-      read('key', o.key),
-      read('ca', o.ca),
-    ]);
-    if (cert === undefined || key === undefined) {
-      throw new FleetbanError(
-        ErrorCode.TLS_CONFIG_INVALID,
-        'the TLS listener needs both cert and key files',
-      );
-    }
     const requireCert = o.requestClientCert === true;
-    if (requireCert && ca === undefined) {
-      throw new FleetbanError(
-        ErrorCode.TLS_CONFIG_INVALID,
-        'requestClientCert needs a ca file to verify clients',
-      );
-    }
-    let server: tls.Server;
-    try {
-      server = tls.createServer({
-        cert,
-        key,
-        ...(ca === undefined ? {} : { ca }),
-        requestCert: requireCert,
-        // Checked below instead, so that refused clients are counted and logged.
-        rejectUnauthorized: false,
-        handshakeTimeout: this.#ctx.limits.handshakeTimeoutMs,
-      });
-    } catch (e) {
-      throw new FleetbanError(
-        ErrorCode.TLS_CONFIG_INVALID,
-        `invalid TLS cert/key/ca: ${describeError(e)}`,
-        { cause: e },
-      );
-    }
+    const server = await createTlsServer(o, this.#ctx.limits.handshakeTimeoutMs);
     const { log, stats } = this.#ctx;
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       const conn = this.#connectionOf(socket);
@@ -336,8 +289,10 @@ export class StreamListener {
     server.on('tlsClientError', (e: Error & { code?: string }, socket) => {
       // Node only reports the failure: the sockets are ours to close, or they stay open for good.
       const conn = this.#connectionOf(socket);
+      // A connection already cut (evicted, past its deadline) was counted for that.
+      const counted = conn === undefined || conn.raw.destroyed;
       socket.destroy();
-      if (conn === undefined) return;
+      if (counted) return;
       conn.raw.destroy();
       if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
         stats.tls.handshakeTimeouts++;

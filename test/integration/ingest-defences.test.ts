@@ -255,6 +255,7 @@ describe('TLS clients that never handshake', () => {
       await r.ingest.whenNoConnections();
       assert.equal(r.ingest.stats.tls.firstFrameTimeouts, 3);
       assert.equal(r.ingest.stats.tls.handshakeTimeouts, 0);
+      assert.equal(r.ingest.stats.tls.handshakeErrors, 0);
     } finally {
       await r.ingest.close();
     }
