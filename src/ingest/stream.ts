@@ -217,10 +217,6 @@ export class StreamListener {
       { maxFrameSize: limits.maxStreamFrame },
       {
         frame: (buf, start, end) => {
-          if (waiting) {
-            waiting = false;
-            this.#framed(conn);
-          }
           delivery.deliver(buf, start, end, sender, counters, transport, receivedAt);
         },
         oversized: () => {
@@ -246,7 +242,18 @@ export class StreamListener {
       receivedAt = clock.now();
       // Looked up per read rather than kept: a long connection must not outlive its record's eviction.
       sender = senders.touch(peer, receivedAt);
+      if (!waiting) {
+        splitter.push(chunk);
+        return;
+      }
+      // Checked per read rather than in the frame callback, which must stay as lean as it was:
+      // the pipeline's speed is bound to it. Only this push can deliver frames meanwhile.
+      const delivered = counters.messages;
       splitter.push(chunk);
+      if (counters.messages !== delivered) {
+        waiting = false;
+        this.#framed(conn);
+      }
     });
     carrier.on('end', () => {
       splitter.end();
