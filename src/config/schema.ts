@@ -151,7 +151,7 @@ export const schema = {
       env: 'FLEETBAN_IDLE_TIMEOUT',
     },
     firstFrameTimeout: {
-      doc: 'A TCP or TLS connection that has not delivered one complete message this long after connecting (TLS handshake included) is closed, however many bytes it trickles; 0 disables.',
+      doc: 'A TCP or TLS connection that has not delivered one complete message this long after connecting (TLS handshake included) is closed, however many bytes it trickles; 0 disables. A client that connects long before it has anything to send is closed too, and reconnects.',
       format: 'duration-seconds',
       default: '10s',
       env: 'FLEETBAN_FIRST_FRAME_TIMEOUT',
