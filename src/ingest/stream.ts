@@ -22,7 +22,7 @@ interface Connection {
 }
 
 /**
- * Accepts with a plain net.Server in both cases, so the allowlist and the connection limit are
+ * Accepts with a plain net.Server in both cases, so the allowlist and the connection slots are
  * applied before any TLS work; accepted TLS connections are handed to a tls.Server that never
  * listens itself, which keeps Node's own handshake and certificate checks.
  */
