@@ -153,7 +153,7 @@ describe('stream listener slots', () => {
   });
 
   it('closes a connection that trickles bytes but never completes a frame, and keeps a quiet sender', async () => {
-    const r = await startIngest(tcpOnly({ firstFrameTimeoutMs: 200 }));
+    const r = await startIngest(tcpOnly({ firstFrameTimeoutMs: 500 }));
     const port = portOf(r.at.tcp);
     const quiet = await connectFrom('127.0.0.1', port);
     try {
@@ -186,7 +186,7 @@ describe('stream listener log', () => {
     const r = await startIngest(
       tcpOnly({
         maxConnectionsPerSender: 1,
-        refusalLogIntervalMs: 1500,
+        refusalLogIntervalMs: 2500,
         firstFrameTimeoutMs: NEVER_MS,
       }),
     );

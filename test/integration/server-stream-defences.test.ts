@@ -37,7 +37,7 @@ describe('the running server under a connection flood', () => {
 
   it('caps one peer, closes its silent sockets at the deadline, still bans, and reports it all', async () => {
     const dir = await ServerDir.create({
-      config: { ingest: { maxConnectionsPerSender: 2, firstFrameTimeout: 0.5 } },
+      config: { ingest: { maxConnectionsPerSender: 2, firstFrameTimeout: 1 } },
     });
     cleanups.push(() => dir.remove());
     const server: ServerProcess = await startServer(dir);
