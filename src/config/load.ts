@@ -38,8 +38,10 @@ export interface FleetbanConfig {
     };
     readonly maxMessageSize: number;
     readonly maxConnections: number;
+    readonly maxConnectionsPerSender: number;
     readonly maxConnectionBuffer: number;
     readonly idleTimeout: number;
+    readonly firstFrameTimeout: number;
     readonly allowedSenders: readonly string[];
     readonly maxClockSkew: number;
     readonly maxSenders: number;

@@ -127,10 +127,16 @@ export const schema = {
       env: 'FLEETBAN_MAX_MESSAGE_SIZE',
     },
     maxConnections: {
-      doc: 'Most connections open at once on each stream listener (TCP, TLS); further ones are refused and counted.',
+      doc: 'Most connections open at once on each stream listener (TCP, TLS). When all are taken, the oldest connection that has not yet sent a complete frame is closed to make room; with none such, the new one is refused. Both are counted.',
       format: 'positive-int',
       default: 1024,
       env: 'FLEETBAN_MAX_CONNECTIONS',
+    },
+    maxConnectionsPerSender: {
+      doc: 'Most connections one sender address may hold open on each stream listener; further ones are refused at connect and counted, so one host, even an allowed one, cannot take every slot.',
+      format: 'positive-int',
+      default: 32,
+      env: 'FLEETBAN_MAX_CONNECTIONS_PER_SENDER',
     },
     maxConnectionBuffer: {
       doc: 'Most bytes of incomplete frames held per connection.',
@@ -143,6 +149,12 @@ export const schema = {
       format: 'duration-seconds',
       default: '1h',
       env: 'FLEETBAN_IDLE_TIMEOUT',
+    },
+    firstFrameTimeout: {
+      doc: 'A TCP or TLS connection that has not delivered one complete message this long after connecting (TLS handshake included) is closed, however many bytes it trickles; 0 disables. A client that connects long before it has anything to send is closed too, and reconnects.',
+      format: 'duration-seconds',
+      default: '10s',
+      env: 'FLEETBAN_FIRST_FRAME_TIMEOUT',
     },
     allowedSenders: {
       doc: 'Senders allowed to feed fleetban (IPs and CIDR prefixes). Empty allows every sender, with a warning at start: syslog is easy to forge, and a forged line can get an admin banned.',

@@ -32,8 +32,20 @@ export interface IngestOptions {
   readonly tls: TlsListenerOptions;
   /** Largest message, bytes. Default 8192 (rsyslog's default). Larger ones are counted and skipped. */
   readonly maxMessageSize?: number;
-  /** Open TCP + TLS connections per listener; more are refused at connect. Default 1000. */
+  /**
+   * Open TCP + TLS connections per listener. When all are taken, the oldest connection still
+   * waiting for its first frame makes room for a new one; with none, the new one is refused.
+   * Default 1000.
+   */
   readonly maxConnections?: number;
+  /** Open connections per sender address and listener; more are refused at connect. Default 32. */
+  readonly maxConnectionsPerSender?: number;
+  /**
+   * Close a connection that has not delivered one complete frame this long after connecting
+   * (TLS handshake included), ms; 0 = never. Default 10 s. Unlike the idle timeout, trickled
+   * bytes do not restart it.
+   */
+  readonly firstFrameTimeoutMs?: number;
   /**
    * Most bytes held per connection for a frame not yet complete. Default: maxMessageSize.
    * A smaller value caps memory when many connections are allowed, at the price of a smaller
@@ -46,6 +58,8 @@ export interface IngestOptions {
   readonly handshakeTimeoutMs?: number;
   /** On close(), how long open connections may drain before they are cut, ms. Default 2000. */
   readonly closeGraceMs?: number;
+  /** Refused and cut-short connections are summed into one warning per this many ms. Default 60 s. */
+  readonly refusalLogIntervalMs?: number;
   /** Senders allowed to send; empty = everyone. */
   readonly allowedSenders?: CidrSet;
 }
@@ -54,10 +68,13 @@ export interface IngestOptions {
 export interface ResolvedLimits {
   readonly maxMessageSize: number;
   readonly maxConnections: number;
+  readonly maxConnectionsPerSender: number;
   readonly maxStreamFrame: number;
   readonly idleTimeoutMs: number;
+  readonly firstFrameTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly closeGraceMs: number;
+  readonly refusalLogIntervalMs: number;
   readonly recvBufferSize: number;
   readonly allowedSenders: CidrSet;
 }
@@ -74,10 +91,17 @@ export function resolveLimits(o: IngestOptions): ResolvedLimits {
   return {
     maxMessageSize,
     maxConnections: positive('maxConnections', o.maxConnections ?? 1000, 1),
+    maxConnectionsPerSender: positive(
+      'maxConnectionsPerSender',
+      o.maxConnectionsPerSender ?? 32,
+      1,
+    ),
     maxStreamFrame: Math.min(maxMessageSize, maxConnectionBuffer),
     idleTimeoutMs: positive('idleTimeoutMs', o.idleTimeoutMs ?? 3_600_000, 0),
+    firstFrameTimeoutMs: positive('firstFrameTimeoutMs', o.firstFrameTimeoutMs ?? 10_000, 0),
     handshakeTimeoutMs: positive('handshakeTimeoutMs', o.handshakeTimeoutMs ?? 30_000, 1),
     closeGraceMs: positive('closeGraceMs', o.closeGraceMs ?? 2000, 0),
+    refusalLogIntervalMs: positive('refusalLogIntervalMs', o.refusalLogIntervalMs ?? 60_000, 1),
     recvBufferSize: positive(
       'udp.recvBufferSize',
       o.udp.recvBufferSize ?? DEFAULT_RECV_BUFFER_SIZE,

@@ -17,12 +17,20 @@ export interface TransportCounters {
   invalidUtf8: number;
   connectionsOpen: number;
   connectionsTotal: number;
-  /** Connections refused because `maxConnections` were open. */
+  /** Connections refused because `maxConnections` were open, none of them evictable. */
   connectionsRefused: number;
+  /** Connections refused because their sender already had `maxConnectionsPerSender` open. */
+  connectionsRefusedPerSender: number;
+  /** Connections still waiting for their first frame, closed to make room for a new one. */
+  connectionsEvicted: number;
   /** Connections closed for sending nothing within `idleTimeoutMs`. */
   idleTimeouts: number;
-  /** Failed TLS handshakes, including clients refused for a missing or untrusted certificate. */
+  /** Connections closed for delivering no complete frame within `firstFrameTimeoutMs`. */
+  firstFrameTimeouts: number;
+  /** Failed TLS handshakes, including clients refused for a missing or untrusted certificate; timeouts apart. */
   handshakeErrors: number;
+  /** TLS connections closed for not finishing the handshake within `handshakeTimeoutMs`. */
+  handshakeTimeouts: number;
   /** Socket errors on accepted connections (resets and the like). */
   socketErrors: number;
 }
@@ -65,8 +73,12 @@ function newCounters(): TransportCounters {
     connectionsOpen: 0,
     connectionsTotal: 0,
     connectionsRefused: 0,
+    connectionsRefusedPerSender: 0,
+    connectionsEvicted: 0,
     idleTimeouts: 0,
+    firstFrameTimeouts: 0,
     handshakeErrors: 0,
+    handshakeTimeouts: 0,
     socketErrors: 0,
   };
 }

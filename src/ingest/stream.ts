@@ -1,16 +1,28 @@
-// TCP and TLS (RFC 5425) syslog listener: connection limits, allowlist at connect, idle timeout, RFC 6587 framing.
-import { readFile } from 'node:fs/promises';
+// TCP and TLS (RFC 5425) syslog listener: allowlist and connection slots at connect, deadlines, RFC 6587 framing.
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { ErrorCode, FleetbanError, describeError } from '../core/errors.js';
+import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { FrameSplitter } from './framing.js';
 import { formatEndpoint, type ListenerOptions, type TlsListenerOptions } from './options.js';
+import { RefusalLog } from './refusal-log.js';
+import { ConnectionSlots, type Slot } from './slots.js';
+import { createTlsServer } from './tls-server.js';
 import type { ListenerContext } from './udp.js';
 
 export type StreamTransport = 'tcp' | 'tls';
 
+/** One accepted connection. */
+interface Connection {
+  readonly raw: net.Socket;
+  /** The socket that carries the messages: the raw one, or its TLS wrapper once secure. */
+  carrier: net.Socket;
+  readonly slot: Slot<net.Socket>;
+  /** Closes the connection if no complete frame has arrived by then; null once one has. */
+  firstFrameTimer: NodeJS.Timeout | null;
+}
+
 /**
- * Accepts with a plain net.Server in both cases, so the allowlist and the connection limit are
+ * Accepts with a plain net.Server in both cases, so the allowlist and the connection slots are
  * applied before any TLS work; accepted TLS connections are handed to a tls.Server that never
  * listens itself, which keeps Node's own handshake and certificate checks.
  */
@@ -19,10 +31,12 @@ export class StreamListener {
   readonly #options: ListenerOptions | TlsListenerOptions;
   readonly #ctx: ListenerContext;
   readonly #server: net.Server;
-  /** Accepted socket → the socket that carries the messages (itself, or its TLS wrapper once secure). */
-  readonly #open = new Map<net.Socket, net.Socket>();
-  /** `address|port` → accepted socket, to find it again under its TLS wrapper. */
-  readonly #byPeer = new Map<string, net.Socket>();
+  readonly #slots: ConnectionSlots<net.Socket>;
+  readonly #refusals: RefusalLog;
+  /** Accepted socket → its connection. */
+  readonly #open = new Map<net.Socket, Connection>();
+  /** `address|port` → connection, to find it again under its TLS wrapper. */
+  readonly #byPeer = new Map<string, Connection>();
   /** Resolved each time the last open connection closes. */
   #emptyWaiters: (() => void)[] = [];
   #tlsServer: tls.Server | null = null;
@@ -37,6 +51,8 @@ export class StreamListener {
     this.#transport = transport;
     this.#options = options;
     this.#ctx = ctx;
+    this.#slots = new ConnectionSlots(ctx.limits);
+    this.#refusals = new RefusalLog(ctx.log, transport, ctx.limits.refusalLogIntervalMs);
     this.#server = net.createServer({ allowHalfOpen: false }, (socket) => {
       this.#onConnection(socket);
     });
@@ -44,7 +60,7 @@ export class StreamListener {
 
   /** Binds; resolves with the bound address. Rejects with TLS_CONFIG_INVALID or LISTEN_FAILED. */
   async listen(): Promise<AddressInfo> {
-    if (this.#transport === 'tls') this.#tlsServer = await this.#createTlsServer();
+    if (this.#transport === 'tls') this.#tlsServer = await this.#wireTlsServer();
     const { address, port } = this.#options;
     const server = this.#server;
     await new Promise<void>((resolve, reject) => {
@@ -75,7 +91,9 @@ export class StreamListener {
    * the ones still open after `closeGraceMs`, and resolves once every socket is closed.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#listening ? this.#drain() : Promise.resolve();
+    this.#closing ??= (this.#listening ? this.#drain() : Promise.resolve()).then(() => {
+      this.#refusals.close();
+    });
     return this.#closing;
   }
 
@@ -85,12 +103,9 @@ export class StreamListener {
         resolve();
       });
     });
-    for (const carrier of this.#open.values()) carrier.end();
+    for (const c of this.#open.values()) c.carrier.end();
     const timer = setTimeout(() => {
-      for (const [raw, carrier] of this.#open) {
-        carrier.destroy();
-        raw.destroy();
-      }
+      for (const c of this.#open.values()) cut(c);
     }, this.#ctx.limits.closeGraceMs);
     // The server reports closed before the last sockets' own 'close' events: wait for both.
     await Promise.all([stopped, this.whenNoConnections()]);
@@ -120,24 +135,40 @@ export class StreamListener {
     if (limits.allowedSenders.size > 0 && !limits.allowedSenders.has(sender.address)) {
       sender.dropped++;
       counters.droppedNotAllowed++;
+      this.#refusals.note('notAllowed', sender.address);
       raw.destroy();
       return;
     }
-    if (this.#open.size >= limits.maxConnections) {
-      counters.connectionsRefused++;
+    const admission = this.#slots.admit(raw, sender.address, sender.messages > 0);
+    if (!admission.admitted) {
+      if (admission.reason === 'perSender') counters.connectionsRefusedPerSender++;
+      else counters.connectionsRefused++;
+      this.#refusals.note(admission.reason, sender.address);
       log.debug(
-        { peer: sender.address, transport: this.#transport },
-        'connection refused: too many open',
+        { peer: sender.address, transport: this.#transport, reason: admission.reason },
+        'connection refused: no slot',
       );
       raw.destroy();
       return;
     }
+    if (admission.evicted !== null) this.#evict(admission.evicted);
     counters.connectionsTotal++;
     counters.connectionsOpen++;
-    this.#open.set(raw, raw);
+    const conn: Connection = { raw, carrier: raw, slot: admission.slot, firstFrameTimer: null };
+    this.#open.set(raw, conn);
     const key = `${peer}|${raw.remotePort ?? 0}`;
-    this.#byPeer.set(key, raw);
+    this.#byPeer.set(key, conn);
+    if (limits.firstFrameTimeoutMs > 0) {
+      // Absolute, unlike the idle timer: a trickle of bytes that never completes a frame must not extend it.
+      conn.firstFrameTimer = setTimeout(() => {
+        counters.firstFrameTimeouts++;
+        this.#refusals.note('firstFrameTimeout', conn.slot.sender);
+        cut(conn);
+      }, limits.firstFrameTimeoutMs);
+    }
     raw.on('close', () => {
+      if (conn.firstFrameTimer !== null) clearTimeout(conn.firstFrameTimer);
+      this.#slots.release(conn.slot);
       this.#open.delete(raw);
       this.#byPeer.delete(key);
       counters.connectionsOpen--;
@@ -152,19 +183,36 @@ export class StreamListener {
       log.debug({ err: e, peer: sender.address, transport: this.#transport }, 'connection error');
     });
     if (this.#tlsServer === null) {
-      this.#serve(raw, raw, peer);
+      this.#serve(conn, raw, peer);
     } else {
       this.#tlsServer.emit('connection', raw);
     }
   }
 
+  /** Closes a connection that gave up its slot to a newcomer. */
+  #evict(raw: net.Socket): void {
+    const conn = this.#open.get(raw);
+    if (conn === undefined) return;
+    this.#ctx.stats[this.#transport].connectionsEvicted++;
+    this.#refusals.note('evicted', conn.slot.sender);
+    cut(conn);
+  }
+
+  /** The connection delivered its first complete frame: it keeps its slot from now on. */
+  #framed(conn: Connection): void {
+    if (conn.firstFrameTimer !== null) clearTimeout(conn.firstFrameTimer);
+    conn.firstFrameTimer = null;
+    this.#slots.framed(conn.slot);
+  }
+
   /** Reads frames from `carrier` (the raw socket, or its TLS wrapper) until it closes. */
-  #serve(raw: net.Socket, carrier: net.Socket, peer: string): void {
+  #serve(conn: Connection, carrier: net.Socket, peer: string): void {
     const { senders, stats, clock, limits, log, delivery } = this.#ctx;
     const transport = this.#transport;
     const counters = stats[transport];
     let sender = senders.touch(peer, clock.now());
     let receivedAt = clock.now();
+    let waiting = true;
     const splitter = new FrameSplitter(
       { maxFrameSize: limits.maxStreamFrame },
       {
@@ -181,8 +229,8 @@ export class StreamListener {
         },
       },
     );
-    this.#open.set(raw, carrier);
-    if (carrier !== raw) {
+    conn.carrier = carrier;
+    if (carrier !== conn.raw) {
       // After the handshake, TLS errors surface on the wrapper: unheard, they would be thrown.
       carrier.on('error', (e) => {
         counters.socketErrors++;
@@ -194,7 +242,18 @@ export class StreamListener {
       receivedAt = clock.now();
       // Looked up per read rather than kept: a long connection must not outlive its record's eviction.
       sender = senders.touch(peer, receivedAt);
+      if (!waiting) {
+        splitter.push(chunk);
+        return;
+      }
+      // Checked per read rather than in the frame callback, which must stay as lean as it was:
+      // the pipeline's speed is bound to it. Only this push can deliver frames meanwhile.
+      const delivered = counters.messages;
       splitter.push(chunk);
+      if (counters.messages !== delivered) {
+        waiting = false;
+        this.#framed(conn);
+      }
     });
     carrier.on('end', () => {
       splitter.end();
@@ -207,81 +266,60 @@ export class StreamListener {
     }
   }
 
-  async #createTlsServer(): Promise<tls.Server> {
+  /** The TLS server, with the handlers that serve, refuse and count its connections. */
+  async #wireTlsServer(): Promise<tls.Server> {
     const o = this.#options as TlsListenerOptions;
-    const read = async (what: string, path: string | undefined): Promise<Buffer | undefined> => {
-      if (path === undefined || path === '') return undefined;
-      try {
-        return await readFile(path);
-      } catch (e) {
-        throw new FleetbanError(
-          ErrorCode.TLS_CONFIG_INVALID,
-          `cannot read TLS ${what} ${path}: ${describeError(e)}`,
-          {
-            cause: e,
-          },
-        );
-      }
-    };
-    const [cert, key, ca] = await Promise.all([
-      read('cert', o.cert),
-      read('key', o.key),
-      read('ca', o.ca),
-    ]);
-    if (cert === undefined || key === undefined) {
-      throw new FleetbanError(
-        ErrorCode.TLS_CONFIG_INVALID,
-        'the TLS listener needs both cert and key files',
-      );
-    }
     const requireCert = o.requestClientCert === true;
-    if (requireCert && ca === undefined) {
-      throw new FleetbanError(
-        ErrorCode.TLS_CONFIG_INVALID,
-        'requestClientCert needs a ca file to verify clients',
-      );
-    }
-    let server: tls.Server;
-    try {
-      server = tls.createServer({
-        cert,
-        key,
-        ...(ca === undefined ? {} : { ca }),
-        requestCert: requireCert,
-        // Checked below instead, so that refused clients are counted and logged.
-        rejectUnauthorized: false,
-        handshakeTimeout: this.#ctx.limits.handshakeTimeoutMs,
-      });
-    } catch (e) {
-      throw new FleetbanError(
-        ErrorCode.TLS_CONFIG_INVALID,
-        `invalid TLS cert/key/ca: ${describeError(e)}`,
-        { cause: e },
-      );
-    }
+    const server = await createTlsServer(o, this.#ctx.limits.handshakeTimeoutMs);
     const { log, stats } = this.#ctx;
     server.on('secureConnection', (socket: tls.TLSSocket) => {
-      const raw = this.#byPeer.get(`${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`);
-      const peer = raw?.remoteAddress;
-      if (raw === undefined || peer === undefined) {
+      const conn = this.#connectionOf(socket);
+      const peer = conn?.raw.remoteAddress;
+      if (conn === undefined || peer === undefined) {
         socket.destroy();
         return;
       }
       if (requireCert && !socket.authorized) {
+        const reason = String(socket.authorizationError);
         stats.tls.handshakeErrors++;
-        log.warn(
-          { peer, transport: 'tls', reason: String(socket.authorizationError) },
+        this.#refusals.note('clientCertRefused', conn.slot.sender, reason);
+        log.debug(
+          { peer, transport: 'tls', reason },
           'TLS client refused: no valid client certificate',
         );
         socket.destroy();
+        conn.raw.destroy();
         return;
       }
-      this.#serve(raw, socket, peer);
+      this.#serve(conn, socket, peer);
     });
-    server.on('tlsClientError', (e, socket) => {
-      stats.tls.handshakeErrors++;
-      log.warn({ err: e, peer: socket.remoteAddress, transport: 'tls' }, 'TLS handshake failed');
+    server.on('tlsClientError', (e: Error & { code?: string }, socket) => {
+      // Node only reports the failure: the sockets are ours to close, or they stay open for good.
+      const conn = this.#connectionOf(socket);
+      // A connection already cut (evicted, past its deadline) was counted for that.
+      const counted = conn === undefined || conn.raw.destroyed;
+      socket.destroy();
+      if (counted) return;
+      conn.raw.destroy();
+      if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+        stats.tls.handshakeTimeouts++;
+        this.#refusals.note('handshakeTimeout', conn.slot.sender);
+      } else {
+        stats.tls.handshakeErrors++;
+        this.#refusals.note('handshakeFailed', conn.slot.sender, e.message);
+      }
+      log.debug({ err: e, peer: conn.slot.sender, transport: 'tls' }, 'TLS handshake failed');
     });
     return server;
   }
+
+  /** The connection under a TLS socket (they share the peer's address and port). */
+  #connectionOf(socket: tls.TLSSocket): Connection | undefined {
+    return this.#byPeer.get(`${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`);
+  }
+}
+
+function cut(c: Connection): void {
+  c.carrier.destroy();
+  c.raw.destroy();
 }

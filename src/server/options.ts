@@ -65,8 +65,10 @@ export function ingestOptions(c: FleetbanConfig): IngestOptions {
     },
     maxMessageSize: i.maxMessageSize,
     maxConnections: i.maxConnections,
+    maxConnectionsPerSender: i.maxConnectionsPerSender,
     maxConnectionBuffer: i.maxConnectionBuffer,
     idleTimeoutMs: i.idleTimeout * 1000,
+    firstFrameTimeoutMs: Math.round(i.firstFrameTimeout * 1000),
     allowedSenders: new CidrSet(parseAll(i.allowedSenders)),
   };
 }

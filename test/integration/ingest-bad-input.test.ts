@@ -107,7 +107,8 @@ describe('TCP bad input', () => {
   });
 
   it('handles a thousand connections opened and dropped, with no socket leaked', async () => {
-    const r = await startIngest(tcpOnly({ maxConnections: 2000 }));
+    // Up to 100 at a time from one address: more than a sender is allowed by default.
+    const r = await startIngest(tcpOnly({ maxConnections: 2000, maxConnectionsPerSender: 2000 }));
     try {
       const port = portOf(r.at.tcp);
       const handlesBefore = socketHandles();

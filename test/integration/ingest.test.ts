@@ -263,11 +263,17 @@ describe('TLS', () => {
       plain.write('<13>this is not TLS\n');
       await closed(plain);
       assert.equal(r.ingest.stats.tls.handshakeErrors, 1);
-      assert.ok(r.log.entries.some((e) => e.level === 'warn' && e.msg.includes('handshake')));
       const c = await connectTls(port, {});
       await write(c, octet('<13>after the bad one'));
       await r.sink.waitFor(1);
       c.destroy();
+      // Failures are summed into one warning per interval; close() writes the pending one.
+      await r.ingest.close();
+      const warns = r.log.entries.filter((e) => e.level === 'warn');
+      assert.equal(warns.length, 1);
+      const summary = warns[0]?.obj as { counts: object; lastTlsError: string };
+      assert.deepEqual(summary.counts, { handshakeFailed: 1 });
+      assert.match(summary.lastTlsError, /wrong version number|unknown protocol|http request/i);
     } finally {
       await r.ingest.close();
     }
