@@ -3,13 +3,7 @@ import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CidrSet, parseCidr, parseIp, type Cidr } from '../core/ip.js';
-import {
-  KIND_BITS,
-  RecordKind,
-  type FromReceiver,
-  type ReceiverSetup,
-  type ToReceiver,
-} from './udp-protocol.js';
+import { KIND_BITS, RecordKind, type FromReceiver, type ReceiverSetup } from './udp-protocol.js';
 
 /*
  * Node's dgram costs a native-to-JS callback per datagram, which is most of what receiving
@@ -146,8 +140,8 @@ socket.bind({ address: setup.address, port: setup.port, exclusive: true }, () =>
   });
 });
 
-port.on('message', (m: ToReceiver) => {
-  if (m.type !== 'close') return;
+// The listener's only request ({ type: 'close' }): stop reading, hand over what was read, end.
+port.once('message', () => {
   socket.close(() => {
     flush();
     post({ type: 'closed' });

@@ -111,7 +111,7 @@ export class UdpListener {
       recvBufferSize: limits.recvBufferSize,
       maxMessageSize: limits.maxMessageSize,
       allowedSenders: limits.allowedSenders.entries().map(formatCidr),
-      backlog: backlog.buffer as SharedArrayBuffer,
+      backlog: backlog.buffer,
       maxBacklog: MAX_BACKLOG,
     };
     const thread = new Worker(RECEIVER, { workerData: setup });
