@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { FleetbanServer } from './lib/fleetban-server.js';
-import { benchCores, printMachine, readSysctl } from './lib/machine.js';
+import { benchCores, cpuSeconds, printMachine, readSysctl } from './lib/machine.js';
 import { runOk } from './lib/proc.js';
 import { fmtInt, median, medianRun, printTable, verdict, writeResult } from './lib/report.js';
 import { Rsyslog } from './lib/rsyslog.js';
@@ -51,6 +51,8 @@ interface UdpRun {
   readonly backlogDropped?: number;
   readonly lossPct: number;
   readonly sendRate: number;
+  /** Receiver CPU time (all threads) per delivered line, µs: robust when the box is busy. */
+  readonly cpuUsPerLine: number;
   /** Received over the sender's duration: what the receiver kept up with. */
   readonly receivedPerSec: number;
   readonly bufferCapped?: boolean;
@@ -102,10 +104,12 @@ async function fleetbanRun(binary: string, file: string): Promise<UdpRun> {
     try {
       const port = server.ready.udp?.port;
       if (port === undefined) throw new Error('the ready file names no udp listener');
+      const cpu0 = cpuSeconds(server.pid);
       const sender = await blast(binary, port, file);
       // Every line of the wire file is valid syslog: what was sent must reach the jails.
       const received = await settle(async () => (await server.status()).parsed, 500, 30_000);
       const status = await server.status();
+      const cpu = (cpuSeconds(server.pid) ?? Number.NaN) - (cpu0 ?? Number.NaN);
       const log = await readFile(server.logFile, 'utf8').catch(() => '');
       return {
         sent: sender.sent,
@@ -114,6 +118,7 @@ async function fleetbanRun(binary: string, file: string): Promise<UdpRun> {
         backlogDropped: status.backlogDropped,
         lossPct: loss(sender.sent, received),
         sendRate: sender.sendRate ?? Number.NaN,
+        cpuUsPerLine: (1e6 * cpu) / received,
         receivedPerSec: received / sender.elapsed,
         bufferCapped: log.includes('rmem_max'),
       };
@@ -127,14 +132,17 @@ async function rsyslogRun(binary: string, file: string): Promise<UdpRun> {
   return withTempDir('rsyslog-udp', async (dir) => {
     const rs = await Rsyslog.start({ dir, core: cores.receiver, input: 'udp', rcvBufSize: BUFFER });
     try {
+      const cpu0 = cpuSeconds(rs.child.pid);
       const sender = await blast(binary, rs.port, file);
       await settle(() => rs.outputBytes(), 1000, 30_000);
+      const cpu = (cpuSeconds(rs.child.pid) ?? Number.NaN) - (cpu0 ?? Number.NaN);
       const received = await rs.outputLines();
       return {
         sent: sender.sent,
         received,
         lossPct: loss(sender.sent, received),
         sendRate: sender.sendRate ?? Number.NaN,
+        cpuUsPerLine: (1e6 * cpu) / received,
         receivedPerSec: received / sender.elapsed,
       };
     } finally {
@@ -159,7 +167,7 @@ function describe(o: Outcome<UdpRun>): string {
     r.ingested === undefined
       ? ''
       : ` (socket ${fmtInt(r.ingested)}, backlog drops ${fmtInt(r.backlogDropped ?? 0)})`;
-  return `${fmtInt(r.received)} / ${fmtInt(r.sent)} reached the jails${ingested}, loss ${r.lossPct.toFixed(3)} %, kept up with ${fmtInt(r.receivedPerSec)}/s, sender ${fmtInt(r.sendRate)}/s${capped}`;
+  return `${fmtInt(r.received)} / ${fmtInt(r.sent)} delivered${ingested}, loss ${r.lossPct.toFixed(3)} %, kept up with ${fmtInt(r.receivedPerSec)}/s, CPU ${r.cpuUsPerLine.toFixed(2)} µs/line, sender ${fmtInt(r.sendRate)}/s${capped}`;
 }
 
 async function main(): Promise<void> {
@@ -209,18 +217,21 @@ async function main(): Promise<void> {
       ? 'not measured'
       : `${fmtInt(m.received)} / ${fmtInt(m.sent)} (${fmtInt(m.receivedPerSec)}/s)`;
   const pct = (n: number): string => (Number.isNaN(n) ? 'not measured' : `${n.toFixed(3)} %`);
+  const cpuOf = (xs: UdpRun[]): string =>
+    xs.length === 0 ? 'not measured' : median(xs.map((x) => x.cpuUsPerLine)).toFixed(2);
   console.log(`\nmedian of ${runs} runs:`);
   printTable(
-    ['receiver', 'received / sent (per s)', 'loss', 'target', 'result'],
+    ['receiver', 'delivered / sent (per s)', 'loss', 'CPU µs/line', 'target', 'result'],
     [
       [
-        'fleetban',
+        'fleetban → jails',
         cell(fbMid),
         pct(fbLoss),
+        cpuOf(fbOk),
         `≤ ${MAX_LOSS_PCT} %`,
         verdict(Number.isNaN(fbLoss) ? null : fbLoss <= MAX_LOSS_PCT),
       ],
-      ['rsyslog imudp→file', cell(rsMid), pct(rsLoss), 'anchor', ''],
+      ['rsyslog imudp→file', cell(rsMid), pct(rsLoss), cpuOf(rsOk), 'anchor', ''],
     ],
   );
   console.log(
