@@ -51,6 +51,8 @@ export class UdpListener {
   readonly #options: UdpListenerOptions;
   readonly #ctx: ListenerContext;
   #thread: Worker | null = null;
+  /** The current thread's backlog counter (see ReceiverSetup.backlog). */
+  #backlog: Int32Array | null = null;
   #bound: AddressInfo | null = null;
   #startedAt = 0;
   #quickDeaths = 0;
@@ -73,6 +75,11 @@ export class UdpListener {
   /** The receiving thread's id, or null while none runs: for health checks and tests. */
   get threadId(): number | null {
     return this.#thread?.threadId ?? null;
+  }
+
+  /** Datagrams the thread has read and handed over that are not delivered yet. */
+  get pending(): number {
+    return this.#backlog === null ? 0 : Atomics.load(this.#backlog, 0);
   }
 
   /**
@@ -116,6 +123,7 @@ export class UdpListener {
     };
     const thread = new Worker(RECEIVER, { workerData: setup });
     this.#thread = thread;
+    this.#backlog = backlog;
     const failed = (message: string, cause: unknown): FleetbanError =>
       new FleetbanError(
         ErrorCode.LISTEN_FAILED,
