@@ -51,7 +51,10 @@ async function sendFrom(from: string, port: number, payloads: readonly string[])
   try {
     for (const p of payloads) {
       await new Promise<void>((resolve, reject) => {
-        socket.send(p, port, '127.0.0.1', (e) => (e === null ? resolve() : reject(e)));
+        socket.send(p, port, '127.0.0.1', (e) => {
+          if (e === null) resolve();
+          else reject(e);
+        });
       });
     }
   } finally {
@@ -115,9 +118,10 @@ describe('UDP receiving thread', () => {
       await waitFor(() => sink.messages.length === 1 && r.stats.udp.droppedNotAllowed === 2, {
         what: 'one delivery and two refusals',
       });
-      assert.deepEqual(sink.messages[0]?.text, '<13>allowed');
+      const [delivered] = sink.messages;
+      assert.equal(delivered?.text, '<13>allowed');
       // The socket is dual-stack: peers arrive as ::ffff:127.0.0.x and are reported as IPv4.
-      assert.equal(sink.messages[0]?.sender, '127.0.0.2');
+      assert.equal(delivered.sender, '127.0.0.2');
       assert.equal(r.senders.get('127.0.0.1')?.dropped, 2);
       assert.equal(r.senders.get('127.0.0.1')?.messages, 0);
       assert.equal(r.senders.get('127.0.0.2')?.messages, 1);
