@@ -204,6 +204,7 @@ export class UdpListener {
           this.#ctx.log.info({ transport: 'udp', port }, 'udp receiving thread restarted');
         },
         (e: unknown) => {
+          if (this.#closing !== null) return;
           this.#ctx.log.error(
             { err: e, transport: 'udp' },
             `udp receiving thread could not restart: ${describeError(e)}`,
