@@ -153,6 +153,8 @@ export class FleetbanServer {
       },
       jails: { dir: shippedJailsDir },
       control: { socket: join(options.dir, 'admin.sock') },
+      // A free port: the default 5515 may be taken by another server on the box.
+      agents: { port: 0 },
       log: { level: 'warn' },
     };
     const spawned = await spawnServer(options.dir, options.core, config, options.readyTimeoutMs);
