@@ -174,6 +174,35 @@ describe('UDP receiving thread', () => {
     }
   });
 
+  it('keeps trying when the new thread cannot bind, and serves once the port is free', async () => {
+    const sink = new RecordingSink();
+    const r = rig({}, sink);
+    const { port } = await r.udp.listen();
+    const squatter = dgram.createSocket('udp4');
+    try {
+      await r.udp.killThread();
+      // The port is free once the thread has exited; take it before the replacement binds.
+      await new Promise<void>((resolve, reject) => {
+        squatter.once('error', reject);
+        squatter.bind({ address: '127.0.0.1', port, exclusive: true }, resolve);
+      });
+      await waitFor(
+        () => r.log.entries.some((e) => e.msg.startsWith('udp receiving thread could not restart')),
+        { what: 'a failed restart' },
+      );
+      await new Promise<void>((resolve) => squatter.close(resolve));
+      await waitFor(() => r.log.entries.some((e) => e.msg === 'udp receiving thread restarted'), {
+        what: 'a restart once the port is free',
+        timeoutMs: 20_000,
+      });
+      await sendUdp('127.0.0.1', port, '<13>back');
+      await sink.waitForText('<13>back');
+      assert.equal(r.stats.udpReceiver.restarts, 1);
+    } finally {
+      await r.udp.close();
+    }
+  });
+
   it('close() delivers what the thread read, ends it, frees the port and restarts nothing', async () => {
     const sink = new RecordingSink();
     const r = rig({}, sink);
