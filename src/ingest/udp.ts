@@ -60,9 +60,13 @@ export class UdpListener {
   #closing: Promise<void> | null = null;
   #lastBacklogWarn = -Infinity;
 
-  constructor(options: UdpListenerOptions, ctx: ListenerContext) {
+  /** `maxBacklog` replaces MAX_BACKLOG (tests). */
+  readonly #maxBacklog: number;
+
+  constructor(options: UdpListenerOptions, ctx: ListenerContext, maxBacklog = MAX_BACKLOG) {
     this.#options = options;
     this.#ctx = ctx;
+    this.#maxBacklog = maxBacklog;
   }
 
   /** Binds; resolves with the bound address, rejects with LISTEN_FAILED. */
@@ -119,7 +123,7 @@ export class UdpListener {
       maxMessageSize: limits.maxMessageSize,
       allowedSenders: limits.allowedSenders.entries().map(formatCidr),
       backlog: backlog.buffer,
-      maxBacklog: MAX_BACKLOG,
+      maxBacklog: this.#maxBacklog,
     };
     const thread = new Worker(RECEIVER, { workerData: setup });
     this.#thread = thread;
@@ -257,8 +261,8 @@ export class UdpListener {
     if (now - this.#lastBacklogWarn < BACKLOG_WARN_EVERY_MS) return;
     this.#lastBacklogWarn = now;
     this.#ctx.log.warn(
-      { dropped: total, maxBacklog: MAX_BACKLOG, transport: 'udp' },
-      `udp datagrams dropped: the jails fall behind the receiving thread by more than ${MAX_BACKLOG} messages`,
+      { dropped: total, maxBacklog: this.#maxBacklog, transport: 'udp' },
+      `udp datagrams dropped: the jails fall behind the receiving thread by more than ${this.#maxBacklog} messages`,
     );
   }
 }

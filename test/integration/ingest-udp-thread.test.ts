@@ -17,19 +17,27 @@ import { options, recordingLogger, RecordingSink, sendUdp } from './ingest-helpe
 
 const cidrs = (...texts: string[]): CidrSet => new CidrSet(texts.map((t) => parseCidr(t) as Cidr));
 
-function rig(overrides: Partial<IngestOptions> = {}, sink: MessageSink = new RecordingSink()) {
+function rig(
+  overrides: Partial<IngestOptions> = {},
+  sink: MessageSink = new RecordingSink(),
+  maxBacklog?: number,
+) {
   const o = options({ udp: { enabled: true, address: '127.0.0.1', port: 0 }, ...overrides });
   const senders = new SenderTable();
   const stats = new IngestStats();
   const log = recordingLogger();
-  const udp = new UdpListener(o.udp, {
-    delivery: new Delivery(sink, log),
-    senders,
-    stats,
-    clock: systemClock,
-    log,
-    limits: resolveLimits(o),
-  });
+  const udp = new UdpListener(
+    o.udp,
+    {
+      delivery: new Delivery(sink, log),
+      senders,
+      stats,
+      clock: systemClock,
+      log,
+      limits: resolveLimits(o),
+    },
+    maxBacklog,
+  );
   return { udp, senders, stats, log };
 }
 
@@ -140,6 +148,40 @@ describe('UDP receiving thread', () => {
       assert.deepEqual(sink.texts(), ['<13>short']);
       assert.equal(r.stats.udp.oversized, 1);
       assert.equal(r.senders.get('127.0.0.1')?.oversized, 1);
+    } finally {
+      await r.udp.close();
+    }
+  });
+
+  it('drops and counts what exceeds the backlog while the main thread is stalled', async () => {
+    const sink = new RecordingSink();
+    const r = rig({}, sink, 10);
+    const { port } = await r.udp.listen();
+    try {
+      const n = 50;
+      await sendFrom(
+        '127.0.0.1',
+        port,
+        Array.from({ length: n }, (_, i) => `<13>msg ${i}`),
+      );
+      // Stalled: the thread holds 10 and must drop the other 40 rather than queue them.
+      assert.ok(
+        blockUntil(() => r.udp.pending === 10, 20_000),
+        `pending ${r.udp.pending}`,
+      );
+      await waitFor(() => sink.messages.length + r.stats.udpReceiver.backlogDropped === n, {
+        what: 'every datagram delivered or counted as dropped',
+      });
+      assert.equal(sink.messages.length, 10);
+      assert.equal(r.stats.udpReceiver.backlogDropped, 40);
+      assert.deepEqual(
+        sink.texts(),
+        Array.from({ length: 10 }, (_, i) => `<13>msg ${i}`),
+      );
+      assert.ok(r.log.entries.some((e) => e.level === 'warn' && e.msg.includes('dropped')));
+      // Once the backlog is delivered, datagrams flow again.
+      await sendUdp('127.0.0.1', port, '<13>flowing');
+      await sink.waitForText('<13>flowing');
     } finally {
       await r.udp.close();
     }
