@@ -1,11 +1,15 @@
 // Benchmark: UDP syslog at a fixed rate into fleetban and into rsyslogd imudp, same stream, same run: received/sent and loss.
 // Run as root (it raises net.core.rmem_max to 32 MiB for the run and restores it):
-//   npx tsc -p . && node dist/bench/pipeline-udp.bench.js [--rate 200000] [--seconds 10] [--runs 3]
+//   npx tsc -p . && node dist/bench/pipeline-udp.bench.js [--rate 200000] [--seconds 10] [--runs 3] [--receiver one|spread]
+// --receiver one: both receivers pinned to the core the sender does not use (one core each, in turn);
+// --receiver spread (default): the sender keeps its core, the receivers may use every core, as on
+// a real box. fleetban counts what reached the jails (parsed lines), not what the socket read.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { FleetbanServer } from './lib/fleetban-server.js';
-import { benchCores, printMachine, readSysctl } from './lib/machine.js';
+import { benchCores, cpuSeconds, printMachine, readSysctl } from './lib/machine.js';
 import { runOk } from './lib/proc.js';
 import { fmtInt, median, medianRun, printTable, verdict, writeResult } from './lib/report.js';
 import { Rsyslog } from './lib/rsyslog.js';
@@ -22,19 +26,33 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '200000' },
     seconds: { type: 'string', default: '10' },
     runs: { type: 'string', default: '3' },
+    receiver: { type: 'string', default: 'spread' },
   },
 });
+if (values.receiver !== 'one' && values.receiver !== 'spread')
+  throw new Error(`--receiver must be one or spread, got ${values.receiver}`);
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
 const count = rate * seconds;
-const cores = benchCores();
+const pinnedCores = benchCores();
+const cores = {
+  sender: pinnedCores.sender,
+  receiver: values.receiver === 'one' ? pinnedCores.receiver : null,
+};
 
 interface UdpRun {
   readonly sent: number;
+  /** fleetban: lines parsed and handed to the jails; rsyslog: lines written to its file. */
   readonly received: number;
+  /** fleetban: datagrams the socket delivered to ingest (before parsing). */
+  readonly ingested?: number;
+  /** fleetban: datagrams dropped because the jails fell behind its receiving thread. */
+  readonly backlogDropped?: number;
   readonly lossPct: number;
   readonly sendRate: number;
+  /** Receiver CPU time (all threads) per delivered line, µs: robust when the box is busy. */
+  readonly cpuUsPerLine: number;
   /** Received over the sender's duration: what the receiver kept up with. */
   readonly receivedPerSec: number;
   readonly bufferCapped?: boolean;
@@ -78,18 +96,29 @@ async function fleetbanRun(binary: string, file: string): Promise<UdpRun> {
       core: cores.receiver,
       udp: true,
       recvBufferSize: BUFFER,
+    }).catch(async (e: unknown) => {
+      // The scratch folder goes with the run: say why the server did not start while it is there.
+      const log = await readFile(join(dir, 'server.log'), 'utf8').catch(() => '');
+      throw new Error(`${reason(e)}: ${log.trim().split('\n').slice(-3).join(' | ')}`);
     });
     try {
       const port = server.ready.udp?.port;
       if (port === undefined) throw new Error('the ready file names no udp listener');
+      const cpu0 = cpuSeconds(server.pid);
       const sender = await blast(binary, port, file);
-      const received = await settle(async () => (await server.status()).messages, 500, 30_000);
+      // Every line of the wire file is valid syslog: what was sent must reach the jails.
+      const received = await settle(async () => (await server.status()).parsed, 500, 30_000);
+      const status = await server.status();
+      const cpu = (cpuSeconds(server.pid) ?? Number.NaN) - (cpu0 ?? Number.NaN);
       const log = await readFile(server.logFile, 'utf8').catch(() => '');
       return {
         sent: sender.sent,
         received,
+        ingested: status.messages,
+        backlogDropped: status.backlogDropped,
         lossPct: loss(sender.sent, received),
         sendRate: sender.sendRate ?? Number.NaN,
+        cpuUsPerLine: (1e6 * cpu) / received,
         receivedPerSec: received / sender.elapsed,
         bufferCapped: log.includes('rmem_max'),
       };
@@ -103,14 +132,17 @@ async function rsyslogRun(binary: string, file: string): Promise<UdpRun> {
   return withTempDir('rsyslog-udp', async (dir) => {
     const rs = await Rsyslog.start({ dir, core: cores.receiver, input: 'udp', rcvBufSize: BUFFER });
     try {
+      const cpu0 = cpuSeconds(rs.child.pid);
       const sender = await blast(binary, rs.port, file);
       await settle(() => rs.outputBytes(), 1000, 30_000);
+      const cpu = (cpuSeconds(rs.child.pid) ?? Number.NaN) - (cpu0 ?? Number.NaN);
       const received = await rs.outputLines();
       return {
         sent: sender.sent,
         received,
         lossPct: loss(sender.sent, received),
         sendRate: sender.sendRate ?? Number.NaN,
+        cpuUsPerLine: (1e6 * cpu) / received,
         receivedPerSec: received / sender.elapsed,
       };
     } finally {
@@ -131,7 +163,11 @@ function describe(o: Outcome<UdpRun>): string {
   if ('error' in o) return `not measured: ${o.error}`;
   const r = o.ok;
   const capped = r.bufferCapped === true ? ' (receive buffer capped!)' : '';
-  return `${fmtInt(r.received)} / ${fmtInt(r.sent)} received, loss ${r.lossPct.toFixed(3)} %, kept up with ${fmtInt(r.receivedPerSec)}/s, sender ${fmtInt(r.sendRate)}/s${capped}`;
+  const ingested =
+    r.ingested === undefined
+      ? ''
+      : ` (socket ${fmtInt(r.ingested)}, backlog drops ${fmtInt(r.backlogDropped ?? 0)})`;
+  return `${fmtInt(r.received)} / ${fmtInt(r.sent)} delivered${ingested}, loss ${r.lossPct.toFixed(3)} %, kept up with ${fmtInt(r.receivedPerSec)}/s, CPU ${r.cpuUsPerLine.toFixed(2)} µs/line, sender ${fmtInt(r.sendRate)}/s${capped}`;
 }
 
 async function main(): Promise<void> {
@@ -152,7 +188,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', onInterrupt);
   await runOk('sysctl', ['-w', `net.core.rmem_max=${BUFFER}`], { timeoutMs: 10_000 });
   console.log(
-    `pipeline-udp: ${fmtInt(rate)} datagrams/s for ${seconds} s (${fmtInt(count)}), ${runs} runs, buffer ${BUFFER} (rmem_max ${saved} → ${BUFFER} for the run)`,
+    `pipeline-udp: ${fmtInt(rate)} datagrams/s for ${seconds} s (${fmtInt(count)}), ${runs} runs, receivers ${values.receiver === 'one' ? `pinned to core ${pinnedCores.receiver ?? 'any'}` : 'on every core'}, sender on core ${cores.sender ?? 'any'}, buffer ${BUFFER} (rmem_max ${saved} → ${BUFFER} for the run)`,
   );
   const fb: Outcome<UdpRun>[] = [];
   const rs: Outcome<UdpRun>[] = [];
@@ -181,22 +217,25 @@ async function main(): Promise<void> {
       ? 'not measured'
       : `${fmtInt(m.received)} / ${fmtInt(m.sent)} (${fmtInt(m.receivedPerSec)}/s)`;
   const pct = (n: number): string => (Number.isNaN(n) ? 'not measured' : `${n.toFixed(3)} %`);
+  const cpuOf = (xs: UdpRun[]): string =>
+    xs.length === 0 ? 'not measured' : median(xs.map((x) => x.cpuUsPerLine)).toFixed(2);
   console.log(`\nmedian of ${runs} runs:`);
   printTable(
-    ['receiver', 'received / sent (per s)', 'loss', 'target', 'result'],
+    ['receiver', 'delivered / sent (per s)', 'loss', 'CPU µs/line', 'target', 'result'],
     [
       [
-        'fleetban',
+        'fleetban → jails',
         cell(fbMid),
         pct(fbLoss),
+        cpuOf(fbOk),
         `≤ ${MAX_LOSS_PCT} %`,
         verdict(Number.isNaN(fbLoss) ? null : fbLoss <= MAX_LOSS_PCT),
       ],
-      ['rsyslog imudp→file', cell(rsMid), pct(rsLoss), 'anchor', ''],
+      ['rsyslog imudp→file', cell(rsMid), pct(rsLoss), cpuOf(rsOk), 'anchor', ''],
     ],
   );
   console.log(
-    `results: ${writeResult('pipeline-udp', { rate, seconds, runs, buffer: BUFFER, cores, fleetban: fb, rsyslog: rs, medianLossPct: { fleetban: fbLoss, rsyslog: rsLoss } })}`,
+    `results: ${writeResult('pipeline-udp', { rate, seconds, runs, receiver: values.receiver, buffer: BUFFER, cores, fleetban: fb, rsyslog: rs, medianLossPct: { fleetban: fbLoss, rsyslog: rsLoss } })}`,
   );
   process.removeListener('SIGINT', onInterrupt);
 }

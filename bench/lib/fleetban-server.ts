@@ -42,6 +42,10 @@ export interface JailCounters {
 /** The parts of `GET /v1/status` the benchmarks read. */
 export interface StatusView {
   readonly messages: number;
+  /** Messages parsed and handed to the jails (0 when the server does not report it). */
+  readonly parsed: number;
+  /** UDP datagrams the server dropped because its jails fell behind (0 when not reported). */
+  readonly backlogDropped: number;
   readonly activeBans: number;
   readonly jails: readonly JailCounters[];
 }
@@ -90,6 +94,8 @@ export function statusView(body: unknown): StatusView {
   const jails = Array.isArray(s['jails']) ? (s['jails'] as unknown[]) : [];
   return {
     messages,
+    parsed: num(ingest['parsed']),
+    backlogDropped: num(ingest['backlogDropped']),
     activeBans: num(s['activeBans']),
     jails: jails.map((j) => {
       const r = record(j);
@@ -149,6 +155,8 @@ export class FleetbanServer {
       // One local sender causes every ban here: the brake would hold all but its budget.
       brake: { enabled: false },
       control: { socket: join(options.dir, 'admin.sock') },
+      // A free port: the default 5515 may be taken by another server on the box.
+      agents: { port: 0 },
       log: { level: 'warn' },
     };
     const spawned = await spawnServer(options.dir, options.core, config, options.readyTimeoutMs);

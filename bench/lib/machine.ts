@@ -44,3 +44,24 @@ export function benchCores(): { readonly receiver: number | null; readonly sende
     ? { receiver: 0, sender: 1 }
     : { receiver: null, sender: null };
 }
+
+/**
+ * CPU seconds a process has used so far, all its threads (user + system, from /proc/PID/stat);
+ * null when unreadable. CPU per message stays comparable when other work shares the box and
+ * wall-clock rates do not.
+ */
+export function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / CLOCK_TICKS_PER_SEC : null;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture fleetban runs on. */
+const CLOCK_TICKS_PER_SEC = 100;

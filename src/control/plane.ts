@@ -50,6 +50,10 @@ export interface IngestReport {
   readonly framingErrors: number;
   readonly invalidUtf8: number;
   readonly parseErrors: number;
+  /** Messages parsed and handed to the jails. */
+  readonly parsed: number;
+  /** UDP datagrams dropped because the jails fell behind the receiving thread. */
+  readonly backlogDropped: number;
   readonly connectionsOpen: number;
 }
 

@@ -40,13 +40,23 @@ export type IngestStatsSnapshot = {
 } & {
   /** Receive buffer the kernel granted to each UDP socket (bytes, as Linux reports it), by address:port. */
   readonly udpRecvBufferSize: Readonly<Record<string, number>>;
+  readonly udpReceiver: Readonly<UdpReceiverCounters>;
 };
+
+/** The UDP receiving thread's own counters. */
+export interface UdpReceiverCounters {
+  /** Times the receiving thread died and was replaced. */
+  restarts: number;
+  /** Datagrams dropped because the jails fell too far behind the receiving thread. */
+  backlogDropped: number;
+}
 
 export class IngestStats {
   readonly udp: TransportCounters = newCounters();
   readonly tcp: TransportCounters = newCounters();
   readonly tls: TransportCounters = newCounters();
   readonly udpRecvBufferSize: Record<string, number> = {};
+  readonly udpReceiver: UdpReceiverCounters = { restarts: 0, backlogDropped: 0 };
 
   of(transport: Transport): TransportCounters {
     return this[transport];
@@ -58,6 +68,7 @@ export class IngestStats {
       tcp: { ...this.tcp },
       tls: { ...this.tls },
       udpRecvBufferSize: { ...this.udpRecvBufferSize },
+      udpReceiver: { ...this.udpReceiver },
     };
   }
 }

@@ -86,6 +86,8 @@ export class ServerControlPlane implements ControlPlane {
         framingErrors: sum((c) => c.framingErrors),
         invalidUtf8: sum((c) => c.invalidUtf8),
         parseErrors: this.#p.pipeline.stats.parseErrors,
+        parsed: this.#p.pipeline.stats.parsed,
+        backlogDropped: this.#p.ingest.stats.udpReceiver.backlogDropped,
         connectionsOpen: sum((c) => c.connectionsOpen),
       },
       store: { activeBans: store.activeBans, lastSeq: store.lastSeq },

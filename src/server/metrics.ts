@@ -161,6 +161,18 @@ export function collectMetrics(s: MetricSources): MetricFamily[] {
       i,
     ),
     one(
+      'udp_backlog_dropped_total',
+      'counter',
+      'UDP datagrams dropped because the jails fell behind the receiving thread.',
+      i.udpReceiver.backlogDropped,
+    ),
+    one(
+      'udp_receiver_restarts_total',
+      'counter',
+      'Times the UDP receiving thread died and was replaced.',
+      i.udpReceiver.restarts,
+    ),
+    one(
       'parse_errors_total',
       'counter',
       'Messages the syslog parser could not read.',

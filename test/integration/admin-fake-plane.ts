@@ -76,6 +76,8 @@ export class FakePlane implements ControlPlane {
         framingErrors: 3,
         invalidUtf8: 4,
         parseErrors: 5,
+        parsed: 1190,
+        backlogDropped: 0,
         connectionsOpen: 6,
       },
       store: { activeBans: this.bansByTarget.size, lastSeq: this.#seq },

@@ -108,6 +108,7 @@ async function setup() {
     bans,
     senders,
     pipeline,
+    ingest,
     plane,
     send,
     sshFail,
@@ -149,6 +150,8 @@ test('status and jailStatus: counters, bans per jail, parse errors, uptime', asy
   assert.deepEqual(status.store, { activeBans: 2, lastSeq: 2 });
   assert.deepEqual(status.ingest.listening, []);
   assert.equal(status.ingest.parseErrors, 1);
+  assert.equal(status.ingest.parsed, 3);
+  assert.equal(status.ingest.backlogDropped, 0);
   assert.deepEqual(
     status.jails.map((j) => ({
       name: j.name,
@@ -315,9 +318,14 @@ test('metrics render as Prometheus text with the live values', async () => {
   await s.plane.ban({ target: '198.51.100.9', durationSec: 60 });
   s.clock.advance(61 * SEC);
   await s.bans.expireDue();
+  s.ingest.stats.udpReceiver.backlogDropped = 7;
+  s.ingest.stats.udpReceiver.restarts = 2;
   const text = renderMetrics(s.plane.metrics());
   const lines = new Set(text.split('\n'));
   for (const line of [
+    '# TYPE fleetban_udp_backlog_dropped_total counter',
+    'fleetban_udp_backlog_dropped_total 7',
+    'fleetban_udp_receiver_restarts_total 2',
     '# TYPE fleetban_active_bans gauge',
     'fleetban_active_bans 1',
     'fleetban_bans_total 2',
