@@ -12,6 +12,7 @@ import type {
   OutboxReport,
   ListedBan,
   ListenerReport,
+  NeverBanReport,
   ReloadReport,
   SenderReport,
   StatusReport,
@@ -23,6 +24,7 @@ import type { SenderTable } from '../ingest/senders.js';
 import type { JailEngine, JailStats } from '../jails/engine.js';
 import type { BanStore } from '../store/store.js';
 import type { BanManager } from './ban-manager.js';
+import { neverBanMetrics } from './ban-guard.js';
 import { collectMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 
@@ -37,6 +39,8 @@ export interface ControlPlaneParts {
   readonly reload: () => ReloadReport;
   /** The mail outbox for `fleetban status`. */
   readonly outbox?: () => OutboxReport;
+  /** The never-ban list and its counters. */
+  readonly neverBan?: () => NeverBanReport;
 }
 
 const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
@@ -87,6 +91,7 @@ export class ServerControlPlane implements ControlPlane {
       },
       store: { activeBans: store.activeBans, lastSeq: store.lastSeq },
       ...(this.#p.outbox !== undefined ? { outbox: this.#p.outbox() } : {}),
+      ...(this.#p.neverBan !== undefined ? { neverBan: this.#p.neverBan() } : {}),
     };
   }
 
@@ -155,6 +160,14 @@ export class ServerControlPlane implements ControlPlane {
   }
 
   metrics(): MetricFamily[] {
+    const neverBan = this.#p.neverBan === undefined ? [] : neverBanMetrics(this.#p.neverBan());
+    return [
+      ...this.#collect(),
+      ...neverBan,
+    ];
+  }
+
+  #collect(): MetricFamily[] {
     return collectMetrics({
       ingest: this.#p.ingest.stats,
       pipeline: this.#p.pipeline.stats,

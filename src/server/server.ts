@@ -22,9 +22,11 @@ import { BanLog } from '../log/ban-log.js';
 import { SyslogTimeZone } from '../parse/syslog.js';
 import { LevelBanStore } from '../store/level-store.js';
 import type { BanStore } from '../store/store.js';
+import { BanGuard, neverBanReport } from './ban-guard.js';
 import { BanManager } from './ban-manager.js';
 import { ServerControlPlane } from './control-plane.js';
 import { ExpiryScheduler } from './expiry.js';
+import { NeverBanList, neverBanSources } from './never-ban.js';
 import { ingestOptions, mailerOptions, mailTransport, parseAll } from './options.js';
 import { Pipeline } from './pipeline.js';
 
@@ -55,6 +57,7 @@ export class FleetbanServer {
   #config: FleetbanConfig;
   readonly #store: BanStore;
   readonly #banLog: BanLog;
+  readonly #neverBan: NeverBanList;
   readonly #engine: JailEngine;
   readonly #bans: BanManager;
   readonly #expiry: ExpiryScheduler;
@@ -67,6 +70,7 @@ export class FleetbanServer {
   /** null when mail.enabled is false. */
   readonly #mailer: Mailer | null;
   readonly #timers: NodeJS.Timeout[] = [];
+  #stopCountingBans: (() => void) | undefined;
   #closing: Promise<void> | null = null;
 
   /** Builds every part; throws (config, jails) before anything is opened or bound. */
@@ -82,6 +86,16 @@ export class FleetbanServer {
       logger: logger.child({ part: 'store' }),
     });
     this.#banLog = new BanLog(config.log.banLog, logger.child({ part: 'bans' }), clock);
+    this.#neverBan = new NeverBanList(neverBanSources(config));
+    const ignored = (jail: string): Cidr[] => [
+      ...this.#globalIgnore(),
+      ...this.#engine.ignoreList(jail),
+    ];
+    const guard = new BanGuard({
+      neverBan: this.#neverBan,
+      ignored,
+      logger: logger.child({ part: 'bans' }),
+    });
     this.#bans = new BanManager({
       store: this.#store,
       clock,
@@ -91,9 +105,11 @@ export class FleetbanServer {
         const jc = this.#jailConfig(jail);
         return jc === undefined ? MANUAL_BANTIME_SEC : computeBantime(jc, history, Math.random);
       },
-      ignored: (jail) => [...this.#globalIgnore(), ...this.#engine.ignoreList(jail)],
+      ignored,
+      guard,
       onBanned: (ban) => {
-        this.#engine.forget(ban.target);
+        // The jails that count bans (recidive) keep counting: that ban is what they count.
+        this.#engine.forget(ban.target, undefined, true);
         this.#expiry.rearm();
       },
       notify: (ban, event) => this.#wantsMail(ban.jail, ban.origin, event),
@@ -156,6 +172,10 @@ export class FleetbanServer {
           lastSuccessAt: null,
           nextRetryAt: null,
         },
+      neverBan: () => {
+        const withheld = this.#agentApi.withheld;
+        return neverBanReport(this.#neverBan, guard.stats, withheld.stream + withheld.nftables);
+      },
     });
     // Next to the LevelDB files: one folder to back up, one owner, one set of permissions.
     this.#agentRegistry = new AgentRegistry(join(config.store.path, 'agents.json'), clock);
@@ -169,6 +189,11 @@ export class FleetbanServer {
       tls: config.agents.tls,
       pingIntervalMs: config.agents.pingInterval * 1000,
       maxQueued: config.agents.maxQueued,
+      withhold: this.#neverBan,
+      onAgentPeer: (agent, address) => {
+        if (this.#neverBan.addAgentPeer(agent, address))
+          logger.info({ agent, address }, `agent ${agent} connects from ${address}: never banned`);
+      },
     });
     this.#admin = new AdminServer({
       plane,
@@ -204,6 +229,10 @@ export class FleetbanServer {
       'ban store opened',
     );
     await this.#expiry.start();
+    // Recidive reads fleetban's own decisions from the store, never ban lines from the network.
+    this.#stopCountingBans = this.#store.subscribe((changes) => {
+      for (const change of changes) if (change.kind === 'ban') this.#engine.processBan(change.ban);
+    });
     // Before ingest: mail left from the last run goes out; bans restored from the store are not re-mailed.
     this.#mailer?.start();
     let admin: ServingAddresses['admin'];
@@ -224,6 +253,13 @@ export class FleetbanServer {
     this.#every(SWEEP_INTERVAL_MS, () => this.#engine.sweep());
     this.#every(PRUNE_INTERVAL_MS, () => void this.#pruneHistory());
     this.#warnAboutOpenIngest();
+    this.#logger.info(
+      { neverBan: this.#neverBan.entries() },
+      `never banned: ${this.#neverBan
+        .entries()
+        .map((e) => e.cidr)
+        .join(', ')}`,
+    );
     this.#logFilterNotices();
     const serving: ServingAddresses = {
       ...this.#listening,
@@ -264,6 +300,8 @@ export class FleetbanServer {
     const ignore = parseAll(next.jails.ignoreip);
     const before = new Map(this.#engine.configs().map((j) => [j.name, j]));
     this.#engine.reload(jails, new CidrSet(ignore));
+    // Admin networks apply now; the listeners and senders they sit beside wait for a restart.
+    this.#neverBan.reconfigure(neverBanSources({ ...this.#config, neverBan: next.neverBan }));
     const warnings: string[] = [];
     for (const key of ['ingest', 'store', 'control', 'agents', 'mail'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.#config[key])) {
@@ -272,7 +310,7 @@ export class FleetbanServer {
     }
     // Only the jails part takes effect now; keep the rest as running, so that a later reload
     // still warns about what waits for a restart.
-    this.#config = { ...this.#config, jails: next.jails };
+    this.#config = { ...this.#config, jails: next.jails, neverBan: next.neverBan };
     const names = jails.map((j) => j.name);
     const report = {
       jails: names,
@@ -296,6 +334,7 @@ export class FleetbanServer {
       for (const t of this.#timers) clearInterval(t);
       await this.#ingest.close();
       await this.#bans.drain();
+      this.#stopCountingBans?.();
       await this.#expiry.close();
       await this.#mailer?.close();
       await this.#agentApi.close();
