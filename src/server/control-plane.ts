@@ -132,10 +132,10 @@ export class ServerControlPlane implements ControlPlane {
   async unban(req: UnbanCommand): Promise<Ban[]> {
     const lifted = await this.#p.bans.unban(req, 'all' in req ? 'manual: --all' : 'manual');
     // An admin's unban also clears the counting, or the next failure would ban again at once.
-    if ('all' in req) for (const b of lifted) this.#p.engine.forget(b.target);
+    if ('all' in req) for (const b of lifted) this.#p.engine.forget(b.target, undefined, true);
     else {
       const c = parseCidr(req.target);
-      if (c !== null) this.#p.engine.forget(formatCidr(c));
+      if (c !== null) this.#p.engine.forget(formatCidr(c), undefined, true);
     }
     return lifted;
   }

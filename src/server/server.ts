@@ -230,8 +230,12 @@ export class FleetbanServer {
     );
     await this.#expiry.start();
     // Recidive reads fleetban's own decisions from the store, never ban lines from the network.
+    // Counted once the write that made the ban has settled: a recidive ban of the same target
+    // asked for earlier would find that write still pending and be dropped as a duplicate.
     this.#stopCountingBans = this.#store.subscribe((changes) => {
-      for (const change of changes) if (change.kind === 'ban') this.#engine.processBan(change.ban);
+      setImmediate(() => {
+        for (const c of changes) if (c.kind === 'ban') this.#engine.processBan(c.ban);
+      });
     });
     // Before ingest: mail left from the last run goes out; bans restored from the store are not re-mailed.
     this.#mailer?.start();

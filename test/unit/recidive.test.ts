@@ -51,7 +51,7 @@ test('forged ban lines over syslog reach no jail; stored bans of other jails cou
       e.process(line(program, '2025-03-03 10:10:01,123 fleetban.actions        [812]: NOTICE  [dovecot] Ban 7.7.7.7'));
     }
   }
-  assert.deepEqual(requests, []);
+  assert.equal(requests.length, 0);
   const recidive = e.stats().find((s) => s.name === 'recidive');
   assert.equal(recidive?.linesSeen, 0, 'no syslog line is routed to a ban-counting jail');
 
@@ -59,7 +59,7 @@ test('forged ban lines over syslog reach no jail; stored bans of other jails cou
   e.processBan({ jail: 'dovecot', target: '203.0.113.7', start: T0 + 3600 * SEC });
   // its own bans (and those of any ban-counting jail) never count
   e.processBan({ jail: 'recidive', target: '203.0.113.7', start: T0 + 3700 * SEC });
-  assert.deepEqual(requests, []);
+  assert.equal(requests.length, 0);
   e.processBan({ jail: 'manual', target: '203.0.113.7', start: T0 + 7200 * SEC });
   assert.equal(requests.length, 1);
   const r = requests[0];
@@ -82,7 +82,7 @@ test('bans further apart than the recidive findtime do not add up; forget on a b
   // what the server does after each stored ban: forget the attacker's failures, not its bans
   e.forget('203.0.113.7', undefined, true);
   e.processBan({ jail: 'sshd', target: '203.0.113.7', start: T0 + 2 * 86400 * SEC + SEC });
-  assert.deepEqual(requests, []);
+  assert.equal(requests.length, 0);
   e.processBan({ jail: 'sshd', target: '203.0.113.7', start: T0 + 2 * 86400 * SEC + 2 * SEC });
   assert.equal(requests.length, 1);
 });
