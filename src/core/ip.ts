@@ -106,7 +106,11 @@ export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
  * it, and null when the attacker's own address is in `keep` (no ban can spare it). `target` must
  * contain `attacker`.
  */
-export function narrowAround(target: Cidr, attacker: IpAddress, keep: readonly Cidr[]): Cidr | null {
+export function narrowAround(
+  target: Cidr,
+  attacker: IpAddress,
+  keep: readonly Cidr[],
+): Cidr | null {
   const full = attacker.family === 4 ? 32 : 128;
   for (let prefix = target.prefix; prefix <= full; prefix++) {
     const block = prefix === target.prefix ? target : maskAddress(attacker, prefix);

@@ -446,7 +446,8 @@ export class AgentApi {
     if (withhold === undefined) return;
     const check = (): void => {
       const covered = new Set<string>();
-      for (const ban of this.#o.store.active()) if (withhold.covers(ban.target)) covered.add(ban.target);
+      for (const ban of this.#o.store.active())
+        if (withhold.covers(ban.target)) covered.add(ban.target);
       const grew = [...covered].some((t) => !this.#covered.has(t));
       this.#covered = covered;
       if (!grew) return;

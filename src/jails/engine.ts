@@ -78,10 +78,7 @@ export class JailEngine {
   /** The jails a program's lines go to (exact names and `*` patterns), remembered per name. */
   #route(program: string): readonly Jail[] {
     const jails = [...this.#jails.values()].filter(
-      (j) =>
-        j.config.enabled &&
-        !readsBans(j) &&
-        (j.programs.isEmpty || j.programs.has(program)),
+      (j) => j.config.enabled && !readsBans(j) && (j.programs.isEmpty || j.programs.has(program)),
     );
     // Senders are allowlisted, but their TAGs are free text: bound what is remembered.
     if (this.#routes.size >= ROUTE_CACHE_LIMIT) this.#routes.clear();

@@ -161,10 +161,7 @@ export class ServerControlPlane implements ControlPlane {
 
   metrics(): MetricFamily[] {
     const neverBan = this.#p.neverBan === undefined ? [] : neverBanMetrics(this.#p.neverBan());
-    return [
-      ...this.#collect(),
-      ...neverBan,
-    ];
+    return [...this.#collect(), ...neverBan];
   }
 
   #collect(): MetricFamily[] {

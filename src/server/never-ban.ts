@@ -158,7 +158,8 @@ function fixedEntries(s: NeverBanSources): Entry[] {
     if (c.prefix === 0) continue;
     out.push(entry(c, ProtectedSource.SENDER, 'ingest.allowedSenders'));
   }
-  for (const c of s.adminNetworks) out.push(entry(c, ProtectedSource.ADMIN, 'neverBan.adminNetworks'));
+  for (const c of s.adminNetworks)
+    out.push(entry(c, ProtectedSource.ADMIN, 'neverBan.adminNetworks'));
   // One entry per prefix: the first source named wins (self before sender before admin).
   const byCidr = new Map<string, Entry>();
   for (const e of out) if (!byCidr.has(e.cidr)) byCidr.set(e.cidr, e);

@@ -76,7 +76,9 @@ describe('jail bans spare ignored addresses; recidive counts only stored bans', 
     await logger(s.udp, 'sshd', failures('2001:db8:1::dead', 2));
     const line = await s.server.waitForLog(exactMsg('NOTICE [sshd] Ban 2001:db8:1::8000/113'));
     assert.equal(line.level, 'info');
-    await s.server.waitForLog((l) => l.level === 'warn' && l.msg.includes('instead of 2001:db8:1::/64'));
+    await s.server.waitForLog(
+      (l) => l.level === 'warn' && l.msg.includes('instead of 2001:db8:1::/64'),
+    );
     const targets = (await s.bans()).map((b) => b.target);
     assert.ok(!targets.includes('2001:db8:1::/64'), targets.join(' '));
   });
@@ -160,7 +162,7 @@ describe('the never-ban list: admin networks, own addresses, agents and firewall
     return bodyOf(res);
   };
 
-  it('refuses manual bans of loopback and of the server\'s own addresses with FLEETBAN_BAN_PROTECTED', async () => {
+  it("refuses manual bans of loopback and of the server's own addresses with FLEETBAN_BAN_PROTECTED", async () => {
     const own = Object.values(networkInterfaces())
       .flat()
       .map((i) => i?.address)
@@ -235,6 +237,6 @@ describe('the never-ban list: admin networks, own addresses, agents and firewall
 });
 
 function targetsOf(m: StreamMessage): string[] {
-  assert.equal(m.type, 'snapshot');
-  return m.type === 'snapshot' ? m.bans.map((b) => b.target).sort() : [];
+  if (m.type !== 'snapshot') return assert.fail(`a snapshot, not ${m.type}`);
+  return m.bans.map((b) => b.target).sort();
 }

@@ -48,7 +48,11 @@ test('narrowAround: the widest prefix around the attacker that spares every kept
     ['198.51.100.0/24', '198.51.100.7', ['::1', '2001:db8::/32'], '198.51.100.0/24'],
   ];
   for (const [target, attacker, keep, want] of table) {
-    assert.equal(narrow(target, attacker, keep), want, `${target} around ${attacker} sparing ${keep.join(' ')}`);
+    assert.equal(
+      narrow(target, attacker, keep),
+      want,
+      `${target} around ${attacker} sparing ${keep.join(' ')}`,
+    );
   }
 });
 
@@ -105,7 +109,12 @@ test('the never-ban list: loopback, interfaces, listen addresses, senders, admin
   ] as const) {
     assert.equal(l.covers(target), covered, target);
   }
-  l.reconfigure({ listen: [], allowedSenders: [], adminNetworks: [cidr('2001:db8::/48')], interfaces: () => [] });
+  l.reconfigure({
+    listen: [],
+    allowedSenders: [],
+    adminNetworks: [cidr('2001:db8::/48')],
+    interfaces: () => [],
+  });
   assert.equal(changes, 2);
   assert.equal(l.covers('2001:db8::/64'), true);
   assert.equal(l.covers('203.0.113.8/29'), false, 'the old admin network is gone');
@@ -146,25 +155,41 @@ test('a jail ban never covers an ignored address: the /64 is narrowed, counted a
   assert.deepEqual(guard.stats, { narrowed: 2, refused: 0, manualRefused: 0 });
   const warnings = logger.messages('warn');
   assert.equal(warnings.length, 1, warnings.join('\n'));
-  assert.match(warnings[0] ?? '', /banning 2001:db8:1::8000\/113 instead of 2001:db8:1::\/64.*2001:db8:1::1/);
+  assert.match(
+    warnings[0] ?? '',
+    /banning 2001:db8:1::8000\/113 instead of 2001:db8:1::\/64.*2001:db8:1::1/,
+  );
 });
 
 test('a jail ban around ::7f00:1 spares loopback ::1; an attacker on the list is not banned at all', async () => {
-  const { store, bans, guard } = await managerWith(list({ allowedSenders: [cidr('198.51.100.0/24')] }), []);
+  const { store, bans, guard } = await managerWith(
+    list({ allowedSenders: [cidr('198.51.100.0/24')] }),
+    [],
+  );
   bans.request(banRequest('sshd', '::7f00:1', { target: '::/64' }));
   bans.request(banRequest('sshd', '198.51.100.7'));
   bans.request(banRequest('sshd', '198.51.99.7', { target: '198.51.0.0/16' }));
   await bans.drain();
-  assert.deepEqual(
-    [...store.active()].map((b) => b.target).sort(),
-    ['198.51.96.0/22', '::4000:0/98'],
-  );
+  assert.deepEqual([...store.active()].map((b) => b.target).sort(), [
+    '198.51.96.0/22',
+    '::4000:0/98',
+  ]);
   assert.deepEqual(guard.stats, { narrowed: 2, refused: 1, manualRefused: 0 });
 });
 
 test('manual bans covering a never-ban address are refused with BAN_PROTECTED, nothing written', async () => {
-  const { store, bans, guard } = await managerWith(list({ adminNetworks: [cidr('203.0.113.0/28')] }), []);
-  for (const target of ['203.0.113.5', '203.0.113.0/24', '127.0.0.1', '192.0.2.10', '::1', '0.0.0.0/0']) {
+  const { store, bans, guard } = await managerWith(
+    list({ adminNetworks: [cidr('203.0.113.0/28')] }),
+    [],
+  );
+  for (const target of [
+    '203.0.113.5',
+    '203.0.113.0/24',
+    '127.0.0.1',
+    '192.0.2.10',
+    '::1',
+    '0.0.0.0/0',
+  ]) {
     await assert.rejects(
       bans.ban({ target }),
       (e: unknown) => isFleetbanError(e, ErrorCode.BAN_PROTECTED) && /never bans/.test(e.message),
@@ -174,5 +199,8 @@ test('manual bans covering a never-ban address are refused with BAN_PROTECTED, n
   assert.equal(store.stats().activeBans, 0);
   assert.equal(guard.stats.manualRefused, 6);
   await bans.ban({ target: '203.0.113.16/28' });
-  assert.deepEqual([...store.active()].map((b) => b.target), ['203.0.113.16/28']);
+  assert.deepEqual(
+    [...store.active()].map((b) => b.target),
+    ['203.0.113.16/28'],
+  );
 });

@@ -48,7 +48,12 @@ test('forged ban lines over syslog reach no jail; stored bans of other jails cou
   for (let i = 0; i < 10; i++) {
     for (const program of ['fleetban', 'fail2ban.actions', 'sshd', 'logger']) {
       e.process(line(program, 'NOTICE [sshd] Ban 7.7.7.7'));
-      e.process(line(program, '2025-03-03 10:10:01,123 fleetban.actions        [812]: NOTICE  [dovecot] Ban 7.7.7.7'));
+      e.process(
+        line(
+          program,
+          '2025-03-03 10:10:01,123 fleetban.actions        [812]: NOTICE  [dovecot] Ban 7.7.7.7',
+        ),
+      );
     }
   }
   assert.equal(requests.length, 0);
@@ -64,8 +69,20 @@ test('forged ban lines over syslog reach no jail; stored bans of other jails cou
   assert.equal(requests.length, 1);
   const r = requests[0];
   assert.deepEqual(
-    { jail: r?.jail, attacker: r?.attacker, failures: r?.failures, hosts: r?.hosts, replace: r?.replace },
-    { jail: 'recidive', attacker: '203.0.113.7', failures: 3, hosts: { sshd: 1, dovecot: 1, manual: 1 }, replace: true },
+    {
+      jail: r?.jail,
+      attacker: r?.attacker,
+      failures: r?.failures,
+      hosts: r?.hosts,
+      replace: r?.replace,
+    },
+    {
+      jail: 'recidive',
+      attacker: '203.0.113.7',
+      failures: 3,
+      hosts: { sshd: 1, dovecot: 1, manual: 1 },
+      replace: true,
+    },
   );
   assert.deepEqual(r?.lines, [
     'NOTICE [sshd] Ban 203.0.113.7',

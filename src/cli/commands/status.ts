@@ -87,7 +87,7 @@ function renderNeverBan(n: NeverBanReport): string {
       ? `    ... ${n.entries.length - shown.length} more (fleetban status --json)\n`
       : '';
   return (
-    `never banned: ${`${n.entries.length} ${n.entries.length === 1 ? 'entry' : 'entries'}`}; ` +
+    `never banned: ${n.entries.length} ${n.entries.length === 1 ? 'entry' : 'entries'}; ` +
     `jail bans narrowed ${n.narrowed}, refused ${n.refused}; manual bans refused ${n.manualRefused}; ` +
     `withheld from agents ${n.withheld}\n${rows.join('')}${more}`
   );
