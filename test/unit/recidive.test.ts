@@ -128,3 +128,24 @@ test('a recidive request replaces the shorter jail ban of the same target, never
   await bans.drain();
   assert.equal(store.get('203.0.113.7')?.jail, 'recidive');
 });
+
+test('ignoreregex of a recidive jail applies to the ban notice: manual bans can be left out', () => {
+  const requests: BanRequest[] = [];
+  const e = new JailEngine({
+    jails: jails({
+      recidive: { filter: 'recidive', maxretry: 2, ignoreregex: [String.raw`\[manual\]`] },
+    }),
+    ignore: new CidrSet(),
+    maxTrackedAttackers: 1000,
+    clock: new ManualClock(T0),
+    onBan: (r) => {
+      requests.push(r);
+    },
+  });
+  e.processBan({ jail: 'manual', target: '203.0.113.7', start: T0 });
+  e.processBan({ jail: 'manual', target: '203.0.113.7', start: T0 + SEC });
+  assert.equal(requests.length, 0);
+  e.processBan({ jail: 'sshd', target: '203.0.113.7', start: T0 + 2 * SEC });
+  e.processBan({ jail: 'sshd', target: '203.0.113.7', start: T0 + 3 * SEC });
+  assert.equal(requests.length, 1);
+});
