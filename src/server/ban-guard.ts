@@ -44,12 +44,15 @@ export class BanGuard {
 
   /** The request to store (target narrowed when needed), or null when it must not be stored. */
   jail(req: BanRequest): BanRequest | null {
-    const keep = [...this.#d.ignored(req.jail), ...this.#d.neverBan.prefixes()];
-    if (!keep.some((k) => cidrOverlaps(k, req.target))) return req;
+    const ignored = this.#d.ignored(req.jail);
+    const clear =
+      !this.#d.neverBan.overlaps(req.target) && !ignored.some((k) => cidrOverlaps(k, req.target));
+    if (clear) return req;
+    const keep = [...ignored, ...this.#d.neverBan.prefixes()];
     const attacker = parseIp(req.attacker);
     const narrowed = attacker === null ? null : narrowAround(req.target, attacker, keep);
     const wide = formatCidr(req.target);
-    const spared = keep.filter((k) => cidrOverlaps(k, req.target)).map(formatCidr);
+    const spared = [...new Set(keep.filter((k) => cidrOverlaps(k, req.target)).map(formatCidr))];
     if (narrowed === null) {
       this.stats.refused++;
       this.#warn(

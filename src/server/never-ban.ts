@@ -5,6 +5,7 @@ import {
   cidrOverlaps,
   formatCidr,
   isSingleAddress,
+  maskAddress,
   parseCidr,
   parseIp,
   type Cidr,
@@ -61,6 +62,8 @@ export class NeverBanList implements Withhold {
   readonly #agents = new Map<string, Entry>();
   #all: Entry[] = [];
   #set = new CidrSet();
+  /** Per family and prefix length asked about: see #maskedAt. */
+  readonly #masked = new Map<string, Set<string>>();
   readonly #listeners = new Set<() => void>();
 
   constructor(sources: NeverBanSources) {
@@ -101,16 +104,41 @@ export class NeverBanList implements Withhold {
 
   /** The first protected entry that shares an address with `target`, if any. */
   covering(target: Cidr): ProtectedEntry | undefined {
-    if (isSingleAddress(target)) {
-      if (!this.#set.has(target.address)) return undefined;
-    }
+    if (!this.overlaps(target)) return undefined;
     return this.#all.find((e) => cidrOverlaps(e.prefix, target));
   }
 
-  /** Same as `covering` for a canonical target text; unparsable text is not protected. */
+  /**
+   * Whether `target` shares an address with an entry, without a scan (every ban and every
+   * streamed change asks). Prefixes are nested or disjoint, so either an entry holds the
+   * target's first address, or an entry lies inside the target and, masked to the target's
+   * length, is the target's address.
+   */
+  overlaps(target: Cidr): boolean {
+    if (this.#set.has(target.address)) return true;
+    if (isSingleAddress(target)) return false;
+    return this.#maskedAt(target).has(target.address);
+  }
+
+  /** Same as `overlaps` for a canonical target text; unparsable text is not protected. */
   covers(target: string): boolean {
     const cidr = parseCidr(target);
-    return cidr !== null && this.covering(cidr) !== undefined;
+    return cidr !== null && this.overlaps(cidr);
+  }
+
+  /** The network addresses, at the target's length, of the entries narrower than it. */
+  #maskedAt(target: Cidr): ReadonlySet<string> {
+    const key = `${target.family}/${target.prefix}`;
+    let set = this.#masked.get(key);
+    if (set === undefined) {
+      set = new Set();
+      for (const { prefix: e } of this.#all) {
+        if (e.family !== target.family || e.prefix <= target.prefix) continue;
+        set.add(maskAddress({ family: e.family, text: e.address }, target.prefix).address);
+      }
+      this.#masked.set(key, set);
+    }
+    return set;
   }
 
   /** Calls `listener` after every change of the list; returns the unsubscribe function. */
@@ -124,6 +152,7 @@ export class NeverBanList implements Withhold {
   #rebuild(): void {
     this.#all = [...this.#fixed, ...this.#agents.values()];
     this.#set = new CidrSet(this.#all.map((e) => e.prefix));
+    this.#masked.clear();
   }
 
   #changed(): void {
