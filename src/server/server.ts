@@ -87,10 +87,8 @@ export class FleetbanServer {
     });
     this.#banLog = new BanLog(config.log.banLog, logger.child({ part: 'bans' }), clock);
     this.#neverBan = new NeverBanList(neverBanSources(config));
-    const ignored = (jail: string): Cidr[] => [
-      ...this.#globalIgnore(),
-      ...this.#engine.ignoreList(jail),
-    ];
+    // The engine's list is the global ignoreip plus the jail's own, parsed once per (re)load.
+    const ignored = (jail: string): Cidr[] => this.#engine.ignoreList(jail);
     const guard = new BanGuard({
       neverBan: this.#neverBan,
       ignored,
