@@ -245,6 +245,8 @@ export class JailEngine {
   /**
    * Forgets the failures counted against an address or prefix in every jail (or one), e.g.
    * once it is banned or an admin unbans it. Returns how many windows were dropped.
+   * `keepBanCounts`: leave the jails that count bans (recidive) alone, since a ban or an unban
+   * is no reason to forget the bans counted so far.
    */
   forget(addressOrCidr: string, jailName?: string, keepBanCounts = false): number {
     const cidr = parseCidr(addressOrCidr);
