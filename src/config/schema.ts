@@ -427,7 +427,7 @@ export const schema = {
       env: 'FLEETBAN_LOG_LEVEL',
     },
     banLog: {
-      doc: 'File that receives fail2ban-style lines ("... NOTICE  [sshd] Ban 203.0.113.7") for grep and a recidive jail; empty for none.',
+      doc: 'File that receives fail2ban-style lines ("... NOTICE  [sshd] Ban 203.0.113.7") for grep and other tools (the recidive jail reads the ban store, not this file); empty for none.',
       format: String,
       default: '',
       env: 'FLEETBAN_BAN_LOG',
