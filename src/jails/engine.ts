@@ -90,15 +90,20 @@ export class JailEngine {
    * Hands a stored ban to the jails that count bans (recidive). The ban comes from the ban
    * store, never from the network. Bans made by such jails are not counted, or each would feed
    * the next; the counting ignores whether the target is banned (it is: that is the point).
+   * `replay` (bans read back from the store at start) counts without asking for bans.
    */
-  processBan(ban: BanDecision): void {
+  processBan(ban: BanDecision, replay = false): void {
     const source = this.#jails.get(ban.jail);
-    if (source !== undefined && readsBans(source)) return;
+    if (source !== undefined && readsBans(source)) {
+      // Its window was reset when it asked for this ban; a replay after a restart resets it alike.
+      this.forget(ban.target, ban.jail);
+      return;
+    }
     let event: SyslogEvent | undefined;
     for (const jail of this.#jails.values()) {
       if (!jail.config.enabled || !readsBans(jail)) continue;
       event ??= banEvent(ban);
-      this.#count(jail, event, false);
+      this.#count(jail, event, false, replay);
     }
   }
 
@@ -107,7 +112,7 @@ export class JailEngine {
     this.#count(jail, event, true);
   }
 
-  #count(jail: Jail, event: SyslogEvent, skipBanned: boolean): void {
+  #count(jail: Jail, event: SyslogEvent, skipBanned: boolean, replay = false): void {
     const c = jail.counters;
     c.linesSeen++;
     const hit = jail.filter.classify(event.message, event);
@@ -141,7 +146,8 @@ export class JailEngine {
       return;
     }
     c.failures++;
-    if (added.failures < jail.config.maxretry) return;
+    // A replay only refills windows: the ban they led to, if any, follows in the feed.
+    if (added.failures < jail.config.maxretry || replay) return;
     const window = this.#windows.snapshot(jail.name, target);
     this.#windows.delete(jail.name, target);
     if (window === null) return;

@@ -15,6 +15,7 @@ import { agentsAdminExtension } from '../distribute/agents-admin.js';
 import { Ingest, type ListeningAddresses } from '../ingest/ingest.js';
 import { SenderTable } from '../ingest/senders.js';
 import { JailEngine } from '../jails/engine.js';
+import { FilterSource } from '../jails/filters/index.js';
 import { mailAdminExtension } from '../notify/mail-admin.js';
 import { Mailer } from '../notify/mailer.js';
 import { computeBantime } from '../jails/policy.js';
@@ -235,6 +236,7 @@ export class FleetbanServer {
         for (const c of changes) if (c.kind === 'ban') this.#engine.processBan(c.ban);
       });
     });
+    await this.#replayRecentBans();
     // Before ingest: mail left from the last run goes out; bans restored from the store are not re-mailed.
     this.#mailer?.start();
     let admin: ServingAddresses['admin'];
@@ -371,6 +373,34 @@ export class FleetbanServer {
     return parseAll(this.#config.jails.ignoreip);
   }
 
+  /**
+   * Recidive windows live in memory: before ingest starts they are refilled from the bans of the
+   * change feed that fall within the longest recidive findtime, so a restart forgets no repeat
+   * offender. At most the last REPLAY_FEED_ENTRIES entries are read.
+   */
+  async #replayRecentBans(): Promise<void> {
+    const findtimes = this.#engine
+      .configs()
+      .filter((j) => j.enabled && j.source === FilterSource.BANS)
+      .map((j) => j.findtime);
+    if (findtimes.length === 0) return;
+    const since = this.#opts.clock.now() - Math.max(...findtimes) * 1000;
+    const depth = Math.min(REPLAY_FEED_ENTRIES, this.#config.store.feedRetention);
+    let after = Math.max(0, this.#store.stats().lastSeq - depth);
+    let replayed = 0;
+    for (;;) {
+      const page = await this.#store.changesSince(after, 5000);
+      if (page === null || page.length === 0) break;
+      for (const c of page) {
+        if (c.kind !== 'ban' || c.ban.start < since) continue;
+        this.#engine.processBan(c.ban, true);
+        replayed++;
+      }
+      after = page[page.length - 1]?.seq ?? after;
+    }
+    if (replayed > 0) this.#logger.info({ replayed }, 'recent bans counted again for recidive');
+  }
+
   #every(ms: number, fn: () => void): void {
     const t = setInterval(fn, ms);
     t.unref();
@@ -402,6 +432,9 @@ export class FleetbanServer {
     }
   }
 }
+
+/** Most change-feed entries read at start to refill the recidive windows. */
+const REPLAY_FEED_ENTRIES = 200_000;
 
 /** Ban time of a manual ban filed under no jail, when the admin gives no --for. */
 const MANUAL_BANTIME_SEC = 3600;

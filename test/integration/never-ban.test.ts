@@ -132,6 +132,31 @@ describe('jail bans spare ignored addresses; recidive counts only stored bans', 
     assert.ok(ban.end !== null && ban.end - ban.start === 7 * 86400_000, JSON.stringify(ban));
     assert.deepEqual(ban.hosts, { sshd: 3 });
   });
+
+  it('a restart forgets no repeat offender and repeats no recidive ban', async () => {
+    const attacker = '198.51.100.88';
+    const sshdBan = async (): Promise<void> => {
+      const seen = s.server.logsMatching(exactMsg(`NOTICE [sshd] Ban ${attacker}`)).length;
+      await logger(s.udp, 'sshd', failures(attacker, 2));
+      await waitFor(
+        () => s.server.logsMatching(exactMsg(`NOTICE [sshd] Ban ${attacker}`)).length > seen,
+        { what: `an sshd ban of ${attacker}` },
+      );
+      const r = await runCli(s.cli(['unban', attacker]));
+      assert.equal(r.code, 0, r.stderr);
+    };
+    await sshdBan();
+    await sshdBan();
+    const before = (await s.bans()).find((b) => b.target === '198.51.100.77');
+    await s.server.stop();
+    s.server = await startServer(s.dir);
+    s.udp = s.server.ready.udp?.port ?? assert.fail('no UDP listener');
+    await s.server.waitForLog('recent bans counted again for recidive');
+    const after = (await s.bans()).find((b) => b.target === '198.51.100.77');
+    assert.deepEqual(after, before, 'the recidive ban from before the restart is not made again');
+    await logger(s.udp, 'sshd', failures(attacker, 2));
+    await s.server.waitForLog(exactMsg(`NOTICE [recidive] Ban ${attacker}`));
+  });
 });
 
 describe('the never-ban list: admin networks, own addresses, agents and firewalls', () => {

@@ -60,10 +60,10 @@ test('forged ban lines over syslog reach no jail; stored bans of other jails cou
   const recidive = e.stats().find((s) => s.name === 'recidive');
   assert.equal(recidive?.linesSeen, 0, 'no syslog line is routed to a ban-counting jail');
 
+  // its own bans (and those of any ban-counting jail) never count
+  e.processBan({ jail: 'recidive', target: '203.0.113.7', start: T0 - SEC });
   e.processBan({ jail: 'sshd', target: '203.0.113.7', start: T0 });
   e.processBan({ jail: 'dovecot', target: '203.0.113.7', start: T0 + 3600 * SEC });
-  // its own bans (and those of any ban-counting jail) never count
-  e.processBan({ jail: 'recidive', target: '203.0.113.7', start: T0 + 3700 * SEC });
   assert.equal(requests.length, 0);
   e.processBan({ jail: 'manual', target: '203.0.113.7', start: T0 + 7200 * SEC });
   assert.equal(requests.length, 1);
@@ -148,4 +148,21 @@ test('ignoreregex of a recidive jail applies to the ban notice: manual bans can 
   e.processBan({ jail: 'sshd', target: '203.0.113.7', start: T0 + 2 * SEC });
   e.processBan({ jail: 'sshd', target: '203.0.113.7', start: T0 + 3 * SEC });
   assert.equal(requests.length, 1);
+});
+
+test('a replay refills the windows without asking for bans; the recidive ban it finds resets them', () => {
+  const requests: BanRequest[] = [];
+  const e = engine(requests);
+  for (let i = 0; i < 3; i++)
+    e.processBan({ jail: 'sshd', target: '203.0.113.7', start: T0 + i * SEC }, true);
+  assert.equal(requests.length, 0, 'the replayed crossing asks for nothing');
+  e.processBan({ jail: 'recidive', target: '203.0.113.7', start: T0 + 3 * SEC }, true);
+  e.processBan({ jail: 'sshd', target: '203.0.113.7', start: T0 + 4 * SEC });
+  assert.equal(requests.length, 0, 'the recidive ban reset the count');
+  // without the recidive ban in the feed (a crash in between), the next ban asks at once
+  for (let i = 0; i < 3; i++)
+    e.processBan({ jail: 'sshd', target: '198.51.100.7', start: T0 + i * SEC }, true);
+  e.processBan({ jail: 'sshd', target: '198.51.100.7', start: T0 + 5 * SEC });
+  assert.equal(requests.length, 1);
+  assert.equal(requests[0]?.attacker, '198.51.100.7');
 });
