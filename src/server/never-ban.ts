@@ -53,9 +53,9 @@ export interface NeverBanSources {
 }
 
 /**
- * Holds the list and answers "does this prefix touch a protected address?" fast: single
- * addresses (nearly every ban) through a CidrSet lookup, wider prefixes by a scan of the entries.
- * Listeners hear of every change that adds or removes an entry.
+ * Holds the list and answers "does this prefix touch a protected address?" without a scan (see
+ * `overlaps`), since every ban and every streamed change asks. Interface addresses are read
+ * again at each reload. Listeners hear of every change that adds or removes an entry.
  */
 export class NeverBanList implements Withhold {
   #fixed: Entry[] = [];
