@@ -3,7 +3,12 @@ import { parseBantime, parseDuration, type Seconds } from '../core/duration.js';
 import { ErrorCode, FleetbanError, isFleetbanError } from '../core/errors.js';
 import { parseCidr, type Cidr } from '../core/ip.js';
 import { CompiledFilter } from '../jails/filter.js';
-import { builtinFilters, resolveFilter, type FilterRegistry } from '../jails/filters/index.js';
+import {
+  builtinFilters,
+  FilterSource,
+  resolveFilter,
+  type FilterRegistry,
+} from '../jails/filters/index.js';
 import type { JailFilter } from '../jails/jail.js';
 import { FAIL2BAN_PREFIX, loadFail2banJailFilter } from '../fail2ban/runtime.js';
 
@@ -63,6 +68,11 @@ export interface JailConfig extends JailDefaults {
   readonly ignoreregex: readonly string[];
   /** Programs whose lines reach this jail; [] = all. */
   readonly programs: readonly string[];
+  /**
+   * 'bans' (the recidive filter): the jail counts fleetban's own ban decisions, handed over by
+   * the server, and no syslog line reaches it. Absent = syslog.
+   */
+  readonly source?: FilterSource;
   /** Builds the jail's own filter when it is not a CompiledFilter of `failregex` (fail2ban filters). */
   readonly createFilter?: () => JailFilter;
 }
@@ -412,6 +422,7 @@ function parseJail(
       : strings(raw['ignoreregex'], fail('ignoreregex'), 'a regex string or an array of them');
 
   let base = {
+    source: FilterSource.SYSLOG as FilterSource,
     programs: [] as readonly string[],
     failregex: [] as readonly string[],
     ignoreregex: [] as readonly string[],
@@ -434,6 +445,11 @@ function parseJail(
     throw new FleetbanError(
       ErrorCode.JAIL_INVALID,
       `${place}: needs "filter" (built-in filters: ${Object.keys(registry).join(', ')}) or an inline "failregex"`,
+    );
+  }
+  if (base.source === FilterSource.BANS && raw['programs'] !== undefined) {
+    return fail('programs')(
+      `absent: filter "${filterName}" counts fleetban's own bans, which no syslog program sends`,
     );
   }
   const programs = programsOf(raw, fail, base.programs);
@@ -459,6 +475,7 @@ function parseJail(
     failregex: Object.freeze(failregex),
     ignoreregex: Object.freeze(ignoreregex),
     programs: Object.freeze([...programs]),
+    ...(base.source === FilterSource.BANS ? { source: base.source } : {}),
   });
 }
 

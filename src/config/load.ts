@@ -62,6 +62,8 @@ export interface FleetbanConfig {
     readonly maxTrackedAttackers: number;
     readonly defaults: Readonly<Record<string, unknown>>;
   };
+  /** Networks no ban may cover, beyond the ones the server always protects. */
+  readonly neverBan: { readonly adminNetworks: readonly string[] };
   readonly control: {
     readonly socket: string;
     readonly http: ListenerConfig & { readonly token: string };

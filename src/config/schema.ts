@@ -237,6 +237,14 @@ export const schema = {
       default: {} as Record<string, unknown>,
     },
   },
+  neverBan: {
+    adminNetworks: {
+      doc: "Networks no ban may ever cover, on top of those fleetban always protects (loopback, the server's own and listen addresses, ingest.allowedSenders, the addresses agents connect from): jail bans are narrowed around them, manual bans refused, and stored bans that cover them are withheld from agents and GET /v1/nftables.",
+      format: 'cidr-list',
+      default: [] as string[],
+      env: 'FLEETBAN_NEVER_BAN_ADMIN_NETWORKS',
+    },
+  },
   control: {
     socket: {
       doc: 'Unix socket of the admin API, used by the fleetban CLI (trusted by its file permissions).',
@@ -462,7 +470,7 @@ export const schema = {
       env: 'FLEETBAN_LOG_LEVEL',
     },
     banLog: {
-      doc: 'File that receives fail2ban-style lines ("... NOTICE  [sshd] Ban 203.0.113.7") for grep and a recidive jail; empty for none.',
+      doc: 'File that receives fail2ban-style lines ("... NOTICE  [sshd] Ban 203.0.113.7") for grep and other tools (the recidive jail reads the ban store, not this file); empty for none.',
       format: String,
       default: '',
       env: 'FLEETBAN_BAN_LOG',

@@ -70,6 +70,27 @@ export interface StatusReport {
   readonly outbox?: OutboxReport;
   /** The ban-rate brake; absent from servers that predate it. */
   readonly brake?: BrakeReport;
+  /** What no ban may cover, and what that stopped; absent from older servers. */
+  readonly neverBan?: NeverBanReport;
+}
+
+/** The never-ban list: every protected address or prefix, and the bans it narrowed, refused or withheld. */
+export interface NeverBanReport {
+  readonly entries: readonly {
+    readonly cidr: string;
+    /** self, sender, agent or admin. */
+    readonly source: string;
+    /** Interface, config key or agent name. */
+    readonly note: string;
+  }[];
+  /** Jail bans narrowed to spare an ignored or protected address. */
+  readonly narrowed: number;
+  /** Jail bans dropped because the attacker itself is ignored or protected. */
+  readonly refused: number;
+  /** Admin bans refused with FLEETBAN_BAN_PROTECTED. */
+  readonly manualRefused: number;
+  /** Stored bans left out of agent streams and nftables documents. */
+  readonly withheld: number;
 }
 
 /** The mail outbox: what waits, and how the last attempts went. */
@@ -168,7 +189,8 @@ export interface ControlPlane {
    * Records a manual ban and resolves once the store has written it (agents learn of it from
    * the change feed). Banning an already banned target replaces that ban.
    * Throws BAN_TARGET_INVALID (not an address or prefix), JAIL_UNKNOWN, BAN_IGNORED (the target
-   * is on the global or the jail's ignore list: fleetban never bans its own fleet).
+   * is on the global or the jail's ignore list: fleetban never bans its own fleet), BAN_PROTECTED
+   * (the target covers a never-ban address: the server's own, a sender, an agent, an admin network).
    */
   ban(req: BanCommand): Promise<Ban>;
 

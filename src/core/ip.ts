@@ -95,6 +95,30 @@ export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   return masked.address === outer.address;
 }
 
+/** Whether two prefixes share any address (CIDR prefixes are either nested or disjoint). */
+export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
+}
+
+/**
+ * The widest prefix around `attacker`, no wider than `target`, that overlaps none of `keep`:
+ * `target` itself when nothing in `keep` touches it, a longer prefix when one of them lies inside
+ * it, and null when the attacker's own address is in `keep` (no ban can spare it). `target` must
+ * contain `attacker`.
+ */
+export function narrowAround(
+  target: Cidr,
+  attacker: IpAddress,
+  keep: readonly Cidr[],
+): Cidr | null {
+  const full = attacker.family === 4 ? 32 : 128;
+  for (let prefix = target.prefix; prefix <= full; prefix++) {
+    const block = prefix === target.prefix ? target : maskAddress(attacker, prefix);
+    if (!keep.some((k) => cidrOverlaps(k, block))) return block;
+  }
+  return null;
+}
+
 /**
  * A set of prefixes with fast membership tests; lookups of the same address text are cached,
  * because ingest asks about the same few senders millions of times.

@@ -75,6 +75,11 @@ export interface BanRequest {
   readonly senders: Readonly<Record<string, number>>;
   /** Matched lines, oldest first, capped. */
   readonly lines: readonly string[];
+  /**
+   * Replace an active ban of the same target when this one ends later (a repeat offender's
+   * longer ban, from a jail that counts bans). Absent: an active target is left as it is.
+   */
+  readonly replace?: boolean;
 }
 
 /**

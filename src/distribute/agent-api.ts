@@ -17,8 +17,9 @@ import type { AgentRecord, AgentRegistry } from './agent-registry.js';
 import { AgentStream, StreamEnd } from './agent-stream.js';
 import { toBanEntry } from './ban-entry.js';
 import { NftVerdict, renderNftablesDocument } from './nftables-document.js';
-import { AgentApiPath, NftMode, StreamQuery } from './protocol.js';
+import { AgentApiPath, NftMode, StreamQuery, type BanEntry } from './protocol.js';
 import { bearerOf } from './tokens.js';
+import type { Withhold } from './withhold.js';
 
 export interface AgentApiOptions {
   readonly store: BanStore;
@@ -32,6 +33,10 @@ export interface AgentApiOptions {
   readonly pingIntervalMs: number;
   /** Changes a stream may hold undrained before its reader counts as too slow and is cut. */
   readonly maxQueued: number;
+  /** The never-ban list: bans covering it reach no stream and no nftables document. */
+  readonly withhold?: Withhold;
+  /** Told the peer address of every authenticated request (agents' addresses are never banned). */
+  readonly onAgentPeer?: (agent: string, address: string) => void;
 }
 
 /** One agent as `fleetban agents list` shows it. */
@@ -73,10 +78,24 @@ export class AgentApi {
   #started = { snapshot: 0, resume: 0 };
   #messages = 0;
   #nftRequests = 0;
+  /** Bans left out of outputs because they cover a never-ban address, per output. */
+  readonly #withheldCount = { stream: 0, nftables: 0 };
+  /** Targets already reported as withheld (one warning each). */
+  readonly #withheldWarned = new Set<string>();
+  /** Active targets the never-ban list covers, as of its last change. */
+  #covered = new Set<string>();
+  /** Agents resuming from this seq or before get a snapshot: they may hold a ban withheld since. */
+  #snapshotUpTo = 0;
+  #unwatch: (() => void) | undefined;
 
   constructor(options: AgentApiOptions) {
     this.#o = options;
     this.#log = options.logger;
+  }
+
+  /** Bans withheld from agents and nftables documents since start (status, metrics). */
+  get withheld(): { readonly stream: number; readonly nftables: number } {
+    return { ...this.#withheldCount };
   }
 
   /** Binds; resolves with the bound address. Rejects with TLS_CONFIG_INVALID or LISTEN_FAILED. */
@@ -114,6 +133,7 @@ export class AgentApi {
       });
     });
     this.#server = server;
+    this.#watchNeverBan();
     const info = server.address() as AddressInfo;
     const bound = { address: info.address, port: info.port };
     this.#log.info({ ...bound, tls: tls !== undefined && tls.cert !== '' }, 'agent API listening');
@@ -124,6 +144,8 @@ export class AgentApi {
   async close(): Promise<void> {
     const server = this.#server;
     this.#server = undefined;
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     for (const s of [...this.#streams]) s.end(StreamEnd.SHUTDOWN);
     if (server === undefined) return;
     await new Promise<void>((resolve) => {
@@ -201,6 +223,15 @@ export class AgentApi {
         type: 'counter',
         samples: [{ value: this.#nftRequests }],
       },
+      {
+        name: 'fleetban_bans_withheld_total',
+        help: 'Bans left out of agent streams and nftables documents because they cover a never-ban address, by output.',
+        type: 'counter',
+        samples: [
+          { labels: { output: 'stream' }, value: this.#withheldCount.stream },
+          { labels: { output: 'nftables' }, value: this.#withheldCount.nftables },
+        ],
+      },
     ];
   }
 
@@ -253,6 +284,9 @@ export class AgentApi {
         );
       }
       const agent = this.#authenticate(req);
+      const peer = req.socket.remoteAddress;
+      // Before the stream starts: a new address may withhold bans from this very snapshot.
+      if (peer !== undefined) this.#o.onAgentPeer?.(agent.name, peer);
       this.#o.registry.touch(agent.name, (e) => {
         this.#log.warn({ err: e }, `cannot save the agent registry: ${describeError(e)}`);
       });
@@ -307,10 +341,20 @@ export class AgentApi {
       setSize: size,
       sentSeq: null,
     };
+    const withhold = this.#o.withhold;
     const stream = new AgentStream({
       store: this.#o.store,
       res,
       since,
+      forceSnapshot: since !== null && since <= this.#snapshotUpTo,
+      ...(withhold === undefined
+        ? {}
+        : {
+            withhold: (target: string) => withhold.covers(target),
+            onWithheld: (target: string) => {
+              this.#noteWithheld('stream', target);
+            },
+          }),
       maxQueued: this.#o.maxQueued,
       pingIntervalMs: this.#o.pingIntervalMs,
       onEnd: (reason, error) => {
@@ -360,7 +404,12 @@ export class AgentApi {
         `verdict must be one of ${verdicts.join(', ')}`,
       );
     }
-    const report = renderNftablesDocument([...this.#o.store.active()].map(toBanEntry), {
+    const entries: BanEntry[] = [];
+    for (const ban of this.#o.store.active()) {
+      if (this.#o.withhold?.covers(ban.target) === true) this.#noteWithheld('nftables', ban.target);
+      else entries.push(toBanEntry(ban));
+    }
+    const report = renderNftablesDocument(entries, {
       mode: modeText as NftMode,
       verdict: verdictText as NftVerdict,
       now: this.#o.clock.now(),
@@ -375,7 +424,47 @@ export class AgentApi {
     });
     res.end(text);
   }
+
+  #noteWithheld(output: 'stream' | 'nftables', target: string): void {
+    this.#withheldCount[output]++;
+    if (this.#withheldWarned.has(target)) return;
+    if (this.#withheldWarned.size >= WARNED_LIMIT) this.#withheldWarned.clear();
+    this.#withheldWarned.add(target);
+    this.#log.warn(
+      { target, output },
+      `ban of ${target} withheld from agents and nftables documents: it covers a never-ban address`,
+    );
+  }
+
+  /**
+   * Agents may already hold a ban that the never-ban list covers (from an older store, or from
+   * before the list grew). When the covered set gains a target, every agent that resumes from
+   * before now gets a fresh snapshot instead, and live streams end so that their agents do so.
+   */
+  #watchNeverBan(): void {
+    const withhold = this.#o.withhold;
+    if (withhold === undefined) return;
+    const check = (): void => {
+      const covered = new Set<string>();
+      for (const ban of this.#o.store.active())
+        if (withhold.covers(ban.target)) covered.add(ban.target);
+      const grew = [...covered].some((t) => !this.#covered.has(t));
+      this.#covered = covered;
+      if (!grew) return;
+      this.#snapshotUpTo = this.#o.store.stats().lastSeq;
+      this.#log.warn(
+        { covered: [...covered].slice(0, 20), count: covered.size },
+        `${covered.size} active bans cover never-ban addresses: agents get a snapshot without them`,
+      );
+      for (const s of [...this.#streams]) s.end(StreamEnd.NEVER_BAN);
+    };
+    check();
+    this.#unwatch = withhold.onChange(check);
+  }
 }
+
+/** Distinct withheld targets warned about before the memory of what was said is cleared. */
+const WARNED_LIMIT = 4096;
 
 function optionalCount(query: URLSearchParams, name: string): number | null {
   const raw = query.get(name);

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Change } from '../core/types.js';
 import type { BanStore } from '../store/store.js';
 import { changeMessage, toBanEntry } from './ban-entry.js';
-import { encodeStreamMessage, type StreamMessage } from './protocol.js';
+import { encodeStreamMessage, type BanEntry, type StreamMessage } from './protocol.js';
 
 /** Why a stream ended: a metric label and a log field. */
 export const StreamEnd = {
@@ -15,6 +15,8 @@ export const StreamEnd = {
   STALLED: 'stalled',
   /** The feed was pruned under a catching-up agent: it reconnects and gets a snapshot. */
   RESYNC: 'resync',
+  /** The never-ban list grew over an active ban: the agent reconnects and gets a snapshot without it. */
+  NEVER_BAN: 'never-ban',
   /** The agent was removed (`fleetban agents remove`). */
   REMOVED: 'removed',
   /** The same agent opened a newer stream. */
@@ -31,6 +33,12 @@ export interface AgentStreamOptions {
   readonly since: number | null;
   readonly maxQueued: number;
   readonly pingIntervalMs: number;
+  /** Begin with a snapshot even if `since` is still in the feed (the never-ban list changed since). */
+  readonly forceSnapshot?: boolean;
+  /** Targets that must not reach the agent (never-ban list); absent = none. */
+  readonly withhold?: (target: string) => boolean;
+  /** Told each ban left out of this stream. */
+  readonly onWithheld?: (target: string) => void;
   /** Called once, when the stream has ended for whatever reason. */
   readonly onEnd: (reason: StreamEnd, error?: unknown) => void;
 }
@@ -129,13 +137,18 @@ export class AgentStream {
       'cache-control': 'no-store',
       'x-accel-buffering': 'no',
     });
-    let first = since === null || since === 0 ? null : await store.changesSince(since, PAGE);
+    let first =
+      since === null || since === 0 || this.#o.forceSnapshot === true
+        ? null
+        : await store.changesSince(since, PAGE);
     if (this.#ended) return;
     if (first === null || since === null) {
       this.#start = 'snapshot';
       // Synchronous with the store's memory: every change up to lastSeq is in active(), every later one reaches the buffer.
       const seq = store.stats().lastSeq;
-      this.#send({ type: 'snapshot', seq, bans: [...store.active()].map(toBanEntry) });
+      const bans: BanEntry[] = [];
+      for (const ban of store.active()) if (!this.#withheld(ban.target)) bans.push(toBanEntry(ban));
+      this.#send({ type: 'snapshot', seq, bans });
       this.#lastSent = seq;
       first = [];
     } else {
@@ -179,8 +192,20 @@ export class AgentStream {
 
   #sendChange(change: Change): void {
     if (this.#ended || change.seq <= this.#lastSent) return;
-    this.#send(changeMessage(change));
+    // A withheld ban goes out as an unban of its target: the seq stays gapless, and an agent that
+    // holds the target from before the never-ban list grew drops it.
+    this.#send(
+      change.kind === 'ban' && this.#withheld(change.ban.target)
+        ? { type: 'unban', seq: change.seq, target: change.ban.target }
+        : changeMessage(change),
+    );
     this.#lastSent = change.seq;
+  }
+
+  #withheld(target: string): boolean {
+    if (this.#o.withhold?.(target) !== true) return false;
+    this.#o.onWithheld?.(target);
+    return true;
   }
 
   #send(message: StreamMessage): void {

@@ -2,9 +2,10 @@
 import type { Clock } from '../core/clock.js';
 import type { Seconds } from '../core/duration.js';
 import { formatCidr, parseCidr, type Cidr, type CidrSet } from '../core/ip.js';
-import type { BanRequest, SyslogEvent } from '../core/types.js';
+import { SyslogFormat, type Ban, type BanRequest, type SyslogEvent } from '../core/types.js';
 import type { JailConfig } from '../config/jail-options.js';
 import { Jail, newCounters, type JailCounters } from './jail.js';
+import { FilterSource } from './filters/definition.js';
 import { FailureWindows } from './window.js';
 
 export interface JailEngineOptions {
@@ -77,7 +78,7 @@ export class JailEngine {
   /** The jails a program's lines go to (exact names and `*` patterns), remembered per name. */
   #route(program: string): readonly Jail[] {
     const jails = [...this.#jails.values()].filter(
-      (j) => j.config.enabled && (j.programs.isEmpty || j.programs.has(program)),
+      (j) => j.config.enabled && !readsBans(j) && (j.programs.isEmpty || j.programs.has(program)),
     );
     // Senders are allowlisted, but their TAGs are free text: bound what is remembered.
     if (this.#routes.size >= ROUTE_CACHE_LIMIT) this.#routes.clear();
@@ -85,8 +86,33 @@ export class JailEngine {
     return jails;
   }
 
+  /**
+   * Hands a stored ban to the jails that count bans (recidive). The ban comes from the ban
+   * store, never from the network. Bans made by such jails are not counted, or each would feed
+   * the next; the counting ignores whether the target is banned (it is: that is the point).
+   * `replay` (bans read back from the store at start) counts without asking for bans.
+   */
+  processBan(ban: BanDecision, replay = false): void {
+    const source = this.#jails.get(ban.jail);
+    if (source !== undefined && readsBans(source)) {
+      // Its window was reset when it asked for this ban; a replay after a restart resets it alike.
+      this.forget(ban.target, ban.jail);
+      return;
+    }
+    let event: SyslogEvent | undefined;
+    for (const jail of this.#jails.values()) {
+      if (!jail.config.enabled || !readsBans(jail)) continue;
+      event ??= banEvent(ban);
+      this.#count(jail, event, false, replay);
+    }
+  }
+
   #feed(jail: Jail, event: SyslogEvent): void {
     if (!jail.acceptsSender(event)) return;
+    this.#count(jail, event, true);
+  }
+
+  #count(jail: Jail, event: SyslogEvent, skipBanned: boolean, replay = false): void {
     const c = jail.counters;
     c.linesSeen++;
     const hit = jail.filter.classify(event.message, event);
@@ -102,7 +128,7 @@ export class JailEngine {
     }
     const target = jail.targetOf(hit.address);
     if (target === null) return;
-    if (this.#isBanned(formatCidr(target))) {
+    if (skipBanned && this.#isBanned(formatCidr(target))) {
       c.alreadyBanned++;
       return;
     }
@@ -121,7 +147,8 @@ export class JailEngine {
       return;
     }
     c.failures++;
-    if (added.failures < jail.config.maxretry) return;
+    // A replay only refills windows: the ban they led to, if any, follows in the feed.
+    if (added.failures < jail.config.maxretry || replay) return;
     const window = this.#windows.snapshot(jail.name, target);
     this.#windows.delete(jail.name, target);
     if (window === null) return;
@@ -136,6 +163,8 @@ export class JailEngine {
         hosts: window.hosts,
         senders: window.senders,
         lines: window.lines,
+        // A repeat offender is still banned by the jail that caught it: the longer ban replaces it.
+        ...(skipBanned ? {} : { replace: true }),
       });
     } catch {
       c.callbackErrors++;
@@ -224,13 +253,16 @@ export class JailEngine {
   /**
    * Forgets the failures counted against an address or prefix in every jail (or one), e.g.
    * once it is banned or an admin unbans it. Returns how many windows were dropped.
+   * `keepBanCounts`: leave the jails that count bans (recidive) alone, since a ban or an unban
+   * is no reason to forget the bans counted so far.
    */
-  forget(addressOrCidr: string, jailName?: string): number {
+  forget(addressOrCidr: string, jailName?: string, keepBanCounts = false): number {
     const cidr = parseCidr(addressOrCidr);
     if (cidr === null) return 0;
     let n = 0;
     for (const jail of this.#jails.values()) {
       if (jailName !== undefined && jail.name !== jailName) continue;
+      if (keepBanCounts && readsBans(jail)) continue;
       const target = jail.targetOf(cidr.address);
       if (
         target !== null &&
@@ -243,7 +275,15 @@ export class JailEngine {
     const wider = [...this.#jails.values()].some(
       (j) => cidr.prefix < (cidr.family === 4 ? j.config.banmask.v4 : j.config.banmask.v6),
     );
-    if (wider) n += this.#windows.deleteCovered(cidr, jailName);
+    if (wider) {
+      if (!keepBanCounts) n += this.#windows.deleteCovered(cidr, jailName);
+      else {
+        for (const jail of this.#jails.values()) {
+          if ((jailName === undefined || jail.name === jailName) && !readsBans(jail))
+            n += this.#windows.deleteCovered(cidr, jail.name);
+        }
+      }
+    }
     return n;
   }
 
@@ -257,4 +297,31 @@ export class JailEngine {
     const own = this.#jails.get(jailName)?.config.ignoreip ?? [];
     return [...this.#ignore.entries(), ...own];
   }
+}
+
+/** A stored ban as the ban-counting jails see it. */
+export type BanDecision = Pick<Ban, 'jail' | 'target' | 'start'>;
+
+function readsBans(jail: Jail): boolean {
+  return jail.config.source === FilterSource.BANS;
+}
+
+/**
+ * The ban as the event a ban-counting filter reads: the notice text fleetban logs, dated at the
+ * ban's start, the source jail standing in for the reporting host (so a recidive ban shows how
+ * many bans came from which jail).
+ */
+function banEvent(ban: BanDecision): SyslogEvent {
+  return {
+    format: SyslogFormat.BARE,
+    facility: -1,
+    severity: -1,
+    time: ban.start,
+    receivedAt: ban.start,
+    hostname: ban.jail,
+    peer: '',
+    program: 'fleetban',
+    pid: '',
+    message: `NOTICE [${ban.jail}] Ban ${ban.target}`,
+  };
 }

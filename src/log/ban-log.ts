@@ -1,4 +1,4 @@
-// fail2ban-style ban lines ("NOTICE  [sshd] Ban 203.0.113.7") that admins grep and a recidive jail reads.
+// fail2ban-style ban lines ("NOTICE  [sshd] Ban 203.0.113.7") that admins grep; recidive counts the stored bans instead.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Clock } from '../core/clock.js';

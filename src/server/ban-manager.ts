@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.js';
 import type { AttackerHistory, Ban, BanRequest } from '../core/types.js';
 import { BanAction, type BanLog } from '../log/ban-log.js';
 import type { BanStore, NewBan } from '../store/store.js';
+import type { BanGuard } from './ban-guard.js';
 
 /** Ban length in seconds for a jail given the attacker's past (bantime.increment); null = permanent. */
 export type BantimePolicy = (jail: string, history: AttackerHistory | null) => number | null;
@@ -48,6 +49,8 @@ export interface BanManagerDeps {
    * took the request (held for review) and nothing is written. Manual bans never pass it.
    */
   readonly gate?: (request: BanRequest, target: string) => boolean;
+  /** Keeps bans off ignored and never-ban addresses (narrows jail bans, refuses admin bans). */
+  readonly guard?: BanGuard;
 }
 
 export const MANUAL_JAIL = 'manual';
@@ -77,10 +80,12 @@ export class BanManager {
    * banned, or with a write under way, is skipped; store errors are logged and counted.
    * `gated` false skips the gate: an admin released the ban.
    */
-  request(req: BanRequest, gated = true): void {
+  request(asked: BanRequest, gated = true): void {
     this.stats.requests++;
+    const req = this.#deps.guard === undefined ? asked : this.#deps.guard.jail(asked);
+    if (req === null) return;
     const target = formatCidr(req.target);
-    if (this.#isActive(target) || this.#pending.has(target)) {
+    if ((req.replace !== true && this.#isActive(target)) || this.#pending.has(target)) {
       this.stats.alreadyBanned++;
       return;
     }
@@ -101,7 +106,7 @@ export class BanManager {
     this.#inflight.add(work);
   }
 
-  /** An admin's ban. Throws BAN_TARGET_INVALID or BAN_IGNORED. */
+  /** An admin's ban. Throws BAN_TARGET_INVALID, BAN_IGNORED or BAN_PROTECTED. */
   async ban(manual: ManualBan): Promise<Ban> {
     const cidr = parseCidr(manual.target);
     if (cidr === null) {
@@ -121,6 +126,7 @@ export class BanManager {
         `${target} overlaps ${formatCidr(clash)}, which is on the ignore list (ignoreip)`,
       );
     }
+    this.#deps.guard?.manual(cidr);
     const attacker = cidr.prefix === (cidr.family === 4 ? 32 : 128) ? cidr.address : '';
     const history = attacker === '' ? null : await this.#deps.store.history(attacker);
     const seconds =
@@ -189,10 +195,22 @@ export class BanManager {
     return ban !== undefined && (ban.end === null || ban.end > this.#deps.clock.now());
   }
 
+  /** Whether the active ban of `target`, if any, ends before `end` (null = never). */
+  #endsBefore(target: string, end: EpochMs | null): boolean {
+    const active = this.#isActive(target) ? this.#deps.store.get(target) : undefined;
+    if (active === undefined) return true;
+    return active.end !== null && (end === null || active.end < end);
+  }
+
   async #banFromJail(req: BanRequest, target: string): Promise<void> {
     const history = await this.#deps.store.history(req.attacker);
     const seconds = this.#deps.bantime(req.jail, history);
     const start = this.#deps.clock.now();
+    const end = seconds === null ? null : start + seconds * 1000;
+    if (req.replace === true && !this.#endsBefore(target, end)) {
+      this.stats.alreadyBanned++;
+      return;
+    }
     await this.#write({
       target,
       family: req.target.family,
@@ -200,7 +218,7 @@ export class BanManager {
       origin: 'jail',
       attacker: req.attacker,
       start,
-      end: seconds === null ? null : start + seconds * 1000,
+      end,
       banCount: (history?.bans ?? 0) + 1,
       failures: req.failures,
       hosts: req.hosts,

@@ -13,6 +13,7 @@ import type {
   OutboxReport,
   ListedBan,
   ListenerReport,
+  NeverBanReport,
   ReloadReport,
   SenderReport,
   StatusReport,
@@ -24,6 +25,7 @@ import type { SenderTable } from '../ingest/senders.js';
 import type { JailEngine, JailStats } from '../jails/engine.js';
 import type { BanStore } from '../store/store.js';
 import type { BanManager } from './ban-manager.js';
+import { neverBanMetrics } from './ban-guard.js';
 import { collectMetrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 
@@ -40,6 +42,8 @@ export interface ControlPlaneParts {
   readonly outbox?: () => OutboxReport;
   /** The ban brake for `fleetban status`. */
   readonly brake?: () => BrakeReport;
+  /** The never-ban list and its counters. */
+  readonly neverBan?: () => NeverBanReport;
 }
 
 const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
@@ -93,6 +97,7 @@ export class ServerControlPlane implements ControlPlane {
       store: { activeBans: store.activeBans, lastSeq: store.lastSeq },
       ...(this.#p.outbox !== undefined ? { outbox: this.#p.outbox() } : {}),
       ...(this.#p.brake !== undefined ? { brake: this.#p.brake() } : {}),
+      ...(this.#p.neverBan !== undefined ? { neverBan: this.#p.neverBan() } : {}),
     };
   }
 
@@ -133,10 +138,10 @@ export class ServerControlPlane implements ControlPlane {
   async unban(req: UnbanCommand): Promise<Ban[]> {
     const lifted = await this.#p.bans.unban(req, 'all' in req ? 'manual: --all' : 'manual');
     // An admin's unban also clears the counting, or the next failure would ban again at once.
-    if ('all' in req) for (const b of lifted) this.#p.engine.forget(b.target);
+    if ('all' in req) for (const b of lifted) this.#p.engine.forget(b.target, undefined, true);
     else {
       const c = parseCidr(req.target);
-      if (c !== null) this.#p.engine.forget(formatCidr(c));
+      if (c !== null) this.#p.engine.forget(formatCidr(c), undefined, true);
     }
     return lifted;
   }
@@ -162,6 +167,11 @@ export class ServerControlPlane implements ControlPlane {
   }
 
   metrics(): MetricFamily[] {
+    const neverBan = this.#p.neverBan === undefined ? [] : neverBanMetrics(this.#p.neverBan());
+    return [...this.#collect(), ...neverBan];
+  }
+
+  #collect(): MetricFamily[] {
     return collectMetrics({
       ingest: this.#p.ingest.stats,
       pipeline: this.#p.pipeline.stats,

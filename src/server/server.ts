@@ -17,6 +17,7 @@ import { Ingest, type ListeningAddresses } from '../ingest/ingest.js';
 import { SenderTable } from '../ingest/senders.js';
 import { JailEngine } from '../jails/engine.js';
 import { renderBrakeTrip } from '../notify/brake-alert.js';
+import { FilterSource } from '../jails/filters/index.js';
 import { mailAdminExtension } from '../notify/mail-admin.js';
 import { Mailer } from '../notify/mailer.js';
 import { computeBantime } from '../jails/policy.js';
@@ -24,11 +25,13 @@ import { BanLog } from '../log/ban-log.js';
 import { SyslogTimeZone } from '../parse/syslog.js';
 import { LevelBanStore } from '../store/level-store.js';
 import type { BanStore } from '../store/store.js';
+import { BanGuard, neverBanReport } from './ban-guard.js';
 import { BanManager } from './ban-manager.js';
 import { BanBrake } from './brake.js';
 import { brakeAdminExtension } from './brake-admin.js';
 import { ServerControlPlane } from './control-plane.js';
 import { ExpiryScheduler } from './expiry.js';
+import { NeverBanList, neverBanSources } from './never-ban.js';
 import { ingestOptions, mailerOptions, mailTransport, parseAll } from './options.js';
 import { Pipeline } from './pipeline.js';
 
@@ -61,6 +64,7 @@ export class FleetbanServer {
   #config: FleetbanConfig;
   readonly #store: BanStore;
   readonly #banLog: BanLog;
+  readonly #neverBan: NeverBanList;
   readonly #engine: JailEngine;
   readonly #bans: BanManager;
   readonly #brake: BanBrake;
@@ -75,6 +79,7 @@ export class FleetbanServer {
   /** null when mail.enabled is false. */
   readonly #mailer: Mailer | null;
   readonly #timers: NodeJS.Timeout[] = [];
+  #stopCountingBans: (() => void) | undefined;
   #closing: Promise<void> | null = null;
 
   /** Builds every part; throws (config, jails) before anything is opened or bound. */
@@ -90,6 +95,14 @@ export class FleetbanServer {
       logger: logger.child({ part: 'store' }),
     });
     this.#banLog = new BanLog(config.log.banLog, logger.child({ part: 'bans' }), clock);
+    this.#neverBan = new NeverBanList(neverBanSources(config));
+    // The engine's list is the global ignoreip plus the jail's own, parsed once per (re)load.
+    const ignored = (jail: string): Cidr[] => this.#engine.ignoreList(jail);
+    const guard = new BanGuard({
+      neverBan: this.#neverBan,
+      ignored,
+      logger: logger.child({ part: 'bans' }),
+    });
     this.#bans = new BanManager({
       store: this.#store,
       clock,
@@ -99,9 +112,11 @@ export class FleetbanServer {
         const jc = this.#jailConfig(jail);
         return jc === undefined ? MANUAL_BANTIME_SEC : computeBantime(jc, history, Math.random);
       },
-      ignored: (jail) => [...this.#globalIgnore(), ...this.#engine.ignoreList(jail)],
+      ignored,
+      guard,
       onBanned: (ban) => {
-        this.#engine.forget(ban.target);
+        // The jails that count bans (recidive) keep counting: that ban is what they count.
+        this.#engine.forget(ban.target, undefined, true);
         this.#expiry.rearm();
       },
       notify: (ban, event) => this.#wantsMail(ban.jail, ban.origin, event),
@@ -189,6 +204,10 @@ export class FleetbanServer {
           nextRetryAt: null,
         },
       brake: () => this.#brake.report(),
+      neverBan: () => {
+        const withheld = this.#agentApi.withheld;
+        return neverBanReport(this.#neverBan, guard.stats, withheld.stream + withheld.nftables);
+      },
     });
     // Next to the LevelDB files: one folder to back up, one owner, one set of permissions.
     this.#agentRegistry = new AgentRegistry(join(config.store.path, 'agents.json'), clock);
@@ -202,6 +221,11 @@ export class FleetbanServer {
       tls: config.agents.tls,
       pingIntervalMs: config.agents.pingInterval * 1000,
       maxQueued: config.agents.maxQueued,
+      withhold: this.#neverBan,
+      onAgentPeer: (agent, address) => {
+        if (this.#neverBan.addAgentPeer(agent, address))
+          logger.info({ agent, address }, `agent ${agent} connects from ${address}: never banned`);
+      },
     });
     this.#admin = new AdminServer({
       plane,
@@ -242,6 +266,15 @@ export class FleetbanServer {
     );
     await this.#expiry.start();
     this.#brake.start();
+    // Recidive reads fleetban's own decisions from the store, never ban lines from the network.
+    // Counted once the write that made the ban has settled: a recidive ban of the same target
+    // asked for earlier would find that write still pending and be dropped as a duplicate.
+    this.#stopCountingBans = this.#store.subscribe((changes) => {
+      setImmediate(() => {
+        for (const c of changes) if (c.kind === 'ban') this.#engine.processBan(c.ban);
+      });
+    });
+    await this.#replayRecentBans();
     // Before ingest: mail left from the last run goes out; bans restored from the store are not re-mailed.
     this.#mailer?.start();
     let admin: ServingAddresses['admin'];
@@ -267,6 +300,13 @@ export class FleetbanServer {
       });
     this.#warnAboutOpenIngest();
     this.#warnAboutUnboundHosts();
+    this.#logger.info(
+      { neverBan: this.#neverBan.entries() },
+      `never banned: ${this.#neverBan
+        .entries()
+        .map((e) => e.cidr)
+        .join(', ')}`,
+    );
     this.#logFilterNotices();
     const serving: ServingAddresses = {
       ...this.#listening,
@@ -308,6 +348,8 @@ export class FleetbanServer {
     const before = new Map(this.#engine.configs().map((j) => [j.name, j]));
     this.#engine.reload(jails, new CidrSet(ignore));
     this.#brake.configure(next.brake);
+    // Admin networks apply now; the listeners and senders they sit beside wait for a restart.
+    this.#neverBan.reconfigure(neverBanSources({ ...this.#config, neverBan: next.neverBan }));
     const warnings: string[] = [];
     for (const key of ['ingest', 'store', 'control', 'agents', 'mail'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.#config[key])) {
@@ -316,7 +358,12 @@ export class FleetbanServer {
     }
     // Only the jails and brake parts take effect now; keep the rest as running, so that a later reload
     // still warns about what waits for a restart.
-    this.#config = { ...this.#config, jails: next.jails, brake: next.brake };
+    this.#config = {
+      ...this.#config,
+      jails: next.jails,
+      brake: next.brake,
+      neverBan: next.neverBan,
+    };
     const names = jails.map((j) => j.name);
     const report = {
       jails: names,
@@ -341,6 +388,7 @@ export class FleetbanServer {
       await this.#ingest.close();
       await this.#bans.drain();
       await this.#brake.flush();
+      this.#stopCountingBans?.();
       await this.#expiry.close();
       await this.#mailer?.close();
       await this.#agentApi.close();
@@ -373,6 +421,34 @@ export class FleetbanServer {
 
   #globalIgnore(): Cidr[] {
     return parseAll(this.#config.jails.ignoreip);
+  }
+
+  /**
+   * Recidive windows live in memory: before ingest starts they are refilled from the bans of the
+   * change feed that fall within the longest recidive findtime, so a restart forgets no repeat
+   * offender. At most the last REPLAY_FEED_ENTRIES entries are read.
+   */
+  async #replayRecentBans(): Promise<void> {
+    const findtimes = this.#engine
+      .configs()
+      .filter((j) => j.enabled && j.source === FilterSource.BANS)
+      .map((j) => j.findtime);
+    if (findtimes.length === 0) return;
+    const since = this.#opts.clock.now() - Math.max(...findtimes) * 1000;
+    const depth = Math.min(REPLAY_FEED_ENTRIES, this.#config.store.feedRetention);
+    let after = Math.max(0, this.#store.stats().lastSeq - depth);
+    let replayed = 0;
+    for (;;) {
+      const page = await this.#store.changesSince(after, 5000);
+      if (page === null || page.length === 0) break;
+      for (const c of page) {
+        if (c.kind !== 'ban' || c.ban.start < since) continue;
+        this.#engine.processBan(c.ban, true);
+        replayed++;
+      }
+      after = page[page.length - 1]?.seq ?? after;
+    }
+    if (replayed > 0) this.#logger.info({ replayed }, 'recent bans counted again for recidive');
   }
 
   #every(ms: number, fn: () => void): void {
@@ -437,6 +513,9 @@ export class FleetbanServer {
     }
   }
 }
+
+/** Most change-feed entries read at start to refill the recidive windows. */
+const REPLAY_FEED_ENTRIES = 200_000;
 
 /** Ban time of a manual ban filed under no jail, when the admin gives no --for. */
 const MANUAL_BANTIME_SEC = 3600;

@@ -1,6 +1,6 @@
 // `fleetban status [JAIL]`: the server at a glance, or one jail's counters and bans.
 import type { Ban } from '../../core/types.js';
-import type { JailStatusReport, StatusReport } from '../../control/plane.js';
+import type { JailStatusReport, NeverBanReport, StatusReport } from '../../control/plane.js';
 import { clientOptions, flagOption, toJson, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatBantime, formatBytes, formatTime, plural, table } from '../format.js';
@@ -62,6 +62,7 @@ function renderStatus(s: StatusReport): string {
     `invalid utf-8 ${ingest.invalidUtf8}, parse errors ${ingest.parseErrors}\n` +
     (s.outbox !== undefined ? renderOutbox(s.outbox) : '') +
     (s.brake !== undefined ? renderBrake(s.brake) : '') +
+    (s.neverBan !== undefined ? renderNeverBan(s.neverBan) : '') +
     '\n';
   if (s.jails.length === 0) return `${out}no jails configured\n`;
   out += table(
@@ -92,6 +93,23 @@ function renderStatus(s: StatusReport): string {
   );
   for (const j of s.jails) if (j.filterDisabled === true) out += `\n${disabledWarning(j)}`;
   return out;
+}
+
+/** Most never-ban entries listed in the human view; --json has them all. */
+const NEVER_BAN_SHOWN = 20;
+
+function renderNeverBan(n: NeverBanReport): string {
+  const shown = n.entries.slice(0, NEVER_BAN_SHOWN);
+  const rows = shown.map((e) => `    ${e.cidr.padEnd(28)} ${e.source.padEnd(7)} ${e.note}\n`);
+  const more =
+    n.entries.length > shown.length
+      ? `    ... ${n.entries.length - shown.length} more (fleetban status --json)\n`
+      : '';
+  return (
+    `never banned: ${n.entries.length} ${n.entries.length === 1 ? 'entry' : 'entries'}; ` +
+    `jail bans narrowed ${n.narrowed}, refused ${n.refused}; manual bans refused ${n.manualRefused}; ` +
+    `withheld from agents ${n.withheld}\n${rows.join('')}${more}`
+  );
 }
 
 /** A filter that switched itself off bans nobody: say so loudly, with the way out. */

@@ -1,6 +1,13 @@
 // The shape of a built-in filter: regexes written against the syslog MESSAGE, plus routing by program.
 
 /**
+ * What a filter reads: syslog lines (the default), or fleetban's own ban decisions, which come
+ * from the ban store and never from the network, so no sender can forge them.
+ */
+export const FilterSource = { SYSLOG: 'syslog', BANS: 'bans' } as const;
+export type FilterSource = (typeof FilterSource)[keyof typeof FilterSource];
+
+/**
  * Every pattern anchors `<HOST>` on text the client cannot write (docs/filters.md): the first
  * field when client text only follows the address, the last one (greedy field, end anchor) when
  * it only precedes it, and a delimiter the daemon guarantees when it lies on both sides. Each
@@ -8,6 +15,8 @@
  */
 export interface FilterDefinition {
   readonly description: string;
+  /** Absent = syslog. */
+  readonly source?: FilterSource;
   /** Programs (syslog APP-NAME/TAG) whose lines the filter is meant for; [] = all. */
   readonly programs: readonly string[];
   /** Patterns used in every mode. */
@@ -22,6 +31,7 @@ export interface FilterDefinition {
 export interface ResolvedFilter {
   readonly name: string;
   readonly mode: string;
+  readonly source: FilterSource;
   readonly programs: readonly string[];
   readonly failregex: readonly string[];
   readonly ignoreregex: readonly string[];

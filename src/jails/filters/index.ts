@@ -1,6 +1,11 @@
 // The built-in filter library: add a filter by writing its file here and listing it below.
 import { ErrorCode, FleetbanError } from '../../core/errors.js';
-import type { FilterDefinition, FilterRegistry, ResolvedFilter } from './definition.js';
+import {
+  FilterSource,
+  type FilterDefinition,
+  type FilterRegistry,
+  type ResolvedFilter,
+} from './definition.js';
 import { apacheAuth } from './apache-auth.js';
 import { apacheBadbots } from './apache-badbots.js';
 import { apacheNoscript } from './apache-noscript.js';
@@ -19,6 +24,7 @@ import { sshd } from './sshd.js';
 import { wordpress } from './wordpress.js';
 
 export type { FilterDefinition, FilterRegistry, ResolvedFilter } from './definition.js';
+export { FilterSource } from './definition.js';
 
 /** Names are fail2ban's filter names, so `filter = NAME` means the same service in both. */
 export const builtinFilters: FilterRegistry = Object.freeze({
@@ -86,6 +92,7 @@ export function resolveFilter(
   return {
     name,
     mode: chosen,
+    source: def.source ?? FilterSource.SYSLOG,
     programs: def.programs,
     failregex: [...def.failregex, ...extra],
     ignoreregex: def.ignoreregex,

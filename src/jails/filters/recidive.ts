@@ -1,10 +1,12 @@
-// Built-in filter for repeat offenders: counts the ban lines fleetban (and fail2ban hosts) log, to ban again for longer.
+// Built-in filter for repeat offenders: counts fleetban's own ban decisions, to ban again for longer.
 import type { FilterDefinition } from './definition.js';
 
 /**
- * The jail's own bans must not count, or one ban would feed the next forever; a jail name that
- * is not "recidive" needs its own ignoreregex. "Restore Ban" (bans reloaded at restart) and
- * "Unban" never count: they are not new offences.
+ * A jail with this filter reads no syslog: the server hands it each ban it stores, as the
+ * notice text `NOTICE [sshd] Ban 203.0.113.7`, so forged ban lines from any sender count for
+ * nothing. Bans of such jails never count (one ban would feed the next forever), nor do
+ * "Restore Ban" and "Unban". The patterns also read fleetban's ban log and fail2ban's log,
+ * which is what `fleetban test-filter recidive FILE` replays.
  */
 const JAIL = String.raw`\[(?!recidive\])[^\]\s"]{1,64}\]`;
 /**
@@ -15,7 +17,8 @@ const JAIL = String.raw`\[(?!recidive\])[^\]\s"]{1,64}\]`;
 const TARGET = String.raw`<HOST>(?:/\d{1,3})?`;
 
 export const recidive: FilterDefinition = {
-  description: 'Repeat offenders: ban lines of fleetban and fail2ban',
+  description: "Repeat offenders: fleetban's own bans (fed by the server, never from syslog)",
+  source: 'bans',
   programs: ['fleetban', 'fail2ban', 'fail2ban-server', 'fail2ban.actions'],
   failregex: [
     // fleetban's pino line as the journal forwards it (JSON), or its plain message text.
