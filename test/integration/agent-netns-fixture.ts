@@ -53,6 +53,24 @@ export async function requireNetns(): Promise<void> {
   }
 }
 
+/**
+ * Deletes root-namespace veth ends (names starting with "v") that hold one of `addresses`: left
+ * by an earlier run that was killed before its cleanup, they would route this run's traffic into
+ * a dead namespace. Returns the names removed.
+ */
+export async function removeStaleRootLinks(addresses: readonly string[]): Promise<string[]> {
+  const links = JSON.parse(await run('ip', ['-j', '-4', 'addr', 'show'])) as {
+    ifname: string;
+    addr_info?: { local: string }[];
+  }[];
+  const stale = links
+    .filter((l) => l.ifname.startsWith('v'))
+    .filter((l) => (l.addr_info ?? []).some((a) => addresses.includes(a.local)))
+    .map((l) => l.ifname);
+  for (const name of stale) await status('ip', ['link', 'del', name]);
+  return stale;
+}
+
 /** A short id unique to this run: interface names must stay within 15 characters. */
 export function runId(): string {
   return randomBytes(3).toString('hex');

@@ -16,7 +16,14 @@ import {
   type ServerProcess,
 } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait.js';
-import { AgentProcess, Netns, requireNetns, runId, status } from './agent-netns-fixture.js';
+import {
+  AgentProcess,
+  Netns,
+  removeStaleRootLinks,
+  requireNetns,
+  runId,
+  status,
+} from './agent-netns-fixture.js';
 
 const id = runId();
 const NS = {
@@ -118,6 +125,9 @@ function startAgent(ns: string, configFile: string): AgentProcess {
 
 before(async () => {
   await requireNetns();
+  const stale = await removeStaleRootLinks([CENTRAL, '10.78.1.1']);
+  if (stale.length > 0)
+    console.log(`removed veth ends of an earlier, killed run: ${stale.join(' ')}`);
   for (const ns of Object.values(NS)) await netns.add(ns);
   await netns.link(
     { ns: NS.attacker, dev: `va${id}`, cidr: `${ATTACKER}/24` },
