@@ -20,7 +20,10 @@ function send(port: number, datagrams: readonly string[]): Promise<void> {
     try {
       for (const d of datagrams)
         await new Promise<void>((resolve, reject) => {
-          socket.send(Buffer.from(d), port, '127.0.0.1', (e) => { e ? reject(e) : resolve(); });
+          socket.send(Buffer.from(d), port, '127.0.0.1', (e) => {
+            if (e) reject(e);
+            else resolve();
+          });
         });
     } finally {
       socket.close();
