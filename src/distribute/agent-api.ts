@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Clock, EpochMs } from '../core/clock.js';
 import { describeError, ErrorCode, FleetbanError, httpStatusOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { AuthLimiter, DEFAULT_AUTH_LIMIT, type AuthLimitOptions } from '../control/auth-limiter.js';
 import type { MetricFamily } from '../control/metrics.js';
 import type { BanStore } from '../store/store.js';
 import type { AgentRecord, AgentRegistry } from './agent-registry.js';
@@ -32,6 +33,8 @@ export interface AgentApiOptions {
   readonly pingIntervalMs: number;
   /** Changes a stream may hold undrained before its reader counts as too slow and is cut. */
   readonly maxQueued: number;
+  /** Failed token attempts per source before it is answered 429. */
+  readonly authLimit?: AuthLimitOptions;
 }
 
 /** One agent as `fleetban agents list` shows it. */
@@ -68,6 +71,7 @@ export class AgentApi {
   readonly #streams = new Set<AgentStream>();
   readonly #ended = new Map<StreamEnd, number>();
   readonly #endListeners = new Set<StreamEndListener>();
+  readonly #limiter: AuthLimiter;
   #server: Server | undefined;
   #authFailures = 0;
   #started = { snapshot: 0, resume: 0 };
@@ -77,6 +81,11 @@ export class AgentApi {
   constructor(options: AgentApiOptions) {
     this.#o = options;
     this.#log = options.logger;
+    this.#limiter = new AuthLimiter(
+      options.authLimit ?? DEFAULT_AUTH_LIMIT,
+      options.logger,
+      'agent API',
+    );
   }
 
   /** Binds; resolves with the bound address. Rejects with TLS_CONFIG_INVALID or LISTEN_FAILED. */
@@ -124,6 +133,7 @@ export class AgentApi {
   async close(): Promise<void> {
     const server = this.#server;
     this.#server = undefined;
+    this.#limiter.close();
     for (const s of [...this.#streams]) s.end(StreamEnd.SHUTDOWN);
     if (server === undefined) return;
     await new Promise<void>((resolve) => {
@@ -201,6 +211,7 @@ export class AgentApi {
         type: 'counter',
         samples: [{ value: this.#nftRequests }],
       },
+      ...this.#limiter.metrics('fleetban_agent', 'agent API'),
     ];
   }
 
@@ -243,6 +254,12 @@ export class AgentApi {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    // Before anything else, and without looking at the token: a guessing source costs one lookup.
+    const wait = this.#limiter.retryAfter(req.socket.remoteAddress);
+    if (wait !== null) {
+      sendError(res, throttled(wait), { 'retry-after': String(wait) });
+      return;
+    }
     try {
       const url = new URL(`http://agent.invalid${req.url ?? '/'}`);
       const route = req.method === 'GET' ? url.pathname : '';
@@ -275,14 +292,7 @@ export class AgentApi {
     const agent = token === null ? undefined : this.#o.registry.authenticate(token);
     if (agent !== undefined) return agent;
     this.#authFailures++;
-    this.#log.warn(
-      {
-        remote: req.socket.remoteAddress,
-        url: req.url,
-        token: token === null ? 'missing' : 'unknown',
-      },
-      'agent API request refused: missing or unknown token',
-    );
+    this.#limiter.failed(req.socket.remoteAddress, token === null ? 'missing' : 'unknown');
     throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'a valid agent token is required');
   }
 
@@ -386,13 +396,25 @@ function optionalCount(query: URLSearchParams, name: string): number | null {
   return Number(raw);
 }
 
-function sendError(res: ServerResponse, error: FleetbanError): void {
+function throttled(retryAfterSec: number): FleetbanError {
+  return new FleetbanError(
+    ErrorCode.AUTH_THROTTLED,
+    `too many failed token attempts from this address; retry in ${retryAfterSec} s`,
+  );
+}
+
+function sendError(
+  res: ServerResponse,
+  error: FleetbanError,
+  extra: Readonly<Record<string, string>> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const text = `${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`;
   const headers: Record<string, string | number> = {
+    ...extra,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
   };

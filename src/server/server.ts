@@ -25,7 +25,13 @@ import type { BanStore } from '../store/store.js';
 import { BanManager } from './ban-manager.js';
 import { ServerControlPlane } from './control-plane.js';
 import { ExpiryScheduler } from './expiry.js';
-import { ingestOptions, mailerOptions, mailTransport, parseAll } from './options.js';
+import {
+  authLimitOptions,
+  ingestOptions,
+  mailerOptions,
+  mailTransport,
+  parseAll,
+} from './options.js';
 import { Pipeline } from './pipeline.js';
 
 /** How often idle attacker windows are swept and old history pruned. */
@@ -169,6 +175,7 @@ export class FleetbanServer {
       tls: config.agents.tls,
       pingIntervalMs: config.agents.pingInterval * 1000,
       maxQueued: config.agents.maxQueued,
+      authLimit: authLimitOptions(config),
     });
     this.#admin = new AdminServer({
       plane,
@@ -182,6 +189,7 @@ export class FleetbanServer {
               address: config.control.http.address,
               port: config.control.http.port,
               token: config.control.http.token,
+              authLimit: authLimitOptions(config),
             },
           }
         : {}),
