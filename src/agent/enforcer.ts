@@ -58,6 +58,8 @@ export interface ReconcileResult {
  * meanwhile are folded into the next job instead of queueing one job each.
  * What the kernel holds is tracked after every applied batch; when a batch is refused, that
  * picture was wrong: the sets are listed again and the diff retried once.
+ * Each transaction is bounded (see nft/batch-plan.ts): many removals rewrite the set, and adds past
+ * the chunk size wait for the next job, behind any change that arrived meanwhile.
  */
 export class Enforcer {
   readonly #o: EnforcerOptions;
@@ -99,6 +101,7 @@ export class Enforcer {
   replaceAll(bans: readonly BanEntry[]): Promise<void> {
     this.#cancelTimer();
     this.#pending = 0;
+    this.#pendingRemovals = 0;
     this.#wanted.clear();
     for (const ban of bans) this.#accept(ban);
     this.#authoritative = true;
