@@ -323,11 +323,11 @@ export class Enforcer {
       } else {
         newest = this.#wanted.changedKeys();
         applied = this.#wanted.startFull();
-        const full = this.#normalised(now);
-        sets = full;
+        const all = this.#normalised(now);
+        sets = all;
         diffs = {
-          4: diffSet(full[4], this.#known[4], now, tolerance),
-          6: diffSet(full[6], this.#known[6], now, tolerance),
+          4: diffSet(all[4], this.#known[4], now, tolerance),
+          6: diffSet(all[6], this.#known[6], now, tolerance),
         };
       }
       if (isEmptyDiff(diffs[4]) && isEmptyDiff(diffs[6])) {

@@ -117,12 +117,14 @@ const WAVE = 5_000;
 const NEW_BAN = '203.0.113.77';
 
 test('real nft: unban of 50,000 bans while a new ban arrives', async () => {
+  // A namespace of its own: setting up must not first delete the 110,000 elements left above.
+  const own = await netns.add(`fbmu-${runId()}`);
   const metrics = new AgentMetrics();
   const firewall = new ObservedFirewall(
     new NftFirewall({
       nftPath: 'nft',
-      timeoutMs: 15_000,
-      prefix: ['ip', 'netns', 'exec', ns],
+      timeoutMs: 30_000,
+      prefix: ['ip', 'netns', 'exec', own],
       clock: systemClock,
     }),
   );
