@@ -196,7 +196,11 @@ export class Agent extends EventEmitter {
       if (this.#stopping()) return;
       this.metrics.inc(AgentCounter.DISCONNECTS);
       if (opened.value && end.kind !== 'refused') this.#backoff.reset();
-      const delay = this.#backoff.next();
+      // A server that throttles this address says when it will listen again: no sooner.
+      const delay = Math.max(
+        this.#backoff.next(),
+        end.kind === 'refused' ? (end.retryAfterMs ?? 0) : 0,
+      );
       this.#logEnd(end, delay);
       this.emit('disconnected', end);
       await new Promise<void>((resolve) => {

@@ -149,7 +149,7 @@ export const agentSchema = {
       env: 'FLEETBAN_AGENT_RECONNECT_MIN',
     },
     max: {
-      doc: 'Longest delay between reconnection attempts.',
+      doc: "Longest delay between reconnection attempts; a 429 answer's Retry-After (up to an hour) is waited out even when longer.",
       format: 'duration-seconds',
       default: '60s',
       env: 'FLEETBAN_AGENT_RECONNECT_MAX',

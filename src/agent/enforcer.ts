@@ -4,11 +4,18 @@ import { describeError } from '../core/errors.js';
 import { parseCidr, type Cidr, type IpFamily } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import type { BanEntry } from '../distribute/protocol.js';
+import {
+  DEFAULT_PLAN_LIMITS,
+  planBatch,
+  renderPlan,
+  type BatchPlan,
+  type PlanLimits,
+} from '../nft/batch-plan.js';
 import { diffKeys, diffSet, isEmptyDiff, type SetDiff } from '../nft/diff.js';
 import { timeoutSeconds, type SetElement } from '../nft/element.js';
 import type { Firewall } from '../nft/firewall.js';
 import { normaliseBans, type NormalisedSets } from '../nft/normalise.js';
-import { renderChanges, renderReplace, renderRuleset, type RulesetOptions } from '../nft/render.js';
+import { renderReplace, renderRuleset, type RulesetOptions } from '../nft/render.js';
 import type { Guard } from './guard.js';
 import { AgentCounter, AgentGauge, type AgentMetrics } from './metrics.js';
 import { WantedSet } from './wanted-set.js';
@@ -26,12 +33,17 @@ export interface EnforcerOptions {
   readonly batchMax: number;
   /** Kernel expiry this far from the ban's end is re-asserted. */
   readonly toleranceMs: number;
+  /** When a set is rewritten instead of deleted from, and how many adds one transaction takes. */
+  readonly planLimits?: PlanLimits;
 }
 
 type Known = Record<IpFamily, Map<string, SetElement>>;
 
 /** After a failed batch, try again this soon even if no new change arrives. */
 const RETRY_MS = 1000;
+
+/** The longest a batch waits for the rest of a mass unban still arriving (see #settle). */
+const MAX_SETTLE_MS = 1000;
 
 export interface ReconcileResult {
   readonly added: number;
@@ -46,6 +58,8 @@ export interface ReconcileResult {
  * meanwhile are folded into the next job instead of queueing one job each.
  * What the kernel holds is tracked after every applied batch; when a batch is refused, that
  * picture was wrong: the sets are listed again and the diff retried once.
+ * Each transaction is bounded (see nft/batch-plan.ts): many removals rewrite the set, and adds past
+ * the chunk size wait for the next job, behind any change that arrived meanwhile.
  */
 export class Enforcer {
   readonly #o: EnforcerOptions;
@@ -55,6 +69,9 @@ export class Enforcer {
   #known: Known | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #pending = 0;
+  /** Unbans since the last batch began, and when the last change of any kind came (monotonic ms). */
+  #pendingRemovals = 0;
+  #lastChangeAt = 0;
   #flushQueued = false;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -84,6 +101,7 @@ export class Enforcer {
   replaceAll(bans: readonly BanEntry[]): Promise<void> {
     this.#cancelTimer();
     this.#pending = 0;
+    this.#pendingRemovals = 0;
     this.#wanted.clear();
     for (const ban of bans) this.#accept(ban);
     this.#authoritative = true;
@@ -112,7 +130,9 @@ export class Enforcer {
 
   /** A lifted ban; applied with the next batch. */
   unban(target: string): void {
-    if (this.#wanted.delete(target)) this.#changed();
+    if (!this.#wanted.delete(target)) return;
+    this.#pendingRemovals++;
+    this.#changed();
   }
 
   /** Applies pending changes now. Resolves when they are in the kernel (or failed and logged). */
@@ -121,8 +141,10 @@ export class Enforcer {
     if (this.#flushQueued) return this.#queue.then(() => undefined);
     this.#flushQueued = true;
     return this.#enqueue(async () => {
+      await this.#settle();
       this.#flushQueued = false;
       this.#pending = 0;
+      this.#pendingRemovals = 0;
       if (!this.#authoritative) return;
       try {
         await this.#sync(false);
@@ -211,12 +233,32 @@ export class Enforcer {
     return false;
   }
 
+  /**
+   * A mass unban arrives as one line per ban, read off the stream in waves. Many removals mean a
+   * set rewrite (flush and re-add what stays); while the removals keep coming, waiting for them
+   * (up to MAX_SETTLE_MS) makes one cheap rewrite of what is left instead of one re-add of
+   * nearly everything per wave, and the bans that arrive meanwhile ride along with it.
+   */
+  async #settle(): Promise<void> {
+    const window = this.#o.batchWindowMs;
+    const started = performance.now();
+    const rewriteAfter = (this.#o.planLimits ?? DEFAULT_PLAN_LIMITS).rewriteAfterRemoves;
+    while (!this.#closed && this.#pendingRemovals > rewriteAfter) {
+      const now = performance.now();
+      const quietFor = now - this.#lastChangeAt;
+      const left = MAX_SETTLE_MS - (now - started);
+      if (quietFor >= window || left <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(window - quietFor, left)));
+    }
+  }
+
   #changed(): void {
+    this.#lastChangeAt = performance.now();
     this.#o.metrics.set(AgentGauge.WANTED, this.#wanted.size);
     if (this.#closed) return;
     this.#pending++;
     if (this.#pending >= this.#o.batchMax) {
-      void this.flush();
+      if (!this.#flushQueued) void this.flush();
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
@@ -270,6 +312,8 @@ export class Enforcer {
       const tolerance = this.#o.toleranceMs;
       let applied: (() => void) | undefined;
       let diffs: Record<IpFamily, SetDiff>;
+      let sets: NormalisedSets | undefined;
+      let newest: ReadonlySet<string> | undefined;
       if (!full && !listed && attempt === 0 && this.#wanted.incremental) {
         const changes = this.#wanted.takeChanges(now);
         diffs = {
@@ -277,19 +321,28 @@ export class Enforcer {
           6: diffKeys(changes.wanted[6], this.#known[6], changes.keys[6], now, tolerance),
         };
       } else {
+        newest = this.#wanted.changedKeys();
         applied = this.#wanted.startFull();
-        const sets = this.#normalised(now);
+        const all = this.#normalised(now);
+        sets = all;
         diffs = {
-          4: diffSet(sets[4], this.#known[4], now, tolerance),
-          6: diffSet(sets[6], this.#known[6], now, tolerance),
+          4: diffSet(all[4], this.#known[4], now, tolerance),
+          6: diffSet(all[6], this.#known[6], now, tolerance),
         };
       }
       if (isEmptyDiff(diffs[4]) && isEmptyDiff(diffs[6])) {
         applied?.();
         return { added: 0, removed: 0 };
       }
+      // Computed in the same tick as the diffs, so a rewrite holds exactly what they were taken from.
+      const plan = planBatch(
+        diffs,
+        (family) => (sets ??= this.#normalised(now))[family],
+        this.#o.planLimits ?? DEFAULT_PLAN_LIMITS,
+        newest,
+      );
       try {
-        await this.#apply(renderChanges(diffs, now));
+        await this.#apply(renderPlan(plan, now));
         applied?.();
       } catch (e) {
         this.#known = null;
@@ -300,17 +353,45 @@ export class Enforcer {
         );
         continue;
       }
-      for (const family of [4, 6] as const) {
-        const known = this.#known[family];
-        for (const e of diffs[family].remove) known.delete(e.key);
-        for (const e of diffs[family].add) known.set(e.key, kernelElement(e, now));
-      }
+      const added = this.#record(this.#known, plan, diffs, now);
       this.#o.metrics.set(AgentGauge.ELEMENTS, this.knownSize);
-      const added = diffs[4].add.length + diffs[6].add.length;
       const removed = diffs[4].remove.length + diffs[6].remove.length;
       this.#o.logger.debug({ added, removed }, 'nft sets updated');
       return { added, removed };
     }
+  }
+
+  /**
+   * Brings `known` up to what an applied plan left in the kernel; returns the adds applied.
+   * Deferred adds are marked changed again and a follow-up batch is queued: bans that arrived
+   * meanwhile were marked before them, so they go first.
+   */
+  #record(
+    known: Known,
+    plan: BatchPlan,
+    diffs: Readonly<Record<IpFamily, SetDiff>>,
+    now: EpochMs,
+  ): number {
+    let added = 0;
+    for (const family of [4, 6] as const) {
+      const step = plan.steps[family];
+      if (step.kind === 'rewrite') {
+        this.#o.metrics.inc(AgentCounter.NFT_REWRITES);
+        known[family] = new Map(step.elements.map((e) => [e.key, kernelElement(e, now)]));
+        added += diffs[family].add.length;
+        continue;
+      }
+      for (const e of step.remove) known[family].delete(e.key);
+      for (const e of step.add) known[family].set(e.key, kernelElement(e, now));
+      added += step.add.length;
+    }
+    const deferred = [...plan.deferred[4], ...plan.deferred[6]];
+    if (deferred.length > 0) {
+      for (const e of deferred) this.#wanted.markChanged(e.key, e.cidr);
+      this.#o.logger.debug({ deferred: deferred.length }, 'large change: rest in the next batch');
+      if (!this.#closed) void this.flush();
+    }
+    return added;
   }
 
   async #apply(commands: readonly Readonly<Record<string, unknown>>[]): Promise<void> {

@@ -11,6 +11,7 @@ export const AgentCounter = {
   PROTECTED_SKIPPED: 'fleetban_agent_protected_skipped_total',
   NFT_BATCHES: 'fleetban_agent_nft_batches_total',
   NFT_FAILURES: 'fleetban_agent_nft_failures_total',
+  NFT_REWRITES: 'fleetban_agent_nft_set_rewrites_total',
   RECONCILES: 'fleetban_agent_reconciles_total',
   RECONCILE_REPAIRS: 'fleetban_agent_reconcile_repairs_total',
 } as const;
@@ -37,6 +38,8 @@ const HELP: Readonly<Record<AgentCounter | AgentGauge, string>> = {
     'Bans refused because they cover an own, server or allowlisted address.',
   fleetban_agent_nft_batches_total: 'nft transactions applied.',
   fleetban_agent_nft_failures_total: 'nft transactions refused or failed.',
+  fleetban_agent_nft_set_rewrites_total:
+    'Sets flushed and refilled in one transaction because a batch removed many elements (cheaper than deleting them).',
   fleetban_agent_reconciles_total: 'Reconcile runs against the kernel sets.',
   fleetban_agent_reconcile_repairs_total: 'Elements re-added, re-timed or removed by reconcile.',
   fleetban_agent_connected: '1 while the stream is open.',

@@ -31,7 +31,13 @@ export interface StreamOptions {
 
 /** How a stream ended: the agent decides from this whether and how soon to reconnect. */
 export type StreamEnd =
-  | { readonly kind: 'refused'; readonly status: number; readonly body: string }
+  | {
+      readonly kind: 'refused';
+      readonly status: number;
+      readonly body: string;
+      /** The server's Retry-After (a 429 to a source with too many failed tokens); null = none. */
+      readonly retryAfterMs: number | null;
+    }
   | { readonly kind: 'failed'; readonly error: Error }
   | { readonly kind: 'ended' }
   | { readonly kind: 'idle' }
@@ -76,10 +82,20 @@ export function openStream(options: StreamOptions): StreamHandle {
         if (body.length < 2000) body += c;
       });
       res.on('end', () => {
-        finish({ kind: 'refused', status: res.statusCode ?? 0, body: body.slice(0, 500) });
+        finish({
+          kind: 'refused',
+          status: res.statusCode ?? 0,
+          body: body.slice(0, 500),
+          retryAfterMs: retryAfterMs(res.headers['retry-after']),
+        });
       });
       res.on('error', () => {
-        finish({ kind: 'refused', status: res.statusCode ?? 0, body });
+        finish({
+          kind: 'refused',
+          status: res.statusCode ?? 0,
+          body,
+          retryAfterMs: retryAfterMs(res.headers['retry-after']),
+        });
       });
       return;
     }
@@ -125,4 +141,10 @@ export function openStream(options: StreamOptions): StreamHandle {
       finish({ kind: 'closed' });
     },
   };
+}
+
+/** Retry-After in seconds (the only form fleetban sends), capped at an hour; null when absent or a date. */
+function retryAfterMs(header: string | undefined): number | null {
+  if (header === undefined || !/^\d{1,7}$/.test(header.trim())) return null;
+  return Math.min(Number(header.trim()), 3600) * 1000;
 }

@@ -71,6 +71,22 @@ export class WantedSet {
     return true;
   }
 
+  /**
+   * Marks a key changed without changing the wanted bans: a job that applied only part of a
+   * change hands the rest to the next one. Keys are targets while diffs of keys are exact
+   * (then every target is canonical); otherwise the next job is a full one anyway.
+   */
+  markChanged(key: string, cidr: Cidr): void {
+    if (!this.#changed.has(key)) this.#changed.set(key, cidr);
+  }
+
+  /** The element keys of the targets changed since the last take: the newest changes. */
+  changedKeys(): Set<string> {
+    const keys = new Set<string>();
+    for (const cidr of this.#changed.values()) keys.add(formatCidr(cidr));
+    return keys;
+  }
+
   /** Empties the set; the next job must be a full one. */
   clear(): void {
     this.#map.clear();

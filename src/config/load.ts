@@ -73,6 +73,13 @@ export interface FleetbanConfig {
     readonly pingInterval: number;
     readonly maxQueued: number;
   };
+  /** Seconds for window and logInterval. */
+  readonly apiAuth: {
+    readonly maxFailures: number;
+    readonly window: number;
+    readonly maxSources: number;
+    readonly logInterval: number;
+  };
   readonly log: { readonly level: string; readonly banLog: string };
   readonly mail: MailConfig;
 }

@@ -327,6 +327,32 @@ export const schema = {
       env: 'FLEETBAN_AGENTS_MAX_QUEUED',
     },
   },
+  apiAuth: {
+    maxFailures: {
+      doc: 'Failed token attempts one source (an IPv4 address or an IPv6 /64) may make on the agent API or the admin TCP listener within apiAuth.window; its next requests are answered 429 with Retry-After, without their token being checked, until the window has passed.',
+      format: 'positive-int',
+      default: 20,
+      env: 'FLEETBAN_API_AUTH_MAX_FAILURES',
+    },
+    window: {
+      doc: 'How long failed token attempts count towards apiAuth.maxFailures, and how long a source that reached it is refused.',
+      format: 'duration-seconds',
+      default: '1m',
+      env: 'FLEETBAN_API_AUTH_WINDOW',
+    },
+    maxSources: {
+      doc: 'Sources with failed token attempts tracked at once per listener; past that the least recently failing one is forgotten, so memory stays bounded however many addresses an attacker uses.',
+      format: 'positive-int',
+      default: 10000,
+      env: 'FLEETBAN_API_AUTH_MAX_SOURCES',
+    },
+    logInterval: {
+      doc: 'Failed token attempts are logged once when the first comes, then as one summary per interval (attempts, sources, the busiest sources) instead of one line each.',
+      format: 'duration-seconds',
+      default: '1m',
+      env: 'FLEETBAN_API_AUTH_LOG_INTERVAL',
+    },
+  },
   mail: {
     enabled: {
       doc: 'Send mail about bans (through the persistent outbox: a mail server that is down loses nothing).',

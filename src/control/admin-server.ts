@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { describeError, ErrorCode, FleetbanError, isFleetbanError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { AuthLimiter, DEFAULT_AUTH_LIMIT, type AuthLimitOptions } from './auth-limiter.js';
 import { BearerToken } from './bearer.js';
 import { readJsonObject, sendError, sendJson, sendText } from './http-io.js';
 import type { MetricFamily } from './metrics.js';
@@ -20,7 +21,13 @@ export interface AdminServerOptions {
   /** Unix socket path; omitted = no unix socket. */
   readonly socket?: string;
   /** TCP listener; every request on it must carry `Authorization: Bearer <token>`. */
-  readonly http?: { readonly address: string; readonly port: number; readonly token: string };
+  readonly http?: {
+    readonly address: string;
+    readonly port: number;
+    readonly token: string;
+    /** Failed token attempts per source before it is answered 429. */
+    readonly authLimit?: AuthLimitOptions;
+  };
   readonly maxBodyBytes?: number;
   /** Route tables mounted beside the built-in one. */
   readonly extensions?: readonly AdminExtension[];
@@ -44,6 +51,7 @@ export class AdminServer {
   readonly #extensions: readonly AdminExtension[];
   readonly #extraRoutes: readonly Route[];
   readonly #requests = new Map<string, number>();
+  readonly #limiter: AuthLimiter;
   #unauthorized = 0;
   #unixServer: Server | undefined;
   #tcpServer: Server | undefined;
@@ -60,6 +68,11 @@ export class AdminServer {
       );
     }
     this.#token = options.http === undefined ? undefined : new BearerToken(options.http.token);
+    this.#limiter = new AuthLimiter(
+      options.http?.authLimit ?? DEFAULT_AUTH_LIMIT,
+      this.#log,
+      'admin API (TCP)',
+    );
     this.#maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#extensions = options.extensions ?? [];
     this.#extraRoutes = this.#extensions.flatMap((x) => x.routes);
@@ -103,6 +116,7 @@ export class AdminServer {
     const tcp = this.#tcpServer;
     this.#unixServer = undefined;
     this.#tcpServer = undefined;
+    this.#limiter.close();
     await Promise.all([stop(tcp), stop(unix)]);
     if (unix !== undefined && this.#socketPath !== undefined) {
       try {
@@ -137,14 +151,25 @@ export class AdminServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse, listener: Listener): Promise<void> {
     let routeName = 'none';
+    let retryAfter: number | null = null;
     try {
-      if (listener === 'tcp' && this.#token?.accepts(req.headers.authorization) !== true) {
-        this.#unauthorized++;
-        this.#log.warn(
-          { remote: req.socket.remoteAddress, method: req.method, url: req.url },
-          'admin API request refused: missing or wrong bearer token',
-        );
-        throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'a valid bearer token is required');
+      if (listener === 'tcp') {
+        // Checked before the token, at the cost of one lookup: guessing gets no cheaper answer.
+        retryAfter = this.#limiter.retryAfter(req.socket.remoteAddress);
+        if (retryAfter !== null) {
+          throw new FleetbanError(
+            ErrorCode.AUTH_THROTTLED,
+            `too many failed token attempts from this address; retry in ${retryAfter} s`,
+          );
+        }
+        if (this.#token?.accepts(req.headers.authorization) !== true) {
+          this.#unauthorized++;
+          this.#limiter.failed(
+            req.socket.remoteAddress,
+            req.headers.authorization === undefined ? 'missing' : 'wrong',
+          );
+          throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'a valid bearer token is required');
+        }
       }
       const url = new URL(`http://admin.invalid${req.url ?? '/'}`);
       const { route, params } = matchRoute(req.method ?? '', url.pathname, this.#extraRoutes);
@@ -164,7 +189,9 @@ export class AdminServer {
         const headers: Record<string, string> =
           error.code === ErrorCode.UNAUTHORIZED
             ? { 'www-authenticate': 'Bearer realm="fleetban"' }
-            : {};
+            : retryAfter !== null
+              ? { 'retry-after': String(retryAfter) }
+              : {};
         sendError(res, error, headers);
       }
     } finally {
@@ -203,6 +230,7 @@ export class AdminServer {
         type: 'counter',
         samples: [{ value: this.#unauthorized }],
       },
+      ...this.#limiter.metrics('fleetban_admin', 'admin API (TCP)'),
       ...this.#extensions.flatMap((x) => x.metrics()),
     ];
   }

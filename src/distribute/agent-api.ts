@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Clock, EpochMs } from '../core/clock.js';
 import { describeError, ErrorCode, FleetbanError, httpStatusOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { AuthLimiter, DEFAULT_AUTH_LIMIT, type AuthLimitOptions } from '../control/auth-limiter.js';
 import type { MetricFamily } from '../control/metrics.js';
 import type { BanStore } from '../store/store.js';
 import type { AgentRecord, AgentRegistry } from './agent-registry.js';
@@ -37,6 +38,8 @@ export interface AgentApiOptions {
   readonly withhold?: Withhold;
   /** Told the peer address of every authenticated request (agents' addresses are never banned). */
   readonly onAgentPeer?: (agent: string, address: string) => void;
+  /** Failed token attempts per source before it is answered 429. */
+  readonly authLimit?: AuthLimitOptions;
 }
 
 /** One agent as `fleetban agents list` shows it. */
@@ -73,6 +76,7 @@ export class AgentApi {
   readonly #streams = new Set<AgentStream>();
   readonly #ended = new Map<StreamEnd, number>();
   readonly #endListeners = new Set<StreamEndListener>();
+  readonly #limiter: AuthLimiter;
   #server: Server | undefined;
   #authFailures = 0;
   #started = { snapshot: 0, resume: 0 };
@@ -91,6 +95,11 @@ export class AgentApi {
   constructor(options: AgentApiOptions) {
     this.#o = options;
     this.#log = options.logger;
+    this.#limiter = new AuthLimiter(
+      options.authLimit ?? DEFAULT_AUTH_LIMIT,
+      options.logger,
+      'agent API',
+    );
   }
 
   /** Bans withheld from agents and nftables documents since start (status, metrics). */
@@ -146,6 +155,7 @@ export class AgentApi {
     this.#server = undefined;
     this.#unwatch?.();
     this.#unwatch = undefined;
+    this.#limiter.close();
     for (const s of [...this.#streams]) s.end(StreamEnd.SHUTDOWN);
     if (server === undefined) return;
     await new Promise<void>((resolve) => {
@@ -232,6 +242,7 @@ export class AgentApi {
           { labels: { output: 'nftables' }, value: this.#withheldCount.nftables },
         ],
       },
+      ...this.#limiter.metrics('fleetban_agent', 'agent API'),
     ];
   }
 
@@ -274,6 +285,12 @@ export class AgentApi {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    // Before anything else, and without looking at the token: a guessing source costs one lookup.
+    const wait = this.#limiter.retryAfter(req.socket.remoteAddress);
+    if (wait !== null) {
+      sendError(res, throttled(wait), { 'retry-after': String(wait) });
+      return;
+    }
     try {
       const url = new URL(`http://agent.invalid${req.url ?? '/'}`);
       const route = req.method === 'GET' ? url.pathname : '';
@@ -309,14 +326,7 @@ export class AgentApi {
     const agent = token === null ? undefined : this.#o.registry.authenticate(token);
     if (agent !== undefined) return agent;
     this.#authFailures++;
-    this.#log.warn(
-      {
-        remote: req.socket.remoteAddress,
-        url: req.url,
-        token: token === null ? 'missing' : 'unknown',
-      },
-      'agent API request refused: missing or unknown token',
-    );
+    this.#limiter.failed(req.socket.remoteAddress, token === null ? 'missing' : 'unknown');
     throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'a valid agent token is required');
   }
 
@@ -475,13 +485,25 @@ function optionalCount(query: URLSearchParams, name: string): number | null {
   return Number(raw);
 }
 
-function sendError(res: ServerResponse, error: FleetbanError): void {
+function throttled(retryAfterSec: number): FleetbanError {
+  return new FleetbanError(
+    ErrorCode.AUTH_THROTTLED,
+    `too many failed token attempts from this address; retry in ${retryAfterSec} s`,
+  );
+}
+
+function sendError(
+  res: ServerResponse,
+  error: FleetbanError,
+  extra: Readonly<Record<string, string>> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const text = `${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`;
   const headers: Record<string, string | number> = {
+    ...extra,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
   };

@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { CidrSet, parseCidr, type Cidr } from '../core/ip.js';
 import type { FleetbanConfig, MailConfig } from '../config/load.js';
+import type { AuthLimitOptions } from '../control/auth-limiter.js';
 import type { IngestOptions } from '../ingest/options.js';
 import type { Mailer } from '../notify/mailer.js';
 import { NodemailerTransport } from '../notify/smtp-transport.js';
@@ -70,5 +71,15 @@ export function ingestOptions(c: FleetbanConfig): IngestOptions {
     idleTimeoutMs: i.idleTimeout * 1000,
     firstFrameTimeoutMs: Math.round(i.firstFrameTimeout * 1000),
     allowedSenders: new CidrSet(parseAll(i.allowedSenders)),
+  };
+}
+
+export function authLimitOptions(c: FleetbanConfig): AuthLimitOptions {
+  const a = c.apiAuth;
+  return {
+    maxFailures: a.maxFailures,
+    windowMs: a.window * 1000,
+    maxSources: a.maxSources,
+    logIntervalMs: a.logInterval * 1000,
   };
 }

@@ -32,7 +32,13 @@ import { brakeAdminExtension } from './brake-admin.js';
 import { ServerControlPlane } from './control-plane.js';
 import { ExpiryScheduler } from './expiry.js';
 import { NeverBanList, neverBanSources } from './never-ban.js';
-import { ingestOptions, mailerOptions, mailTransport, parseAll } from './options.js';
+import {
+  authLimitOptions,
+  ingestOptions,
+  mailerOptions,
+  mailTransport,
+  parseAll,
+} from './options.js';
 import { Pipeline } from './pipeline.js';
 
 /** How often idle attacker windows are swept and old history pruned. */
@@ -226,6 +232,7 @@ export class FleetbanServer {
         if (this.#neverBan.addAgentPeer(agent, address))
           logger.info({ agent, address }, `agent ${agent} connects from ${address}: never banned`);
       },
+      authLimit: authLimitOptions(config),
     });
     this.#admin = new AdminServer({
       plane,
@@ -243,6 +250,7 @@ export class FleetbanServer {
               address: config.control.http.address,
               port: config.control.http.port,
               token: config.control.http.token,
+              authLimit: authLimitOptions(config),
             },
           }
         : {}),

@@ -1,4 +1,4 @@
-// The enforcer on real nft in a namespace: the same behaviours as the in-memory model, and its speed.
+// The enforcer on real nft in a namespace: the same behaviours as the in-memory model, its speed, and a mass unban.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
@@ -9,6 +9,7 @@ import { Guard } from '../../src/agent/guard.js';
 import { AgentCounter, AgentMetrics } from '../../src/agent/metrics.js';
 import { NftFirewall } from '../../src/nft/nft.js';
 import { Netns, requireNetns, runId } from './agent-netns-fixture.js';
+import { ObservedFirewall } from './observed-firewall.js';
 
 const netns = new Netns();
 let ns = '';
@@ -108,4 +109,71 @@ test('real nft: 100,000-ban snapshot in one transaction, then a burst of 10,000 
   assert.ok(snapshotMs < 6000, `snapshot took ${snapshotMs.toFixed(0)} ms`);
   const r = await enforcer.reconcile();
   assert.deepEqual(r, { added: 0, removed: 0, rebuilt: false });
+});
+
+// In this file, not its own: its bounds must not share the machine with the 100,000-ban test above.
+const BANS = 50_000;
+const WAVE = 5_000;
+const NEW_BAN = '203.0.113.77';
+
+test('real nft: unban of 50,000 bans while a new ban arrives', async () => {
+  // A namespace of its own: setting up must not first delete the 110,000 elements left above.
+  const own = await netns.add(`fbmu-${runId()}`);
+  const metrics = new AgentMetrics();
+  const firewall = new ObservedFirewall(
+    new NftFirewall({
+      nftPath: 'nft',
+      timeoutMs: 30_000,
+      prefix: ['ip', 'netns', 'exec', own],
+      clock: systemClock,
+    }),
+  );
+  const enforcer = new Enforcer({
+    firewall,
+    ruleset: { mode: 'host', verdict: 'drop', ports: [], interface: '' },
+    clock: systemClock,
+    logger: silentLogger,
+    metrics,
+    guard: new Guard({ 'own address': [], 'server address': [], allowlist: [] }),
+    batchWindowMs: 20,
+    batchMax: 5000,
+    toleranceMs: 10_000,
+  });
+  try {
+    const now = Date.now();
+    const bans: BanEntry[] = [];
+    for (let i = 0; i < BANS; i++)
+      bans.push({ target: v4(i), family: 4, end: now + 3_600_000, jail: 't' });
+    await enforcer.replaceAll(bans);
+    assert.equal((await firewall.list(4))?.elements.size, BANS);
+
+    // `unban --all` reaches the agent as one unban line per ban, read in waves off the stream;
+    // a new ban comes while the first nft transaction of the unban is under way.
+    let banAt = 0;
+    firewall.onNextApply = () => {
+      banAt = performance.now();
+      enforcer.ban({ target: NEW_BAN, family: 4, end: Date.now() + 3_600_000, jail: 't' });
+    };
+    const t0 = performance.now();
+    for (let i = 0; i < BANS; i++) {
+      enforcer.unban(v4(i));
+      if ((i + 1) % WAVE === 0) await new Promise((r) => setImmediate(r));
+    }
+    const enforcedAt = await firewall.waitFor(`"${NEW_BAN}"`, 20_000);
+    const banMs = enforcedAt - banAt;
+    await enforcer.flush();
+    await enforcer.idle();
+    const unbanMs = performance.now() - t0;
+    const left = await firewall.list(4);
+    console.log(
+      `# mass unban: ${BANS} removed in ${unbanMs.toFixed(0)} ms, new ban enforced after ` +
+        `${banMs.toFixed(0)} ms, ${metrics.get(AgentCounter.NFT_BATCHES) - 1} transactions`,
+    );
+    assert.deepEqual([...(left?.elements.keys() ?? [])], [NEW_BAN]);
+    assert.ok(banMs < 2000, `the new ban took ${banMs.toFixed(0)} ms to be enforced`);
+    assert.ok(unbanMs < 10_000, `the unban took ${unbanMs.toFixed(0)} ms`);
+    assert.equal(metrics.get(AgentCounter.NFT_FAILURES), 0);
+  } finally {
+    enforcer.close();
+  }
 });

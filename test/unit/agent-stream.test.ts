@@ -170,6 +170,25 @@ test('a refused token is logged, counted and retried with backoff; the kernel ba
   }
 });
 
+test('a 429 with Retry-After: the agent waits that long before trying again', async () => {
+  const server = await scriptedServer();
+  servers.push(server);
+  const { agent } = makeAgent(server.url); // reconnect backoff: 20-100 ms
+  await agent.start();
+  try {
+    const first = await server.next();
+    const answered = performance.now();
+    first.res
+      .writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' })
+      .end('{"error":"throttled"}');
+    await server.next();
+    const waited = performance.now() - answered;
+    assert.ok(waited >= 950, `retried after ${waited.toFixed(0)} ms`);
+  } finally {
+    await agent.close();
+  }
+});
+
 test('no line for 3 ping intervals: the agent drops the stream and reconnects', async () => {
   const server = await scriptedServer();
   servers.push(server);
