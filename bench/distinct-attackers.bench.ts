@@ -1,5 +1,5 @@
 // Jail engine throughput when every failure comes from a new attacker (a botnet), below and at maxTrackedAttackers, against known attackers as anchor.
-// Run: npx tsc -p . && node dist/bench/distinct-attackers.bench.js [--lines 1000000] [--cap 200000] [--runs 1] [--ipv6]
+// Run: npx tsc -p . && node dist/bench/distinct-attackers.bench.js [--lines 1000000] [--cap 200000] [--runs 1] [--ipv6] [--only known|below|at]
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,8 @@ const { values } = parseArgs({
     known: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '1' },
     ipv6: { type: 'boolean', default: false },
+    // One scenario alone (known, below, at), e.g. under `node --cpu-prof`.
+    only: { type: 'string', default: '' },
   },
 });
 const lines = Number(values.lines);
@@ -28,6 +30,7 @@ const cap = Number(values.cap);
 const knownAttackers = Number(values.known);
 const runs = Number(values.runs);
 const ipv6 = values.ipv6;
+const only = values.only;
 
 const T0 = Date.UTC(2026, 0, 1);
 const HOSTS = Array.from({ length: 40 }, (_, i) => `web${String(i).padStart(2, '0')}`);
@@ -141,11 +144,11 @@ const results: Record<'known' | 'belowCap' | 'atCap', Run[]> = {
 };
 for (let r = 0; r < runs; r++) {
   // One of each per round, so that load from elsewhere on the box hits all three alike.
-  results.known.push(known());
+  if (only === '' || only === 'known') results.known.push(known());
   gc();
-  results.belowCap.push(belowCap());
+  if (only === '' || only === 'below') results.belowCap.push(belowCap());
   gc();
-  results.atCap.push(atCap());
+  if (only === '' || only === 'at') results.atCap.push(atCap());
   gc();
 }
 
