@@ -1,5 +1,6 @@
 // Address and prefix tables: canonical text (RFC 5952, IPv4-mapped), masks, containment and CidrSet membership.
 import assert from 'node:assert/strict';
+import { BlockList, isIPv4 } from 'node:net';
 import { test } from 'node:test';
 import {
   CidrSet,
@@ -207,4 +208,71 @@ test('parseCidrList: all parsed, or the first offending text', () => {
   assert.deepEqual(ok.ok.map(formatCidr), ['10.0.0.0/8', '::1']);
   assert.deepEqual(parseCidrList(['10.0.0.0/8', '10.0.0.0/33', 'x']), { bad: '10.0.0.0/33' });
   assert.deepEqual(parseCidrList([]), { ok: [] });
+});
+
+/** A seeded generator, so that a failure can be replayed. */
+function random(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+test('CidrSet agrees with node BlockList on random, overlapping and adjacent IPv4 prefixes', () => {
+  const rnd = random(13);
+  const v4 = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  for (let round = 0; round < 20; round++) {
+    const list = new BlockList();
+    const set = new CidrSet();
+    // Prefixes inside 10.0.0.0/16, so that they overlap, nest and touch.
+    for (let i = 0; i < 1 + round * 3; i++) {
+      const c = cidr(
+        `${v4(0x0a000000 + Math.floor(rnd() * 65536))}/${16 + Math.floor(rnd() * 17)}`,
+      );
+      list.addSubnet(c.address, c.prefix, 'ipv4');
+      set.add(c);
+    }
+    for (let i = 0; i < 2000; i++) {
+      const a = v4(0x09ffff00 + Math.floor(rnd() * (65536 + 512)));
+      assert.equal(
+        set.has(a),
+        list.check(a, 'ipv4'),
+        `${a} in ${set.entries().map(formatCidr).join(' ')}`,
+      );
+    }
+  }
+  const all = new CidrSet([cidr('0.0.0.0/0')]);
+  assert.deepEqual(
+    ['0.0.0.0', '255.255.255.255', '::ffff:1.2.3.4'].map((a) => all.has(a)),
+    [true, true, true],
+  );
+  assert.equal(all.has('2001:db8::1'), false);
+  // An IPv6 prefix over IPv4-mapped space holds those IPv4 addresses.
+  const mapped = new CidrSet([cidr('::/0')]);
+  assert.deepEqual(
+    ['192.0.2.1', '2001:db8::1'].map((a) => mapped.has(a)),
+    [true, true],
+  );
+  assert.equal(new CidrSet().has('192.0.2.1'), false);
+});
+
+test('parseIp takes the same dotted quads as node isIPv4, on random text', () => {
+  const rnd = random(7);
+  const chars = '0123456789.....:a ';
+  for (let i = 0; i < 50_000; i++) {
+    let text = '';
+    const len = 1 + Math.floor(rnd() * 16);
+    for (let j = 0; j < len; j++) text += chars[Math.floor(rnd() * chars.length)] ?? '';
+    // Half the cases near the shape of an address.
+    if (i % 2 === 0)
+      text = [0, 1, 2, 3]
+        .map(() => String(Math.floor(rnd() * 300)).padStart(Math.floor(rnd() * 3), '0'))
+        .join('.');
+    const ip = parseIp(text);
+    const expected = isIPv4(text.trim()) ? text.trim() : null;
+    if (expected !== null)
+      assert.deepEqual(ip, { family: 4, text: expected }, JSON.stringify(text));
+    else assert.ok(ip === null || ip.family === 6, JSON.stringify(text));
+  }
 });
