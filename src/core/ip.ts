@@ -105,9 +105,10 @@ export function cidrContains(outer: Cidr, inner: Cidr): boolean {
  */
 export class CidrSet {
   readonly #entries: Cidr[] = [];
-  /** IPv4 prefixes as sorted, disjoint, non-adjacent ranges [first[i], last[i]]. */
+  /** IPv4 prefixes as ranges [first[i], last[i]]; once merged, sorted, disjoint and apart. */
   #first: number[] = [];
   #last: number[] = [];
+  #merged = true;
   /** IPv6 prefixes as their 8 masked groups; few in practice, scanned in turn. */
   readonly #v6: { readonly groups: readonly number[]; readonly prefix: number }[] = [];
   readonly #cache = new Map<string, boolean>();
@@ -119,18 +120,34 @@ export class CidrSet {
   add(c: Cidr): void {
     this.#entries.push(c);
     this.#cache.clear();
-    if (c.family === 6) {
-      this.#v6.push({ groups: v6ToGroups(c.address), prefix: c.prefix });
+    if (c.family === 4) {
+      this.#addV4(v4Int(c.address), c.prefix);
       return;
     }
-    const first = v4Int(c.address);
-    const last = first + 2 ** (32 - c.prefix) - 1;
-    const ranges: [number, number][] = this.#first.map((f, i) => [f, this.#last[i] ?? f]);
-    ranges.push([first, last]);
-    ranges.sort((a, b) => a[0] - b[0]);
+    const groups = v6ToGroups(c.address);
+    this.#v6.push({ groups, prefix: c.prefix });
+    // IPv4 addresses are IPv4-mapped IPv6 ones too: a prefix over that space holds them.
+    if (c.prefix <= 96 && v6Within(MAPPED, groups, c.prefix)) this.#addV4(0, 0);
+    else if (c.prefix > 96 && v6Within(groups, MAPPED, 96))
+      this.#addV4((((groups[6] ?? 0) << 16) | (groups[7] ?? 0)) >>> 0, c.prefix - 96);
+  }
+
+  #addV4(first: number, prefix: number): void {
+    this.#first.push(first);
+    this.#last.push(first + 2 ** (32 - prefix) - 1);
+    this.#merged = false;
+  }
+
+  /** Sorts and merges the IPv4 ranges: once after any number of adds, not per add. */
+  #merge(): void {
+    const order = this.#first
+      .map((_, i) => i)
+      .sort((a, b) => (this.#first[a] as number) - (this.#first[b] as number));
     const firsts: number[] = [];
     const lasts: number[] = [];
-    for (const [f, l] of ranges) {
+    for (const i of order) {
+      const f = this.#first[i] as number;
+      const l = this.#last[i] as number;
       const at = lasts.length - 1;
       if (at >= 0 && f <= (lasts[at] as number) + 1) lasts[at] = Math.max(lasts[at] as number, l);
       else {
@@ -140,6 +157,7 @@ export class CidrSet {
     }
     this.#first = firsts;
     this.#last = lasts;
+    this.#merged = true;
   }
 
   get size(): number {
@@ -167,6 +185,7 @@ export class CidrSet {
   }
 
   #hasV4(n: number): boolean {
+    if (!this.#merged) this.#merge();
     const first = this.#first;
     let lo = 0;
     let hi = first.length - 1;
@@ -176,9 +195,7 @@ export class CidrSet {
       if ((first[mid] as number) <= n) lo = mid + 1;
       else hi = mid - 1;
     }
-    if (hi >= 0 && n <= (this.#last[hi] as number)) return true;
-    // An IPv6 prefix may cover IPv4-mapped space (::ffff:0:0/96, ::/0).
-    return this.#v6.length > 0 && this.#hasV6([0, 0, 0, 0, 0, 0xffff, n >>> 16, n & 0xffff]);
+    return hi >= 0 && n <= (this.#last[hi] as number);
   }
 
   #hasV6(groups: readonly number[]): boolean {
@@ -227,6 +244,9 @@ function v4Int(text: string): number {
   if (digits === 0 || dots !== 3) return -1;
   return value * 256 + octet;
 }
+
+/** ::ffff:0.0.0.0, where IPv4-mapped IPv6 addresses start. */
+const MAPPED: readonly number[] = [0, 0, 0, 0, 0, 0xffff, 0, 0];
 
 /** Whether the first `prefix` bits of two addresses (8 groups each) are equal. */
 function v6Within(groups: readonly number[], net: readonly number[], prefix: number): boolean {
