@@ -263,19 +263,44 @@ function intToV4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** Expands IPv6 text (already validated by isIPv6, possibly with a dotted IPv4 tail) to 8 groups. */
+/**
+ * Expands IPv6 text (already validated by isIPv6, possibly with a dotted IPv4 tail) to 8 groups.
+ * A scan of character codes, no regex or split: it runs for every IPv6 attacker.
+ */
 function v6ToGroups(text: string): number[] {
-  let t = text.toLowerCase();
-  const dotted = /(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(t);
-  if (dotted?.[1] !== undefined) {
-    const n = v4Int(dotted[1]);
-    t = `${t.slice(0, -dotted[1].length)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+  const colon = text.lastIndexOf(':');
+  const dotted = text.indexOf('.', colon) > colon;
+  const end = dotted ? colon + 1 : text.length;
+  const left: number[] = [];
+  const right: number[] = [];
+  let side = left;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 58) {
+      if (digits > 0) side.push(value);
+      value = 0;
+      digits = 0;
+      if (text.charCodeAt(i + 1) === 58) {
+        side = right;
+        i++;
+      }
+      continue;
+    }
+    // 0-9, A-F, a-f (isIPv6 let nothing else through)
+    value = value * 16 + (c <= 57 ? c - 48 : (c | 32) - 87);
+    digits++;
   }
-  const [head = '', tail] = t.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const fill = tail === undefined ? 0 : 8 - left.length - right.length;
-  return [...left, ...Array<string>(fill).fill('0'), ...right].map((g) => parseInt(g, 16));
+  if (digits > 0) side.push(value);
+  if (dotted) {
+    const n = v4Int(text.slice(colon + 1));
+    side.push(n >>> 16, n & 0xffff);
+  }
+  const groups = left;
+  while (groups.length + right.length < 8) groups.push(0);
+  for (const g of right) groups.push(g);
+  return groups;
 }
 
 /** RFC 5952 text: lowercase, no leading zeros, the longest run (≥ 2) of zero groups as `::`. */
@@ -295,9 +320,19 @@ function groupsToV6(groups: readonly number[]): string {
     }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
+  let text = '';
+  let separate = false;
+  for (let i = 0; i < 8;) {
+    if (i === bestStart && bestLen >= 2) {
+      text += '::';
+      separate = false;
+      i += bestLen;
+      continue;
+    }
+    if (separate) text += ':';
+    text += (groups[i] ?? 0).toString(16);
+    separate = true;
+    i++;
+  }
+  return text;
 }

@@ -276,3 +276,34 @@ test('parseIp takes the same dotted quads as node isIPv4, on random text', () =>
     else assert.ok(ip === null || ip.family === 6, JSON.stringify(text));
   }
 });
+
+test('parseIp: IPv6 canonical text agrees with the WHATWG URL serializer, on random addresses', () => {
+  const rnd = random(29);
+  for (let i = 0; i < 20_000; i++) {
+    // Mostly zero groups, so that runs of zeros of every length and position occur.
+    const groups = Array.from({ length: 8 }, () =>
+      rnd() < 0.5 ? 0 : Math.floor(rnd() * (rnd() < 0.5 ? 16 : 65536)),
+    );
+    const hex = groups.map((g) => {
+      const h = g.toString(16).padStart(Math.floor(rnd() * 5), '0');
+      return rnd() < 0.3 ? h.toUpperCase() : h;
+    });
+    let text = hex.join(':');
+    // Sometimes compress a zero run by hand (not always the longest), sometimes a dotted tail.
+    const zero = groups.indexOf(0);
+    if (zero >= 0 && rnd() < 0.5) {
+      let end = zero;
+      while (end < 8 && groups[end] === 0 && rnd() < 0.8) end++;
+      if (end > zero) text = `${hex.slice(0, zero).join(':')}::${hex.slice(end).join(':')}`;
+    } else if (rnd() < 0.3) {
+      const v4 = `${(groups[6] ?? 0) >>> 8}.${(groups[6] ?? 0) & 255}.${(groups[7] ?? 0) >>> 8}.${(groups[7] ?? 0) & 255}`;
+      text = `${hex.slice(0, 6).join(':')}:${v4}`;
+    }
+    const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
+    const ip = parseIp(text);
+    assert.ok(ip !== null, text);
+    if (mapped) continue;
+    const expected = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+    assert.deepEqual(ip, { family: 6, text: expected }, text);
+  }
+});
