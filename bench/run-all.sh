@@ -6,15 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--quick" ]]; then
-  runs=1; tcp_lines=200000; udp_seconds=3; bans=100000; attackers=200
+  runs=1; tcp_lines=200000; udp_seconds=3; bans=100000; attackers=200; distinct=200000
 else
-  runs=3; tcp_lines=1000000; udp_seconds=10; bans=1000000; attackers=1000
+  runs=3; tcp_lines=1000000; udp_seconds=10; bans=1000000; attackers=1000; distinct=1000000
 fi
 
 npx tsc -p . >/dev/null || echo "tsc reported type errors (dist/ is still emitted); continuing" >&2
 mkdir -p bench/out
 
 node dist/bench/test-filter.bench.js --runs "$runs"
+echo
+node dist/bench/distinct-attackers.bench.js --lines "$distinct"
 echo
 node dist/bench/pipeline-tcp.bench.js --lines "$tcp_lines" --runs "$runs"
 echo

@@ -1,5 +1,5 @@
 // IP addresses and CIDR prefixes: parsing, canonical text, masking (banmask) and membership sets.
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 
 export type IpFamily = 4 | 6;
 
@@ -19,6 +19,8 @@ export interface Cidr {
 
 /** Parses an address; strips brackets and an IPv6 zone; maps ::ffff:a.b.c.d to IPv4. */
 export function parseIp(raw: string): IpAddress | null {
+  // The hot path: a canonical dotted quad, as filters hand over attackers, needs no regex.
+  if (v4Int(raw) >= 0) return { family: 4, text: raw };
   let text = raw.trim();
   if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
   const zone = text.indexOf('%');
@@ -64,7 +66,7 @@ export function maskAddress(ip: IpAddress, prefix: number): Cidr {
   }
   if (ip.family === 4) {
     const bits = prefix >= 32 ? 0xffffffff : prefix <= 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    const n = (v4ToInt(ip.text) & bits) >>> 0;
+    const n = (v4Int(ip.text) & bits) >>> 0;
     return { family: 4, address: intToV4(n), prefix: Math.min(Math.max(prefix, 0), 32) };
   }
   const p = Math.min(Math.max(prefix, 0), 128);
@@ -120,12 +122,19 @@ export function narrowAround(
 }
 
 /**
- * A set of prefixes with fast membership tests; lookups of the same address text are cached,
- * because ingest asks about the same few senders millions of times.
+ * A set of prefixes with fast membership tests. A plain dotted quad (every attacker a filter
+ * hands over) is checked by a binary search over merged IPv4 ranges, with no allocation and no
+ * cache: a botnet of a million addresses costs no more per address than a few known senders.
+ * Other forms are parsed, and cached because ingest asks about the same few senders often.
  */
 export class CidrSet {
-  readonly #list = new BlockList();
   readonly #entries: Cidr[] = [];
+  /** IPv4 prefixes as ranges [first[i], last[i]]; once merged, sorted, disjoint and apart. */
+  #first: number[] = [];
+  #last: number[] = [];
+  #merged = true;
+  /** IPv6 prefixes as their 8 masked groups; few in practice, scanned in turn. */
+  readonly #v6: { readonly groups: readonly number[]; readonly prefix: number }[] = [];
   readonly #cache = new Map<string, boolean>();
 
   constructor(cidrs: Iterable<Cidr> = []) {
@@ -133,9 +142,46 @@ export class CidrSet {
   }
 
   add(c: Cidr): void {
-    this.#list.addSubnet(c.address, c.prefix, c.family === 4 ? 'ipv4' : 'ipv6');
     this.#entries.push(c);
     this.#cache.clear();
+    if (c.family === 4) {
+      this.#addV4(v4Int(c.address), c.prefix);
+      return;
+    }
+    const groups = v6ToGroups(c.address);
+    this.#v6.push({ groups, prefix: c.prefix });
+    // IPv4 addresses are IPv4-mapped IPv6 ones too: a prefix over that space holds them.
+    if (c.prefix <= 96 && v6Within(MAPPED, groups, c.prefix)) this.#addV4(0, 0);
+    else if (c.prefix > 96 && v6Within(groups, MAPPED, 96))
+      this.#addV4((((groups[6] ?? 0) << 16) | (groups[7] ?? 0)) >>> 0, c.prefix - 96);
+  }
+
+  #addV4(first: number, prefix: number): void {
+    this.#first.push(first);
+    this.#last.push(first + 2 ** (32 - prefix) - 1);
+    this.#merged = false;
+  }
+
+  /** Sorts and merges the IPv4 ranges: once after any number of adds, not per add. */
+  #merge(): void {
+    const order = this.#first
+      .map((_, i) => i)
+      .sort((a, b) => (this.#first[a] as number) - (this.#first[b] as number));
+    const firsts: number[] = [];
+    const lasts: number[] = [];
+    for (const i of order) {
+      const f = this.#first[i] as number;
+      const l = this.#last[i] as number;
+      const at = lasts.length - 1;
+      if (at >= 0 && f <= (lasts[at] as number) + 1) lasts[at] = Math.max(lasts[at] as number, l);
+      else {
+        firsts.push(f);
+        lasts.push(l);
+      }
+    }
+    this.#first = firsts;
+    this.#last = lasts;
+    this.#merged = true;
   }
 
   get size(): number {
@@ -148,13 +194,37 @@ export class CidrSet {
 
   /** Whether the address (any text form parseIp accepts) falls in one of the prefixes. */
   has(address: string): boolean {
+    if (this.#entries.length === 0) return false;
+    const n = v4Int(address);
+    if (n >= 0) return this.#hasV4(n);
     const hit = this.#cache.get(address);
     if (hit !== undefined) return hit;
     const ip = parseIp(address);
-    const result = ip !== null && this.#list.check(ip.text, ip.family === 4 ? 'ipv4' : 'ipv6');
+    const result =
+      ip !== null &&
+      (ip.family === 4 ? this.#hasV4(v4Int(ip.text)) : this.#hasV6(v6ToGroups(ip.text)));
     if (this.#cache.size > 10_000) this.#cache.clear();
     this.#cache.set(address, result);
     return result;
+  }
+
+  #hasV4(n: number): boolean {
+    if (!this.#merged) this.#merge();
+    const first = this.#first;
+    let lo = 0;
+    let hi = first.length - 1;
+    // The last range starting at or below n is the only one that can hold it.
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((first[mid] as number) <= n) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && n <= (this.#last[hi] as number);
+  }
+
+  #hasV6(groups: readonly number[]): boolean {
+    for (const e of this.#v6) if (v6Within(groups, e.groups, e.prefix)) return true;
+    return false;
   }
 }
 
@@ -169,28 +239,92 @@ export function parseCidrList(items: readonly string[]): { ok: Cidr[] } | { bad:
   return { ok };
 }
 
-function v4ToInt(text: string): number {
-  const [a = 0, b = 0, c = 0, d = 0] = text.split('.').map(Number);
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+/**
+ * The value of a canonical dotted quad (what node's isIPv4 accepts: four decimal octets ≤ 255,
+ * no leading zeros), or -1 for any other text. No allocation: it runs once per failure.
+ */
+function v4Int(text: string): number {
+  const len = text.length;
+  if (len < 7 || len > 15) return -1;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return -1; // a leading zero
+      octet = octet * 10 + (c - 48);
+      if (octet > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  if (digits === 0 || dots !== 3) return -1;
+  return value * 256 + octet;
+}
+
+/** ::ffff:0.0.0.0, where IPv4-mapped IPv6 addresses start. */
+const MAPPED: readonly number[] = [0, 0, 0, 0, 0, 0xffff, 0, 0];
+
+/** Whether the first `prefix` bits of two addresses (8 groups each) are equal. */
+function v6Within(groups: readonly number[], net: readonly number[], prefix: number): boolean {
+  for (let i = 0; i < 8; i++) {
+    const keep = Math.min(Math.max(prefix - i * 16, 0), 16);
+    if (keep === 0) return true;
+    const mask = (0xffff << (16 - keep)) & 0xffff;
+    if ((((groups[i] ?? 0) ^ (net[i] ?? 0)) & mask) !== 0) return false;
+  }
+  return true;
 }
 
 function intToV4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** Expands IPv6 text (already validated by isIPv6, possibly with a dotted IPv4 tail) to 8 groups. */
+/**
+ * Expands IPv6 text (already validated by isIPv6, possibly with a dotted IPv4 tail) to 8 groups.
+ * A scan of character codes, no regex or split: it runs for every IPv6 attacker.
+ */
 function v6ToGroups(text: string): number[] {
-  let t = text.toLowerCase();
-  const dotted = /(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(t);
-  if (dotted?.[1] !== undefined) {
-    const n = v4ToInt(dotted[1]);
-    t = `${t.slice(0, -dotted[1].length)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+  const colon = text.lastIndexOf(':');
+  const dotted = text.indexOf('.', colon) > colon;
+  const end = dotted ? colon + 1 : text.length;
+  const left: number[] = [];
+  const right: number[] = [];
+  let side = left;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 58) {
+      if (digits > 0) side.push(value);
+      value = 0;
+      digits = 0;
+      if (text.charCodeAt(i + 1) === 58) {
+        side = right;
+        i++;
+      }
+      continue;
+    }
+    // 0-9, A-F, a-f (isIPv6 let nothing else through)
+    value = value * 16 + (c <= 57 ? c - 48 : (c | 32) - 87);
+    digits++;
   }
-  const [head = '', tail] = t.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const fill = tail === undefined ? 0 : 8 - left.length - right.length;
-  return [...left, ...Array<string>(fill).fill('0'), ...right].map((g) => parseInt(g, 16));
+  if (digits > 0) side.push(value);
+  if (dotted) {
+    const n = v4Int(text.slice(colon + 1));
+    side.push(n >>> 16, n & 0xffff);
+  }
+  const groups = left;
+  while (groups.length + right.length < 8) groups.push(0);
+  for (const g of right) groups.push(g);
+  return groups;
 }
 
 /** RFC 5952 text: lowercase, no leading zeros, the longest run (≥ 2) of zero groups as `::`. */
@@ -210,9 +344,19 @@ function groupsToV6(groups: readonly number[]): string {
     }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
+  let text = '';
+  let separate = false;
+  for (let i = 0; i < 8;) {
+    if (i === bestStart && bestLen >= 2) {
+      text += '::';
+      separate = false;
+      i += bestLen;
+      continue;
+    }
+    if (separate) text += ':';
+    text += (groups[i] ?? 0).toString(16);
+    separate = true;
+    i++;
+  }
+  return text;
 }

@@ -1,5 +1,6 @@
 // Address and prefix tables: canonical text (RFC 5952, IPv4-mapped), masks, containment and CidrSet membership.
 import assert from 'node:assert/strict';
+import { BlockList, isIPv4 } from 'node:net';
 import { test } from 'node:test';
 import {
   CidrSet,
@@ -207,4 +208,102 @@ test('parseCidrList: all parsed, or the first offending text', () => {
   assert.deepEqual(ok.ok.map(formatCidr), ['10.0.0.0/8', '::1']);
   assert.deepEqual(parseCidrList(['10.0.0.0/8', '10.0.0.0/33', 'x']), { bad: '10.0.0.0/33' });
   assert.deepEqual(parseCidrList([]), { ok: [] });
+});
+
+/** A seeded generator, so that a failure can be replayed. */
+function random(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+test('CidrSet agrees with node BlockList on random, overlapping and adjacent IPv4 prefixes', () => {
+  const rnd = random(13);
+  const v4 = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  for (let round = 0; round < 20; round++) {
+    const list = new BlockList();
+    const set = new CidrSet();
+    // Prefixes inside 10.0.0.0/16, so that they overlap, nest and touch.
+    for (let i = 0; i < 1 + round * 3; i++) {
+      const c = cidr(
+        `${v4(0x0a000000 + Math.floor(rnd() * 65536))}/${16 + Math.floor(rnd() * 17)}`,
+      );
+      list.addSubnet(c.address, c.prefix, 'ipv4');
+      set.add(c);
+    }
+    for (let i = 0; i < 2000; i++) {
+      const a = v4(0x09ffff00 + Math.floor(rnd() * (65536 + 512)));
+      assert.equal(
+        set.has(a),
+        list.check(a, 'ipv4'),
+        `${a} in ${set.entries().map(formatCidr).join(' ')}`,
+      );
+    }
+  }
+  const all = new CidrSet([cidr('0.0.0.0/0')]);
+  assert.deepEqual(
+    ['0.0.0.0', '255.255.255.255', '::ffff:1.2.3.4'].map((a) => all.has(a)),
+    [true, true, true],
+  );
+  assert.equal(all.has('2001:db8::1'), false);
+  // An IPv6 prefix over IPv4-mapped space holds those IPv4 addresses.
+  const mapped = new CidrSet([cidr('::/0')]);
+  assert.deepEqual(
+    ['192.0.2.1', '2001:db8::1'].map((a) => mapped.has(a)),
+    [true, true],
+  );
+  assert.equal(new CidrSet().has('192.0.2.1'), false);
+});
+
+test('parseIp takes the same dotted quads as node isIPv4, on random text', () => {
+  const rnd = random(7);
+  const chars = '0123456789.....:a ';
+  for (let i = 0; i < 50_000; i++) {
+    let text = '';
+    const len = 1 + Math.floor(rnd() * 16);
+    for (let j = 0; j < len; j++) text += chars[Math.floor(rnd() * chars.length)] ?? '';
+    // Half the cases near the shape of an address.
+    if (i % 2 === 0)
+      text = [0, 1, 2, 3]
+        .map(() => String(Math.floor(rnd() * 300)).padStart(Math.floor(rnd() * 3), '0'))
+        .join('.');
+    const ip = parseIp(text);
+    const expected = isIPv4(text.trim()) ? text.trim() : null;
+    if (expected !== null)
+      assert.deepEqual(ip, { family: 4, text: expected }, JSON.stringify(text));
+    else assert.ok(ip === null || ip.family === 6, JSON.stringify(text));
+  }
+});
+
+test('parseIp: IPv6 canonical text agrees with the WHATWG URL serializer, on random addresses', () => {
+  const rnd = random(29);
+  for (let i = 0; i < 20_000; i++) {
+    // Mostly zero groups, so that runs of zeros of every length and position occur.
+    const groups = Array.from({ length: 8 }, () =>
+      rnd() < 0.5 ? 0 : Math.floor(rnd() * (rnd() < 0.5 ? 16 : 65536)),
+    );
+    const hex = groups.map((g) => {
+      const h = g.toString(16).padStart(Math.floor(rnd() * 5), '0');
+      return rnd() < 0.3 ? h.toUpperCase() : h;
+    });
+    let text = hex.join(':');
+    // Sometimes compress a zero run by hand (not always the longest), sometimes a dotted tail.
+    const zero = groups.indexOf(0);
+    if (zero >= 0 && rnd() < 0.5) {
+      let end = zero;
+      while (end < 8 && groups[end] === 0 && rnd() < 0.8) end++;
+      if (end > zero) text = `${hex.slice(0, zero).join(':')}::${hex.slice(end).join(':')}`;
+    } else if (rnd() < 0.3) {
+      const v4 = `${(groups[6] ?? 0) >>> 8}.${(groups[6] ?? 0) & 255}.${(groups[7] ?? 0) >>> 8}.${(groups[7] ?? 0) & 255}`;
+      text = `${hex.slice(0, 6).join(':')}:${v4}`;
+    }
+    const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
+    const ip = parseIp(text);
+    assert.ok(ip !== null, text);
+    if (mapped) continue;
+    const expected = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+    assert.deepEqual(ip, { family: 6, text: expected }, text);
+  }
 });
