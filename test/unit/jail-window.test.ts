@@ -154,6 +154,7 @@ test('a one-failure window: snapshot, second failure, expiry while alone, stale,
     attacker: '192.0.2.1',
     failures: 1,
     hosts: { A: 1 },
+    senders: { '10.0.0.1': 1 },
     lines: ['first'],
   });
   // Older, inside the window: counted and sorted before the first.
@@ -163,6 +164,7 @@ test('a one-failure window: snapshot, second failure, expiry while alone, stale,
   });
   assert.deepEqual(w.snapshot('sshd', t)?.lines, ['earlier', 'first']);
   assert.deepEqual(w.snapshot('sshd', t)?.hosts, { A: 1, B: 1 });
+  assert.deepEqual(w.snapshot('sshd', t)?.senders, { '10.0.0.1': 2 });
 
   const u = cidr('192.0.2.2');
   w.add(u, failure(T0, 'A', 'old'), FIND);
