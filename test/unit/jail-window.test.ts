@@ -177,6 +177,7 @@ test('a one-failure window: snapshot, second failure, expiry while alone, stale,
     attacker: '192.0.2.1',
     failures: 1,
     hosts: { B: 1 },
+    senders: { '10.0.0.1': 1 },
     lines: ['new'],
   });
   assert.deepEqual(w.add(u, failure(T0, 'C', 'replayed'), FIND), { kind: 'stale' });
