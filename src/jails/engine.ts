@@ -1,6 +1,7 @@
 // The jails stage: routes each SyslogEvent to the jails that want it, counts failures, asks for bans. Synchronous, no I/O.
 import type { Clock } from '../core/clock.js';
 import type { Seconds } from '../core/duration.js';
+import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { formatCidr, parseCidr, type Cidr, type CidrSet } from '../core/ip.js';
 import { SyslogFormat, type Ban, type BanRequest, type SyslogEvent } from '../core/types.js';
 import type { JailConfig } from '../config/jail-options.js';
@@ -180,7 +181,8 @@ export class JailEngine {
   reload(configs: readonly JailConfig[], ignore: CidrSet = this.#ignore): void {
     const names = new Set<string>();
     for (const c of configs) {
-      if (names.has(c.name)) throw new TypeError(`jail "${c.name}" is defined twice`);
+      if (names.has(c.name))
+        throw new FleetbanError(ErrorCode.JAIL_INVALID, `jail "${c.name}" is defined twice`);
       names.add(c.name);
     }
     const next = new Map<string, Jail>();

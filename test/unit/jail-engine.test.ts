@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
+import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
 import { CidrSet, formatCidr, parseCidr, type Cidr } from '../../src/core/ip.js';
 import type { BanRequest, SyslogEvent } from '../../src/core/types.js';
 import { parseJailFile, type JailConfig } from '../../src/config/jail-options.js';
@@ -227,4 +228,19 @@ test('disabled jails are reported but see nothing; a throwing onBan is counted',
   engine.process(ev('A', failed('192.0.2.1')));
   assert.equal(stat(engine).callbackErrors, 1);
   assert.deepEqual([stat(engine, 'off').enabled, stat(engine, 'off').linesSeen], [false, 0]);
+});
+
+test('a jail defined twice is a coded error, and the running set stays', () => {
+  const { engine } = setup({ sshd: {} });
+  const twice = [...jails({ sshd: {} }), ...jails({ sshd: { maxretry: 9 } })];
+  assert.throws(
+    () => {
+      engine.reload(twice);
+    },
+    (e: unknown) => isFleetbanError(e, ErrorCode.JAIL_INVALID) && /defined twice/.test(e.message),
+  );
+  assert.deepEqual(
+    engine.configs().map((c) => c.name),
+    ['sshd'],
+  );
 });
