@@ -1,15 +1,12 @@
-// Guards ingest against catastrophic backtracking (GHSA-33wh-ccjc-p397): unsafe nesting refused at load, subjects bounded, slow jails disabled.
+// Static check for the few patterns that cannot run on V8's linear engine (lookaround, backreference): exponential nesting refused at load.
 import { parsePythonRegex, PyRegexSyntaxError, type Node } from './regex-ast.js';
-
-/** Longest subject a fail2ban pattern sees; longer lines are cut (syslog messages are ≤ 8 KiB anyway). */
-export const MAX_SUBJECT_LENGTH = 4096;
 
 /**
  * Finds the classic exponential shapes: an unbounded repeat whose body is itself only an
  * unbounded repeat (`(a+)+`, `(?:\s*)*`, `(.*)*`), or an unbounded repeat of an alternation
  * whose branches can start alike (`(a|ab)*`, `(\w|\d)+`). Returns a description of the first
  * one, or null. Stock fail2ban filters nest repeats only around a separator (`(?:.*\n)*?`),
- * which is linear and passes.
+ * which is linear and passes. Patterns the linear engine runs need no such check (GHSA-33wh-ccjc-p397).
  */
 export function checkRegexSafety(source: string): RegexSafety | null {
   let root: Node;
@@ -25,7 +22,7 @@ export function checkRegexSafety(source: string): RegexSafety | null {
 /**
  * `refuse`: a repeat of a repeat, exponential on any near-miss, never loaded. `warn`: a repeat
  * of overlapping alternatives; some stock filters have these (grafana, sshd's rfc5424 prefix),
- * so they load with a notice and rely on the subject bound and the jail's time budget.
+ * so they load with a notice.
  */
 export interface RegexSafety {
   readonly severity: 'refuse' | 'warn';
@@ -109,31 +106,4 @@ function firstChar(n: Node): string | null {
     return head === undefined ? '' : firstChar(head);
   }
   return null;
-}
-
-/** Per-jail time accounting: a filter whose lines cost too much is switched off and counted, never left to stall ingest. */
-export class RegexBudget {
-  readonly #limitMs: number;
-  #slowLines = 0;
-  #disabled = false;
-
-  /** `limitMs`: the most one line may take before the filter is disabled. */
-  constructor(limitMs = 50) {
-    this.#limitMs = limitMs;
-  }
-
-  get disabled(): boolean {
-    return this.#disabled;
-  }
-
-  get slowLines(): number {
-    return this.#slowLines;
-  }
-
-  /** Records one line's cost; disables the filter once a line exceeded the limit. */
-  record(elapsedMs: number): void {
-    if (elapsedMs <= this.#limitMs) return;
-    this.#slowLines++;
-    this.#disabled = true;
-  }
 }
