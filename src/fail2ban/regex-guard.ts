@@ -34,6 +34,13 @@ function find(n: Node): RegexSafety | null {
     case 'quant': {
       if (n.max === null) {
         const inner = core(n.body);
+        if (inner.t === 'seq' && onlyRepeatsRequired(inner.items)) {
+          return {
+            severity: 'refuse',
+            reason:
+              'a repeat of a group whose only required parts are repeats, such as (\\w+\\s?)+ or (x+x+)+, can backtrack exponentially',
+          };
+        }
         if (inner.t === 'quant' && inner.max === null) {
           return {
             severity: 'refuse',
@@ -73,6 +80,41 @@ function first(nodes: readonly Node[]): RegexSafety | null {
     warn ??= r;
   }
   return warn;
+}
+
+/** Whether a repeated sequence holds an unbounded repeat and nothing else it must match: each iteration can then be split many ways. */
+function onlyRepeatsRequired(items: readonly Node[]): boolean {
+  const unbounded = (x: Node): boolean => {
+    const c = core(x);
+    return c.t === 'quant' && c.max === null;
+  };
+  return items.some(unbounded) && items.every((x) => unbounded(x) || minLength(x) === 0);
+}
+
+/** Fewest characters `n` can match (lookarounds, anchors and backreferences: 0). */
+function minLength(n: Node): number {
+  switch (n.t) {
+    case 'char':
+    case 'class':
+    case 'any':
+      return 1;
+    case 'esc':
+      return 'AZbB'.includes(n.e) ? 0 : 1;
+    case 'quant':
+      return n.min * minLength(n.body);
+    case 'seq':
+      return n.items.reduce((sum, x) => sum + minLength(x), 0);
+    case 'alt':
+      return Math.min(...n.branches.map(minLength));
+    case 'group':
+      return n.kind === 'capture' || n.kind === 'noncap' || n.kind === 'atomic'
+        ? minLength(n.body)
+        : 0;
+    case 'cond':
+      return Math.min(minLength(n.yes), minLength(n.no));
+    default:
+      return 0;
+  }
 }
 
 /** Strips groups and one-item sequences: what a repeat really repeats. */

@@ -108,6 +108,8 @@ function judge(data: FailData, results: readonly Fail2banResult[], used: Set<num
 
 /** Filters with a pattern V8's linear engine cannot run (lookaround, backreference), by name. */
 const backtracking = new Set<string>();
+/** Filters refused because such a pattern could backtrack exponentially. */
+const refused = new Set<string>();
 
 function runFilter(name: string, score: FilterScore, unused: string[]): void {
   const cache = new Map<string, FilterUnderTest>();
@@ -125,6 +127,7 @@ function runFilter(name: string, score: FilterScore, unused: string[]): void {
         if (matcher.notices.some((n) => n.includes('linear-time engine'))) backtracking.add(name);
         f = { key, matcher, error: '', used: new Set() };
       } catch (e) {
+        if (e instanceof Error && e.message.includes('backtrack exponentially')) refused.add(name);
         f = {
           key,
           matcher: null,
@@ -251,11 +254,13 @@ test('fail2ban sample logs pass through fleetban fail2ban filters (ratchet)', ()
   );
   out.push(
     `on the backtracking engine (lookaround, backreference): ${[...backtracking].join(' ')}`,
+    `refused (exponential backtracking): ${[...refused].join(' ')}`,
   );
   console.log(out.join('\n'));
   const ratchet = JSON.parse(readFileSync(RATCHET, 'utf8')) as {
     passed: number;
     backtracking: string[];
+    refused: string[];
   };
   assert.ok(
     passed >= ratchet.passed,
@@ -264,4 +269,9 @@ test('fail2ban sample logs pass through fleetban fail2ban filters (ratchet)', ()
   // Every other filter runs on V8's linear engine only: a filter joining this list lost that.
   const added = [...backtracking].filter((n) => !ratchet.backtracking.includes(n));
   assert.deepEqual(added, [], 'filters newly needing the backtracking engine');
+  assert.deepEqual(
+    [...refused].filter((n) => !ratchet.refused.includes(n)),
+    [],
+    'filters newly refused',
+  );
 });
