@@ -442,27 +442,28 @@ function unroll(n: Extract<Node, { t: 'quant' }>, atom: string): string {
 
 let wordClass: string | undefined;
 
+/** Everything above U+00FF that JavaScript's `\s` does not match (U+1680, U+2000-200A, U+2028/9, U+202F, U+205F, U+3000, U+FEFF). */
+const ABOVE_LATIN1_NON_SPACE = String.raw`\u0100-\u167f\u1681-\u1fff\u200b-\u2027\u202a-\u202e\u2030-\u205e\u2060-\u2fff\u3001-\ufefe\uff00-\uffff`;
+
 /**
  * The inside of a class for Python's Unicode `\w` on the linear engine, which has no `\p{…}`:
- * exact up to U+00FF, then every code unit JavaScript does not call white space (a few ranges,
- * where the exact 400-range class would make each linear step slow).
+ * exact up to U+00FF, then every code unit that is not white space (a few ranges, where the
+ * exact 400-range class would make each linear step slow).
  */
 function linearWord(): string {
   if (wordClass !== undefined) return wordClass;
   const word = /[\p{L}\p{N}_]/u;
-  const inClass = (c: number): boolean =>
-    c < 0x100 ? word.test(String.fromCharCode(c)) : !/\s/.test(String.fromCharCode(c));
   let out = '';
   let start = -1;
-  for (let c = 0; c <= 0x10000; c++) {
-    const yes = c < 0x10000 && inClass(c);
+  for (let c = 0; c <= 0x100; c++) {
+    const yes = c < 0x100 && word.test(String.fromCharCode(c));
     if (yes && start < 0) start = c;
     if (!yes && start >= 0) {
       out += c - 1 === start ? hex(start) : `${hex(start)}-${hex(c - 1)}`;
       start = -1;
     }
   }
-  return (wordClass = out);
+  return (wordClass = out + ABOVE_LATIN1_NON_SPACE);
 }
 
 function hex(c: number): string {

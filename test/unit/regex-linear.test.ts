@@ -10,6 +10,7 @@ import { linearObstacle, nestedRepeat, relaxLargeRepeats } from '../../src/core/
 import { loadFail2banJailFilter } from '../../src/fail2ban/runtime.js';
 import { compileFilter } from '../../src/jails/filter.js';
 import { builtinFilters, filterModes, resolveFilter } from '../../src/jails/filters/index.js';
+import { runCli, ServerDir, sshdJail } from '../helpers/server-process.js';
 
 /** Generous for a loaded 2-core machine; a backtracking engine takes seconds to hours on these lines. */
 const FAST_MS = 200;
@@ -162,4 +163,41 @@ test('the linear check names constructs; large counts relax; nested repeats are 
   assert.equal(nestedRepeat(String.raw`^(?:(?! from ).)*x(a|b)+`), null);
   assert.equal(nestedRepeat(String.raw`^x(?:a(b+)c)*`), '(?:a(b+)c)*');
   assert.equal(nestedRepeat('[(a+)+]'), null);
+});
+
+test('`fleetban config check` refuses the pattern by name; `fleetban test-filter` runs a hostile filter file fast', async () => {
+  const server = await ServerDir.create({
+    jails: {
+      sshd: sshdJail({
+        maxretry: 3,
+        findtime: '10m',
+        bantime: '1h',
+        failregex: [String.raw`^(?=l)login failed for (\w+\s?)+ from <HOST>$`],
+      }),
+    },
+  });
+  try {
+    const check = await runCli(['config', 'check', '--config', server.configFile]);
+    assert.notEqual(check.code, 0);
+    assert.match(check.stderr, /sshd\.json/);
+    assert.match(check.stderr, /a lookahead \(\?=…\).*backtrack exponentially/);
+  } finally {
+    await server.remove();
+  }
+  const filterFile = join(dir, 'hostile-cli.conf');
+  await writeFile(
+    filterFile,
+    String.raw`[Definition]
+failregex = ^\s*(?:\S+ \S+\[\d+\]: )?(\w+\s?)+ from <HOST>$
+`,
+  );
+  const log = join(dir, 'hostile-cli.log');
+  await writeFile(
+    log,
+    `Dec  2 05:00:00 web1 demo[1]: ${'a'.repeat(60)}!\nDec  2 05:00:01 web1 demo[1]: bob from 192.0.2.5\n`,
+  );
+  // A backtracking engine would need hours for the first line; the timeout only stops a hang.
+  const run = await runCli(['test-filter', filterFile, log], { timeoutMs: 60_000 });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /2 lines, 0 ignored, 1 matched, 1 missed/);
 });
