@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `fleetban` executable: runs the CLI with the real process streams and exits with its code.
-import { enableLinearRegex } from '../core/linear-regex.js';
+import { enableLinearRegex } from '../cli/regex-engine.js';
 
 // Before any filter is compiled: every RegExp created from here on falls back to V8's
 // linear-time engine instead of backtracking without end (the filter compilers check it too).

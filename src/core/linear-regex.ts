@@ -2,11 +2,12 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * Backtracks one match may spend before V8 reruns it on its linear-time engine (V8's default is
- * 50,000). Ordinary log lines stay far below; a hostile line costs at most this much plus one
- * linear pass.
+ * Backtracks one match may spend before V8 reruns it on its linear-time engine (V8's default):
+ * a few milliseconds at most. Set lower, linear patterns on long ordinary lines (a lazy `.*?`
+ * over 8 KiB: about 8,000 backtracks) would fall back too, and the linear engine is many times
+ * slower than backtracking on them; a hostile line costs this much plus one linear pass.
  */
-export const BACKTRACKS_BEFORE_FALLBACK = 10_000;
+export const BACKTRACKS_BEFORE_FALLBACK = 50_000;
 
 /** V8 multiplies nested counted repeats (`{1,4}` inside `{1,7}`) and refuses products above this. */
 export const MAX_REPLICATION = 16;
