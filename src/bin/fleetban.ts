@@ -1,12 +1,7 @@
 #!/usr/bin/env node
 // The `fleetban` executable: runs the CLI with the real process streams and exits with its code.
-import { enableLinearRegex } from '../cli/regex-engine.js';
-
-// Before any filter is compiled: every RegExp created from here on falls back to V8's
-// linear-time engine instead of backtracking without end (the filter compilers check it too).
-enableLinearRegex();
-const { main } = await import('../cli/main.js');
-const { processIo } = await import('../cli/io.js');
+import { main } from '../cli/main.js';
+import { processIo } from '../cli/io.js';
 
 // `fleetban bans | head` closes the pipe early: stop quietly, as other Unix tools do.
 for (const stream of [process.stdout, process.stderr]) {

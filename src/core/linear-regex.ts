@@ -17,7 +17,8 @@ let enabled = false;
 /**
  * Turns on V8's fallback to its linear engine for every RegExp compiled from now on (the backtrack
  * limit is fixed when a RegExp is created), and the `l` flag the load-time check uses. Idempotent;
- * the filter compilers call it before they create a RegExp, and the `fleetban` executable at start.
+ * the filter compilers call it before they create a RegExp, so every process that runs filters
+ * (server, test-filter, config check) has it and the agent, which runs none, does not.
  */
 export function enableLinearRegex(): void {
   if (enabled) return;
