@@ -27,10 +27,6 @@ export interface JailStatusReport {
   readonly activeBans: number;
   /** Attackers with failures inside the current findtime window. */
   readonly trackedAttackers: number;
-  /** The filter exceeded its regex time budget and matches nothing until a reload (absent: older server). */
-  readonly filterDisabled?: boolean;
-  /** Lines that took the filter longer than its time budget (absent: older server). */
-  readonly slowLines?: number;
 }
 
 /** One ingest listener as bound (port 0 resolved). */

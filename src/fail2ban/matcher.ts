@@ -42,7 +42,7 @@ const MLFID_CACHE = 100;
 /** A compiled fail2ban filter with its per-source state (line buffer, MLFID sessions). Not shared between sources. */
 export class Fail2banMatcher {
   readonly spec: Fail2banFilterSpec;
-  /** Load-time warnings: risky patterns that were accepted. */
+  /** Load-time warnings: patterns left on the backtracking engine. */
   readonly notices: string[] = [];
   readonly failregex: readonly PyRegExp[];
   readonly #ignore: readonly PyRegExp[];
@@ -51,6 +51,7 @@ export class Fail2banMatcher {
   readonly #lastHost: readonly (LastHostRule | null)[];
   readonly #dates: DateDetector;
   readonly #checkAll: boolean;
+  readonly #multiline: boolean;
   readonly #onIgnore: ((index: number) => void) | undefined;
   #buffer: Tuple[] = [];
   readonly #sessions = new Map<string, Fail>();
@@ -97,6 +98,7 @@ export class Fail2banMatcher {
     );
     this.#dates = new DateDetector(spec.datepattern, options.zone);
     this.#checkAll = options.checkAll === true;
+    this.#multiline = multiline;
     this.#onIgnore = options.onIgnoreRegex;
   }
 
@@ -143,13 +145,13 @@ export class Fail2banMatcher {
     const max = this.spec.maxlines;
     const org =
       max > 1 ? (this.#buffer = [...this.#buffer, tuple].slice(-max)) : (this.#buffer = [tuple]);
-    let buf: string | null = joinTuples(org);
+    let buf: string | null = joinTuples(org, this.#multiline);
     if (this.#ignore.length > 0 && this.#ignore.length < this.failregex.length - 2) {
       if (this.#ignored(buf)) return out;
     }
     let pre: Fail = {};
     if (this.#pref !== null) {
-      const m = this.#pref.exec(buf);
+      const m = this.#pref.exec(oneLine(buf));
       if (m === null) return out;
       pre = { ...(m.groups ?? {}) };
       const content = pre['content'];
@@ -160,9 +162,9 @@ export class Fail2banMatcher {
       }
     }
     for (let i = 0; i < this.failregex.length; i++) {
-      buf ??= joinTuples(this.#buffer);
+      buf ??= joinTuples(this.#buffer, this.#multiline);
       const regex = this.failregex[i] as PyRegExp;
-      const m = regex.exec(buf);
+      const m = regex.exec(this.#multiline ? buf : oneLine(buf));
       if (m === null) continue;
       let fail: Fail = groupsOf(this.#lastHost[i]?.prefer(buf, m) ?? m);
       if (this.#ignored(buf)) {
@@ -204,8 +206,9 @@ export class Fail2banMatcher {
   /** fail2ban's _ignoreLine: whether an ignoreregex matches; with check-all every one is tried and reported. */
   #ignored(buf: string): boolean {
     let found = false;
+    const subject = oneLine(buf);
     for (let i = 0; i < this.#ignore.length; i++) {
-      if ((this.#ignore[i] as PyRegExp).exec(buf) === null) continue;
+      if ((this.#ignore[i] as PyRegExp).exec(subject) === null) continue;
       found = true;
       this.#onIgnore?.(i);
       if (!this.#checkAll) break;
@@ -284,8 +287,22 @@ function addUser(fail: Fail, user: string | undefined): Set<string> | undefined 
   return users;
 }
 
-function joinTuples(lines: readonly Tuple[]): string {
-  return `${lines.map((t) => t[0] + t[2]).join('\n')}\n`;
+/**
+ * The buffer as fail2ban builds it: lines joined and ended by `\n`. In a multi-line buffer,
+ * `\r`, U+2028 and U+2029 become spaces: the `m` flag the linear engine uses would take them
+ * for line ends, where Python's `^` and `$` know only `\n`.
+ */
+function joinTuples(lines: readonly Tuple[], multiline: boolean): string {
+  const text = lines.map((t) => t[0] + t[2]).join('\n');
+  return `${multiline ? text.replace(/[\r\u2028\u2029]/g, ' ') : text}\n`;
+}
+
+/**
+ * The subject of a pattern compiled for one line: the buffer without its final `\n`, so that a
+ * plain `$` means Python's (end, or before a final newline) without a lookahead.
+ */
+function oneLine(buf: string): string {
+  return buf.slice(0, -1);
 }
 
 function withoutUndefined(fail: Fail): Fail {

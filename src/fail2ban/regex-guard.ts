@@ -1,15 +1,12 @@
-// Guards ingest against catastrophic backtracking (GHSA-33wh-ccjc-p397): unsafe nesting refused at load, subjects bounded, slow jails disabled.
+// Static check for the few patterns that cannot run on V8's linear engine (lookaround, backreference): exponential nesting refused at load.
 import { parsePythonRegex, PyRegexSyntaxError, type Node } from './regex-ast.js';
-
-/** Longest subject a fail2ban pattern sees; longer lines are cut (syslog messages are ≤ 8 KiB anyway). */
-export const MAX_SUBJECT_LENGTH = 4096;
 
 /**
  * Finds the classic exponential shapes: an unbounded repeat whose body is itself only an
  * unbounded repeat (`(a+)+`, `(?:\s*)*`, `(.*)*`), or an unbounded repeat of an alternation
  * whose branches can start alike (`(a|ab)*`, `(\w|\d)+`). Returns a description of the first
  * one, or null. Stock fail2ban filters nest repeats only around a separator (`(?:.*\n)*?`),
- * which is linear and passes.
+ * which is linear and passes. Patterns the linear engine runs need no such check (GHSA-33wh-ccjc-p397).
  */
 export function checkRegexSafety(source: string): RegexSafety | null {
   let root: Node;
@@ -25,7 +22,7 @@ export function checkRegexSafety(source: string): RegexSafety | null {
 /**
  * `refuse`: a repeat of a repeat, exponential on any near-miss, never loaded. `warn`: a repeat
  * of overlapping alternatives; some stock filters have these (grafana, sshd's rfc5424 prefix),
- * so they load with a notice and rely on the subject bound and the jail's time budget.
+ * so they load with a notice.
  */
 export interface RegexSafety {
   readonly severity: 'refuse' | 'warn';
@@ -37,6 +34,13 @@ function find(n: Node): RegexSafety | null {
     case 'quant': {
       if (n.max === null) {
         const inner = core(n.body);
+        if (inner.t === 'seq' && onlyRepeatsRequired(inner.items)) {
+          return {
+            severity: 'refuse',
+            reason:
+              'a repeat of a group whose only required parts are repeats, such as (\\w+\\s?)+ or (x+x+)+, can backtrack exponentially',
+          };
+        }
         if (inner.t === 'quant' && inner.max === null) {
           return {
             severity: 'refuse',
@@ -78,6 +82,41 @@ function first(nodes: readonly Node[]): RegexSafety | null {
   return warn;
 }
 
+/** Whether a repeated sequence holds an unbounded repeat and nothing else it must match: each iteration can then be split many ways. */
+function onlyRepeatsRequired(items: readonly Node[]): boolean {
+  const unbounded = (x: Node): boolean => {
+    const c = core(x);
+    return c.t === 'quant' && c.max === null;
+  };
+  return items.some(unbounded) && items.every((x) => unbounded(x) || minLength(x) === 0);
+}
+
+/** Fewest characters `n` can match (lookarounds, anchors and backreferences: 0). */
+function minLength(n: Node): number {
+  switch (n.t) {
+    case 'char':
+    case 'class':
+    case 'any':
+      return 1;
+    case 'esc':
+      return 'AZbB'.includes(n.e) ? 0 : 1;
+    case 'quant':
+      return n.min * minLength(n.body);
+    case 'seq':
+      return n.items.reduce((sum, x) => sum + minLength(x), 0);
+    case 'alt':
+      return Math.min(...n.branches.map(minLength));
+    case 'group':
+      return n.kind === 'capture' || n.kind === 'noncap' || n.kind === 'atomic'
+        ? minLength(n.body)
+        : 0;
+    case 'cond':
+      return Math.min(minLength(n.yes), minLength(n.no));
+    default:
+      return 0;
+  }
+}
+
 /** Strips groups and one-item sequences: what a repeat really repeats. */
 function core(n: Node): Node {
   let cur = n;
@@ -109,31 +148,4 @@ function firstChar(n: Node): string | null {
     return head === undefined ? '' : firstChar(head);
   }
   return null;
-}
-
-/** Per-jail time accounting: a filter whose lines cost too much is switched off and counted, never left to stall ingest. */
-export class RegexBudget {
-  readonly #limitMs: number;
-  #slowLines = 0;
-  #disabled = false;
-
-  /** `limitMs`: the most one line may take before the filter is disabled. */
-  constructor(limitMs = 50) {
-    this.#limitMs = limitMs;
-  }
-
-  get disabled(): boolean {
-    return this.#disabled;
-  }
-
-  get slowLines(): number {
-    return this.#slowLines;
-  }
-
-  /** Records one line's cost; disables the filter once a line exceeded the limit. */
-  record(elapsedMs: number): void {
-    if (elapsedMs <= this.#limitMs) return;
-    this.#slowLines++;
-    this.#disabled = true;
-  }
 }

@@ -1,4 +1,5 @@
 // Translates Python `re` patterns (fail2ban's filter.d) into JavaScript RegExps with Python's meaning, or says why it cannot.
+import { MAX_REPLICATION } from '../core/linear-regex.js';
 import { parsePythonRegex, PyRegexSyntaxError, type ClassItem, type Node } from './regex-ast.js';
 
 export interface TranslateOptions {
@@ -6,6 +7,15 @@ export interface TranslateOptions {
   readonly multiline?: boolean;
   /** Python 3's Unicode `\d`, `\w`, `\b` (default true); false keeps JavaScript's faster ASCII classes. */
   readonly unicode?: boolean;
+  /**
+   * Emit only what V8's linear-time engine runs: no `u` or `i` flag, no lookaround, no
+   * backreference (these are refused, naming the construct), `^`/`$` as plain anchors (the
+   * subject then carries no final newline; multi-line patterns get the `m` flag), case
+   * folding spelt out as classes, deep counted repeats unrolled. Unicode classes become
+   * approximations: `\d` is ASCII, `\w` is exact up to U+00FF and counts every other
+   * non-space character as a word character, `\b` is ASCII.
+   */
+  readonly linear?: boolean;
 }
 
 /**
@@ -51,6 +61,8 @@ export function translatePythonRegex(
       reason: `more than ${MAX_CONDITIONALS} conditional groups`,
     };
   }
+  const linear = options.linear === true;
+  const multiline = options.multiline === true || flags.includes('m');
   const names = parsed.groups;
   const assignments: Map<string, boolean>[] = [new Map<string, boolean>()];
   for (const ref of refs) {
@@ -68,9 +80,10 @@ export function translatePythonRegex(
       const emitter = new Emitter(options, names, assign);
       variants.push(
         emitter.emit(parsed.root, {
-          ci: flags.includes('i'),
+          // The linear engine has no `i` flag: case folding is spelt out, as for scoped (?i:…).
+          ci: linear && flags.includes('i'),
           dotall: flags.includes('s'),
-          multiline: options.multiline === true || flags.includes('m'),
+          multiline,
         }),
       );
     }
@@ -79,7 +92,7 @@ export function translatePythonRegex(
       return { ok: false, construct: e.construct, reason: e.message };
     throw e;
   }
-  const jsFlags = `${flags.includes('i') ? 'i' : ''}u`;
+  const jsFlags = linear ? (multiline ? 'm' : '') : `${flags.includes('i') ? 'i' : ''}u`;
   for (const v of variants) {
     try {
       new RegExp(v, jsFlags);
@@ -177,6 +190,7 @@ const CLASS_SYNTAX = new Set(Array.from('\\]^-['));
 
 class Emitter {
   readonly #unicode: boolean;
+  readonly #linear: boolean;
   readonly #names: readonly (string | null)[];
   readonly #assign: ReadonlyMap<string, boolean>;
 
@@ -186,6 +200,7 @@ class Emitter {
     assign: ReadonlyMap<string, boolean>,
   ) {
     this.#unicode = options.unicode !== false;
+    this.#linear = options.linear === true;
     this.#names = names;
     this.#assign = assign;
   }
@@ -217,13 +232,18 @@ class Emitter {
       case 'any':
         return ctx.dotall ? String.raw`[\s\S]` : String.raw`[^\n]`;
       case 'bol':
+        if (this.#linear) return '^'; // the `m` flag makes it a line start in multi-line patterns
         return ctx.multiline ? String.raw`(?<![^\n])` : '^';
       case 'eol':
+        if (this.#linear) return '$'; // linear subjects carry no final newline
         // Python's `$` also matches before a final newline (fail2ban appends one to every buffer).
         return ctx.multiline ? String.raw`(?![^\n])` : String.raw`(?=\n?$)`;
       case 'esc':
+        if (this.#linear && ctx.multiline && (n.e === 'A' || n.e === 'Z'))
+          throw notLinear(`\\${n.e}`, 'a string anchor in a multi-line pattern');
         return this.#escape(n.e);
       case 'backref':
+        if (this.#linear) throw notLinear(`(?P=${n.ref})`, 'a backreference');
         return /^\d+$/.test(n.ref) ? `\\${n.ref}` : `\\k<${n.ref}>`;
     }
   }
@@ -234,7 +254,7 @@ class Emitter {
     return branches
       .map((b, i) => {
         const text = this.emit(b, ctx);
-        return this.#forced(b) === false || (wanted >= 0 && i !== wanted) ? `(?!)${text}` : text;
+        return this.#forced(b) === false || (wanted >= 0 && i !== wanted) ? `[]${text}` : text;
       })
       .join('|');
   }
@@ -258,6 +278,8 @@ class Emitter {
         multiline: ctx.multiline,
       };
     }
+    if (this.#linear && n.kind in LOOKAROUND)
+      throw notLinear(LOOKAROUND[n.kind] ?? '', 'a lookaround');
     const body = this.emit(n.body, inner);
     switch (n.kind) {
       case 'capture':
@@ -293,17 +315,27 @@ class Emitter {
     }
     const body = this.emit(n.body, ctx);
     const atom = isAtomic(n.body) ? body : `(?:${body})`;
+    let max = n.max;
+    if (this.#linear) {
+      // Large counts read as unbounded (see relaxLargeRepeats); nested small ones are unrolled.
+      if (ownReplication(n) > MAX_REPLICATION) return unroll(n, atom);
+      max = relaxedMax(n);
+    }
     let q: string;
-    if (n.min === 0 && n.max === null) q = '*';
-    else if (n.min === 1 && n.max === null) q = '+';
-    else if (n.min === 0 && n.max === 1) q = '?';
-    else if (n.max === n.min) q = `{${n.min}}`;
-    else q = `{${n.min},${n.max ?? ''}}`;
+    if (n.min === 0 && max === null) q = '*';
+    else if (n.min === 1 && max === null) q = '+';
+    else if (n.min === 0 && max === 1) q = '?';
+    else if (max === n.min) q = `{${n.min}}`;
+    else q = `{${n.min},${max ?? ''}}`;
     return `${atom}${q}${n.lazy ? '?' : ''}`;
   }
 
   #escape(e: string): string {
     const u = this.#unicode;
+    if (this.#linear) {
+      const approx = e === 'b' || e === 'B' ? `\\${e}` : linearClass(e, u);
+      if (approx !== null) return approx;
+    }
     switch (e) {
       case 'A':
         return '^';
@@ -338,12 +370,120 @@ class Emitter {
       } else if (item.t === 'range') {
         parts.push(`${classChar(item.from)}-${classChar(item.to)}`);
         if (ctx.ci) parts.push(...caseRanges(item.from, item.to));
-      } else if (item.e === 'd') parts.push(this.#unicode ? String.raw`\p{Nd}` : String.raw`\d`);
-      else if (item.e === 'w') parts.push(this.#unicode ? WORD : String.raw`\w`);
+      } else if (item.e === 'd')
+        parts.push(this.#unicode && !this.#linear ? String.raw`\p{Nd}` : String.raw`\d`);
+      else if (item.e === 'w')
+        parts.push(this.#unicode ? (this.#linear ? linearWord() : WORD) : String.raw`\w`);
       else parts.push(`\\${item.e}`);
     }
-    if (parts.length === 0) return negated ? String.raw`[\s\S]` : '(?!)';
+    if (parts.length === 0) return negated ? String.raw`[\s\S]` : '[]';
     return `[${negated ? '^' : ''}${parts.join('')}]`;
+  }
+}
+
+const LOOKAROUND: Readonly<Partial<Record<string, string>>> = {
+  ahead: '(?=…)',
+  nahead: '(?!…)',
+  behind: '(?<=…)',
+  nbehind: '(?<!…)',
+};
+
+function notLinear(construct: string, what: string): PyRegexSyntaxError {
+  return new PyRegexSyntaxError(construct, 0, `${what} ${construct}`);
+}
+
+/** How many copies V8's linear engine would make of the deepest part of `n`, after relaxing and unrolling. */
+function replication(n: Node): number {
+  switch (n.t) {
+    case 'quant': {
+      const own = ownReplication(n);
+      return own > MAX_REPLICATION ? replication(n.body) : own; // unrolled
+    }
+    case 'group':
+      return replication(n.body);
+    case 'seq':
+      return Math.max(1, ...n.items.map(replication));
+    case 'alt':
+      return Math.max(1, ...n.branches.map(replication));
+    case 'cond':
+      return Math.max(replication(n.yes), replication(n.no));
+    default:
+      return 1;
+  }
+}
+
+/** The repeat's count times its body's: V8 counts `{m,}` as m + 1 copies, `{m,n}` as n. */
+function ownReplication(n: Extract<Node, { t: 'quant' }>): number {
+  const max = relaxedMax(n);
+  return (max === null ? n.min + 1 : Math.max(max, 1)) * replication(n.body);
+}
+
+/** A count above the engine's limit reads as unbounded (see relaxLargeRepeats). */
+function relaxedMax(n: Extract<Node, { t: 'quant' }>): number | null {
+  return n.max !== null && n.max > MAX_REPLICATION && n.min < MAX_REPLICATION ? null : n.max;
+}
+
+/**
+ * `X{m,n}` as m copies of X then n-m nested optionals (`XX(?:X(?:X)?)?`), which match the same
+ * text in the same order of preference without a count the linear engine would multiply. A
+ * repeated capture group cannot be copied (its name would repeat), so that is refused.
+ */
+function unroll(n: Extract<Node, { t: 'quant' }>, atom: string): string {
+  if (/\(\?<[A-Za-z_]/.test(atom) || /\((?!\?)/.test(atom.replace(/\\./g, '')))
+    throw notLinear(`{${n.min},${n.max ?? ''}}`, 'a counted repeat of a capture group, too large');
+  const lazy = n.lazy ? '?' : '';
+  let out = atom.repeat(n.max === null ? Math.max(n.min - 1, 0) : n.min);
+  if (n.max === null) return `${out}${atom}${n.min === 0 ? '*' : '+'}${lazy}`;
+  let tail = '';
+  for (let i = n.max - n.min; i > 0; i--) tail = `(?:${atom}${tail})?${lazy}`;
+  out += tail;
+  return out;
+}
+
+let wordClass: string | undefined;
+
+/** Everything above U+00FF that JavaScript's `\s` does not match (U+1680, U+2000-200A, U+2028/9, U+202F, U+205F, U+3000, U+FEFF). */
+const ABOVE_LATIN1_NON_SPACE = String.raw`\u0100-\u167f\u1681-\u1fff\u200b-\u2027\u202a-\u202e\u2030-\u205e\u2060-\u2fff\u3001-\ufefe\uff00-\uffff`;
+
+/**
+ * The inside of a class for Python's Unicode `\w` on the linear engine, which has no `\p{…}`:
+ * exact up to U+00FF, then every code unit that is not white space (a few ranges, where the
+ * exact 400-range class would make each linear step slow).
+ */
+function linearWord(): string {
+  if (wordClass !== undefined) return wordClass;
+  const word = /[\p{L}\p{N}_]/u;
+  let out = '';
+  let start = -1;
+  for (let c = 0; c <= 0x100; c++) {
+    const yes = c < 0x100 && word.test(String.fromCharCode(c));
+    if (yes && start < 0) start = c;
+    if (!yes && start >= 0) {
+      out += c - 1 === start ? hex(start) : `${hex(start)}-${hex(c - 1)}`;
+      start = -1;
+    }
+  }
+  return (wordClass = out + ABOVE_LATIN1_NON_SPACE);
+}
+
+function hex(c: number): string {
+  return `\\u${c.toString(16).padStart(4, '0')}`;
+}
+
+/** `\d \D \w \W` for the linear engine (no `u` flag), or null for the escapes that need no change. */
+function linearClass(e: string, unicode: boolean): string | null {
+  if (!unicode) return null;
+  switch (e) {
+    case 'w':
+      return `[${linearWord()}]`;
+    case 'W':
+      return `[^${linearWord()}]`;
+    case 'd':
+      return String.raw`\d`;
+    case 'D':
+      return String.raw`\D`;
+    default:
+      return null;
   }
 }
 

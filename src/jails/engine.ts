@@ -41,10 +41,6 @@ export interface JailStats extends Readonly<JailCounters> {
   readonly ignored: number;
   readonly trackedAttackers: number;
   readonly evictions: number;
-  /** The filter's time budget ran out: it matches nothing until a reload (built-in filters: never). */
-  readonly filterDisabled: boolean;
-  /** Lines that took longer than the filter's time budget (built-in filters: 0). */
-  readonly slowLines: number;
 }
 
 /** Most program names whose routes are remembered at once. */
@@ -231,8 +227,6 @@ export class JailEngine {
         ignored: c.ignoredByRegex + c.ignoredAddress,
         trackedAttackers: this.#windows.tracked(cfg.name),
         evictions: this.#windows.evictions(cfg.name),
-        filterDisabled: jail.filter.budget?.disabled ?? false,
-        slowLines: jail.filter.budget?.slowLines ?? 0,
       };
     });
   }

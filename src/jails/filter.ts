@@ -1,6 +1,12 @@
 // A jail's filter: failregex/ignoreregex with fail2ban's tags compiled to RegExps, applied to a syslog MESSAGE.
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { parseIp } from '../core/ip.js';
+import {
+  enableLinearRegex,
+  linearObstacle,
+  nestedRepeat,
+  relaxLargeRepeats,
+} from '../core/linear-regex.js';
 import { requiredLiteral } from './literal.js';
 
 /** The regex texts of a filter, as written by admins (fail2ban tags, JavaScript syntax). */
@@ -32,8 +38,12 @@ export interface CompiledRegex {
 }
 
 // IPv4, optionally IPv4-mapped; else IPv6 ending in a hex group or in '::'. Hostnames never match:
-// fleetban does not resolve names, so a name in a log line cannot identify whom to ban.
-const ADDR = String.raw`(?:::ffff:)?\d{1,3}(?:\.\d{1,3}){3}|(?:[0-9a-fA-F]{1,4}::?|::?){1,7}(?:[0-9a-fA-F]{1,4}|(?<=::))`;
+// fleetban does not resolve names, so a name in a log line cannot identify whom to ban. Written for
+// V8's linear engine: no lookbehind, and 1-4 hex digits as nested optionals (a {1,4} inside {1,7}
+// would exceed the engine's repeat limit).
+const HEX = '[0-9a-fA-F](?:[0-9a-fA-F](?:[0-9a-fA-F][0-9a-fA-F]?)?)?';
+const UNIT = `(?:${HEX}::?|::?)`;
+const ADDR = String.raw`(?:::ffff:)?\d{1,3}(?:\.\d{1,3}){3}|${UNIT}{1,7}${HEX}|${UNIT}{0,6}(?:${HEX}::|::)`;
 
 /** Distinct raw addresses remembered per filter; cleared when full (a flood of new ones just misses). */
 const ADDRESS_CACHE = 10_000;
@@ -42,7 +52,10 @@ const TAG = /<(HOST|ADDR)>|<(\/?)F-([A-Za-z][A-Za-z0-9_]*)>/g;
 
 /**
  * Turns one failregex/ignoreregex into a RegExp. Throws FILTER_INVALID naming the filter and
- * the pattern when the text does not compile, or when a failregex has no address tag.
+ * the pattern when the text does not compile, when a failregex has no address tag, or when it
+ * could backtrack catastrophically: patterns run on V8's linear-time fallback, and one that
+ * needs the backtracking engine (lookaround, backreference) may not repeat a group that holds
+ * a repeat.
  */
 export function compileRegex(
   filter: string,
@@ -84,13 +97,36 @@ export function compileRegex(
   if (kind === 'failregex' && hostGroups.length === 0) {
     throw invalid(filter, kind, source, 'a failregex must contain <HOST> or <ADDR>');
   }
-  let regexp: RegExp;
+  enableLinearRegex();
   try {
-    regexp = new RegExp(translated);
+    new RegExp(translated);
   } catch (e) {
     throw invalid(filter, kind, source, e instanceof Error ? e.message : String(e), e);
   }
-  return { source, regexp, literal: requiredLiteral(translated), hostGroups, userGroups };
+  // V8's linear engine bounds every pattern it can run; the few constructs it cannot (lookaround,
+  // backreference) keep the backtracking engine, where no repeat may hold another and large
+  // counts stay as written, since there they are what bounds the backtracking.
+  const relaxed = relaxLargeRepeats(translated);
+  const obstacle = linearObstacle(relaxed);
+  if (obstacle?.kind === 'size')
+    throw invalid(filter, kind, source, `it uses ${obstacle.construct}`);
+  const nested = obstacle === null ? null : nestedRepeat(translated);
+  if (obstacle !== null && nested !== null) {
+    throw invalid(
+      filter,
+      kind,
+      source,
+      `it uses ${obstacle.construct}, which needs the backtracking engine, and repeats ${nested}, a group holding a repeat, which can backtrack exponentially there`,
+    );
+  }
+  const pattern = obstacle === null ? relaxed : translated;
+  return {
+    source,
+    regexp: new RegExp(pattern),
+    literal: requiredLiteral(pattern),
+    hostGroups,
+    userGroups,
+  };
 }
 
 function invalid(

@@ -13,9 +13,7 @@ export interface JailFilter {
   readonly name: string;
   readonly failregex: readonly { readonly source: string }[];
   classify(message: string, event?: SyslogEvent): FilterHit | null;
-  /** A filter with a time budget reports here whether it switched itself off, and after how many slow lines. */
-  readonly budget?: { readonly disabled: boolean; readonly slowLines: number };
-  /** Load-time remarks for the admin (risky patterns accepted, options ignored). */
+  /** Load-time remarks for the admin (patterns left on the backtracking engine, options ignored). */
   readonly notices?: readonly string[];
 }
 

@@ -217,8 +217,6 @@ function jailReport(s: JailStats, activeBans: number): JailStatusReport {
     banRequests: s.banRequests,
     activeBans,
     trackedAttackers: s.trackedAttackers,
-    filterDisabled: s.filterDisabled,
-    slowLines: s.slowLines,
   };
 }
 

@@ -228,20 +228,6 @@ export function collectMetrics(s: MetricSources): MetricFamily[] {
       s.jails,
     ),
     perJail(
-      'jail_filter_disabled',
-      'gauge',
-      "1 when the jail's filter exceeded its regex time budget and matches nothing until a reload.",
-      (j) => (j.filterDisabled ? 1 : 0),
-      s.jails,
-    ),
-    perJail(
-      'jail_slow_lines_total',
-      'counter',
-      "Lines that took the jail's filter longer than its regex time budget.",
-      (j) => j.slowLines,
-      s.jails,
-    ),
-    perJail(
       'jail_tracked_attackers',
       'gauge',
       'Attackers with failures in the window.',

@@ -329,6 +329,18 @@ describe('the running server against a broken config on reload', () => {
     });
     await expectRefused(`${dir.jailsDir}/sshd.json`, 'maxretry');
 
+    // A pattern the linear engine cannot run (lookahead) that repeats a repeat: refused by name.
+    await dir.writeJails('sshd.json', {
+      sshd: sshdJail({
+        maxretry: MAXRETRY,
+        findtime: '10m',
+        bantime: '1h',
+        failregex: [String.raw`^(?=l)login failed for (\w+\s?)+ from <HOST>$`],
+      }),
+    });
+    await expectRefused(`${dir.jailsDir}/sshd.json`, 'a lookahead');
+    await dir.writeJails('sshd.json', good.jails);
+
     const running = await cliJson<StatusReport>(['status', '--json', '--socket', dir.socket]);
     assert.deepEqual(
       running.jails.map((j) => [j.name, j.maxretry]),

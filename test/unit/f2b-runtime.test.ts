@@ -8,7 +8,6 @@ import { CidrSet } from '../../src/core/ip.js';
 import type { BanRequest, SyslogEvent } from '../../src/core/types.js';
 import { parseJailFile } from '../../src/config/jail-options.js';
 import { Fail2banJailFilter, rebuildLine } from '../../src/fail2ban/runtime.js';
-import { checkRegexSafety } from '../../src/fail2ban/regex-guard.js';
 import { JailEngine } from '../../src/jails/engine.js';
 
 const DIR = '/etc/fail2ban';
@@ -105,16 +104,8 @@ test('unknown fail2ban filters and options are refused at load time', () => {
   );
 });
 
-test('the guard refuses nested repeats and flags overlapping ones', () => {
-  assert.equal(checkRegexSafety('^(a+)+$')?.severity, 'refuse');
-  assert.equal(checkRegexSafety(String.raw`^(?:\s*)*x`)?.severity, 'refuse');
-  assert.equal(checkRegexSafety('^(?:a|ab)*c')?.severity, 'warn');
-  assert.equal(checkRegexSafety(String.raw`\n(?:(?:.*\n)*?)`), null);
-  assert.equal(checkRegexSafety(String.raw`^Failed (?:(?! from ).)*? from`), null);
-});
-
-test('a slow pattern disables its own filter instead of stalling every line', () => {
-  // (?:a|a)* is exponential on a near miss but allowed with a warning; the budget catches it.
+test('a pattern that would backtrack exponentially loads, stays fast on a near miss and keeps matching', () => {
+  // (?:a|a)* is exponential on a near miss for a backtracking engine; V8's linear fallback bounds it.
   const spec = {
     name: 'slow',
     options: {},
@@ -126,17 +117,10 @@ test('a slow pattern disables its own filter instead of stalling every line', ()
     usedns: undefined,
     notices: [],
   };
-  const filter = new Fail2banJailFilter(spec, 20);
-  assert.ok(filter.notices.some((n) => n.includes('backtrack')));
+  const filter = new Fail2banJailFilter(spec);
   assert.equal(filter.classify('aab 192.0.2.1')?.address, '192.0.2.1');
-  assert.equal(filter.budget.disabled, false);
   const started = performance.now();
-  filter.classify(`${'a'.repeat(24)}!`);
-  assert.equal(filter.budget.disabled, true);
-  assert.equal(filter.budget.slowLines, 1);
-  // Disabled: later lines cost nothing and match nothing.
-  const again = performance.now();
   assert.equal(filter.classify(`${'a'.repeat(40)}!`), null);
-  assert.ok(performance.now() - again < 5, 'a disabled filter must not run its patterns');
-  assert.ok(again - started >= 20);
+  assert.ok(performance.now() - started < 200, 'a near miss must not backtrack for long');
+  assert.equal(filter.classify('ab 192.0.2.2')?.address, '192.0.2.2');
 });

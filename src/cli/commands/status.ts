@@ -91,7 +91,6 @@ function renderStatus(s: StatusReport): string {
       String(j.trackedAttackers),
     ]),
   );
-  for (const j of s.jails) if (j.filterDisabled === true) out += `\n${disabledWarning(j)}`;
   return out;
 }
 
@@ -112,22 +111,13 @@ function renderNeverBan(n: NeverBanReport): string {
   );
 }
 
-/** A filter that switched itself off bans nobody: say so loudly, with the way out. */
-function disabledWarning(j: JailStatusReport): string {
-  return (
-    `warning: jail ${j.name}: filter ${j.filter} is disabled: a line took longer than its regex time budget ` +
-    `(${plural(j.slowLines ?? 0, 'slow line')}); it matches nothing until the filter is fixed and \`fleetban reload\` runs\n`
-  );
-}
-
 function renderJail(j: JailStatusReport, bans: readonly Ban[]): string {
   return (
     `jail ${j.name}: ${j.enabled ? 'enabled' : 'disabled'}, filter ${j.filter}\n` +
     `  maxretry ${j.maxretry} within ${formatDuration(j.findtime)}, bantime ${formatBantime(j.bantime)}\n` +
     `  lines seen ${j.linesSeen}, matched ${j.matched}, ignored ${j.ignored}, failures ${j.failures}\n` +
     `  ban requests ${j.banRequests}, active bans ${j.activeBans}, tracked attackers ${j.trackedAttackers}\n` +
-    `  banned: ${bans.length === 0 ? '-' : bans.map((b) => b.target).join(' ')}\n` +
-    (j.filterDisabled === true ? disabledWarning(j) : '')
+    `  banned: ${bans.length === 0 ? '-' : bans.map((b) => b.target).join(' ')}\n`
   );
 }
 
