@@ -332,7 +332,9 @@ test('a wrong token is refused: the agent logs it and retries with backoff, touc
   await wrong.waitForLog('the server refused the token', 3);
   await wrong.kill();
   assert.deepEqual(await setKeys(NS.host), ['10.77.0.70']);
-  const refusals = central().logsMatching((l) => /401|token|unauthori[sz]ed/i.test(l.msg));
-  assert.ok(refusals.length >= 3, 'the server logged the refusals');
+  // The server logs the first refusal at once and sums up the rest per interval (no line each).
+  const refusals = central().logsMatching((l) => /refused: (unknown|missing) token/i.test(l.msg));
+  assert.ok(refusals.length >= 1, 'the server logged the refusal');
+  assert.ok(refusals.length < 3, 'three refusals did not make three log lines');
   await cli('unban', '10.77.0.70');
 });
