@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Clock, EpochMs } from '../core/clock.js';
 import { describeError, ErrorCode, FleetbanError, httpStatusOf } from '../core/errors.js';
+import { formatCidr, maskAddress, type IpAddress } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import { AuthLimiter, DEFAULT_AUTH_LIMIT, type AuthLimitOptions } from '../control/auth-limiter.js';
 import type { MetricFamily } from '../control/metrics.js';
@@ -454,10 +455,23 @@ export class AgentApi {
   #watchNeverBan(): void {
     const withhold = this.#o.withhold;
     if (withhold === undefined) return;
-    const check = (): void => {
-      const covered = new Set<string>();
-      for (const ban of this.#o.store.active())
-        if (withhold.covers(ban.target)) covered.add(ban.target);
+    const check = (added: readonly IpAddress[] | null): void => {
+      let covered: Set<string>;
+      if (added === null) {
+        // Anything may have changed (start, reload): every active ban is looked at once.
+        covered = new Set<string>();
+        for (const ban of this.#o.store.active())
+          if (withhold.covers(ban.target)) covered.add(ban.target);
+      } else {
+        // New single addresses (an agent's peer): only bans containing one of them, by lookup,
+        // so that a thousand agents connecting do not scan a million bans a thousand times.
+        covered = new Set(this.#covered);
+        for (const ip of added)
+          for (let len = ip.family === 4 ? 32 : 128; len >= 0; len--) {
+            const target = formatCidr(maskAddress(ip, len));
+            if (this.#o.store.get(target) !== undefined) covered.add(target);
+          }
+      }
       const grew = [...covered].some((t) => !this.#covered.has(t));
       this.#covered = covered;
       if (!grew) return;
@@ -468,7 +482,7 @@ export class AgentApi {
       );
       for (const s of [...this.#streams]) s.end(StreamEnd.NEVER_BAN);
     };
-    check();
+    check(null);
     this.#unwatch = withhold.onChange(check);
   }
 }

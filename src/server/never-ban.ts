@@ -64,7 +64,7 @@ export class NeverBanList implements Withhold {
   #set = new CidrSet();
   /** Per family and prefix length asked about: see #maskedAt. */
   readonly #masked = new Map<string, Set<string>>();
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new Set<(added: readonly IpAddress[] | null) => void>();
 
   constructor(sources: NeverBanSources) {
     this.#fixed = fixedEntries(sources);
@@ -79,7 +79,7 @@ export class NeverBanList implements Withhold {
       next.every((e, i) => e.cidr === this.#fixed[i]?.cidr && e.source === this.#fixed[i].source);
     this.#fixed = next;
     this.#rebuild();
-    if (!same) this.#changed();
+    if (!same) this.#changed(null);
   }
 
   /** An authenticated agent connected from `address`: protect it. Returns whether it was new. */
@@ -89,7 +89,7 @@ export class NeverBanList implements Withhold {
     if (this.#agents.size >= MAX_AGENT_PEERS) return false;
     this.#agents.set(prefix.address, entry(prefix, ProtectedSource.AGENT, `agent ${agent}`));
     this.#rebuild();
-    this.#changed();
+    this.#changed([{ family: prefix.family, text: prefix.address }]);
     return true;
   }
 
@@ -122,6 +122,8 @@ export class NeverBanList implements Withhold {
 
   /** Same as `overlaps` for a canonical target text; unparsable text is not protected. */
   covers(target: string): boolean {
+    // A single address (no length) overlaps exactly when an entry holds it: no parse needed.
+    if (!target.includes('/')) return this.#set.has(target);
     const cidr = parseCidr(target);
     return cidr !== null && this.overlaps(cidr);
   }
@@ -142,7 +144,7 @@ export class NeverBanList implements Withhold {
   }
 
   /** Calls `listener` after every change of the list; returns the unsubscribe function. */
-  onChange(listener: () => void): () => void {
+  onChange(listener: (added: readonly IpAddress[] | null) => void): () => void {
     this.#listeners.add(listener);
     return () => {
       this.#listeners.delete(listener);
@@ -155,8 +157,8 @@ export class NeverBanList implements Withhold {
     this.#masked.clear();
   }
 
-  #changed(): void {
-    for (const listener of [...this.#listeners]) listener();
+  #changed(added: readonly IpAddress[] | null): void {
+    for (const listener of [...this.#listeners]) listener(added);
   }
 }
 
