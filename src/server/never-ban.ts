@@ -62,8 +62,10 @@ export class NeverBanList implements Withhold {
   readonly #agents = new Map<string, Entry>();
   #all: Entry[] = [];
   #set = new CidrSet();
-  /** Per family and prefix length asked about: see #maskedAt. */
-  readonly #masked = new Map<string, Set<string>>();
+  /** Per family and prefix length asked about (family * 1000 + length): see #maskedAt. */
+  readonly #masked = new Map<number, Set<string>>();
+  /** Families with an entry wider than one address. */
+  #networks = new Set<4 | 6>();
   readonly #listeners = new Set<(added: readonly IpAddress[] | null) => void>();
 
   constructor(sources: NeverBanSources) {
@@ -117,26 +119,37 @@ export class NeverBanList implements Withhold {
   overlaps(target: Cidr): boolean {
     if (this.#set.has(target.address)) return true;
     if (isSingleAddress(target)) return false;
-    return this.#maskedAt(target).has(target.address);
+    return this.#maskedAt(target.family, target.prefix).has(target.address);
   }
 
-  /** Same as `overlaps` for a canonical target text; unparsable text is not protected. */
+  /**
+   * Same as `overlaps` for a canonical target text; unparsable text is not protected. Asked for
+   * every ban of every agent snapshot, so the common texts are answered without parsing.
+   */
   covers(target: string): boolean {
-    // A single address (no length) overlaps exactly when an entry holds it: no parse needed.
-    if (!target.includes('/')) return this.#set.has(target);
+    const slash = target.indexOf('/');
+    // A single address overlaps exactly when an entry holds it.
+    if (slash < 0) return this.#set.has(target);
+    const address = target.slice(0, slash);
+    const family = address.includes(':') ? 6 : 4;
+    if (!this.#networks.has(family)) {
+      // Every entry of this family is one address: it overlaps the prefix exactly when it lies
+      // inside, i.e. masked to the prefix's length it is the prefix's (canonical) address.
+      return this.#maskedAt(family, Number(target.slice(slash + 1))).has(address);
+    }
     const cidr = parseCidr(target);
     return cidr !== null && this.overlaps(cidr);
   }
 
   /** The network addresses, at the target's length, of the entries narrower than it. */
-  #maskedAt(target: Cidr): ReadonlySet<string> {
-    const key = `${target.family}/${target.prefix}`;
+  #maskedAt(family: 4 | 6, prefix: number): ReadonlySet<string> {
+    const key = family * 1000 + prefix;
     let set = this.#masked.get(key);
     if (set === undefined) {
       set = new Set();
       for (const { prefix: e } of this.#all) {
-        if (e.family !== target.family || e.prefix <= target.prefix) continue;
-        set.add(maskAddress({ family: e.family, text: e.address }, target.prefix).address);
+        if (e.family !== family || e.prefix <= prefix) continue;
+        set.add(maskAddress({ family: e.family, text: e.address }, prefix).address);
       }
       this.#masked.set(key, set);
     }
@@ -154,6 +167,9 @@ export class NeverBanList implements Withhold {
   #rebuild(): void {
     this.#all = [...this.#fixed, ...this.#agents.values()];
     this.#set = new CidrSet(this.#all.map((e) => e.prefix));
+    this.#networks = new Set(
+      this.#all.filter((e) => !isSingleAddress(e.prefix)).map((e) => e.prefix.family),
+    );
     this.#masked.clear();
   }
 

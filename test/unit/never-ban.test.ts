@@ -204,3 +204,28 @@ test('manual bans covering a never-ban address are refused with BAN_PROTECTED, n
     ['203.0.113.16/28'],
   );
 });
+
+test('covers() on target text answers as overlaps() on the parsed prefix, with and without networks', () => {
+  const targets: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const g = (n: number) => ((i * 7919 + n * 104729) & 0xffff).toString(16);
+    targets.push(`2001:db8:${g(1)}:${g(2)}::/64`, `10.${i & 255}.${(i >> 3) & 255}.0/24`);
+    targets.push(`2001:db8:${g(3)}::${g(4)}`, `10.${i & 255}.1.${i & 255}`);
+  }
+  // Protected addresses that some of those targets cover, and some they do not.
+  const hits = ['2001:db8:1:2::7', '2001:db8:1f3::9', '10.7.0.9', '10.5.1.5'];
+  targets.push('2001:db8:1:2::/64', '2001:db8:1f3::/48', '2001:db8::/32', '10.7.0.0/24');
+  for (const adminNetworks of [
+    hits.map((h) => cidr(h)),
+    [...hits.map((h) => cidr(h)), cidr('2001:db8:40::/48'), cidr('10.200.0.0/16')],
+  ]) {
+    const l = list({ adminNetworks });
+    let covered = 0;
+    for (const t of targets) {
+      const parsed = cidr(t);
+      assert.equal(l.covers(t), l.overlaps(parsed), t);
+      if (l.covers(t)) covered++;
+    }
+    assert.ok(covered >= 4, `some targets are covered (${covered})`);
+  }
+});
