@@ -2,7 +2,6 @@
 import type { EpochMs } from '../core/clock.js';
 import type { Seconds } from '../core/duration.js';
 import type { Ban, BanDetails, Transport } from '../core/types.js';
-import type { BrakeReport } from './brake.js';
 import type { MetricFamily } from './metrics.js';
 
 /** One jail's configuration and counters since the server started (counters survive reloads). */
@@ -212,4 +211,32 @@ export interface ControlPlane {
 
   /** `ok` false answers 503 on /healthz; each check says what is wrong in one line. */
   health(): HealthReport;
+}
+
+/** A budget that is exhausted right now: one sender's, or the fleet's (`scope: 'fleet'`). */
+export interface BrakeTripReport {
+  readonly scope: 'sender' | 'fleet';
+  /** The sender's address; '' for the fleet. */
+  readonly sender: string;
+  readonly since: EpochMs;
+  /** Bans held since this trip began. */
+  readonly held: number;
+}
+
+export interface BrakeReport {
+  readonly enabled: boolean;
+  readonly perSenderPerMinute: number;
+  readonly fleetPerMinute: number;
+  readonly maxHeld: number;
+  /** Bans waiting for review now. */
+  readonly held: number;
+  /** Budgets exhausted now. */
+  readonly tripped: readonly BrakeTripReport[];
+  /** Since the server started: */
+  readonly trips: number;
+  readonly heldTotal: number;
+  readonly released: number;
+  readonly discarded: number;
+  /** Bans dropped because `maxHeld` bans were already waiting. */
+  readonly overflow: number;
 }

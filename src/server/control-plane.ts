@@ -4,9 +4,9 @@ import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { parseCidr, formatCidr } from '../core/ip.js';
 import type { Ban, Transport } from '../core/types.js';
 import { fleetbanVersion } from '../core/version.js';
-import type { BrakeReport } from '../control/brake.js';
 import type {
   BanCommand,
+  BrakeReport,
   ControlPlane,
   HealthReport,
   JailStatusReport,

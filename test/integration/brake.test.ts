@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { AdminClient } from '../../src/control/admin-client.js';
-import { listHeld, type BrakeReport } from '../../src/control/brake.js';
+import { listHeld } from '../../src/control/brake.js';
+import type { BrakeReport } from '../../src/control/plane.js';
 import type { ListedBan, SenderReport } from '../../src/control/plane.js';
 import type { HeldBan } from '../../src/core/types.js';
 import {

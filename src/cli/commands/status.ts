@@ -1,12 +1,16 @@
 // `fleetban status [JAIL]`: the server at a glance, or one jail's counters and bans.
 import type { Ban } from '../../core/types.js';
-import type { JailStatusReport, NeverBanReport, StatusReport } from '../../control/plane.js';
+import type {
+  BrakeReport,
+  JailStatusReport,
+  NeverBanReport,
+  StatusReport,
+} from '../../control/plane.js';
 import { clientOptions, flagOption, toJson, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatBantime, formatBytes, formatTime, plural, table } from '../format.js';
 import { formatDuration } from '../../core/duration.js';
 import { renderOutbox } from './mail-test.js';
-import type { BrakeReport } from '../../control/brake.js';
 
 export const statusCommand: Command = {
   name: 'status',
