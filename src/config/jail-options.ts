@@ -1,5 +1,5 @@
 // Validation of jail options as admins write them in jails.d/*.json (fail2ban's option names), into frozen JailConfig.
-import { parseBantime, parseDuration, type Seconds } from '../core/duration.js';
+import { parseBantime, parseDuration } from '../core/duration.js';
 import { ErrorCode, FleetbanError, isFleetbanError } from '../core/errors.js';
 import { parseCidr, type Cidr } from '../core/ip.js';
 import { CompiledFilter } from '../jails/filter.js';
@@ -9,73 +9,18 @@ import {
   resolveFilter,
   type FilterRegistry,
 } from '../jails/filters/index.js';
-import type { JailFilter } from '../jails/jail.js';
+import type {
+  Banmask,
+  BantimeIncrement,
+  HostSelector,
+  JailConfig,
+  JailDefaults,
+  Notify,
+} from '../jails/jail-config.js';
 import { FAIL2BAN_PREFIX, loadFail2banJailFilter } from '../fail2ban/runtime.js';
 
 /** Where `fail2ban:NAME` filters are read from unless the config says otherwise (jails.fail2banDir). */
 export const DEFAULT_FAIL2BAN_DIR = '/etc/fail2ban';
-
-export interface BantimeIncrement {
-  /** `bantime.increment`: grow the ban time for repeat offenders. */
-  readonly enabled: boolean;
-  readonly factor: number;
-  /** Empty = fail2ban's default formula (doubling). */
-  readonly multipliers: readonly number[];
-  /** Cap in seconds; null = no cap. */
-  readonly maxtime: Seconds | null;
-  readonly rndtime: Seconds;
-  readonly overalljails: boolean;
-}
-
-export interface Banmask {
-  readonly v4: number;
-  readonly v6: number;
-}
-
-/** Which senders feed a jail: reporting hostnames (`*.example.org` allowed) or sender CIDRs. Both empty = all. */
-export interface HostSelector {
-  readonly names: readonly string[];
-  readonly cidrs: readonly Cidr[];
-}
-
-/** 'default' = the mail section's recipients; 'off' = no mail for this jail. */
-export type Notify = 'default' | 'off' | readonly string[];
-
-/** The options a defaults object (the main config's `jails.defaults`) may set, resolved. */
-export interface JailDefaults {
-  readonly enabled: boolean;
-  readonly maxretry: number;
-  readonly findtime: Seconds;
-  /** null = permanent. */
-  readonly bantime: Seconds | null;
-  readonly increment: BantimeIncrement;
-  readonly ignoreip: readonly Cidr[];
-  readonly banmask: Banmask;
-  readonly hosts: HostSelector;
-  readonly notify: Notify;
-}
-
-export interface JailConfig extends JailDefaults {
-  readonly name: string;
-  /** The file the jail came from, for messages. */
-  readonly file: string;
-  /** Built-in filter name; '' when the jail has only inline regexes. */
-  readonly filter: string;
-  /** The filter's mode ('' when it has none). */
-  readonly mode: string;
-  /** The filter's patterns followed by the jail's inline ones. */
-  readonly failregex: readonly string[];
-  readonly ignoreregex: readonly string[];
-  /** Programs whose lines reach this jail; [] = all. */
-  readonly programs: readonly string[];
-  /**
-   * 'bans' (the recidive filter): the jail counts fleetban's own ban decisions, handed over by
-   * the server, and no syslog line reaches it. Absent = syslog.
-   */
-  readonly source?: FilterSource;
-  /** Builds the jail's own filter when it is not a CompiledFilter of `failregex` (fail2ban filters). */
-  readonly createFilter?: () => JailFilter;
-}
 
 /** fleetban's shipped defaults, in the syntax admins write (fail2ban's [DEFAULT] values). */
 export const DEFAULT_JAIL_OPTIONS = Object.freeze({

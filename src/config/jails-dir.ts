@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ErrorCode, FleetbanError, describeError } from '../core/errors.js';
-import { parseJailDefaults, parseJailFile, type JailConfig } from './jail-options.js';
+import type { JailConfig } from '../jails/jail-config.js';
+import { parseJailDefaults, parseJailFile } from './jail-options.js';
 import type { FleetbanConfig } from './load.js';
 
 /**

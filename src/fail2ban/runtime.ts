@@ -2,8 +2,7 @@
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { parseIp } from '../core/ip.js';
 import type { SyslogEvent } from '../core/types.js';
-import type { FilterHit } from '../jails/filter.js';
-import type { JailFilter } from '../jails/jail.js';
+import type { FilterHit, JailFilter } from '../jails/filter.js';
 import { loadFail2banFilter, parseFilterReference, type Fail2banFilterSpec } from './filter.js';
 import { Fail2banMatcher } from './matcher.js';
 import { ianaZone } from './strptime.js';

@@ -4,7 +4,7 @@ import type { Seconds } from '../core/duration.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { formatCidr, parseCidr, type Cidr, type CidrSet } from '../core/ip.js';
 import { SyslogFormat, type Ban, type BanRequest, type SyslogEvent } from '../core/types.js';
-import type { JailConfig } from '../config/jail-options.js';
+import type { JailConfig } from './jail-config.js';
 import { Jail, newCounters, type JailCounters } from './jail.js';
 import { FilterSource } from './filters/definition.js';
 import { FailureWindows } from './window.js';

@@ -1,6 +1,7 @@
 // A jail's filter: failregex/ignoreregex with fail2ban's tags compiled to RegExps, applied to a syslog MESSAGE.
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { parseIp } from '../core/ip.js';
+import type { SyslogEvent } from '../core/types.js';
 import {
   enableLinearRegex,
   linearObstacle,
@@ -219,4 +220,16 @@ function pick(m: RegExpExecArray, groups: readonly string[]): string {
 /** Compiles a filter; throws FILTER_INVALID naming the filter and the offending pattern. */
 export function compileFilter(source: FilterSource): CompiledFilter {
   return new CompiledFilter(source);
+}
+
+/**
+ * What a jail runs on each line: the built-in CompiledFilter, or an adapter such as the
+ * fail2ban one (src/fail2ban/runtime.ts), which needs the whole event to rebuild the log line.
+ */
+export interface JailFilter {
+  readonly name: string;
+  readonly failregex: readonly { readonly source: string }[];
+  classify(message: string, event?: SyslogEvent): FilterHit | null;
+  /** Load-time remarks for the admin (patterns left on the backtracking engine, options ignored). */
+  readonly notices?: readonly string[];
 }

@@ -1,21 +1,9 @@
 // One running jail: its config, compiled filter, ignore and sender selectors, and counters that survive reloads.
-import type { JailConfig } from '../config/jail-options.js';
+import type { JailConfig } from './jail-config.js';
 import { CidrSet, maskAddress, parseIp, type Cidr } from '../core/ip.js';
 import type { SyslogEvent } from '../core/types.js';
-import { CompiledFilter, type FilterHit } from './filter.js';
+import { CompiledFilter, type JailFilter } from './filter.js';
 import { ProgramSet } from './programs.js';
-
-/**
- * What a jail runs on each line: the built-in CompiledFilter, or an adapter such as the
- * fail2ban one (src/fail2ban/runtime.ts), which needs the whole event to rebuild the log line.
- */
-export interface JailFilter {
-  readonly name: string;
-  readonly failregex: readonly { readonly source: string }[];
-  classify(message: string, event?: SyslogEvent): FilterHit | null;
-  /** Load-time remarks for the admin (patterns left on the backtracking engine, options ignored). */
-  readonly notices?: readonly string[];
-}
 
 /** Counters since the server started; a reload hands them to the jail's successor. */
 export interface JailCounters {

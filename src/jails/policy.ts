@@ -1,7 +1,7 @@
 // Ban length for an attacker given its past bans: fail2ban's bantime.increment, without evaluating config as code.
 import type { Seconds } from '../core/duration.js';
 import type { AttackerHistory } from '../core/types.js';
-import type { JailConfig } from '../config/jail-options.js';
+import type { JailConfig } from './jail-config.js';
 
 /** fail2ban stops doubling after 2^20 so the default formula cannot overflow. */
 const MAX_DOUBLINGS = 20;

@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { CidrSet, type Cidr } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
-import type { JailConfig } from '../config/jail-options.js';
+import type { JailConfig } from '../jails/jail-config.js';
 import { loadJails } from '../config/jails-dir.js';
 import type { FleetbanConfig } from '../config/load.js';
 import { AdminServer } from '../control/admin-server.js';

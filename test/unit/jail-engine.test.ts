@@ -5,7 +5,8 @@ import { ManualClock } from '../../src/core/clock.js';
 import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
 import { CidrSet, formatCidr, parseCidr, type Cidr } from '../../src/core/ip.js';
 import type { BanRequest, SyslogEvent } from '../../src/core/types.js';
-import { parseJailFile, type JailConfig } from '../../src/config/jail-options.js';
+import { parseJailFile } from '../../src/config/jail-options.js';
+import type { JailConfig } from '../../src/jails/jail-config.js';
 import { JailEngine, type JailStats } from '../../src/jails/engine.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12);

@@ -1,7 +1,7 @@
 // bantime.increment table: fail2ban's formula, multipliers, factor, maxtime, rndtime, overalljails.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BantimeIncrement } from '../../src/config/jail-options.js';
+import type { BantimeIncrement } from '../../src/jails/jail-config.js';
 import type { AttackerHistory } from '../../src/core/types.js';
 import { computeBantime, previousBans } from '../../src/jails/policy.js';
 
