@@ -8,11 +8,16 @@ const PORT = String.raw`(?: port \d+)?`;
 const PROTO = String.raw`(?: ssh\d?)?`;
 const PREAUTH = String.raw`(?: \[preauth\])?\s*$`;
 /**
- * What sshd may add after "ssh2" (key type and fingerprint, hostbased client details). It must
- * not hold " from " nor start with "from ": otherwise a user name ending in "from ADDR port N
- * ssh2:" could make ADDR the one banned.
+ * What sshd may add after "ssh2" (key type and fingerprint, hostbased client details). The user
+ * name before it is matched greedily, so the last " from ADDR port N ssh2" is the one taken: a
+ * user name ending in "from ADDR port N ssh2: x" makes its ADDR part of the name, not the ban.
  */
-const DETAIL = String.raw`(?:: (?!from )(?:(?! from ).){0,512})?`;
+const DETAIL = String.raw`(?:: .{0,512})?`;
+/**
+ * The methods sshd names in "Failed METHOD for": every one but publickey, which for a real user
+ * is a client trying its keys, not an attack (invalid users have their own pattern below).
+ */
+const METHOD = String.raw`(?:password|keyboard-interactive(?:/\S+)?|hostbased|gssapi-with-mic|none)`;
 const ROOT_REFUSED = String.raw`^ROOT LOGIN REFUSED FROM <HOST>${PORT}${PREAUTH}`;
 
 /**
@@ -23,7 +28,7 @@ const ROOT_REFUSED = String.raw`^ROOT LOGIN REFUSED FROM <HOST>${PORT}${PREAUTH}
  * name such as "x from 192.0.2.1" cannot point the ban elsewhere.
  */
 const normal: readonly string[] = [
-  String.raw`${PREF}Failed (?!publickey )\S+ for (?:invalid user )?<F-USER>.*?</F-USER> from <HOST>${PORT}${PROTO}${DETAIL}\s*$`,
+  String.raw`${PREF}Failed ${METHOD} for (?:invalid user )?<F-USER>.*</F-USER> from <HOST>${PORT}${PROTO}${DETAIL}\s*$`,
   String.raw`${PREF}[Ii]nvalid user <F-USER>.*?</F-USER> from <HOST>${PORT}${PREAUTH}`,
   String.raw`${PREF}(?:PAM: )?[Aa]uthentication (?:failure|error|failed) for (?:illegal user )?<F-USER>.*?</F-USER> from <HOST>(?: via \S+)?${PREAUTH}`,
   String.raw`${PREF}User <F-USER>.+?</F-USER> from <HOST> not allowed because (?:not listed in AllowUsers|listed in DenyUsers|not in any group|a group is listed in DenyGroups|none of user's groups are listed in AllowGroups)${PREAUTH}`,
@@ -33,7 +38,7 @@ const normal: readonly string[] = [
   String.raw`${PREF}banner exchange: Connection from <HOST>${PORT}: (?:invalid format|could not read protocol version)`,
   String.raw`${PREF}Bad protocol version identification '.*' from <HOST>${PORT}\s*$`,
   // A key offered for a user that does not exist is a probe; for a real user it is not (see above).
-  String.raw`${PREF}Failed publickey for invalid user <F-USER>.*?</F-USER> from <HOST>${PORT}${PROTO}${DETAIL}\s*$`,
+  String.raw`${PREF}Failed publickey for invalid user <F-USER>.*</F-USER> from <HOST>${PORT}${PROTO}${DETAIL}\s*$`,
   String.raw`${PREF}(?:PAM: )?User not known to the underlying authentication module for <F-USER>.*?</F-USER> from <HOST>${PREAUTH}`,
   String.raw`${PREF}Received disconnect from <HOST>${PORT}:\s*3: .{0,256}: Auth fail${PREAUTH}`,
   String.raw`${PREF}Disconnecting (?:invalid|authenticating) user <F-USER>\S+</F-USER> <HOST>${PORT}: Change of username or service not allowed: .{0,512}\[preauth\]\s*$`,
