@@ -88,12 +88,19 @@ export function sendText(
   res.end(text);
 }
 
-/** The one error body of the admin API: `{ "error": { "code", "message" } }`. */
+/**
+ * The one error body of fleetban's HTTP APIs (admin and agent): `{ "error": { "code", "message" } }`.
+ * A response already under way (a stream) cannot carry it: the connection is cut instead.
+ */
 export function sendError(
   res: ServerResponse,
   error: FleetbanError,
   headers: Readonly<Record<string, string>> = {},
 ): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   sendJson(
     res,
     httpStatusOf[error.code],

@@ -9,10 +9,11 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Clock, EpochMs } from '../core/clock.js';
-import { describeError, ErrorCode, FleetbanError, httpStatusOf } from '../core/errors.js';
+import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
 import { formatCidr, maskAddress, type IpAddress } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import { AuthLimiter, DEFAULT_AUTH_LIMIT, type AuthLimitOptions } from '../control/auth-limiter.js';
+import { sendError } from '../control/http-io.js';
 import type { MetricFamily } from '../control/metrics.js';
 import type { BanStore } from '../store/store.js';
 import type { AgentRecord, AgentRegistry } from './agent-registry.js';
@@ -318,7 +319,11 @@ export class AgentApi {
               cause: e,
             });
       if (error.code === ErrorCode.INTERNAL) this.#log.error({ err: e }, 'agent API handler threw');
-      sendError(res, error);
+      const challenge: Record<string, string> =
+        error.code === ErrorCode.UNAUTHORIZED
+          ? { 'www-authenticate': 'Bearer realm="fleetban-agents"' }
+          : {};
+      sendError(res, error, challenge);
     }
   }
 
@@ -504,27 +509,6 @@ function throttled(retryAfterSec: number): FleetbanError {
     ErrorCode.AUTH_THROTTLED,
     `too many failed token attempts from this address; retry in ${retryAfterSec} s`,
   );
-}
-
-function sendError(
-  res: ServerResponse,
-  error: FleetbanError,
-  extra: Readonly<Record<string, string>> = {},
-): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = `${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`;
-  const headers: Record<string, string | number> = {
-    ...extra,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  };
-  if (error.code === ErrorCode.UNAUTHORIZED)
-    headers['www-authenticate'] = 'Bearer realm="fleetban-agents"';
-  res.writeHead(httpStatusOf[error.code], headers);
-  res.end(text);
 }
 
 async function readPem(path: string, what: string): Promise<Buffer> {
