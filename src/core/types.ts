@@ -160,3 +160,18 @@ export interface AttackerHistory {
   /** Length of the last ban in seconds, null if it was permanent. */
   readonly lastBantime: number | null;
 }
+
+/**
+ * One event worth a mail, as the store's outbox keeps it and the mailer reads it. `id` is the
+ * sequence number of the change it reports (unique, ordered, stable across restarts: mail
+ * Message-IDs are derived from it); `at` is when it happened.
+ */
+export type Notice =
+  | { readonly id: number; readonly kind: 'ban'; readonly at: EpochMs; readonly ban: DetailedBan }
+  | {
+      readonly id: number;
+      readonly kind: 'unban';
+      readonly at: EpochMs;
+      readonly ban: Ban;
+      readonly reason: string;
+    };

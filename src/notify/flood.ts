@@ -1,6 +1,6 @@
 // Flood control for ban mail (CrowdSec's group_wait/group_threshold, Wazuh's maxperhour): pure, clock injected.
 import type { Clock, EpochMs } from '../core/clock.js';
-import type { Notice } from './notice.js';
+import type { Notice } from '../core/types.js';
 
 export interface FloodOptions {
   /** How long notices are gathered into one digest once mail is no longer quiet. */

@@ -4,7 +4,8 @@ import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { BanStore } from '../store/store.js';
 import { FloodControl, type FloodOptions, type PlannedMail } from './flood.js';
-import type { Notice, RenderContext, RenderedMail } from './notice.js';
+import type { Notice } from '../core/types.js';
+import type { RenderContext, RenderedMail } from './notice.js';
 import {
   renderDigest,
   renderLifecycle,
@@ -198,7 +199,7 @@ export class Mailer {
     for (let sentSome = true; sentSome && !this.#closed;) {
       sentSome = false;
       wakeAt = null;
-      const pending = (await this.#d.store.outbox(READ_LIMIT)) as Notice[];
+      const pending = await this.#d.store.outbox(READ_LIMIT);
       const routes = new Map<string, { to: readonly string[]; notices: Notice[] }>();
       const dropped: number[] = [];
       for (const n of pending) {

@@ -1,20 +1,4 @@
-// What mail is made of: a queued ban or unban notice, and the rendered message; pure types over core.
-import type { EpochMs } from '../core/clock.js';
-import type { Ban, DetailedBan } from '../core/types.js';
-
-/**
- * One event worth a mail, as the outbox keeps it. `id` is the sequence number of the change it
- * reports (unique, ordered, stable across restarts); `at` is when it happened.
- */
-export type Notice =
-  | { readonly id: number; readonly kind: 'ban'; readonly at: EpochMs; readonly ban: DetailedBan }
-  | {
-      readonly id: number;
-      readonly kind: 'unban';
-      readonly at: EpochMs;
-      readonly ban: Ban;
-      readonly reason: string;
-    };
+// What mail is made of: the rendered message and what the renderer needs (the notice itself is core's `Notice`).
 
 /** A mail ready for a transport: a plain-text part and an HTML part saying the same. */
 export interface RenderedMail {

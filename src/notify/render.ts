@@ -1,7 +1,8 @@
 // Renders ban mail (one ban, a digest, the "N more suppressed" summary) as text and HTML: pure, no I/O.
 import { formatDuration } from '../core/duration.js';
 import type { Ban, DetailedBan } from '../core/types.js';
-import type { Notice, RenderContext, RenderedMail } from './notice.js';
+import type { Notice } from '../core/types.js';
+import type { RenderContext, RenderedMail } from './notice.js';
 import { cleanLine, columns, count, escapeHtml, formatMailTime } from './text.js';
 
 /** Matched lines shown per ban, and the length each is cut to. */

@@ -11,6 +11,7 @@ import type {
   Change,
   DetailedBan,
   HeldBan,
+  Notice,
 } from '../core/types.js';
 import { ActiveBans } from './active-bans.js';
 import { decodeBan, encodeBan, expiryKey, makeInterner, seqKey } from './codec.js';
@@ -23,7 +24,6 @@ import {
   type BanStore,
   type ChangeListener,
   type NewBan,
-  type OutboxRecord,
   type SentMail,
   type StoreStats,
   type UnbanRequest,
@@ -83,7 +83,7 @@ export class LevelBanStore implements BanStore {
   readonly #feed: Sub;
   /** 'meta' → JSON Meta */
   readonly #meta: Sub;
-  /** seqKey(id) → JSON OutboxRecord: mail notices written with their ban, deleted once sent. */
+  /** seqKey(id) → JSON Notice: mail notices written with their ban, deleted once sent. */
   readonly #outbox: Sub;
   /** seqKey(at) + '/' + route → '': mails sent in the last hour, for the hourly cap. */
   readonly #sentMail: Sub;
@@ -275,12 +275,11 @@ export class LevelBanStore implements BanStore {
     };
   }
 
-  async outbox(limit: number): Promise<OutboxRecord[]> {
+  async outbox(limit: number): Promise<Notice[]> {
     await this.#ready();
     if (limit <= 0) return [];
-    const out: OutboxRecord[] = [];
-    for await (const raw of this.#outbox.values({ limit }))
-      out.push(JSON.parse(raw) as OutboxRecord);
+    const out: Notice[] = [];
+    for await (const raw of this.#outbox.values({ limit })) out.push(JSON.parse(raw) as Notice);
     return out;
   }
 

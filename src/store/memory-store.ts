@@ -8,6 +8,7 @@ import type {
   Change,
   DetailedBan,
   HeldBan,
+  Notice,
 } from '../core/types.js';
 import { ActiveBans } from './active-bans.js';
 import { HeldSet } from './held.js';
@@ -17,7 +18,6 @@ import {
   type BanStore,
   type ChangeListener,
   type NewBan,
-  type OutboxRecord,
   type SentMail,
   type StoreStats,
   type UnbanRequest,
@@ -34,7 +34,7 @@ export class MemoryBanStore implements BanStore {
   readonly #details = new Map<string, BanDetails>();
   readonly #history = new Map<string, AttackerHistory>();
   /** id → pending mail notice; ids only grow, so insertion order is id order. */
-  readonly #outbox = new Map<number, OutboxRecord>();
+  readonly #outbox = new Map<number, Notice>();
   #sentMail: SentMail[] = [];
   /** Kept feed entries; feed[0] has sequence number #feedFirst. */
   #feed: Change[] = [];
@@ -129,7 +129,7 @@ export class MemoryBanStore implements BanStore {
     };
   }
 
-  async outbox(limit: number): Promise<OutboxRecord[]> {
+  async outbox(limit: number): Promise<Notice[]> {
     await this.#ready();
     return [...this.#outbox.values()].slice(0, Math.max(0, limit));
   }

@@ -1,6 +1,13 @@
 // Works out what one group of ban/unban calls changes, free of I/O, so both stores share the semantics.
-import type { AttackerHistory, Ban, BanDetails, Change, DetailedBan } from '../core/types.js';
-import type { NewBan, OutboxRecord, UnbanRequest } from './store.js';
+import type {
+  AttackerHistory,
+  Ban,
+  BanDetails,
+  Change,
+  DetailedBan,
+  Notice,
+} from '../core/types.js';
+import type { NewBan, UnbanRequest } from './store.js';
 
 export type StoreOp =
   | { readonly kind: 'ban'; readonly bans: readonly NewBan[] }
@@ -127,7 +134,7 @@ function coreOf(nb: NewBan, seq: number): Ban {
 }
 
 /** The outbox record an effect queues, or null when it asked for no mail. */
-export function outboxRecordOf(e: Effect): OutboxRecord | null {
+export function outboxRecordOf(e: Effect): Notice | null {
   if (!e.notify) return null;
   if (e.kind === 'ban') {
     return { id: e.ban.seq, kind: 'ban', at: e.ban.start, ban: { ...e.ban, ...e.details } };

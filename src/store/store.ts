@@ -7,6 +7,7 @@ import type {
   Change,
   DetailedBan,
   HeldBan,
+  Notice,
 } from '../core/types.js';
 
 /**
@@ -24,20 +25,6 @@ export interface UnbanRequest {
   /** Also queue a notice of the unban in the mail outbox, in the same batch. */
   readonly notify?: boolean;
 }
-
-/**
- * A notice waiting in the mail outbox. `id` is the sequence number of the change it reports:
- * unique, ordered, and stable across restarts (mail Message-IDs are derived from it).
- */
-export type OutboxRecord =
-  | { readonly id: number; readonly kind: 'ban'; readonly at: EpochMs; readonly ban: DetailedBan }
-  | {
-      readonly id: number;
-      readonly kind: 'unban';
-      readonly at: EpochMs;
-      readonly ban: Ban;
-      readonly reason: string;
-    };
 
 /** A mail that went out to one set of recipients (`route`); kept an hour for the hourly cap. */
 export interface SentMail {
@@ -129,7 +116,7 @@ export interface BanStore {
    * Pending outbox notices, oldest (lowest id) first, at most `limit`. Notices are queued only by
    * `ban`/`unban` calls that ask for it, in their own batch; they stay until `ackOutbox`.
    */
-  outbox(limit: number): Promise<OutboxRecord[]>;
+  outbox(limit: number): Promise<Notice[]>;
 
   /**
    * Deletes delivered notices, all in one batch; unknown ids are skipped. `sent`, when given, is

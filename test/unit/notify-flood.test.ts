@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import type { DetailedBan } from '../../src/core/types.js';
 import { FloodControl, type PlannedMail } from '../../src/notify/flood.js';
-import type { Notice } from '../../src/notify/notice.js';
+import type { Notice } from '../../src/core/types.js';
 
 const MIN = 60_000;
 

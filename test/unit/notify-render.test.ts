@@ -4,7 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { DetailedBan } from '../../src/core/types.js';
-import type { Notice, RenderContext, RenderedMail } from '../../src/notify/notice.js';
+import type { Notice } from '../../src/core/types.js';
+import type { RenderContext, RenderedMail } from '../../src/notify/notice.js';
 import {
   MAX_DIGEST_ROWS,
   MAX_LINES,
