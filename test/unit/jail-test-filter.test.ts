@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { compileFilter } from '../../src/jails/filter.js';
 import { resolveFilter } from '../../src/jails/filters/index.js';
-import { linesOf, testFilter } from '../../src/jails/test-filter.js';
+import { linesOf, replayFilter } from '../../src/jails/filter-replay.js';
 import { SyslogTimeZone } from '../../src/parse/syslog.js';
 
 const LOG = [
@@ -28,7 +28,7 @@ const options = {
 test('counts, per-regex hits, hosts, users and times of a traditional syslog file', async () => {
   const resolved = resolveFilter('sshd');
   const filter = compileFilter(resolved);
-  const s = await testFilter(filter, LOG, { ...options, programs: resolved.programs });
+  const s = await replayFilter(filter, LOG, { ...options, programs: resolved.programs });
   assert.deepEqual(
     [s.lines, s.matched, s.ignored, s.missed, s.parseErrors, s.otherPrograms],
     [7, 4, 0, 3, 0, 2],
@@ -55,7 +55,7 @@ test('counts, per-regex hits, hosts, users and times of a traditional syslog fil
 });
 
 test('without program routing, an sshd message logged by cron matches too', async () => {
-  const s = await testFilter(compileFilter(resolveFilter('sshd')), LOG, options);
+  const s = await replayFilter(compileFilter(resolveFilter('sshd')), LOG, options);
   assert.deepEqual([s.matched, s.otherPrograms], [5, 0]);
 });
 
@@ -65,7 +65,7 @@ test('ignoreregex hits are counted apart from matches', async () => {
     failregex: ['^Failed password for \\S+ from <HOST>'],
     ignoreregex: ['from 198\\.51\\.100\\.'],
   });
-  const s = await testFilter(filter, LOG, { ...options, listIgnored: 5 });
+  const s = await replayFilter(filter, LOG, { ...options, listIgnored: 5 });
   assert.deepEqual([s.matched, s.ignored, s.missed], [2, 1, 4]);
   assert.equal(s.ignoredLines[0], LOG[1]);
 });

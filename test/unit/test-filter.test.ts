@@ -11,7 +11,7 @@ import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
 import { resolveTestFilter, TestFilterKind } from '../../src/fail2ban/filter-argument.js';
 import { loadFail2banFilter } from '../../src/fail2ban/filter.js';
 import { ianaZone } from '../../src/fail2ban/strptime.js';
-import { testFail2banFilter } from '../../src/fail2ban/test-filter.js';
+import { replayFail2banFilter } from '../../src/fail2ban/filter-replay.js';
 
 const NOW = Date.UTC(2026, 0, 2);
 
@@ -167,7 +167,7 @@ describe('test-filter', () => {
   describe('fail2ban-regex counting', () => {
     it('matched, ignored (NOFAIL or ignoreregex), missed; comment lines skipped', async () => {
       const spec = loadFail2banFilter(f2b, 'demo');
-      const s = await testFail2banFilter(spec, DEMO_LOG, {
+      const s = await replayFail2banFilter(spec, DEMO_LOG, {
         zone: ianaZone('UTC'),
         clock,
         listMatched: 10,

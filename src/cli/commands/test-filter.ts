@@ -8,15 +8,15 @@ import {
   type ResolvedTestFilter,
 } from '../../fail2ban/filter-argument.js';
 import { ianaZone } from '../../fail2ban/strptime.js';
-import { testFail2banFilter } from '../../fail2ban/test-filter.js';
+import { replayFail2banFilter } from '../../fail2ban/filter-replay.js';
 import {
   linesOf,
-  testFilter,
+  replayFilter,
   type Count,
   type LineSource,
   type RegexHits,
   type TestFilterSummary,
-} from '../../jails/test-filter.js';
+} from '../../jails/filter-replay.js';
 import { flagOption, stringOption, toJson, usageError, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
@@ -85,14 +85,14 @@ export const testFilterCommand: Command = {
       listIgnored: flagOption(values, 'print-ignored') ? LIST_CAP : 0,
     };
     const summary = isFail2banTestFilter(filter)
-      ? await testFail2banFilter(filter.spec, input.source, {
+      ? await replayFail2banFilter(filter.spec, input.source, {
           ...caps,
           zone: ianaZone(zoneName === 'local' ? localZoneName() : zoneName),
           useDns: stringOption(values, 'usedns') ?? 'warn',
           clock: io.clock,
           label: filter.label,
         })
-      : await testFilter(filter.filter, input.source, {
+      : await replayFilter(filter.filter, input.source, {
           ...caps,
           programs: filter.programs,
           timeZone: zoneName,

@@ -1,4 +1,4 @@
-// test-filter for fail2ban filters: whole lines through the fail2ban matcher, counted exactly as fail2ban-regex counts them.
+// Filter replay for fail2ban filters: whole lines through the fail2ban matcher, counted exactly as fail2ban-regex counts them.
 import { systemClock, type Clock } from '../core/clock.js';
 import { parseIp } from '../core/ip.js';
 import {
@@ -8,7 +8,7 @@ import {
   type LineSource,
   type ListCaps,
   type TestFilterSummary,
-} from '../jails/test-filter.js';
+} from '../jails/filter-replay.js';
 import type { Fail2banFilterSpec } from './filter.js';
 import { Fail2banMatcher } from './matcher.js';
 import type { LocalZone } from './strptime.js';
@@ -31,7 +31,7 @@ export interface Fail2banTestOptions extends ListCaps {
  * later match consumed move from missed to matched, as fail2ban-regex moves them.
  * Throws FILTER_INVALID naming the pattern when the filter does not translate.
  */
-export async function testFail2banFilter(
+export async function replayFail2banFilter(
   spec: Fail2banFilterSpec,
   source: LineSource,
   options: Fail2banTestOptions,

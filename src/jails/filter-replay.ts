@@ -1,4 +1,4 @@
-// The engine of `fleetban test-filter FILTER LOG` (fleetban's fail2ban-regex): replays syslog lines through one filter and counts like fail2ban-regex.
+// Filter replay, the engine of `fleetban test-filter FILTER LOG` (fleetban's fail2ban-regex): syslog lines through one filter, counted like fail2ban-regex.
 import { StringDecoder } from 'node:string_decoder';
 import { systemClock, type Clock, type EpochMs } from '../core/clock.js';
 import { isParseError, parseSyslog, SyslogTimeZone } from '../parse/syslog.js';
@@ -202,7 +202,7 @@ export async function forEachLine(source: LineSource, one: (line: string) => voi
  * Runs every line through the syslog parser (file lines have no PRI: traditional format) and
  * then the filter, believing the file's own timestamps (old logs replay at their own time).
  */
-export async function testFilter(
+export async function replayFilter(
   filter: CompiledFilter,
   source: LineSource,
   options: TestFilterOptions = {},
