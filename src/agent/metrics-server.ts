@@ -1,7 +1,7 @@
 // The agent's optional local HTTP endpoint: GET /metrics in the Prometheus text format, nothing else.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, FleetbanError } from '../core/errors.js';
+import { listenOrFail } from '../core/listen.js';
 import type { AgentMetrics } from './metrics.js';
 
 export class MetricsServer {
@@ -20,25 +20,13 @@ export class MetricsServer {
   }
 
   /** Listens; resolves with the bound address (port 0 picks one). */
-  start(address: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => {
-        reject(
-          new FleetbanError(
-            ErrorCode.LISTEN_FAILED,
-            `cannot serve metrics on ${address}:${port}: ${e.message}`,
-            {
-              cause: e,
-            },
-          ),
-        );
-      };
-      this.#server.once('error', onError);
-      this.#server.listen(port, address, () => {
-        this.#server.off('error', onError);
-        resolve(this.#server.address() as AddressInfo);
-      });
-    });
+  async start(address: string, port: number): Promise<AddressInfo> {
+    await listenOrFail(
+      this.#server,
+      { host: address, port },
+      `cannot serve metrics on ${address}:${port}`,
+    );
+    return this.#server.address() as AddressInfo;
   }
 
   close(): Promise<void> {

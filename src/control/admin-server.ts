@@ -3,6 +3,7 @@ import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeError, ErrorCode, FleetbanError, isFleetbanError } from '../core/errors.js';
+import { listenOrFail } from '../core/listen.js';
 import type { Logger } from '../core/logger.js';
 import { AuthLimiter, DEFAULT_AUTH_LIMIT, type AuthLimitOptions } from './auth-limiter.js';
 import { BearerToken } from './bearer.js';
@@ -241,24 +242,7 @@ function listen(
   options: { path: string } | { host: string; port: number },
   where: string,
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error) => {
-      reject(
-        new FleetbanError(
-          ErrorCode.LISTEN_FAILED,
-          `admin API cannot listen on ${where}: ${e.message}`,
-          {
-            cause: e,
-          },
-        ),
-      );
-    };
-    server.once('error', onError);
-    server.listen(options, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  return listenOrFail(server, options, `admin API cannot listen on ${where}`);
 }
 
 function stop(server: Server | undefined): Promise<void> {

@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Clock, EpochMs } from '../core/clock.js';
 import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
 import { formatCidr, maskAddress, type IpAddress } from '../core/ip.js';
+import { listenOrFail } from '../core/listen.js';
 import type { Logger } from '../core/logger.js';
 import { AuthLimiter, DEFAULT_AUTH_LIMIT, type AuthLimitOptions } from '../control/auth-limiter.js';
 import { sendError } from '../control/http-io.js';
@@ -127,22 +128,11 @@ export class AgentApi {
     server.on('error', (e) => {
       this.#log.error({ err: e }, 'agent API listener error');
     });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => {
-        reject(
-          new FleetbanError(
-            ErrorCode.LISTEN_FAILED,
-            `agent API cannot listen on ${this.#o.address}:${this.#o.port}: ${e.message}`,
-            { cause: e },
-          ),
-        );
-      };
-      server.once('error', onError);
-      server.listen({ host: this.#o.address, port: this.#o.port }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    await listenOrFail(
+      server,
+      { host: this.#o.address, port: this.#o.port },
+      `agent API cannot listen on ${this.#o.address}:${this.#o.port}`,
+    );
     this.#server = server;
     this.#watchNeverBan();
     const info = server.address() as AddressInfo;

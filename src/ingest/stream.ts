@@ -1,7 +1,7 @@
 // TCP and TLS (RFC 5425) syslog listener: allowlist and connection slots at connect, deadlines, RFC 6587 framing.
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { ErrorCode, FleetbanError } from '../core/errors.js';
+import { listenOrFail } from '../core/listen.js';
 import { FrameSplitter } from './framing.js';
 import { formatEndpoint, type ListenerOptions, type TlsListenerOptions } from './options.js';
 import { RefusalLog } from './refusal-log.js';
@@ -63,22 +63,11 @@ export class StreamListener {
     if (this.#transport === 'tls') this.#tlsServer = await this.#wireTlsServer();
     const { address, port } = this.#options;
     const server = this.#server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => {
-        reject(
-          new FleetbanError(
-            ErrorCode.LISTEN_FAILED,
-            `cannot listen on ${this.#transport} ${formatEndpoint(address, port)}: ${e.message}`,
-            { cause: e },
-          ),
-        );
-      };
-      server.once('error', onError);
-      server.listen({ host: address, port, exclusive: true }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    await listenOrFail(
+      server,
+      { host: address, port, exclusive: true },
+      `cannot listen on ${this.#transport} ${formatEndpoint(address, port)}`,
+    );
     this.#listening = true;
     server.on('error', (e) => {
       this.#ctx.log.warn({ err: e, transport: this.#transport }, 'listener error');
