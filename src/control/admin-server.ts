@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { describeError, ErrorCode, FleetbanError, isFleetbanError } from '../core/errors.js';
 import { listenOrFail } from '../core/listen.js';
 import type { Logger } from '../core/logger.js';
-import { AuthLimiter, DEFAULT_AUTH_LIMIT, type AuthLimitOptions } from './auth-limiter.js';
+import {
+  AuthLimiter,
+  DEFAULT_AUTH_LIMIT,
+  throttledError,
+  type AuthLimitOptions,
+} from './auth-limiter.js';
 import { BearerToken } from './bearer.js';
 import { readJsonObject, sendError, sendJson, sendText } from './http-io.js';
 import type { MetricFamily } from './metrics.js';
@@ -53,7 +58,6 @@ export class AdminServer {
   readonly #extraRoutes: readonly Route[];
   readonly #requests = new Map<string, number>();
   readonly #limiter: AuthLimiter;
-  #unauthorized = 0;
   #unixServer: Server | undefined;
   #tcpServer: Server | undefined;
 
@@ -131,7 +135,7 @@ export class AdminServer {
 
   /** Requests refused for a missing or wrong token since start. */
   get unauthorized(): number {
-    return this.#unauthorized;
+    return this.#limiter.failures;
   }
 
   #createServer(listener: Listener): Server {
@@ -158,13 +162,9 @@ export class AdminServer {
         // Checked before the token, at the cost of one lookup: guessing gets no cheaper answer.
         retryAfter = this.#limiter.retryAfter(req.socket.remoteAddress);
         if (retryAfter !== null) {
-          throw new FleetbanError(
-            ErrorCode.AUTH_THROTTLED,
-            `too many failed token attempts from this address; retry in ${retryAfter} s`,
-          );
+          throw throttledError(retryAfter);
         }
         if (this.#token?.accepts(req.headers.authorization) !== true) {
-          this.#unauthorized++;
           this.#limiter.failed(
             req.socket.remoteAddress,
             req.headers.authorization === undefined ? 'missing' : 'wrong',
@@ -229,7 +229,7 @@ export class AdminServer {
         name: 'fleetban_admin_unauthorized_total',
         help: 'Admin API requests over TCP refused for a missing or wrong bearer token.',
         type: 'counter',
-        samples: [{ value: this.#unauthorized }],
+        samples: [{ value: this.#limiter.failures }],
       },
       ...this.#limiter.metrics('fleetban_admin', 'admin API (TCP)'),
       ...this.#extensions.flatMap((x) => x.metrics()),

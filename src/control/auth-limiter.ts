@@ -1,4 +1,5 @@
 // Failed token attempts per source for the token-protected APIs: 429 past a limit, bounded memory, one summary log line per interval.
+import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { formatCidr, maskAddress, parseIp } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import type { MetricFamily } from './metrics.js';
@@ -160,12 +161,9 @@ export class AuthLimiter {
     ];
   }
 
+  /** Failed token attempts since start (all sources). */
   get failures(): number {
     return this.#failures;
-  }
-
-  get throttled(): number {
-    return this.#throttled;
   }
 
   #note(key: string, kind: 'failed' | 'throttled'): void {
@@ -209,8 +207,16 @@ export class AuthLimiter {
 /** The unit a limit applies to: an IPv4 address (IPv4-mapped included) or an IPv6 /64. */
 export function sourceKey(remote: string | undefined): string {
   if (remote === undefined || remote === '') return 'unknown';
-  if (!remote.includes(':')) return remote;
-  if (remote.startsWith('::ffff:') && remote.includes('.')) return remote.slice(7);
+  // parseIp turns an IPv4-mapped address into IPv4.
   const ip = parseIp(remote);
-  return ip === null ? remote : formatCidr(maskAddress(ip, 64));
+  if (ip === null) return remote;
+  return ip.family === 4 ? ip.text : formatCidr(maskAddress(ip, 64));
+}
+
+/** The 429 answer to a source past its limit; `Retry-After` carries the same seconds. */
+export function throttledError(retryAfterSec: number): FleetbanError {
+  return new FleetbanError(
+    ErrorCode.AUTH_THROTTLED,
+    `too many failed token attempts from this address; retry in ${retryAfterSec} s`,
+  );
 }

@@ -13,7 +13,12 @@ import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
 import { formatCidr, maskAddress, type IpAddress } from '../core/ip.js';
 import { listenOrFail } from '../core/listen.js';
 import type { Logger } from '../core/logger.js';
-import { AuthLimiter, DEFAULT_AUTH_LIMIT, type AuthLimitOptions } from '../control/auth-limiter.js';
+import {
+  AuthLimiter,
+  DEFAULT_AUTH_LIMIT,
+  throttledError,
+  type AuthLimitOptions,
+} from '../control/auth-limiter.js';
 import { sendError } from '../control/http-io.js';
 import type { MetricFamily } from '../control/metrics.js';
 import type { BanStore } from '../store/store.js';
@@ -81,7 +86,6 @@ export class AgentApi {
   readonly #endListeners = new Set<StreamEndListener>();
   readonly #limiter: AuthLimiter;
   #server: Server | undefined;
-  #authFailures = 0;
   #started = { snapshot: 0, resume: 0 };
   #messages = 0;
   #nftRequests = 0;
@@ -184,7 +188,7 @@ export class AgentApi {
         name: 'fleetban_agent_auth_failures_total',
         help: 'Agent API requests refused for a missing or unknown token.',
         type: 'counter',
-        samples: [{ value: this.#authFailures }],
+        samples: [{ value: this.#limiter.failures }],
       },
       {
         name: 'fleetban_agents_registered',
@@ -252,7 +256,7 @@ export class AgentApi {
   }
 
   get authFailures(): number {
-    return this.#authFailures;
+    return this.#limiter.failures;
   }
 
   #report(a: AgentRecord): AgentReport {
@@ -280,7 +284,7 @@ export class AgentApi {
     // Before anything else, and without looking at the token: a guessing source costs one lookup.
     const wait = this.#limiter.retryAfter(req.socket.remoteAddress);
     if (wait !== null) {
-      sendError(res, throttled(wait), { 'retry-after': String(wait) });
+      sendError(res, throttledError(wait), { 'retry-after': String(wait) });
       return;
     }
     try {
@@ -321,7 +325,6 @@ export class AgentApi {
     const token = bearerOf(req.headers.authorization);
     const agent = token === null ? undefined : this.#o.registry.authenticate(token);
     if (agent !== undefined) return agent;
-    this.#authFailures++;
     this.#limiter.failed(req.socket.remoteAddress, token === null ? 'missing' : 'unknown');
     throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'a valid agent token is required');
   }
@@ -492,13 +495,6 @@ function optionalCount(query: URLSearchParams, name: string): number | null {
     throw new FleetbanError(ErrorCode.REQUEST_INVALID, `${name} must be a non-negative integer`);
   }
   return Number(raw);
-}
-
-function throttled(retryAfterSec: number): FleetbanError {
-  return new FleetbanError(
-    ErrorCode.AUTH_THROTTLED,
-    `too many failed token attempts from this address; retry in ${retryAfterSec} s`,
-  );
 }
 
 async function readPem(path: string, what: string): Promise<Buffer> {

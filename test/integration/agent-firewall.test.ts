@@ -7,7 +7,9 @@ import type { BanEntry } from '../../src/distribute/protocol.js';
 import { Enforcer } from '../../src/agent/enforcer.js';
 import { Guard } from '../../src/agent/guard.js';
 import { AgentCounter, AgentMetrics } from '../../src/agent/metrics.js';
+import type { Firewall } from '../../src/nft/firewall.js';
 import { NftFirewall } from '../../src/nft/nft.js';
+import type { EnforceMode } from '../../src/nft/render.js';
 import { Netns, requireNetns, runId } from './agent-netns-fixture.js';
 import { ObservedFirewall } from './observed-firewall.js';
 
@@ -20,17 +22,21 @@ before(async () => {
 });
 after(() => netns.cleanup());
 
-function makeEnforcer() {
-  const metrics = new AgentMetrics();
-  const firewall = new NftFirewall({
+/** Real nft inside network namespace `inNs`. */
+function nftIn(inNs: string): NftFirewall {
+  return new NftFirewall({
     nftPath: 'nft',
     timeoutMs: 30_000,
-    prefix: ['ip', 'netns', 'exec', ns],
+    prefix: ['ip', 'netns', 'exec', inNs],
     clock: systemClock,
   });
+}
+
+function makeEnforcer(firewall: Firewall = nftIn(ns), mode: EnforceMode = 'both') {
+  const metrics = new AgentMetrics();
   const enforcer = new Enforcer({
     firewall,
-    ruleset: { mode: 'both', verdict: 'drop', ports: [], interface: '' },
+    ruleset: { mode, verdict: 'drop', ports: [], interface: '' },
     clock: systemClock,
     logger: silentLogger,
     metrics,
@@ -119,26 +125,8 @@ const NEW_BAN = '203.0.113.77';
 test('real nft: unban of 50,000 bans while a new ban arrives', async () => {
   // A namespace of its own: setting up must not first delete the 110,000 elements left above.
   const own = await netns.add(`fbmu-${runId()}`);
-  const metrics = new AgentMetrics();
-  const firewall = new ObservedFirewall(
-    new NftFirewall({
-      nftPath: 'nft',
-      timeoutMs: 30_000,
-      prefix: ['ip', 'netns', 'exec', own],
-      clock: systemClock,
-    }),
-  );
-  const enforcer = new Enforcer({
-    firewall,
-    ruleset: { mode: 'host', verdict: 'drop', ports: [], interface: '' },
-    clock: systemClock,
-    logger: silentLogger,
-    metrics,
-    guard: new Guard({ 'own address': [], 'server address': [], allowlist: [] }),
-    batchWindowMs: 20,
-    batchMax: 5000,
-    toleranceMs: 10_000,
-  });
+  const firewall = new ObservedFirewall(nftIn(own));
+  const { enforcer, metrics } = makeEnforcer(firewall, 'host');
   try {
     const now = Date.now();
     const bans: BanEntry[] = [];

@@ -58,19 +58,24 @@ export function heldBan(target: string, at = 0, reason: HeldBan['reason'] = 'sen
   };
 }
 
+/** Opens a fresh store from `factory` before each test of the enclosing suite, and removes it after. */
+function freshStoreEach(factory: StoreFactory, use: (store: BanStore) => void): void {
+  let sut: StoreUnderTest | null = null;
+  beforeEach(async () => {
+    sut = await factory({});
+    use(sut.store);
+    await sut.store.open();
+  });
+  afterEach(async () => {
+    await sut?.store.close();
+    await sut?.cleanup();
+  });
+}
+
 export function storeContract(name: string, factory: StoreFactory): void {
   describe(`BanStore contract: ${name}`, () => {
-    let sut: StoreUnderTest;
     let store: BanStore;
-    beforeEach(async () => {
-      sut = await factory({});
-      store = sut.store;
-      await store.open();
-    });
-    afterEach(async () => {
-      await store.close();
-      await sut.cleanup();
-    });
+    freshStoreEach(factory, (s) => (store = s));
 
     it('bans: assigns sequence numbers, returns details, keeps only core fields in memory', async () => {
       const stored = await store.ban([
@@ -319,17 +324,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
   });
 
   describe(`BanStore contract: ${name}, mail outbox`, () => {
-    let sut: StoreUnderTest;
     let store: BanStore;
-    beforeEach(async () => {
-      sut = await factory({});
-      store = sut.store;
-      await store.open();
-    });
-    afterEach(async () => {
-      await store.close();
-      await sut.cleanup();
-    });
+    freshStoreEach(factory, (s) => (store = s));
 
     it('queues a notice only for bans and unbans that ask for one, in their own batch', async () => {
       const seen: number[] = [];
@@ -400,17 +396,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
   });
 
   describe(`BanStore contract: ${name}, held bans`, () => {
-    let sut: StoreUnderTest;
     let store: BanStore;
-    beforeEach(async () => {
-      sut = await factory({});
-      store = sut.store;
-      await store.open();
-    });
-    afterEach(async () => {
-      await store.close();
-      await sut.cleanup();
-    });
+    freshStoreEach(factory, (s) => (store = s));
 
     it('keeps held bans apart from active ones, one per target, until dropped', async () => {
       const seen: number[] = [];
