@@ -63,6 +63,7 @@ export interface ReconcileResult {
  */
 export class Enforcer {
   readonly #o: EnforcerOptions;
+  readonly #limits: PlanLimits;
   readonly #wanted = new WantedSet();
   #guard: Guard;
   /** What the kernel holds, as far as we know; null = unknown, list before diffing. */
@@ -80,6 +81,7 @@ export class Enforcer {
 
   constructor(options: EnforcerOptions) {
     this.#o = options;
+    this.#limits = options.planLimits ?? DEFAULT_PLAN_LIMITS;
     this.#guard = options.guard;
   }
 
@@ -242,7 +244,7 @@ export class Enforcer {
   async #settle(): Promise<void> {
     const window = this.#o.batchWindowMs;
     const started = performance.now();
-    const rewriteAfter = (this.#o.planLimits ?? DEFAULT_PLAN_LIMITS).rewriteAfterRemoves;
+    const rewriteAfter = this.#limits.rewriteAfterRemoves;
     while (!this.#closed && this.#pendingRemovals > rewriteAfter) {
       const now = performance.now();
       const quietFor = now - this.#lastChangeAt;
@@ -338,7 +340,7 @@ export class Enforcer {
       const plan = planBatch(
         diffs,
         (family) => (sets ??= this.#normalised(now))[family],
-        this.#o.planLimits ?? DEFAULT_PLAN_LIMITS,
+        this.#limits,
         newest,
       );
       try {

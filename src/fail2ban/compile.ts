@@ -91,9 +91,8 @@ export function compileFail2banRegex(
     // Lookarounds and backreferences (sshd's `(?! from )`, `(?P=name)`) need the backtracking
     // engine; such a pattern is refused if it nests repeats the exponential way.
     const backtracking = translate(false);
-    if (!backtracking.ok) t = backtracking;
-    else {
-      t = backtracking;
+    t = backtracking;
+    if (backtracking.ok) {
       const unsafe = checkRegexSafety(expanded);
       if (unsafe?.severity === 'refuse') {
         throw new FleetbanError(

@@ -1,4 +1,5 @@
 // Re-anchors a fail2ban failregex match on the last occurrence of its address field, so a copy of that field inside an earlier user name cannot choose who is banned.
+import { checkRegexSafety } from './regex-guard.js';
 import { resolveTags } from './compile.js';
 import { PyRegExp, translatePythonRegex } from './regex.js';
 
@@ -87,7 +88,11 @@ export class LastHostRule {
   ): LastHostRule | null {
     const context = lastHostContext(source);
     if (context === '') return null;
-    const t = translatePythonRegex(resolveTags(source, options.useDns), {
+    const expanded = resolveTags(source, options.useDns);
+    // Match indices (`d`) keep a pattern off V8's linear engine and its fallback: a pattern that
+    // could backtrack exponentially gets no second look (its first match stands).
+    if (checkRegexSafety(expanded)?.severity === 'refuse') return null;
+    const t = translatePythonRegex(expanded, {
       multiline: false,
       unicode: options.unicode,
     });

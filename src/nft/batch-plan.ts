@@ -17,13 +17,13 @@ import { renderAdd, renderDelete, type NftCommand } from './render.js';
  * the set and adding back the n wanted ones costs about n × 28 µs (50,000: 1.4 s), and so does any
  * add (the whole set is read back first). Past a handful of deletes the rewrite is cheaper.
  */
-export const REWRITE_AFTER_REMOVES = 8;
+const REWRITE_AFTER_REMOVES = 8;
 
 /**
  * Adds per set in one transaction. A larger add is applied in chunks, one transaction each, so
  * bans that arrive meanwhile go into the next transaction instead of waiting for all of it.
  */
-export const MAX_ADDS_PER_BATCH = 10_000;
+const MAX_ADDS_PER_BATCH = 10_000;
 
 export interface PlanLimits {
   readonly rewriteAfterRemoves: number;
@@ -92,13 +92,6 @@ function prioritised(add: readonly SetElement[], first: ReadonlySet<string>): Se
     else rest.push(e);
   }
   return [...prefixes, ...fresh, ...rest];
-}
-
-export function isEmptyPlan(plan: BatchPlan): boolean {
-  return ([4, 6] as const).every((f) => {
-    const s = plan.steps[f];
-    return s.kind === 'change' && s.remove.length === 0 && s.add.length === 0;
-  });
 }
 
 /** The transaction: flushes and deletes first (so a prefix can replace the addresses it covers), then adds. */

@@ -1,7 +1,6 @@
 // Renders the fleetban table, chains and set changes as a libnftables JSON document (`nft -j -f -`).
 import type { EpochMs } from '../core/clock.js';
 import { isSingleAddress, type IpFamily } from '../core/ip.js';
-import type { SetDiff } from './diff.js';
 import {
   NFT_FAMILY,
   NFT_TABLE,
@@ -155,19 +154,6 @@ export function renderDelete(family: IpFamily, elements: readonly SetElement[]):
         element: inTable({ name: SET_OF_FAMILY[family], elem: elements.map(elementValue) }),
       },
     },
-  ];
-}
-
-/** The changes of both sets: all deletes first, so a prefix can replace the addresses it covers. */
-export function renderChanges(
-  diffs: Readonly<Record<IpFamily, SetDiff>>,
-  now: EpochMs,
-): NftCommand[] {
-  return [
-    ...renderDelete(4, diffs[4].remove),
-    ...renderDelete(6, diffs[6].remove),
-    ...renderAdd(4, diffs[4].add, now),
-    ...renderAdd(6, diffs[6].add, now),
   ];
 }
 

@@ -1,7 +1,7 @@
 // Turns ban requests (from jails or admins) into stored bans and lifts them: the only writer of the store.
 import type { Clock, EpochMs } from '../core/clock.js';
 import { FleetbanError, ErrorCode, describeError } from '../core/errors.js';
-import { cidrContains, formatCidr, parseCidr, type Cidr } from '../core/ip.js';
+import { cidrOverlaps, formatCidr, parseCidr, type Cidr } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import type { AttackerHistory, Ban, BanRequest } from '../core/types.js';
 import { BanAction, type BanLog } from '../log/ban-log.js';
@@ -119,7 +119,7 @@ export class BanManager {
     const target = formatCidr(cidr);
     const clash = this.#deps
       .ignored(jail)
-      .find((c) => cidrContains(c, cidr) || cidrContains(cidr, c));
+      .find((c) => cidrOverlaps(c, cidr));
     if (clash !== undefined) {
       throw new FleetbanError(
         ErrorCode.BAN_IGNORED,

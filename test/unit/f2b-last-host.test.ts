@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
 import type { SyslogEvent } from '../../src/core/types.js';
 import type { Fail2banFilterSpec } from '../../src/fail2ban/filter.js';
-import { lastHostContext } from '../../src/fail2ban/last-host.js';
+import { LastHostRule, lastHostContext } from '../../src/fail2ban/last-host.js';
 import { Fail2banJailFilter } from '../../src/fail2ban/runtime.js';
 import { loadFail2banFilter } from '../../src/fail2ban/filter.js';
 
@@ -122,7 +122,17 @@ test('a synthetic filter of the same layout gets the same protection, in bounded
   assert.equal(bans(filter, 'x', 'auth failed for bob from 203.0.113.9'), '203.0.113.9');
   // Repeating the field text cannot make the rule do unbounded work: a few later fields are tried.
   const many = `auth failed for a from 8.8.8.8${' from x'.repeat(1000)}`;
+  assert.equal(bans(filter, 'x', many), '8.8.8.8', 'no later field holds an address');
+  // 100 lines of 1,000 field copies: unbounded, that is 100,000 regex runs over 7 KB (seconds).
   const t0 = performance.now();
   for (let i = 0; i < 100; i++) bans(filter, 'x', many);
   assert.ok(performance.now() - t0 < 1000, 'bounded');
+});
+
+test('a pattern that could backtrack exponentially gets no second look (match indices run without the linear fallback)', () => {
+  const options = { useDns: 'no', unicode: true };
+  const safe = String.raw`^auth failed for <F-USER>\S+</F-USER> from <HOST>$`;
+  assert.ok(LastHostRule.compile(safe, options) !== null);
+  const hostile = String.raw`^auth failed for <F-USER>(\w+\s?)+</F-USER> from <HOST>$`;
+  assert.equal(LastHostRule.compile(hostile, options), null);
 });

@@ -1,17 +1,13 @@
 // The pure nftables stages: normalising bans, diffing against the kernel, rendering libnftables JSON.
 import assert from 'node:assert/strict';
+import { renderPlan } from '../../src/nft/batch-plan.js';
 import { test } from 'node:test';
 import { parseCidr } from '../../src/core/ip.js';
 import { diffSet } from '../../src/nft/diff.js';
 import { setElement, timeoutSeconds, type SetElement } from '../../src/nft/element.js';
 import { normaliseBans } from '../../src/nft/normalise.js';
 import { parseListedSet } from '../../src/nft/parse-list.js';
-import {
-  renderChanges,
-  renderReplace,
-  renderRuleset,
-  type RulesetOptions,
-} from '../../src/nft/render.js';
+import { renderReplace, renderRuleset, type RulesetOptions } from '../../src/nft/render.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const T = { family: 'inet', table: 'fleetban' } as const;
@@ -309,7 +305,14 @@ test('golden: changes delete first (so a prefix can replace its addresses), then
   );
   const d4 = diffSet(wanted[4], kernel, NOW, 10_000);
   const d6 = diffSet(wanted[6], new Map(), NOW, 10_000);
-  assert.deepEqual(renderChanges({ 4: d4, 6: d6 }, NOW), [
+  const plan = {
+    steps: {
+      4: { kind: 'change' as const, remove: d4.remove, add: d4.add },
+      6: { kind: 'change' as const, remove: d6.remove, add: d6.add },
+    },
+    deferred: { 4: [], 6: [] },
+  };
+  assert.deepEqual(renderPlan(plan, NOW), [
     { delete: { element: { ...T, name: 'banned_v4', elem: ['198.51.100.7'] } } },
     {
       add: {
