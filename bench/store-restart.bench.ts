@@ -1,6 +1,7 @@
 // Benchmark: write N active bans to the LevelDB store, then time a cold reopen and report its memory.
 // Run: node dist/bench/store-restart.bench.js [--bans 1000000] [--batch 10000] [--runs 3] [--dir PATH]
 // With --dir the store is kept there, and written only if it is empty, to rerun reopens alone.
+// --scan removes the active-ban snapshot before each reopen, so the bans are read from LevelDB.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '10000' },
     runs: { type: 'string', default: '3' },
     open: { type: 'string' },
+    scan: { type: 'boolean', default: false },
     dir: { type: 'string' },
   },
 });
@@ -123,10 +125,11 @@ async function main(): Promise<void> {
     }
     const results: OpenResult[] = [];
     for (let r = 0; r < runs; r++) {
+      if (values.scan) await rm(join(path, 'fleetban-active.snapshot'), { force: true });
       const res = await runChild(path);
       results.push(res);
       console.log(
-        `reopen ${r + 1}: ${res.activeBans} bans ready in ${(res.openMs / 1000).toFixed(2)} s, rss ${res.rssMB} MB, heap ${res.heapMB} MB`,
+        `reopen ${r + 1} (${values.scan ? 'LevelDB scan' : 'snapshot'}): ${res.activeBans} bans ready in ${(res.openMs / 1000).toFixed(2)} s, rss ${res.rssMB} MB, heap ${res.heapMB} MB`,
       );
     }
     const sorted = [...results].sort((a, b) => a.openMs - b.openMs);
