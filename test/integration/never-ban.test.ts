@@ -265,3 +265,26 @@ function targetsOf(m: StreamMessage): string[] {
   if (m.type !== 'snapshot') return assert.fail(`a snapshot, not ${m.type}`);
   return m.bans.map((b) => b.target).sort();
 }
+
+describe('one allowed host forges failures naming another allowed host', () => {
+  it('bans nobody of the fleet, counts the refusal, and still bans a real attacker', async () => {
+    const peer = '203.0.113.200';
+    const s = await started(
+      { sshd: sshdJail({ maxretry: 2, findtime: '10m', bantime: '1h' }) },
+      { ingest: { allowedSenders: ['127.0.0.0/8', `${peer}/32`] } },
+    );
+    try {
+      await logger(s.udp, 'sshd', failures(peer, 4));
+      await logger(s.udp, 'sshd', failures('198.51.100.91', 2));
+      await s.server.waitForLog(exactMsg('NOTICE [sshd] Ban 198.51.100.91'));
+      await waitFor(async () => ((await s.status()).neverBan?.refused ?? 0) >= 1, {
+        what: 'the refused ban of the allowed sender',
+      });
+      const targets = (await s.bans()).map((b) => b.target);
+      assert.deepEqual(targets, ['198.51.100.91']);
+    } finally {
+      await s.server.kill().catch(() => undefined);
+      await s.dir.remove();
+    }
+  });
+});
