@@ -117,9 +117,7 @@ export class BanManager {
     }
     const jail = manual.jail ?? MANUAL_JAIL;
     const target = formatCidr(cidr);
-    const clash = this.#deps
-      .ignored(jail)
-      .find((c) => cidrOverlaps(c, cidr));
+    const clash = this.#deps.ignored(jail).find((c) => cidrOverlaps(c, cidr));
     if (clash !== undefined) {
       throw new FleetbanError(
         ErrorCode.BAN_IGNORED,
