@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds fleetban_<version>_<arch>.deb from the compiled tree (dist/src) with production node_modules.
+# Builds fleetban_<version>_<arch>.deb from the compiled tree (dist/src, dist/native) with production node_modules.
 # Usage: packaging/build-deb.sh [--out DIR]   (default DIR: dist/; run `npm run build` first)
 # Works offline: node_modules is copied from the checkout and pruned with the lockfile.
 set -euo pipefail
@@ -15,7 +15,7 @@ while [ $# -gt 0 ]; do
 done
 
 cd "$repo"
-for f in dist/src/bin/fleetban.js node_modules/level/package.json; do
+for f in dist/src/bin/fleetban.js dist/native/udp_recv.node node_modules/level/package.json; do
   [ -e "$f" ] || { echo "build-deb: $f missing: run npm ci && npm run build first" >&2; exit 1; }
 done
 version=$(node -p 'require("./package.json").version')
@@ -36,10 +36,11 @@ mkdir -p "$lib" "$root/usr/bin" "$root/etc/fleetban/jails.d" "$root/var/lib/flee
   "$root/lib/systemd/system" "$root/usr/lib/sysctl.d" "$root/usr/share/man/man5" \
   "$root/usr/share/man/man8" "$doc/examples" "$root/DEBIAN"
 
-# The program: compiled sources without tests or benchmarks, and the manifest (ESM "type" and
-# the version `fleetban --version` reads from it).
+# The program: compiled sources without tests or benchmarks, the recvmmsg UDP reader (native
+# addon), and the manifest (ESM "type" and the version `fleetban --version` reads from it).
 cp -r dist/src "$lib/dist-src.tmp"
 mkdir -p "$lib/dist" && mv "$lib/dist-src.tmp" "$lib/dist/src"
+install -D -m 0644 dist/native/udp_recv.node "$lib/dist/native/udp_recv.node"
 find "$lib/dist" -name '*.map' -delete
 chmod 0755 "$lib/dist/src/bin/fleetban.js"
 cp package.json package-lock.json "$lib/"

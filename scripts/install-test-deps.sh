@@ -5,7 +5,8 @@ set -euo pipefail
 # rsyslog (a real syslog client) and rsyslog-gnutls (its TLS driver), nftables and iproute2
 # (network namespaces), fail2ban (its filters, sample logs and fail2ban-regex), openssl (TLS
 # certificates), bsdutils (logger); for the package: mandoc (man page lint), man-db (rendering),
-# systemd (systemd-analyze verify), util-linux (unshare, setpriv).
+# systemd (systemd-analyze verify), util-linux (unshare, setpriv); g++, make and python3 to build
+# the UDP reader addon.
 need=()
 command -v rsyslogd >/dev/null || need+=(rsyslog)
 command -v nft >/dev/null || need+=(nftables)
@@ -17,6 +18,10 @@ command -v mandoc >/dev/null || need+=(mandoc)
 command -v man >/dev/null || need+=(man-db)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v unshare >/dev/null || need+=(util-linux)
+# The recvmmsg UDP reader is a native addon built by node-gyp.
+command -v g++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
+command -v python3 >/dev/null || need+=(python3)
 [ -e "/usr/lib/$(uname -m)-linux-gnu/rsyslog/lmnsd_gtls.so" ] || need+=(rsyslog-gnutls)
 
 if [ ${#need[@]} -gt 0 ]; then

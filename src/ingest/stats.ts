@@ -1,5 +1,6 @@
 // Fleet-wide ingest counters per transport, for /metrics and `fleetban status`.
 import type { Transport } from '../core/types.js';
+import type { UdpReader } from './udp-protocol.js';
 
 /** Mutable counters of one transport; ingest increments them in place. */
 export interface TransportCounters {
@@ -38,10 +39,17 @@ export interface TransportCounters {
 export type IngestStatsSnapshot = {
   readonly [T in Transport]: Readonly<TransportCounters>;
 } & {
-  /** Receive buffer the kernel granted to each UDP socket (bytes, as Linux reports it), by address:port. */
-  readonly udpRecvBufferSize: Readonly<Record<string, number>>;
+  /** Each UDP socket, by address:port. */
+  readonly udpSockets: Readonly<Record<string, UdpSocketReport>>;
   readonly udpReceiver: Readonly<UdpReceiverCounters>;
 };
+
+export interface UdpSocketReport {
+  /** Receive buffer the kernel granted (bytes, as Linux reports it). */
+  readonly recvBufferSize: number;
+  /** `recvmmsg` (fleetban's addon) or `dgram` (Node's socket, when the addon is not built). */
+  readonly reader: UdpReader;
+}
 
 /** The UDP receiving thread's own counters. */
 export interface UdpReceiverCounters {
@@ -55,7 +63,7 @@ export class IngestStats {
   readonly udp: TransportCounters = newCounters();
   readonly tcp: TransportCounters = newCounters();
   readonly tls: TransportCounters = newCounters();
-  readonly udpRecvBufferSize: Record<string, number> = {};
+  readonly udpSockets: Record<string, UdpSocketReport> = {};
   readonly udpReceiver: UdpReceiverCounters = { restarts: 0, backlogDropped: 0 };
 
   of(transport: Transport): TransportCounters {
@@ -67,7 +75,7 @@ export class IngestStats {
       udp: { ...this.udp },
       tcp: { ...this.tcp },
       tls: { ...this.tls },
-      udpRecvBufferSize: { ...this.udpRecvBufferSize },
+      udpSockets: { ...this.udpSockets },
       udpReceiver: { ...this.udpReceiver },
     };
   }

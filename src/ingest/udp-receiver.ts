@@ -1,151 +1,206 @@
 // The UDP receiving thread: reads datagrams off the socket, applies the allowlist and size limit, and posts them in batches.
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { parentPort, workerData } from 'node:worker_threads';
-import { CidrSet, parseCidr, parseIp, type Cidr } from '../core/ip.js';
-import { KIND_BITS, RecordKind, type FromReceiver, type ReceiverSetup } from './udp-protocol.js';
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { describeError } from '../core/errors.js';
+import { CidrSet, parseCidr, type Cidr } from '../core/ip.js';
+import { BatchWriter } from './udp-batch.js';
+import { loadNativeUdp, type NativeUdp } from './udp-native.js';
+import { PeerBook, type Peer } from './udp-peers.js';
+import {
+  RecordKind,
+  SharedSlot,
+  type FromReceiver,
+  type ReceiverSetup,
+  type UdpReader,
+} from './udp-protocol.js';
 
 /*
- * Node's dgram costs a native-to-JS callback per datagram, which is most of what receiving
- * costs; on this thread it no longer competes with parsing and the jails on the main thread.
- * A postMessage costs several datagrams' worth of receiving, so datagrams wait up to
- * FLUSH_AFTER_MS (or until a batch is full) and cross in one message: at 200,000/s a batch
- * holds some 200 datagrams, and the delay is nothing next to a jail's findtime.
+ * Receiving is most of what a datagram costs, so it runs here, not on the main thread with the
+ * parsing and the jails. With the addon the thread loops over recvmmsg(2), up to BATCH datagrams
+ * a system call, as rsyslog's imudp does; without it Node's dgram costs a native-to-JS callback
+ * per datagram. A postMessage costs several datagrams' worth of receiving, so records gather
+ * for up to FLUSH_AFTER_MS (or until a batch is full) and cross in one message: at 200,000/s a
+ * batch holds some 200 datagrams, and the delay is nothing next to a jail's findtime.
  */
 
 const LF = 10;
 const CR = 13;
 const NUL = 0;
-/** Most records per batch, and the least staging space (bytes): bounds one postMessage. */
-const MAX_RECORDS = 1024;
 const FLUSH_AFTER_MS = 1;
-const MIN_STAGING = 1 << 20;
-const PEER_CACHE_LIMIT = 4096;
+/** Datagrams per recvmmsg call at most, and the slot memory that bounds it for large messages. */
+const BATCH = 256;
+const SLOT_MEMORY = 4 << 20;
+/** Slack beyond maxMessageSize in a slot, for the trailing newlines trimmed before the size check. */
+const SLOT_SLACK = 64;
+/** How long an idle recvmmsg waits before looking at the stop flag again. */
+const IDLE_WAIT_MS = 100;
+const ERROR_REPORT_EVERY_MS = 1000;
 
-const port = parentPort;
-if (port === null) throw new Error('udp-receiver runs only as a worker thread');
+if (parentPort === null) throw new Error('udp-receiver runs only as a worker thread');
+const port: MessagePort = parentPort;
 const setup = workerData as ReceiverSetup;
 const post = (m: FromReceiver, transfer?: ArrayBuffer[]): void => {
   port.postMessage(m, transfer);
 };
 
-const allowed = new CidrSet(
-  setup.allowedSenders.map((t) => parseCidr(t)).filter((c): c is Cidr => c !== null),
+const shared = new Int32Array(setup.shared);
+const writer = new BatchWriter(post, shared, setup.maxBacklog, setup.maxMessageSize);
+const peers = new PeerBook(
+  new CidrSet(setup.allowedSenders.map((t) => parseCidr(t)).filter((c): c is Cidr => c !== null)),
 );
-const backlog = new Int32Array(setup.backlog);
-/** Socket address text → canonical address (IPv4-mapped IPv6 reported as IPv4). */
-const canonical = new Map<string, string>();
 
-const staging = Buffer.allocUnsafeSlow(Math.max(MIN_STAGING, setup.maxMessageSize));
-const meta = new Uint32Array(2 * MAX_RECORDS);
-let used = 0;
-let count = 0;
-let dropped = 0;
-let senders: string[] = [];
-let senderIndex = new Map<string, number>();
-let flushTimer: NodeJS.Timeout | null = null;
-
-function canonicalOf(peer: string): string {
-  let address = canonical.get(peer);
-  if (address === undefined) {
-    address = parseIp(peer)?.text ?? peer;
-    if (canonical.size >= PEER_CACHE_LIMIT) canonical.clear();
-    canonical.set(peer, address);
-  }
-  return address;
-}
-
-function flush(): void {
-  if (flushTimer !== null) clearTimeout(flushTimer);
-  flushTimer = null;
-  if (count === 0 && dropped === 0) return;
-  const bytes = staging.buffer.slice(0, used);
-  const records = meta.slice(0, 2 * count);
-  Atomics.add(backlog, 0, count);
-  post({ type: 'batch', senders, bytes, meta: records, backlogDropped: dropped }, [
-    bytes,
-    records.buffer,
-  ]);
-  used = 0;
-  count = 0;
-  dropped = 0;
-  senders = [];
-  senderIndex = new Map();
-}
-
-function add(sender: string, kind: RecordKind, msg: Buffer | null, end: number): void {
-  if (count === MAX_RECORDS || (msg !== null && used + end > staging.length)) flush();
-  let index = senderIndex.get(sender);
-  if (index === undefined) {
-    index = senders.length;
-    senders.push(sender);
-    senderIndex.set(sender, index);
-  }
-  if (msg !== null) {
-    msg.copy(staging, used, 0, end);
-    used += end;
-  }
-  meta[2 * count] = (index << KIND_BITS) | kind;
-  meta[2 * count + 1] = used;
-  count++;
-  flushSoon();
-}
-
-function flushSoon(): void {
-  flushTimer ??= setTimeout(flush, FLUSH_AFTER_MS);
-}
-
-function onMessage(msg: Buffer, peer: string): void {
-  if (Atomics.load(backlog, 0) + count >= setup.maxBacklog) {
-    dropped++;
-    flushSoon();
+/** Records one datagram whose text is `bytes[start, end)`. */
+function take(peer: Peer, bytes: Uint8Array, start: number, end: number): void {
+  if (!peer.allowed) {
+    writer.add(peer.name, RecordKind.notAllowed, null);
     return;
   }
-  const sender = canonicalOf(peer);
-  if (allowed.size > 0 && !allowed.has(sender)) {
-    add(sender, RecordKind.notAllowed, null, 0);
-    return;
+  while (end > start) {
+    const c = bytes[end - 1];
+    if (c !== LF && c !== NUL && c !== CR) break;
+    end--;
   }
-  let end = msg.length;
-  for (let c = msg[end - 1]; c === LF || c === NUL || c === CR; c = msg[end - 1]) end--;
-  if (end > setup.maxMessageSize) add(sender, RecordKind.oversized, null, 0);
-  else add(sender, RecordKind.message, msg, end);
+  if (end - start > setup.maxMessageSize) writer.add(peer.name, RecordKind.oversized, null);
+  else writer.add(peer.name, RecordKind.message, bytes, start, end);
 }
 
-const socket = dgram.createSocket({
-  type: isIPv6(setup.address) ? 'udp6' : 'udp4',
-  recvBufferSize: setup.recvBufferSize,
-});
-
-socket.once('error', (e: NodeJS.ErrnoException) => {
-  post({ type: 'bind-failed', message: e.message, code: e.code });
-  socket.close();
-  port.close();
-});
-
-socket.bind({ address: setup.address, port: setup.port, exclusive: true }, () => {
-  socket.removeAllListeners('error');
-  socket.on('error', (e) => {
-    post({ type: 'socket-error', message: e.message });
-  });
-  socket.on('message', (msg, rinfo) => {
-    onMessage(msg, rinfo.address);
-  });
-  const bound = socket.address();
+function ready(
+  bound: { address: string; port: number; family: string },
+  granted: number,
+  reader: UdpReader,
+  fallbackReason?: string,
+): void {
   post({
     type: 'ready',
-    address: bound.address,
-    port: bound.port,
-    family: bound.family,
-    recvBufferSize: socket.getRecvBufferSize(),
+    ...bound,
+    recvBufferSize: granted,
+    reader,
+    ...(fallbackReason !== undefined ? { fallbackReason } : {}),
   });
-});
+}
 
-// The listener's only request ({ type: 'close' }): stop reading, hand over what was read, end.
-port.once('message', () => {
-  socket.close(() => {
-    flush();
-    post({ type: 'closed' });
+function finish(): void {
+  writer.flush();
+  post({ type: 'closed' });
+  port.close();
+}
+
+/** The recvmmsg loop; returns once the listener sets the stop flag. */
+function runNative(addon: NativeUdp): void {
+  let fd: number;
+  let boundPort: number;
+  let granted: number;
+  try {
+    [fd, boundPort, granted] = addon.open(setup.address, setup.port, setup.recvBufferSize);
+  } catch (e) {
+    post({
+      type: 'bind-failed',
+      message: describeError(e),
+      code: (e as NodeJS.ErrnoException).code,
+    });
+    port.close();
+    return;
+  }
+  ready(
+    { address: setup.address, port: boundPort, family: isIPv6(setup.address) ? 'IPv6' : 'IPv4' },
+    granted,
+    'recvmmsg',
+  );
+
+  const slotSize = setup.maxMessageSize + SLOT_SLACK;
+  const batch = Math.max(1, Math.min(BATCH, Math.floor(SLOT_MEMORY / slotSize)));
+  const slots = Buffer.allocUnsafeSlow(batch * slotSize);
+  const lengths = new Int32Array(batch);
+  const words = new Uint32Array(5 * batch);
+  let firstAt = 0;
+  let errors = 0;
+  let lastErrorReport = -Infinity;
+  while (Atomics.load(shared, SharedSlot.stop) === 0) {
+    const waiting = writer.pending;
+    const got = addon.receive(
+      fd,
+      slots,
+      slotSize,
+      lengths,
+      words,
+      waiting ? FLUSH_AFTER_MS : IDLE_WAIT_MS,
+    );
+    if (got <= 0) {
+      if (got < 0) {
+        errors++;
+        const now = performance.now();
+        if (now - lastErrorReport >= ERROR_REPORT_EVERY_MS) {
+          post({ type: 'socket-error', message: `recvmmsg failed: errno ${-got}`, count: errors });
+          errors = 0;
+          lastErrorReport = now;
+        }
+      }
+      writer.flush();
+      continue;
+    }
+    if (!waiting) firstAt = performance.now();
+    const room = writer.room();
+    for (let i = 0; i < got; i++) {
+      if (i >= room) {
+        writer.drop(got - i);
+        break;
+      }
+      const peer = peers.byWords(words, 5 * i);
+      const length = lengths[i] ?? -1;
+      if (length < 0)
+        writer.add(peer.name, peer.allowed ? RecordKind.oversized : RecordKind.notAllowed, null);
+      else take(peer, slots, i * slotSize, i * slotSize + length);
+    }
+    if (performance.now() - firstAt >= FLUSH_AFTER_MS) writer.flush();
+  }
+  addon.close(fd);
+  finish();
+}
+
+/** Node's dgram socket: one callback per datagram; stops on the listener's 'close' message. */
+function runDgram(fallbackReason: string | undefined): void {
+  let flushTimer: NodeJS.Timeout | null = null;
+  const flushSoon = (): void => {
+    flushTimer ??= setTimeout(() => {
+      flushTimer = null;
+      writer.flush();
+    }, FLUSH_AFTER_MS);
+  };
+  const socket = dgram.createSocket({
+    type: isIPv6(setup.address) ? 'udp6' : 'udp4',
+    recvBufferSize: setup.recvBufferSize,
+  });
+  socket.once('error', (e: NodeJS.ErrnoException) => {
+    post({ type: 'bind-failed', message: e.message, code: e.code });
+    socket.close();
     port.close();
   });
-});
+  socket.bind({ address: setup.address, port: setup.port, exclusive: true }, () => {
+    socket.removeAllListeners('error');
+    socket.on('error', (e) => {
+      post({ type: 'socket-error', message: e.message, count: 1 });
+    });
+    socket.on('message', (msg, rinfo) => {
+      if (writer.room() <= 0) writer.drop(1);
+      else take(peers.byText(rinfo.address), msg, 0, msg.length);
+      flushSoon();
+    });
+    ready(socket.address(), socket.getRecvBufferSize(), 'dgram', fallbackReason);
+  });
+  port.once('message', () => {
+    socket.close(() => {
+      if (flushTimer !== null) clearTimeout(flushTimer);
+      finish();
+    });
+  });
+}
+
+if (setup.reader === 'dgram') {
+  runDgram(undefined);
+} else {
+  const native = loadNativeUdp();
+  if (native.ok) runNative(native.addon);
+  else runDgram(`the recvmmsg addon did not load: ${native.reason}`);
+}

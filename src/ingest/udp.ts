@@ -13,10 +13,13 @@ import {
   KIND_BITS,
   KIND_MASK,
   RecordKind,
+  SHARED_SLOTS,
+  SharedSlot,
   type Batch,
   type FromReceiver,
   type ReceiverSetup,
   type ToReceiver,
+  type UdpReader,
 } from './udp-protocol.js';
 
 /** What every listener shares: where messages go and what gets counted. */
@@ -42,6 +45,14 @@ const MAX_RESTART_DELAY_MS = 5000;
 const CLOSE_TIMEOUT_MS = 5000;
 const BACKLOG_WARN_EVERY_MS = 10_000;
 
+/** Settings tests change. */
+export interface UdpListenerTuning {
+  /** Default MAX_BACKLOG. */
+  readonly maxBacklog?: number;
+  /** Default `recvmmsg` (falling back to `dgram` when the addon is not built). */
+  readonly reader?: UdpReader;
+}
+
 /**
  * Lifecycle: `listen()` once, then `close()` (idempotent). A receiving thread that dies is
  * reported and replaced on the same address and port; ingest keeps running meanwhile (datagrams
@@ -51,8 +62,9 @@ export class UdpListener {
   readonly #options: UdpListenerOptions;
   readonly #ctx: ListenerContext;
   #thread: Worker | null = null;
-  /** The current thread's backlog counter (see ReceiverSetup.backlog). */
-  #backlog: Int32Array | null = null;
+  /** The current thread's shared slots (see SharedSlot). */
+  #shared: Int32Array | null = null;
+  #reader: UdpReader | null = null;
   #bound: AddressInfo | null = null;
   #startedAt = 0;
   #quickDeaths = 0;
@@ -60,13 +72,14 @@ export class UdpListener {
   #closing: Promise<void> | null = null;
   #lastBacklogWarn = -Infinity;
 
-  /** `maxBacklog` replaces MAX_BACKLOG (tests). */
   readonly #maxBacklog: number;
+  readonly #wantedReader: UdpReader;
 
-  constructor(options: UdpListenerOptions, ctx: ListenerContext, maxBacklog = MAX_BACKLOG) {
+  constructor(options: UdpListenerOptions, ctx: ListenerContext, tuning: UdpListenerTuning = {}) {
     this.#options = options;
     this.#ctx = ctx;
-    this.#maxBacklog = maxBacklog;
+    this.#maxBacklog = tuning.maxBacklog ?? MAX_BACKLOG;
+    this.#wantedReader = tuning.reader ?? 'recvmmsg';
   }
 
   /** Binds; resolves with the bound address, rejects with LISTEN_FAILED. */
@@ -81,9 +94,14 @@ export class UdpListener {
     return this.#thread?.threadId ?? null;
   }
 
+  /** How the current thread reads its socket, or null while none is bound. */
+  get reader(): UdpReader | null {
+    return this.#reader;
+  }
+
   /** Datagrams the thread has read and handed over that are not delivered yet. */
   get pending(): number {
-    return this.#backlog === null ? 0 : Atomics.load(this.#backlog, 0);
+    return this.#shared === null ? 0 : Atomics.load(this.#shared, SharedSlot.backlog);
   }
 
   /**
@@ -105,6 +123,7 @@ export class UdpListener {
     const thread = this.#thread;
     if (thread === null) return;
     const exited = new Promise((resolve) => thread.once('exit', resolve));
+    if (this.#shared !== null) Atomics.store(this.#shared, SharedSlot.stop, 1);
     thread.postMessage({ type: 'close' } satisfies ToReceiver);
     const timer = setTimeout(() => void thread.terminate(), CLOSE_TIMEOUT_MS);
     await exited;
@@ -115,19 +134,21 @@ export class UdpListener {
   #spawn(port: number): Promise<AddressInfo> {
     const { address } = this.#options;
     const { limits } = this.#ctx;
-    const backlog = new Int32Array(new SharedArrayBuffer(4));
+    const shared = new Int32Array(new SharedArrayBuffer(4 * SHARED_SLOTS));
     const setup: ReceiverSetup = {
+      reader: this.#wantedReader,
       address,
       port,
       recvBufferSize: limits.recvBufferSize,
       maxMessageSize: limits.maxMessageSize,
       allowedSenders: limits.allowedSenders.entries().map(formatCidr),
-      backlog: backlog.buffer,
+      shared: shared.buffer,
       maxBacklog: this.#maxBacklog,
     };
     const thread = new Worker(RECEIVER, { workerData: setup });
     this.#thread = thread;
-    this.#backlog = backlog;
+    this.#shared = shared;
+    this.#reader = null;
     const failed = (message: string, cause: unknown): FleetbanError =>
       new FleetbanError(
         ErrorCode.LISTEN_FAILED,
@@ -139,20 +160,24 @@ export class UdpListener {
       thread.on('message', (m: FromReceiver) => {
         switch (m.type) {
           case 'batch':
-            this.#deliver(m, backlog);
+            this.#deliver(m, shared);
             break;
           case 'ready':
             ready = true;
             this.#startedAt = Date.now();
-            this.#onBound(m.address, m.port, m.recvBufferSize);
+            this.#reader = m.reader;
+            this.#onBound(m);
             resolve({ address: m.address, port: m.port, family: m.family });
             break;
           case 'bind-failed':
             reject(failed(m.message, new Error(m.message)));
             break;
           case 'socket-error':
-            this.#ctx.stats.udp.socketErrors++;
-            this.#ctx.log.warn({ err: m.message, transport: 'udp' }, 'udp socket error');
+            this.#ctx.stats.udp.socketErrors += m.count;
+            this.#ctx.log.warn(
+              { err: m.message, count: m.count, transport: 'udp' },
+              'udp socket error',
+            );
             break;
           case 'closed':
             break;
@@ -172,9 +197,19 @@ export class UdpListener {
     });
   }
 
-  #onBound(address: string, port: number, obtained: number): void {
+  #onBound(bound: Extract<FromReceiver, { type: 'ready' }>): void {
     const { limits, log, stats } = this.#ctx;
-    stats.udpRecvBufferSize[formatEndpoint(address, port)] = obtained;
+    const obtained = bound.recvBufferSize;
+    const endpoint = formatEndpoint(bound.address, bound.port);
+    stats.udpSockets[endpoint] = { recvBufferSize: obtained, reader: bound.reader };
+    if (bound.fallbackReason !== undefined) {
+      log.warn(
+        { transport: 'udp', endpoint, reason: bound.fallbackReason },
+        `udp ${endpoint} read with Node's dgram, which keeps up with about a third of the ` +
+          `datagram rate: ${bound.fallbackReason}; build the addon with npm run build ` +
+          `(needs g++, make and python3)`,
+      );
+    }
     if (obtained < limits.recvBufferSize) {
       log.warn(
         { requested: limits.recvBufferSize, obtained, transport: 'udp' },
@@ -221,7 +256,7 @@ export class UdpListener {
     this.#restartTimer.unref();
   }
 
-  #deliver(batch: Batch, backlog: Int32Array): void {
+  #deliver(batch: Batch, shared: Int32Array): void {
     const { senders, stats, clock, delivery } = this.#ctx;
     const counters = stats.udp;
     const now = clock.now();
@@ -252,7 +287,7 @@ export class UdpListener {
       }
       start = end;
     }
-    Atomics.sub(backlog, 0, n);
+    Atomics.sub(shared, SharedSlot.backlog, n);
     if (batch.backlogDropped > 0) this.#onBacklogDropped(batch.backlogDropped, now);
   }
 

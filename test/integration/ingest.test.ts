@@ -69,7 +69,9 @@ describe('UDP', () => {
       options({ udp: { enabled: true, address: '127.0.0.1', port: 0, recvBufferSize: requested } }),
     );
     try {
-      const sizes = Object.values(r.ingest.stats.snapshot().udpRecvBufferSize);
+      const sizes = Object.values(r.ingest.stats.snapshot().udpSockets).map(
+        (s) => s.recvBufferSize,
+      );
       assert.equal(sizes.length, 1);
       const obtained = sizes[0] ?? 0;
       assert.ok(obtained > 0);

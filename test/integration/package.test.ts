@@ -180,6 +180,7 @@ describe('the Debian package', () => {
     const paths = new Set(listing.map((l) => (l.split(/\s+/)[5] ?? '').replace(/^\./, '')));
     const want = [
       '/usr/lib/fleetban/dist/src/bin/fleetban.js',
+      '/usr/lib/fleetban/dist/native/udp_recv.node',
       '/usr/lib/fleetban/package.json',
       '/usr/lib/fleetban/node_modules/level/package.json',
       '/usr/lib/fleetban/node_modules/classic-level/package.json',
@@ -215,6 +216,15 @@ describe('the Debian package', () => {
   it('installs offline into a fresh root: user, state folder, working CLI and config, valid units', () => {
     root.shOk(`dpkg -i ${deb}`);
     assert.equal(root.shOk('fleetban --version').trim(), `fleetban ${VERSION}`);
+    // The recvmmsg UDP reader loads from where the program looks for it.
+    assert.equal(
+      root
+        .shOk(
+          `node -e 'const m = require("/usr/lib/fleetban/dist/native/udp_recv.node"); console.log([m.open, m.receive, m.close].map((f) => typeof f).join())'`,
+        )
+        .trim(),
+      'function,function,function',
+    );
 
     const check = root.shOk('fleetban config check');
     assert.match(check, /^\/etc\/fleetban\/fleetban\.json: ok$/m);

@@ -30,6 +30,6 @@ test('the install script covers every package the README says the suite drives',
   const listed = /installs\s+the missing ones of `([^`]+)`/.exec(read('README.md'))?.[1];
   assert.ok(listed !== undefined, 'README names the packages the suite drives');
   const script = read('scripts/install-test-deps.sh');
-  const installed = new Set([...script.matchAll(/need\+=\(([\w-]+)\)/g)].map((m) => m[1]));
+  const installed = new Set([...script.matchAll(/need\+=\(([\w+-]+)\)/g)].map((m) => m[1]));
   assert.deepEqual([...installed].sort(), listed.split(/\s+/).sort());
 });
