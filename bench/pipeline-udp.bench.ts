@@ -27,6 +27,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     runs: { type: 'string', default: '3' },
     receiver: { type: 'string', default: 'spread' },
+    // A folder: the server (every thread) writes CPU profiles there.
+    'cpu-prof': { type: 'string' },
   },
 });
 if (values.receiver !== 'one' && values.receiver !== 'spread')
@@ -96,6 +98,9 @@ async function fleetbanRun(binary: string, file: string): Promise<UdpRun> {
       core: cores.receiver,
       udp: true,
       recvBufferSize: BUFFER,
+      ...(values['cpu-prof'] === undefined
+        ? {}
+        : { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] }),
     }).catch(async (e: unknown) => {
       // The scratch folder goes with the run: say why the server did not start while it is there.
       const log = await readFile(join(dir, 'server.log'), 'utf8').catch(() => '');

@@ -29,6 +29,8 @@ export interface ServerOptions {
   readonly recvBufferSize?: number;
   readonly storePath?: string;
   readonly readyTimeoutMs?: number;
+  /** Extra node flags for the server, e.g. `--cpu-prof`. */
+  readonly nodeFlags?: readonly string[];
 }
 
 export interface JailCounters {
@@ -159,7 +161,13 @@ export class FleetbanServer {
       agents: { port: 0 },
       log: { level: 'warn' },
     };
-    const spawned = await spawnServer(options.dir, options.core, config, options.readyTimeoutMs);
+    const spawned = await spawnServer(
+      options.dir,
+      options.core,
+      config,
+      options.readyTimeoutMs,
+      options.nodeFlags,
+    );
     return new FleetbanServer(
       spawned.child,
       spawned.ready as ReadyFile,
@@ -206,12 +214,14 @@ export async function spawnServer(
   core: number | null,
   config: unknown,
   readyTimeoutMs = 60_000,
+  nodeFlags: readonly string[] = [],
 ): Promise<SpawnedServer> {
   const configFile = join(dir, 'fleetban.json');
   const readyFile = join(dir, 'ready.json');
   const logFile = join(dir, 'server.log');
   await writeFile(configFile, JSON.stringify(config, null, 2));
   const [cmd, args] = pinned(core, process.execPath, [
+    ...nodeFlags,
     fleetbanBin,
     'server',
     '--config',

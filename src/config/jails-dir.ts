@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ErrorCode, FleetbanError, describeError } from '../core/errors.js';
 import type { JailConfig } from '../jails/jail-config.js';
-import { parseJailDefaults, parseJailFile } from './jail-options.js';
+import { parseJailDefaults } from './jail-defaults.js';
+import { parseJailFile } from './jail-options.js';
 import type { FleetbanConfig } from './load.js';
 
 /**

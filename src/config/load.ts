@@ -4,7 +4,7 @@ import convict from 'convict';
 import { FleetbanError, ErrorCode, describeError } from '../core/errors.js';
 import { configInvalid, deepFreeze, readConfigObject } from './config-file.js';
 import { allFormats } from './formats.js';
-import { DEFAULT_JAIL_OPTIONS, parseJailDefaults } from './jail-options.js';
+import { DEFAULT_JAIL_OPTIONS, parseJailDefaults } from './jail-defaults.js';
 import { schema } from './schema.js';
 
 /** Where fleetban looks when neither --config nor FLEETBAN_CONFIG names a file. */

@@ -3,11 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
-import {
-  DEFAULT_JAIL_OPTIONS,
-  parseJailDefaults,
-  parseJailFile,
-} from '../../src/config/jail-options.js';
+import { DEFAULT_JAIL_OPTIONS, parseJailDefaults } from '../../src/config/jail-defaults.js';
+import { parseJailFile } from '../../src/config/jail-options.js';
 
 const FILE = 'jails.d/sshd.json';
 
