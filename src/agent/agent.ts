@@ -1,12 +1,12 @@
 // `fleetban agent`: follows the server's ban stream and keeps this machine's nftables sets in step.
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { parseIp, type Cidr } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
+import { readTlsFile } from '../core/tls-files.js';
 import type { DecodeError, StreamMessage } from '../distribute/protocol.js';
 import type { Firewall } from '../nft/firewall.js';
 import { NftFirewall } from '../nft/nft.js';
@@ -104,7 +104,7 @@ export class Agent extends EventEmitter {
    */
   async start(): Promise<void> {
     const c = this.#config;
-    if (c.ca !== '') this.#ca = await readFile(c.ca);
+    if (c.ca !== '') this.#ca = await readTlsFile('ca', c.ca);
     await this.#resolveServer();
     this.#enforcer.setGuard(this.#guard());
     if (c.stateFile !== '') {

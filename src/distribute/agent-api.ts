@@ -1,5 +1,4 @@
 // The agent API listener (HTTP or HTTPS): token check, the ban stream, /v1/nftables, per-agent status and metrics.
-import { readFile } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -10,6 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Clock, EpochMs } from '../core/clock.js';
 import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
+import { readTlsFile } from '../core/tls-files.js';
 import { formatCidr, maskAddress, type IpAddress } from '../core/ip.js';
 import { listenOrFail } from '../core/listen.js';
 import type { Logger } from '../core/logger.js';
@@ -497,20 +497,12 @@ function optionalCount(query: URLSearchParams, name: string): number | null {
   return Number(raw);
 }
 
-async function readPem(path: string, what: string): Promise<Buffer> {
+function readPem(path: string, what: string): Promise<Buffer> {
   if (path === '') {
     throw new FleetbanError(
       ErrorCode.TLS_CONFIG_INVALID,
       `agents.tls.${what} is empty: set both agents.tls.cert and agents.tls.key, or neither for plain HTTP`,
     );
   }
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new FleetbanError(
-      ErrorCode.TLS_CONFIG_INVALID,
-      `cannot read agents.tls.${what} ${path}: ${describeError(e)}`,
-      { cause: e },
-    );
-  }
+  return readTlsFile(`agents.tls.${what}`, path);
 }

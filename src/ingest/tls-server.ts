@@ -1,7 +1,7 @@
 // Builds the tls.Server that performs the RFC 5425 handshake for accepted sockets: cert, key and CA files read and checked.
-import { readFile } from 'node:fs/promises';
 import tls from 'node:tls';
 import { ErrorCode, FleetbanError, describeError } from '../core/errors.js';
+import { readTlsFile } from '../core/tls-files.js';
 import type { TlsListenerOptions } from './options.js';
 
 /**
@@ -13,20 +13,10 @@ export async function createTlsServer(
   o: TlsListenerOptions,
   handshakeTimeoutMs: number,
 ): Promise<tls.Server> {
-  const read = async (what: string, path: string | undefined): Promise<Buffer | undefined> => {
-    if (path === undefined || path === '') return undefined;
-    try {
-      return await readFile(path);
-    } catch (e) {
-      throw new FleetbanError(
-        ErrorCode.TLS_CONFIG_INVALID,
-        `cannot read TLS ${what} ${path}: ${describeError(e)}`,
-        {
-          cause: e,
-        },
-      );
-    }
-  };
+  const read = (what: string, path: string | undefined): Promise<Buffer | undefined> =>
+    path === undefined || path === ''
+      ? Promise.resolve(undefined)
+      : readTlsFile(`ingest.tls.${what}`, path);
   const [cert, key, ca] = await Promise.all([
     read('cert', o.cert),
     read('key', o.key),

@@ -334,7 +334,9 @@ describe('TLS', () => {
         }),
       ),
       (e: unknown) =>
-        isFleetbanError(e, 'FLEETBAN_TLS_CONFIG_INVALID') && e.message.includes('none.key'),
+        isFleetbanError(e, 'FLEETBAN_TLS_CONFIG_INVALID') &&
+        e.message.startsWith('cannot read ingest.tls.key ') &&
+        e.message.includes('none.key'),
     );
   });
 });
