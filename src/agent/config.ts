@@ -4,7 +4,7 @@ import convict from 'convict';
 import { FleetbanError, describeError } from '../core/errors.js';
 import { configInvalid, deepFreeze, readConfigObject } from '../config/config-file.js';
 import { allFormats, type ConvictFormat } from '../config/formats.js';
-import type { EnforceMode, Verdict } from '../nft/render.js';
+import { valuesOf, type CustomFormatValues, type SchemaValues } from '../config/schema.js';
 
 export const DEFAULT_AGENT_CONFIG_FILE = '/etc/fleetban/agent.json';
 
@@ -171,31 +171,18 @@ export const agentSchema = {
       env: 'FLEETBAN_AGENT_LOG_LEVEL',
     },
   },
-};
+} as const;
 
-export interface AgentConfig {
-  readonly file: string | null;
-  readonly server: string;
-  readonly token: string;
-  readonly ca: string;
-  readonly mode: EnforceMode;
-  readonly verdict: Verdict;
-  readonly ports: readonly number[];
-  readonly interface: string;
-  readonly allow: readonly string[];
-  /** Seconds, like every duration key. */
-  readonly reconcileInterval: number;
-  readonly timeoutTolerance: number;
-  readonly stateFile: string;
-  readonly nftPath: string;
-  readonly nftTimeout: number;
-  readonly batchWindowMs: number;
-  readonly batchMax: number;
-  readonly pingInterval: number;
-  readonly reconnect: { readonly min: number; readonly max: number };
-  readonly metrics: { readonly listen: string };
-  readonly log: { readonly level: string };
+/** What the agent's own formats leave in its config. */
+interface AgentFormatValues extends CustomFormatValues {
+  readonly 'agent-server-url': string;
+  readonly 'port-list': readonly number[];
 }
+
+/** The validated agent configuration: typed from agentSchema's formats, and its file. */
+export type AgentConfig = SchemaValues<typeof agentSchema, AgentFormatValues> & {
+  readonly file: string | null;
+};
 
 export interface AgentLoadOptions {
   /** --config; otherwise FLEETBAN_AGENT_CONFIG, then DEFAULT_AGENT_CONFIG_FILE if present. */
@@ -226,7 +213,10 @@ export function loadAgentConfig(options: AgentLoadOptions = {}): AgentConfig {
     if (e instanceof FleetbanError) throw e;
     throw configInvalid(where, describeError(e), e);
   }
-  const result = { file, ...(config.getProperties() as unknown as Omit<AgentConfig, 'file'>) };
+  const result = {
+    file,
+    ...valuesOf<typeof agentSchema, AgentFormatValues>(config),
+  };
   if (result.token === '') {
     throw configInvalid(
       where,

@@ -5,109 +5,23 @@ import { FleetbanError, ErrorCode, describeError } from '../core/errors.js';
 import { configInvalid, deepFreeze, readConfigObject } from './config-file.js';
 import { allFormats } from './formats.js';
 import { DEFAULT_JAIL_OPTIONS, parseJailDefaults } from './jail-defaults.js';
-import { schema } from './schema.js';
+import { schema, valuesOf, type ConfigValues } from './schema.js';
 
 /** Where fleetban looks when neither --config nor FLEETBAN_CONFIG names a file. */
 export const DEFAULT_CONFIG_FILE = '/etc/fleetban/fleetban.json';
 
 for (const format of allFormats) convict.addFormat(format);
 
-export interface ListenerConfig {
-  readonly enabled: boolean;
-  readonly address: string;
-  readonly port: number;
-}
-
-export interface FleetbanConfig {
+/**
+ * The validated configuration: the schema's values (typed from each key's format, see
+ * schema.ts) and the file they came from.
+ */
+export type FleetbanConfig = ConfigValues & {
   /** The file the config came from; null when running on the embedded defaults. */
   readonly file: string | null;
-  readonly store: {
-    readonly path: string;
-    readonly sync: boolean;
-    readonly historyRetention: number;
-    readonly feedRetention: number;
-  };
-  readonly ingest: {
-    readonly udp: ListenerConfig & { readonly recvBufferSize: number };
-    readonly tcp: ListenerConfig;
-    readonly tls: ListenerConfig & {
-      readonly cert: string;
-      readonly key: string;
-      readonly ca: string;
-      readonly requireClientCert: boolean;
-    };
-    readonly maxMessageSize: number;
-    readonly maxConnections: number;
-    readonly maxConnectionsPerSender: number;
-    readonly maxConnectionBuffer: number;
-    readonly idleTimeout: number;
-    readonly firstFrameTimeout: number;
-    readonly allowedSenders: readonly string[];
-    readonly maxClockSkew: number;
-    readonly maxSenders: number;
-    /** Host name → addresses and prefixes allowed to claim it. */
-    readonly senders: Readonly<Record<string, readonly string[]>>;
-  };
-  readonly brake: {
-    readonly enabled: boolean;
-    readonly perSenderPerMinute: number;
-    readonly fleetPerMinute: number;
-    readonly maxHeld: number;
-  };
-  readonly jails: {
-    readonly dir: string;
-    /** Where `fail2ban:NAME` jail filters are read from. */
-    readonly fail2banDir: string;
-    readonly ignoreip: readonly string[];
-    readonly maxTrackedAttackers: number;
-    readonly defaults: Readonly<Record<string, unknown>>;
-  };
-  /** Networks no ban may cover, beyond the ones the server always protects. */
-  readonly neverBan: { readonly adminNetworks: readonly string[] };
-  readonly control: {
-    readonly socket: string;
-    readonly http: ListenerConfig & { readonly token: string };
-  };
-  readonly agents: ListenerConfig & {
-    readonly tls: { readonly cert: string; readonly key: string };
-    readonly pingInterval: number;
-    readonly maxQueued: number;
-  };
-  /** Seconds for window and logInterval. */
-  readonly apiAuth: {
-    readonly maxFailures: number;
-    readonly window: number;
-    readonly maxSources: number;
-    readonly logInterval: number;
-  };
-  readonly log: { readonly level: string; readonly banLog: string };
-  readonly mail: MailConfig;
-}
+};
 
-export interface MailConfig {
-  readonly enabled: boolean;
-  readonly transport: 'smtp' | 'sendmail';
-  readonly from: string;
-  readonly to: readonly string[];
-  readonly smtp: {
-    readonly host: string;
-    readonly port: number;
-    readonly secure: boolean;
-    readonly requireTLS: boolean;
-    readonly user: string;
-    readonly pass: string;
-    readonly tls: { readonly rejectUnauthorized: boolean; readonly ca: string };
-  };
-  readonly sendmail: { readonly path: string };
-  readonly groupWait: number;
-  readonly groupThreshold: number;
-  readonly maxPerHour: number;
-  readonly onUnban: boolean;
-  readonly lifecycle: boolean;
-  readonly retryMin: number;
-  readonly retryMax: number;
-  readonly timeZone: string;
-}
+export type MailConfig = FleetbanConfig['mail'];
 
 export interface LoadOptions {
   /** An explicit file (--config); otherwise FLEETBAN_CONFIG, then DEFAULT_CONFIG_FILE if present. */
@@ -158,7 +72,7 @@ export function loadConfig(options: LoadOptions = {}): FleetbanConfig {
   } catch (e) {
     throw new FleetbanError(ErrorCode.CONFIG_INVALID, describeError(e), { cause: e });
   }
-  const props = config.getProperties() as unknown as Omit<FleetbanConfig, 'file'>;
+  const props = valuesOf<typeof schema>(config);
   const result = {
     file,
     ...props,
@@ -199,7 +113,7 @@ export function loadControlConfig(options: LoadOptions = {}): ControlConfig {
       throw configInvalid(where, describeError(e), e);
     }
   }
-  const control = (config.getProperties() as unknown as Pick<FleetbanConfig, 'control'>).control;
+  const { control } = valuesOf<{ control: typeof schema.control }>(config);
   checkControlRules(where, control);
   return deepFreeze({ file, control });
 }

@@ -1,4 +1,5 @@
-// The convict schema of fleetban.json: the single source of every key, its default, format and env name.
+// The convict schema of fleetban.json: the single source of every key, its default, format, env name and type.
+import type convict from 'convict';
 
 const MiB = 1024 * 1024;
 
@@ -502,4 +503,51 @@ export const schema = {
       env: 'FLEETBAN_BAN_LOG',
     },
   },
+} as const;
+
+/** What each custom format (formats.ts) leaves in the config once coerced and validated. */
+export interface CustomFormatValues {
+  readonly 'duration-seconds': number;
+  readonly 'positive-int': number;
+  readonly 'port-or-zero': number;
+  readonly 'cidr-list': readonly string[];
+  readonly 'host-bindings': Readonly<Record<string, readonly string[]>>;
+}
+
+/** The value type a schema `format` admits; `Custom` types the named formats. */
+type FormatValue<F, Custom> = F extends StringConstructor
+  ? string
+  : F extends BooleanConstructor
+    ? boolean
+    : F extends NumberConstructor
+      ? number
+      : F extends ArrayConstructor
+        ? readonly string[]
+        : F extends ObjectConstructor
+          ? Readonly<Record<string, unknown>>
+          : F extends readonly (infer Choice)[]
+            ? Choice
+            : F extends keyof Custom
+              ? Custom[F]
+              : never;
+
+/** The validated values of a schema: one readonly field per key, typed by its format. */
+export type SchemaValues<S, Custom = CustomFormatValues> = {
+  readonly [K in keyof S]: S[K] extends { readonly format: infer F; readonly default: unknown }
+    ? FormatValue<F, Custom>
+    : SchemaValues<S[K], Custom>;
 };
+
+/** fleetban.json once loaded: derived from the schema, so the two cannot drift apart. */
+export type ConfigValues = SchemaValues<typeof schema>;
+
+/**
+ * A validated convict config's values, typed from the schema's formats. convict types values by
+ * their defaults (`"10m"`, a string), while the formats' coercions decide them (600 seconds): this
+ * is the one place where the two types meet. `S` is the schema's type (`typeof schema`).
+ */
+export function valuesOf<S, Custom = CustomFormatValues>(
+  config: Pick<convict.Config<unknown>, 'getProperties'>,
+): SchemaValues<S, Custom> {
+  return config.getProperties() as SchemaValues<S, Custom>;
+}
