@@ -37,8 +37,6 @@ export interface BanManagerDeps {
   readonly bantime: BantimePolicy;
   /** Prefixes no ban may touch: the global ignoreip plus, per jail, its own. */
   readonly ignored: (jail: string) => readonly Cidr[];
-  /** Told after each stored ban (the engine forgets the attacker's window). */
-  readonly onBanned?: (ban: Ban) => void;
   /**
    * Whether a ban (or, with `unban`, its end) gets a mail notice, queued in the ban's own store
    * batch. Absent = no mail.
@@ -54,6 +52,8 @@ export interface BanManagerDeps {
 }
 
 export const MANUAL_JAIL = 'manual';
+/** The unban reason of a ban whose time was up; any other unban was an administrator's. */
+export const EXPIRED = 'expired';
 
 /** Most lines kept with a ban (and shown in `fleetban bans` and mail). */
 const MAX_LINES = 10;
@@ -177,7 +177,7 @@ export class BanManager {
     const due = this.#deps.store.due(now);
     if (due.length === 0) return 0;
     const lifted = await this.#lift(
-      due.map((b) => ({ target: b.target, at: now, reason: 'expired' })),
+      due.map((b) => ({ target: b.target, at: now, reason: EXPIRED })),
     );
     this.stats.expired += lifted.length;
     return lifted.length;
@@ -238,7 +238,6 @@ export class BanManager {
         banCount: b.banCount,
         seq: b.seq,
       });
-      this.#deps.onBanned?.(b);
     }
     return stored;
   }

@@ -1,7 +1,6 @@
 // The server side of the admin API: answers status, bans, ban/unban and reload from the live parts.
 import type { Clock } from '../core/clock.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
-import { parseCidr, formatCidr } from '../core/ip.js';
 import type { Ban, Transport } from '../core/types.js';
 import { fleetbanVersion } from '../core/version.js';
 import type {
@@ -135,15 +134,9 @@ export class ServerControlPlane implements ControlPlane {
     return ban;
   }
 
-  async unban(req: UnbanCommand): Promise<Ban[]> {
-    const lifted = await this.#p.bans.unban(req, 'all' in req ? 'manual: --all' : 'manual');
-    // An admin's unban also clears the counting, or the next failure would ban again at once.
-    if ('all' in req) for (const b of lifted) this.#p.engine.forget(b.target, undefined, true);
-    else {
-      const c = parseCidr(req.target);
-      if (c !== null) this.#p.engine.forget(formatCidr(c), undefined, true);
-    }
-    return lifted;
+  unban(req: UnbanCommand): Promise<Ban[]> {
+    // The server's change-feed reaction clears the counting of what was lifted.
+    return this.#p.bans.unban(req, 'all' in req ? 'manual: --all' : 'manual');
   }
 
   reload(): Promise<ReloadReport> {

@@ -27,6 +27,7 @@ import { LevelBanStore } from '../store/level-store.js';
 import type { BanStore } from '../store/store.js';
 import { BanGuard, neverBanReport } from './ban-guard.js';
 import { BanManager } from './ban-manager.js';
+import { followBanChanges } from './ban-reactions.js';
 import { BanBrake } from './brake.js';
 import { brakeAdminExtension } from './brake-admin.js';
 import { ServerControlPlane } from './control-plane.js';
@@ -85,7 +86,7 @@ export class FleetbanServer {
   /** null when mail.enabled is false. */
   readonly #mailer: Mailer | null;
   readonly #timers: NodeJS.Timeout[] = [];
-  #stopCountingBans: (() => void) | undefined;
+  #stopReacting: (() => void) | undefined;
   #closing: Promise<void> | null = null;
 
   /** Builds every part; throws (config, jails) before anything is opened or bound. */
@@ -120,11 +121,6 @@ export class FleetbanServer {
       },
       ignored,
       guard,
-      onBanned: (ban) => {
-        // The jails that count bans (recidive) keep counting: that ban is what they count.
-        this.#engine.forget(ban.target, undefined, true);
-        this.#expiry.rearm();
-      },
       notify: (ban, event) => this.#wantsMail(ban.jail, ban.origin, event),
       gate: (request, target) => this.#brake.check(request, target),
     });
@@ -274,13 +270,12 @@ export class FleetbanServer {
     );
     await this.#expiry.start();
     this.#brake.start();
-    // Recidive reads fleetban's own decisions from the store, never ban lines from the network.
-    // Counted once the write that made the ban has settled: a recidive ban of the same target
-    // asked for earlier would find that write still pending and be dropped as a duplicate.
-    this.#stopCountingBans = this.#store.subscribe((changes) => {
-      setImmediate(() => {
-        for (const c of changes) if (c.kind === 'ban') this.#engine.processBan(c.ban);
-      });
+    this.#stopReacting = followBanChanges({
+      store: this.#store,
+      engine: this.#engine,
+      onBanStored: () => {
+        this.#expiry.rearm();
+      },
     });
     await this.#replayRecentBans();
     // Before ingest: mail left from the last run goes out; bans restored from the store are not re-mailed.
@@ -396,7 +391,7 @@ export class FleetbanServer {
       await this.#ingest.close();
       await this.#bans.drain();
       await this.#brake.flush();
-      this.#stopCountingBans?.();
+      this.#stopReacting?.();
       await this.#expiry.close();
       await this.#mailer?.close();
       await this.#agentApi.close();

@@ -12,6 +12,7 @@ import { JailEngine } from '../../src/jails/engine.js';
 import { computeBantime } from '../../src/jails/policy.js';
 import { BanLog } from '../../src/log/ban-log.js';
 import { BanManager } from '../../src/server/ban-manager.js';
+import { followBanChanges } from '../../src/server/ban-reactions.js';
 import { ServerControlPlane } from '../../src/server/control-plane.js';
 import { Pipeline } from '../../src/server/pipeline.js';
 import { MemoryBanStore } from '../../src/store/memory-store.js';
@@ -62,10 +63,8 @@ async function setup() {
       return jc === undefined ? MANUAL_BANTIME_SEC : computeBantime(jc, history, () => 0);
     },
     ignored: (jail) => engine.ignoreList(jail),
-    onBanned: (ban) => {
-      engine.forget(ban.target);
-    },
   });
+  followBanChanges({ store, engine });
   const senders = new SenderTable();
   const pipeline = new Pipeline({ maxSkewMs: 0 }, (event) => {
     engine.process(event);

@@ -106,6 +106,7 @@ export function banManager(
     jails?: readonly JailConfig[];
     ignoreip?: readonly string[];
     banLogPath?: string;
+    /** Told of each stored ban (from the store's change feed). */
     onBanned?: (ban: Ban) => void;
     gate?: (request: BanRequest, target: string) => boolean;
   } = {},
@@ -125,11 +126,15 @@ export function banManager(
       return jc === undefined ? MANUAL_BANTIME_SEC : computeBantime(jc, history, () => 0);
     },
     ignored: (jail) => [...global, ...(configs.find((j) => j.name === jail)?.ignoreip ?? [])],
-    onBanned: (ban) => {
-      banned.push(ban);
-      opts.onBanned?.(ban);
-    },
     ...(opts.gate !== undefined ? { gate: opts.gate } : {}),
+  });
+  // Stored bans, as the server's reactions see them: from the change feed.
+  store.subscribe((changes) => {
+    for (const c of changes) {
+      if (c.kind !== 'ban') continue;
+      banned.push(c.ban);
+      opts.onBanned?.(c.ban);
+    }
   });
   return { bans, logger, banLog, banned };
 }
