@@ -183,6 +183,15 @@ export class BanManager {
     return lifted.length;
   }
 
+  /**
+   * Whether a jail's ban of `target` would be skipped: it is banned, or its ban is being written.
+   * The jails ask it before counting a failure, so that an attacker who keeps failing while its
+   * ban is on the way to the store is not windowed and asked for again at every maxretry.
+   */
+  isBanned(target: string): boolean {
+    return this.#pending.has(target) || this.#isActive(target);
+  }
+
   /** Resolves when every ban write under way has finished (for shutdown and tests). */
   async drain(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);

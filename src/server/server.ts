@@ -145,10 +145,7 @@ export class FleetbanServer {
       ignore: new CidrSet(this.#globalIgnore()),
       maxTrackedAttackers: config.jails.maxTrackedAttackers,
       clock,
-      isBanned: (target) => {
-        const ban = this.#store.get(target);
-        return ban !== undefined && (ban.end === null || ban.end > clock.now());
-      },
+      isBanned: (target) => this.#bans.isBanned(target),
       onBan: (request) => {
         this.#bans.request(request);
       },

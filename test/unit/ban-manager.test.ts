@@ -498,3 +498,20 @@ test('ban and unban lines go to the logger and, in fail2ban layout, to the ban l
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a target counts as banned from its request on, while the write is under way, until it ends', async () => {
+  const store = await openStore();
+  const clock = new ManualClock(T0 + 5 * SEC);
+  const { bans } = banManager(store, clock, { jails: jails({ sshd: { bantime: '10m' } }) });
+  assert.equal(bans.isBanned('198.51.100.7'), false);
+  bans.request(banRequest('sshd', '198.51.100.7'));
+  assert.equal(store.get('198.51.100.7'), undefined, 'not stored yet');
+  assert.equal(bans.isBanned('198.51.100.7'), true, 'pending counts as banned');
+  assert.equal(bans.isBanned('198.51.100.8'), false);
+  await bans.drain();
+  assert.ok(store.get('198.51.100.7') !== undefined);
+  assert.equal(bans.isBanned('198.51.100.7'), true, 'stored and active');
+  clock.advance(10 * 60 * SEC);
+  assert.equal(bans.isBanned('198.51.100.7'), false, 'over once its time is up');
+  await store.close();
+});

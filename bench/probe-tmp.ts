@@ -1,0 +1,13 @@
+import { FleetbanServer } from './lib/fleetban-server.js';
+import { ensureSender } from './lib/tools.js';
+import { udpblast } from './lib/senders.js';
+const dir = '/tmp/probe';
+const server = await FleetbanServer.start({ dir, core: null, udp: true, recvBufferSize: 32 << 20 });
+const binary = await ensureSender('udpblast');
+const port = server.ready.udp?.port ?? 0;
+const r = await udpblast({ binary, port, count: 400000, rate: 100000, file: '/work/main/bench/out/auth200000.wire', maxSec: 10, core: null });
+console.log(JSON.stringify(r));
+await new Promise((res) => setTimeout(res, 2000));
+const s = JSON.parse((await server.get('/v1/status')).body) as { jails: { enabled: boolean }[] };
+console.log(JSON.stringify(s.jails.filter((j) => j.enabled)));
+await server.close();
