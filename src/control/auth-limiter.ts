@@ -1,4 +1,5 @@
 // Failed token attempts per source for the token-protected APIs: 429 past a limit, bounded memory, one summary log line per interval.
+import { CappedTally } from '../core/capped-tally.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import { formatCidr, maskAddress, parseIp } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
@@ -35,9 +36,8 @@ interface Source {
 interface Interval {
   failures: number;
   throttled: number;
-  readonly perSource: Map<string, number>;
-  /** Sources beyond maxSources: counted, not named. */
-  untracked: number;
+  /** Attempts per source; sources beyond maxSources are counted, not named. */
+  readonly perSource: CappedTally<string>;
 }
 
 /**
@@ -169,7 +169,11 @@ export class AuthLimiter {
   #note(key: string, kind: 'failed' | 'throttled'): void {
     let interval = this.#interval;
     if (interval === null) {
-      interval = { failures: 0, throttled: 0, perSource: new Map(), untracked: 0 };
+      interval = {
+        failures: 0,
+        throttled: 0,
+        perSource: new CappedTally<string>(this.#o.maxSources),
+      };
       this.#interval = interval;
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
@@ -179,10 +183,7 @@ export class AuthLimiter {
     }
     if (kind === 'failed') interval.failures++;
     else interval.throttled++;
-    const n = interval.perSource.get(key);
-    if (n !== undefined) interval.perSource.set(key, n + 1);
-    else if (interval.perSource.size < this.#o.maxSources) interval.perSource.set(key, 1);
-    else interval.untracked++;
+    interval.perSource.add(key);
   }
 
   #summarise(): void {
@@ -190,12 +191,11 @@ export class AuthLimiter {
     this.#interval = null;
     // One failure alone was already logged when it happened.
     if (interval === null || (interval.failures <= 1 && interval.throttled === 0)) return;
-    const top = [...interval.perSource]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, TOP_SOURCES)
+    const top = interval.perSource
+      .busiest(TOP_SOURCES)
       .map(([source, attempts]) => ({ source, attempts }));
     const sources = interval.perSource.size;
-    const counted = interval.untracked > 0 ? `more than ${sources}` : String(sources);
+    const counted = interval.perSource.untracked > 0 ? `more than ${sources}` : String(sources);
     this.#log.warn(
       { failures: interval.failures, throttled: interval.throttled, sources, top },
       `${this.#what}: ${interval.failures} failed token attempts from ${counted} sources, ` +

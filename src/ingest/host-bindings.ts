@@ -1,4 +1,5 @@
 // Which sender addresses may claim which HOSTNAME (`ingest.senders`): the check behind hosts-scoped jails.
+import { CappedTally } from '../core/capped-tally.js';
 import { CidrSet, parseCidr } from '../core/ip.js';
 
 /** Spoofed-hostname drops of one claimed name from one peer since the last report. */
@@ -18,8 +19,8 @@ const REPORT_PAIRS_LIMIT = 1000;
 export class HostBindings {
   /** Lower-cased host name → the prefixes allowed to claim it. */
   readonly #bound = new Map<string, CidrSet>();
-  readonly #pending = new Map<string, { host: string; peer: string; count: number }>();
-  #unreported = 0;
+  /** Refused claims by `host NUL peer`. */
+  readonly #pending = new CappedTally<string>(REPORT_PAIRS_LIMIT);
   readonly #onNew: (host: string, peer: string) => void;
 
   /**
@@ -51,22 +52,18 @@ export class HostBindings {
     // Exact spelling first: the common case costs one lookup and no lower-casing.
     const allowed = this.#bound.get(hostname) ?? this.#bound.get(hostname.toLowerCase());
     if (allowed === undefined || allowed.has(peer)) return true;
-    const key = `${hostname}\u0000${peer}`;
-    const seen = this.#pending.get(key);
-    if (seen !== undefined) seen.count++;
-    else if (this.#pending.size < REPORT_PAIRS_LIMIT) {
-      this.#pending.set(key, { host: hostname, peer, count: 1 });
-      this.#onNew(hostname, peer);
-    } else this.#unreported++;
+    if (this.#pending.add(`${hostname}\u0000${peer}`)) this.#onNew(hostname, peer);
     return false;
   }
 
   /** The refused claims since the last call, per (host, peer), and those beyond the pair limit. */
   takeReport(): { readonly pairs: SpoofReport[]; readonly other: number } {
-    const pairs = [...this.#pending.values()];
-    const other = this.#unreported;
+    const pairs = [...this.#pending.entries()].map(([key, count]): SpoofReport => {
+      const [host = '', peer = ''] = key.split('\u0000');
+      return { host, peer, count };
+    });
+    const other = this.#pending.untracked;
     this.#pending.clear();
-    this.#unreported = 0;
     return { pairs, other };
   }
 }

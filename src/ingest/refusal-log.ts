@@ -1,4 +1,5 @@
 // Sums a stream listener's refused and cut-short connections into one warning per interval, so a flood cannot flood the log too.
+import { CappedTally } from '../core/capped-tally.js';
 import type { Logger } from '../core/logger.js';
 
 export const REFUSALS = [
@@ -28,7 +29,7 @@ export class RefusalLog {
   readonly #transport: string;
   readonly #intervalMs: number;
   #counts = new Map<Refusal, number>();
-  #peers = new Map<string, number>();
+  readonly #peers = new CappedTally<string>(MAX_PEERS_TRACKED);
   #lastError: string | null = null;
   #timer: NodeJS.Timeout | null = null;
 
@@ -41,9 +42,7 @@ export class RefusalLog {
   /** Records one refusal; `error` is a TLS failure reason, kept (the last one) for the summary. */
   note(kind: Refusal, peer: string, error?: string): void {
     this.#counts.set(kind, (this.#counts.get(kind) ?? 0) + 1);
-    const seen = this.#peers.get(peer);
-    if (seen !== undefined) this.#peers.set(peer, seen + 1);
-    else if (this.#peers.size < MAX_PEERS_TRACKED) this.#peers.set(peer, 1);
+    this.#peers.add(peer);
     if (error !== undefined) this.#lastError = error;
     if (this.#timer === null) {
       this.#timer = setTimeout(() => {
@@ -70,9 +69,7 @@ export class RefusalLog {
       counts[kind] = n;
       total += n;
     }
-    const busiest = [...this.#peers]
-      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-      .slice(0, PEERS_SHOWN);
+    const busiest = this.#peers.busiest(PEERS_SHOWN);
     const shown = busiest.reduce((sum, [, n]) => sum + n, 0);
     this.#log.warn(
       {
@@ -85,7 +82,7 @@ export class RefusalLog {
       `${this.#transport} listener refused or cut short ${total} connections within ${formatSeconds(this.#intervalMs)}`,
     );
     this.#counts = new Map();
-    this.#peers = new Map();
+    this.#peers.clear();
     this.#lastError = null;
   }
 }
