@@ -1,5 +1,6 @@
 // Translates Python `re` patterns (fail2ban's filter.d) into JavaScript RegExps with Python's meaning, or says why it cannot.
 import { MAX_REPLICATION } from '../core/linear-regex.js';
+import { dropImpliedLookaheads } from './implied-lookahead.js';
 import { parsePythonRegex, PyRegexSyntaxError, type ClassItem, type Node } from './regex-ast.js';
 
 export interface TranslateOptions {
@@ -8,8 +9,9 @@ export interface TranslateOptions {
   /** Python 3's Unicode `\d`, `\w`, `\b` (default true); false keeps JavaScript's faster ASCII classes. */
   readonly unicode?: boolean;
   /**
-   * Emit only what V8's linear-time engine runs: no `u` or `i` flag, no lookaround, no
-   * backreference (these are refused, naming the construct), `^`/`$` as plain anchors (the
+   * Emit only what V8's linear-time engine runs: no `u` or `i` flag, no lookaround (one that
+   * what follows always decides is left out; the others are refused, naming the construct, as
+   * are backreferences), `^`/`$` as plain anchors (the
    * subject then carries no final newline; multi-line patterns get the `m` flag), case
    * folding spelt out as classes, deep counted repeats unrolled. Unicode classes become
    * approximations: `\d` is ASCII, `\w` is exact up to U+00FF and counts every other
@@ -74,12 +76,14 @@ export function translatePythonRegex(
     }
     assignments.splice(0, assignments.length, ...next);
   }
+  // The linear engine runs no lookaround: those that what follows decides anyway are left out.
+  const root = linear ? dropImpliedLookaheads(parsed.root, flags) : parsed.root;
   const variants: string[] = [];
   try {
     for (const assign of assignments) {
       const emitter = new Emitter(options, names, assign);
       variants.push(
-        emitter.emit(parsed.root, {
+        emitter.emit(root, {
           // The linear engine has no `i` flag: case folding is spelt out, as for scoped (?i:…).
           ci: linear && flags.includes('i'),
           dotall: flags.includes('s'),

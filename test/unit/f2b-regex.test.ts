@@ -82,3 +82,44 @@ test('untranslatable constructs are reported by name, never dropped', () => {
     assert.equal(t.construct, construct, source);
   }
 });
+
+test('a one-character lookahead that what follows decides is left out for the linear engine; others are kept', () => {
+  const linear = (source: string): string => {
+    const t = translatePythonRegex(source, { linear: true });
+    return t.ok ? (t.value.variants[0] ?? '') : `refused: ${t.reason}`;
+  };
+  // exim's quoted command: every pass of the repeat is followed by a `"`, so (?=") always holds.
+  assert.equal(linear('^in "[^"]+(?:"+[^"]*(?="))*?" H'), '^in "[^"]+(?:"+[^"]*)*?" H');
+  assert.equal(linear('^(?!a)b(?=c)(?:c|cd)'), '^b(?:c|cd)');
+  assert.match(linear('^b(?=c)(?:c|C)'), /^refused/);
+  assert.equal(linear('(?i)^(?!A)b'), '^[bB]');
+  assert.equal(linear('^x(?![0-9])\\s'), '^x\\s');
+  // Kept (and so refused on the linear engine): the next character may or may not pass the test,
+  // or the match may end there.
+  for (const source of [
+    '^x(?=")', // a search may stop after x
+    '^x(?=a)[ab]',
+    '^user (?!`)\\S* ',
+    '(?i)^(?!a)A',
+    '^x(?=")(?:"|$)',
+    '^(?!\\d)\\w',
+    '^(?!-x)-y',
+  ]) {
+    assert.match(linear(source), /^refused: a lookaround/, source);
+  }
+  // The same text and groups either way, on the backtracking engine too.
+  const kept = compile('^in "[^"]+(?:"+[^"]*(?="))*?" (?P<h>\\S+)$');
+  const t = translatePythonRegex('^in "[^"]+(?:"+[^"]*(?="))*?" (?P<h>\\S+)$', { linear: true });
+  assert.ok(t.ok);
+  const dropped = new PyRegExp(t.value);
+  for (const line of [
+    'in "a" h1',
+    'in "a""b" h2',
+    'in "a"""" h3',
+    'in "" h4',
+    'in "a"b h5',
+    'in "a" "b" h6',
+  ]) {
+    assert.equal(dropped.exec(line)?.groups?.['h'], kept.exec(line)?.groups?.['h'], line);
+  }
+});

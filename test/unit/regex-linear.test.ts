@@ -67,6 +67,24 @@ test('fail2ban filter files with exponential patterns load and stay fast on 60-c
   assert.equal(sample.classify('bob smith from 192.0.2.8')?.address, '192.0.2.8');
 });
 
+test('a fail2ban filter file whose lookahead what follows decides runs on the linear engine, fast on a run of quotes', async () => {
+  // exim's "SMTP protocol error" shape: exponential on the backtracking engine in a run of quotes.
+  await writeFile(
+    join(dir, 'filter.d', 'quoted.conf'),
+    `[Definition]\nfailregex = ^protocol error in "[^"]+(?:"+[^"]*(?="))*?" \\[<HOST>\\] AUTH not advertised\\s*$\n`,
+  );
+  const filter = loadFail2banJailFilter(dir, 'fail2ban:quoted').create();
+  assert.deepEqual(filter.notices, []);
+  for (const quotes of [30, 200]) {
+    const line = `protocol error in "a${'"'.repeat(quotes)}b [192.0.2.11] AUTH`;
+    const { value, ms } = timed(() => filter.classify(line));
+    assert.equal(value, null);
+    assert.ok(ms < FAST_MS, `${quotes} quotes took ${ms.toFixed(1)} ms`);
+  }
+  const hit = filter.classify('protocol error in "AUTH x""y" [192.0.2.12] AUTH not advertised');
+  assert.equal(hit?.address, '192.0.2.12');
+});
+
 /** The FILTER_INVALID / JAIL_INVALID message of compiling `failregex` inline. */
 function inlineRefusal(failregex: string): string {
   try {
