@@ -1,13 +1,13 @@
-// Drops one-character lookaheads that what follows them decides anyway, so such patterns run on V8's linear-time engine.
+// What a Python pattern can match next at a point: the first-character sets the lookahead rewrites reason with.
 import type { ClassItem, Node } from './regex-ast.js';
 
-interface Flags {
+export interface Flags {
   readonly ci: boolean;
   readonly dotall: boolean;
 }
 
 /** A pattern item that consumes exactly one character, with the flags in force where it stands. */
-interface Atom {
+export interface Atom {
   readonly node: Node;
   readonly flags: Flags;
 }
@@ -17,75 +17,47 @@ interface Atom {
  * when the match may end there or stand before `$`. A superset is always safe: it only keeps a
  * lookahead that could have gone.
  */
-interface Follow {
+export interface Follow {
   readonly atoms: readonly Atom[] | 'any';
   readonly end: boolean;
 }
 
+/**
+ * What follows a point of a pattern: `items` of the same sequence, then `next` (null: nothing
+ * whose structure is known, only `follow`); `follow` is its first-character set.
+ */
+export interface Continuation {
+  readonly items: readonly Node[];
+  readonly next: Continuation | null;
+  readonly follow: Follow;
+}
+
+/** What follows a point where `items` come next, then `after`. */
+export function continuation(
+  items: readonly Node[],
+  after: Continuation,
+  flags: Flags,
+): Continuation {
+  return {
+    items,
+    next: after,
+    follow: first({ t: 'seq', items: [...items] }, after.follow, flags),
+  };
+}
+
 /** After the last item: a search may stop there, with any text after it. */
-const OPEN: Follow = { atoms: 'any', end: true };
+export const OPEN: Follow = { atoms: 'any', end: true };
 const NOTHING: Follow = { atoms: [], end: false };
 
-/**
- * Removes each lookahead `(?=C)` or `(?!C)` of one character class C where every way the
- * pattern can go on consumes a character that C decides the same way: exim's
- * `"[^"]+(?:"+[^"]*(?="))*?"` needs no lookahead, since a `"` always follows. The pattern then
- * matches the same text with the same groups, and the linear engine can run it. Other
- * lookarounds stay. `flags` are the pattern's global ones.
- */
-export function dropImpliedLookaheads(root: Node, flags: string): Node {
-  return rewrite(root, OPEN, { ci: flags.includes('i'), dotall: flags.includes('s') });
-}
-
-function rewrite(n: Node, next: Follow, flags: Flags): Node {
-  switch (n.t) {
-    case 'seq': {
-      const items: Node[] = [];
-      let follow = next;
-      for (let i = n.items.length - 1; i >= 0; i--) {
-        const item = n.items[i] as Node;
-        if (!implied(item, follow, flags)) items.unshift(rewrite(item, follow, flags));
-        follow = first(item, follow, flags);
-      }
-      return { t: 'seq', items };
-    }
-    case 'alt':
-      return { t: 'alt', branches: n.branches.map((b) => rewrite(b, next, flags)) };
-    case 'group': {
-      if (n.kind !== 'capture' && n.kind !== 'noncap' && n.kind !== 'atomic') return n;
-      return { ...n, body: rewrite(n.body, next, scoped(n, flags)) };
-    }
-    case 'cond':
-      return { ...n, yes: rewrite(n.yes, next, flags), no: rewrite(n.no, next, flags) };
-    case 'quant': {
-      // After one pass of the body comes another pass, or what follows the repeat.
-      const after = n.max === 1 ? next : union(first(n.body, next, flags), next);
-      return { ...n, body: rewrite(n.body, after, flags) };
-    }
-    default:
-      return n;
-  }
-}
-
-/** Whether `n` is a one-character lookahead that `follow` always satisfies. */
-function implied(n: Node, follow: Follow, flags: Flags): boolean {
-  if (n.t !== 'group' || (n.kind !== 'ahead' && n.kind !== 'nahead')) return false;
-  const atom = single(n.body);
-  if (atom === null || follow.atoms === 'any') return false;
-  const tested: Atom = { node: atom, flags: scoped(n, flags) };
-  if (n.kind === 'ahead') return !follow.end && follow.atoms.every((a) => within(a, tested));
-  return follow.atoms.every((a) => disjoint(a, tested));
-}
-
 /** What a match may start with at `n`, when `next` follows it. */
-function first(n: Node, next: Follow, flags: Flags): Follow {
+export function first(n: Node, next: Follow, flags: Flags): Follow {
   switch (n.t) {
     case 'char':
     case 'class':
     case 'any':
       return { atoms: [{ node: n, flags }], end: false };
     case 'esc':
-      if ('dDwWsS'.includes(n.e)) return { atoms: [{ node: n, flags }], end: false };
+      if (oneChar(n)) return { atoms: [{ node: n, flags }], end: false };
       return n.e === 'Z' ? { atoms: next.atoms, end: true } : next;
     case 'bol':
       return next;
@@ -112,39 +84,33 @@ function first(n: Node, next: Follow, flags: Flags): Follow {
   }
 }
 
-function union(a: Follow, b: Follow): Follow {
+/** Whether `n` consumes exactly one character: a literal, a class, `.`, or `\d \w \s` and their opposites. */
+export function oneChar(n: Node): boolean {
+  return (
+    n.t === 'char' || n.t === 'class' || n.t === 'any' || (n.t === 'esc' && 'dDwWsS'.includes(n.e))
+  );
+}
+
+export function union(a: Follow, b: Follow): Follow {
   const atoms = a.atoms === 'any' || b.atoms === 'any' ? 'any' : [...a.atoms, ...b.atoms];
   return { atoms, end: a.end || b.end };
 }
 
-function scoped(n: Extract<Node, { t: 'group' }>, flags: Flags): Flags {
+export function scoped(n: Extract<Node, { t: 'group' }>, flags: Flags): Flags {
   const pick = (letter: string, now: boolean): boolean =>
     n.on.includes(letter) ? true : n.off.includes(letter) ? false : now;
   return { ci: pick('i', flags.ci), dotall: pick('s', flags.dotall) };
 }
 
-/** The one-character item a lookahead body consists of, or null. */
-function single(n: Node): Node | null {
-  let cur = n;
-  for (;;) {
-    if (cur.t === 'seq' && cur.items.length === 1) cur = cur.items[0] as Node;
-    else if (cur.t === 'group' && cur.kind === 'noncap' && cur.on === '' && cur.off === '')
-      cur = cur.body;
-    else break;
-  }
-  if (cur.t === 'char' || cur.t === 'class' || cur.t === 'any') return cur;
-  return cur.t === 'esc' && 'dDwWsS'.includes(cur.e) ? cur : null;
-}
-
 /** Whether every character `a` matches, `b` matches too (false when that cannot be shown). */
-function within(a: Atom, b: Atom): boolean {
+export function within(a: Atom, b: Atom): boolean {
   const chars = finite(a);
   if (chars !== null) return chars.every((c) => member(b, c) === true);
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Whether no character matches both (false when that cannot be shown). */
-function disjoint(a: Atom, b: Atom): boolean {
+export function disjoint(a: Atom, b: Atom): boolean {
   const chars = finite(a) ?? finite(b);
   const other = finite(a) === null ? a : b;
   return chars !== null && chars.every((c) => member(other, c) === false);
@@ -175,7 +141,7 @@ function finite(a: Atom): string[] | null {
 }
 
 /** Whether the atom matches character `c`, with Python 3's Unicode meaning of `\d \w \s`; undefined when unknown. */
-function member(a: Atom, c: string): boolean | undefined {
+export function member(a: Atom, c: string): boolean | undefined {
   const n = a.node;
   switch (n.t) {
     case 'char':
