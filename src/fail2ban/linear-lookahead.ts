@@ -41,8 +41,7 @@ function rewrite(n: Node, after: Continuation, flags: Flags): Node {
         if (implied(item, here, flags)) continue;
         const words = excludedWords(item);
         const rewritten = words === null ? null : excludeWords(words, items, after, flags);
-        if (rewritten !== null) items = rewritten;
-        else items.unshift(rewrite(item, here, flags));
+        items = rewritten ?? [rewrite(item, here, flags), ...items];
       }
       return { t: 'seq', items };
     }
