@@ -1,5 +1,6 @@
 // Translates Python `re` patterns (fail2ban's filter.d) into JavaScript RegExps with Python's meaning, or says why it cannot.
 import { MAX_REPLICATION } from '../core/linear-regex.js';
+import { rewriteLookaheads } from './linear-lookahead.js';
 import { parsePythonRegex, PyRegexSyntaxError, type ClassItem, type Node } from './regex-ast.js';
 
 export interface TranslateOptions {
@@ -8,8 +9,9 @@ export interface TranslateOptions {
   /** Python 3's Unicode `\d`, `\w`, `\b` (default true); false keeps JavaScript's faster ASCII classes. */
   readonly unicode?: boolean;
   /**
-   * Emit only what V8's linear-time engine runs: no `u` or `i` flag, no lookaround, no
-   * backreference (these are refused, naming the construct), `^`/`$` as plain anchors (the
+   * Emit only what V8's linear-time engine runs: no `u` or `i` flag, no lookaround (those
+   * that can be written without one are, see linear-lookahead.ts; the others are refused,
+   * naming the construct, as are backreferences), `^`/`$` as plain anchors (the
    * subject then carries no final newline; multi-line patterns get the `m` flag), case
    * folding spelt out as classes, deep counted repeats unrolled. Unicode classes become
    * approximations: `\d` is ASCII, `\w` is exact up to U+00FF and counts every other
@@ -74,12 +76,14 @@ export function translatePythonRegex(
     }
     assignments.splice(0, assignments.length, ...next);
   }
+  // The linear engine runs no lookaround: those that can be written without one are.
+  const root = linear ? rewriteLookaheads(parsed.root, flags) : parsed.root;
   const variants: string[] = [];
   try {
     for (const assign of assignments) {
       const emitter = new Emitter(options, names, assign);
       variants.push(
-        emitter.emit(parsed.root, {
+        emitter.emit(root, {
           // The linear engine has no `i` flag: case folding is spelt out, as for scoped (?i:…).
           ci: linear && flags.includes('i'),
           dotall: flags.includes('s'),
@@ -374,6 +378,7 @@ class Emitter {
         parts.push(this.#unicode && !this.#linear ? String.raw`\p{Nd}` : String.raw`\d`);
       else if (item.e === 'w')
         parts.push(this.#unicode ? (this.#linear ? linearWord() : WORD) : String.raw`\w`);
+      else if (item.e === 'W' && this.#unicode && this.#linear) parts.push(linearNonWord());
       else parts.push(`\\${item.e}`);
     }
     if (parts.length === 0) return negated ? String.raw`[\s\S]` : '[]';
@@ -441,9 +446,11 @@ function unroll(n: Extract<Node, { t: 'quant' }>, atom: string): string {
 }
 
 let wordClass: string | undefined;
+let nonWordClass: string | undefined;
 
 /** Everything above U+00FF that JavaScript's `\s` does not match (U+1680, U+2000-200A, U+2028/9, U+202F, U+205F, U+3000, U+FEFF). */
 const ABOVE_LATIN1_NON_SPACE = String.raw`\u0100-\u167f\u1681-\u1fff\u200b-\u2027\u202a-\u202e\u2030-\u205e\u2060-\u2fff\u3001-\ufefe\uff00-\uffff`;
+const ABOVE_LATIN1_SPACE = String.raw`\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff`;
 
 /**
  * The inside of a class for Python's Unicode `\w` on the linear engine, which has no `\p{…}`:
@@ -451,19 +458,28 @@ const ABOVE_LATIN1_NON_SPACE = String.raw`\u0100-\u167f\u1681-\u1fff\u200b-\u202
  * exact 400-range class would make each linear step slow).
  */
 function linearWord(): string {
-  if (wordClass !== undefined) return wordClass;
-  const word = /[\p{L}\p{N}_]/u;
+  return (wordClass ??= latin1Ranges(true) + ABOVE_LATIN1_NON_SPACE);
+}
+
+/** The inside of a class for the opposite of linearWord(), for `[^\W…]`. */
+function linearNonWord(): string {
+  return (nonWordClass ??= latin1Ranges(false) + ABOVE_LATIN1_SPACE);
+}
+
+/** Ranges of the Latin-1 characters that are (or are not) Python word characters. */
+function latin1Ranges(word: boolean): string {
+  const isWord = /[\p{L}\p{N}_]/u;
   let out = '';
   let start = -1;
   for (let c = 0; c <= 0x100; c++) {
-    const yes = c < 0x100 && word.test(String.fromCharCode(c));
+    const yes = c < 0x100 && isWord.test(String.fromCharCode(c)) === word;
     if (yes && start < 0) start = c;
     if (!yes && start >= 0) {
       out += c - 1 === start ? hex(start) : `${hex(start)}-${hex(c - 1)}`;
       start = -1;
     }
   }
-  return (wordClass = out + ABOVE_LATIN1_NON_SPACE);
+  return out;
 }
 
 function hex(c: number): string {

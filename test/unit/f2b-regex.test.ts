@@ -82,3 +82,85 @@ test('untranslatable constructs are reported by name, never dropped', () => {
     assert.equal(t.construct, construct, source);
   }
 });
+
+test('a one-character lookahead that what follows decides is left out for the linear engine; others are kept', () => {
+  // exim's quoted command: every pass of the repeat is followed by a `"`, so (?=") always holds.
+  assert.equal(linear('^in "[^"]+(?:"+[^"]*(?="))*?" H'), '^in "[^"]+(?:"+[^"]*)*?" H');
+  assert.equal(linear('^(?!a)b(?=c)(?:c|cd)'), '^b(?:c|cd)');
+  assert.match(linear('^b(?=c)(?:c|C)'), /^refused/);
+  assert.equal(linear('(?i)^(?!A)b'), '^[bB]');
+  assert.equal(linear('^x(?![0-9])\\s'), '^x\\s');
+  // Kept (and so refused on the linear engine): the next character may or may not pass the test,
+  // the match may end there, or the lookahead is no set of words before a run.
+  for (const source of [
+    '^x(?=")', // a search may stop after x
+    '^x(?=a)[ab]',
+    '(?i)^(?!a)A',
+    '^x(?=")(?:"|$)',
+    '^(?!\\d)\\w',
+    '(?i)^(?!ab)\\w+:',
+    '^(?!ab)(?:a|b)+x',
+    '^x(?!ab)',
+    '^(?!ab)\\w*\\w:',
+  ]) {
+    assert.match(linear(source), /^refused: a lookaround/, source);
+  }
+});
+
+/** The pattern translated for the linear engine, or why not. */
+function linear(source: string): string {
+  const t = translatePythonRegex(source, { linear: true });
+  return t.ok ? (t.value.variants[0] ?? '') : `refused: ${t.reason}`;
+}
+
+/** Every string over `alphabet` up to `max` characters long. */
+function* strings(alphabet: string, max: number): Generator<string> {
+  let level = [''];
+  yield '';
+  for (let n = 1; n <= max; n++) {
+    const next: string[] = [];
+    for (const s of level) for (const c of alphabet) next.push(s + c);
+    yield* next;
+    level = next;
+  }
+}
+
+test('lookaheads rewritten for the linear engine match the same text with the same groups as the lookahead', () => {
+  // [pattern, alphabet, prefix of every subject]: the shapes of fail2ban's filters, made small.
+  const cases: readonly [string, string, string][] = [
+    ['^in "[^"]+(?:"+[^"]*(?="))*?" (?P<h>\\w)', 'a" x', 'in '],
+    ['^(?!ab)[a-c]*:', 'abc:', ''],
+    ['^(?!ab|b)[a-c]+x', 'abcx', ''],
+    ['^(?!abc)[a-d]{2,4}:', 'abcd:', ''],
+    ['^(?!ab)a(?:b|c)d?', 'abcd', ''],
+    // Greedy and lazy runs keep their order of preference: the groups split the same way.
+    ['^(?!ab)(?P<x>[a-c]*?)(?P<y>[c:]*):', 'abc:', ''],
+    ['^(?!ab)(?P<x>[a-c]*)(?P<y>[c:]*?):', 'abc:', ''],
+    ['^(?!ab)(?P<x>[a-c]{1,3}?)(?P<y>[c:]*):', 'abc:', ''],
+    ['^u (?!`)(?P<u>(?:\\S*|.*?)) z', '`a z', 'u '], // apache-auth
+    ['\\[(:?e|(?!ev)\\S+:\\S+)\\]', '[ev:]', ''], // apache-auth's prefix
+    ['^(?:,(?!Ra=)\\w+="[^"]*")*,Ra=', ',Ra="', ''], // asterisk
+    ['^(?:(?!er|in)[\\w-]+: )?(?:(?:er|in):\\s*)?c', 'erin:- c', ''], // named-refused
+    ['^- (?!- )(?P<u>\\S+) \\[', '- [x', '- '], // traefik-auth
+    ['\\[(?!re\\])(?:.*)\\]', '[re]x', ''], // recidive
+    ['F, (?:(?!ip=)(?:u=(?P<u>[^,]*)|\\w+=[^,]*), )*ip=\\[', 'ipu=, [', 'F, '], // courier-auth
+  ];
+  for (const [source, alphabet, prefix] of cases) {
+    assert.doesNotMatch(linear(source), /^refused/, source);
+    const withLookahead = compile(source);
+    const t = translatePythonRegex(source, { linear: true });
+    assert.ok(t.ok);
+    const rewritten = new PyRegExp(t.value);
+    let matched = 0;
+    for (const s of strings(alphabet, 6)) {
+      const subject = prefix + s;
+      const want = withLookahead.exec(subject);
+      const got = rewritten.exec(subject);
+      const shape = (m: RegExpExecArray | null) =>
+        m === null ? null : { index: m.index, groups: { ...m.groups } };
+      assert.deepEqual(shape(got), shape(want), `${source} on ${JSON.stringify(subject)}`);
+      if (want !== null) matched++;
+    }
+    assert.ok(matched > 0, `${source} matched none of its subjects`);
+  }
+});

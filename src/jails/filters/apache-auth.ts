@@ -5,12 +5,14 @@ import type { FilterDefinition } from './definition.js';
 // Digest messages start with "Digest: "; user names may be empty ("user  not found") or hold spaces.
 const AUTH = '(?:[A-Z][a-z]+: )?';
 const USER = '<F-USER>.{0,256}?</F-USER>';
+/** The same, for the unquoted form: a name that starts with a backquote is the realm form below. */
+const UNQUOTED_USER = String.raw`<F-USER>(?:[^\x60\n\r\u2028\u2029].{0,255}?)??</F-USER>`;
 
 function patterns(level: string): string[] {
   const pre = apacheError(level);
   return [
     String.raw`${pre}client (?:denied by server configuration|used wrong authentication scheme)\b`,
-    String.raw`${pre}${AUTH}user (?!\x60)${USER}:? (?:auth(?:oriz|entic)ation failure|not found|denied by provider)\b`,
+    String.raw`${pre}${AUTH}user ${UNQUOTED_USER}:? (?:auth(?:oriz|entic)ation failure|not found|denied by provider)\b`,
     String.raw`${pre}Authorization of user ${USER} to access .{0,4096}? failed\b`,
     String.raw`${pre}${AUTH}user ${USER}: password mismatch\b`,
     String.raw`${pre}${AUTH}user \x60${USER}' in realm \x60.{0,256}' (?:auth(?:oriz|entic)ation failure|not found|denied by provider)\b`,

@@ -1,5 +1,6 @@
 // Built-in filter for e-mail harvesters and spam robots, known by their User-Agent, in web access logs.
-import { ACCESS, METHOD, WEB_PROGRAMS, literal } from './common.js';
+import { ACCESS, METHOD, WEB_PROGRAMS } from './common.js';
+import { literal } from './regex-text.js';
 import type { FilterDefinition } from './definition.js';
 
 /**

@@ -4,7 +4,7 @@ import type { FilterDefinition } from './definition.js';
 
 // The client comes first (apacheError); the path after it is client text and is never read for an address.
 // A path that names a script: php, php4/5, php-cgi/php.cgi, .asp, .exe, .pl, or anything under cgi-bin/.
-const SCRIPT = String.raw`/(?=[^\s']{0,4096}?(?:php(?:[45]|[.-]cgi)?|\.asp|\.exe|\.pl|\bcgi-bin/))[^\s']{0,4096}`;
+const SCRIPT = String.raw`/[^\s']{0,4096}?(?:php(?:[45]|[.-]cgi)?|\.asp|\.exe|\.pl|\bcgi-bin/)[^\s']{0,4096}`;
 
 const pre = apacheError(APACHE_ERROR);
 

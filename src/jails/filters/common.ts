@@ -1,9 +1,5 @@
 // Regex fragments shared by the built-in filters: web access/error log layouts as they arrive through syslog.
-
-/** Escapes text for literal use inside a regex. */
-export function literal(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
+import { runExcept } from './regex-text.js';
 
 /**
  * Start of a combined/common access log line (nginx, apache): optional `vhost:port ` (apache's
@@ -30,8 +26,8 @@ export function apacheError(level: string): string {
   return String.raw`^(?:\[[^\]]{1,64}\] )?\[${level}\](?: \[pid \d+(?::tid \d+)?\])?(?: \[remote [^\]\s]{1,64}\])? \[client <HOST>(?::\d{1,5})?\] (?:AH\d{5}: )?`;
 }
 
-/** Apache's module:level bracket for the normal modes: any module and level except mod_evasive. */
-export const APACHE_ERROR = String.raw`(?:error|(?!evasive)[\w-]{0,32}:\w{1,10})`;
+/** Apache's module:level bracket for the normal modes: any module and level except mod_evasive's. */
+export const APACHE_ERROR = String.raw`(?:error|${runExcept(String.raw`[\w-]`, 0, 32, 'evasive', 'prefix')}:\w{1,10})`;
 
 /** Start of an nginx error log line: `yyyy/mm/dd hh:mm:ss ` (kept or not by the syslog writer), `[level] pid#tid: *conn `. */
 export function nginxError(level: string): string {

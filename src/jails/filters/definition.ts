@@ -24,6 +24,12 @@ export interface FilterDefinition {
   readonly ignoreregex: readonly string[];
   /** Extra failregex per mode (fail2ban's `mode=`); absent = the filter has one mode. */
   readonly modes?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Extra ignoreregex per mode, for lines some modes count and others do not: an exclusion the
+   * linear-time regex engine runs, where a negative lookahead in the failregex would need the
+   * backtracking one.
+   */
+  readonly modeIgnoreregex?: Readonly<Record<string, readonly string[]>>;
   readonly defaultMode?: string;
 }
 

@@ -89,12 +89,15 @@ export function resolveFilter(
       `filter "${name}" has no modes, got mode "${chosen}"`,
     );
   }
+  const byMode = def.modeIgnoreregex;
+  const modeIgnore =
+    byMode !== undefined && Object.hasOwn(byMode, chosen) ? (byMode[chosen] ?? []) : [];
   return {
     name,
     mode: chosen,
     source: def.source ?? FilterSource.SYSLOG,
     programs: def.programs,
     failregex: [...def.failregex, ...extra],
-    ignoreregex: def.ignoreregex,
+    ignoreregex: [...def.ignoreregex, ...modeIgnore],
   };
 }

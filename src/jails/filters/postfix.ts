@@ -1,5 +1,6 @@
 // Built-in filter for Postfix 3.7 (Debian 12): SASL failures, rejected clients, RBL hits, postscreen and ddos patterns.
 import type { FilterDefinition } from './definition.js';
+import { runExcept } from './regex-text.js';
 
 /**
  * `name[address]` or `[address]` with an optional `:port`, as smtpd and postscreen print a client.
@@ -11,16 +12,21 @@ const QUEUE = '(?:NOQUEUE|[0-9A-Za-z]{5,20})';
 
 const reject = String.raw`^${QUEUE}: (?:milter-)?reject: [A-Z]{4} from ${CLIENT}: [45][50][04] [45]\.\d\.\d{1,3} (?:(?:<[^>]{0,1024}>)?: )?(?:(?:Helo command|(?:Sender|Recipient) address) rejected: )?(?:Service unavailable|(?:Client host|Command|Data command) rejected|Relay access denied|(?:Host|Domain) not found|need fully-qualified hostname|match|[Uu]ser unknown|[Uu]ndeliverable address)\b`;
 const pipelining = String.raw`^(?:improper command pipelining|too many errors) after [A-Z]{1,16} from ${CLIENT}(?::|\s*$)`;
+/** Any SASL mechanism (fail2ban lists LOGIN, PLAIN, CRAM-MD5 and DIGEST-MD5 only). */
+const SASL = String.raw`^warning: ${CLIENT}: SASL [A-Za-z0-9-]{1,20} authentication failed:`;
 /**
- * Any SASL mechanism (fail2ban lists LOGIN, PLAIN, CRAM-MD5 and DIGEST-MD5 only). A lost
- * connection to the auth server is the server's problem, never the client's.
+ * SASL failures that are no login attempt, excluded by ignoreregex (a negative lookahead would
+ * keep the pattern off the linear-time engine). A lost connection to the auth server is the
+ * server's problem, never the client's; a mechanism the server does not offer counts only in
+ * aggressive mode.
  */
-const SASL = String.raw`^warning: ${CLIENT}: SASL [A-Za-z0-9-]{1,20} authentication failed:(?! Connection lost to authentication server)`;
-const sasl = `${SASL}(?! Invalid authentication mechanism)`;
+const saslLost = `${SASL} Connection lost to authentication server`;
+const saslMechanism = `${SASL} Invalid authentication mechanism`;
 /** Blocked by a DNS blocklist: smtpd says "Client host [..] blocked", postscreen "client [..] blocked". */
 const rbl = String.raw`^${QUEUE}: reject: RCPT from ${CLIENT}: [45]5[04] [45]\.7\.1 Service unavailable; [Cc]lient(?: host)? \[[^\]\s]{1,64}\] blocked\b`;
 const ddos: readonly string[] = [
-  String.raw`^lost connection after (?!DATA\b)[A-Z]{1,16} from ${CLIENT}\s*$`,
+  // After DATA the client has sent its mail: a lost connection there is not a probe.
+  String.raw`^lost connection after ${runExcept('[A-Z]', 1, 16, 'DATA', 'whole')} from ${CLIENT}\s*$`,
   String.raw`^disconnect from ${CLIENT}(?: [a-z]{1,16}=\d{1,6}(?:/\d{1,6})?){0,20} auth=0/[1-9]\d{0,5}\b`,
   String.raw`^(?:PREGREET \d+|HANGUP) after \S+ from ${CLIENT}\b`,
   String.raw`^COMMAND (?:TIME|COUNT|LENGTH) LIMIT from ${CLIENT}\b`,
@@ -36,16 +42,17 @@ export const postfix: FilterDefinition = {
   // `postfix*` also covers second instances (`postfix-out/smtpd`) and the submission services.
   programs: ['postfix*/smtpd', 'postfix*/postscreen'],
   failregex: [],
-  ignoreregex: [],
+  ignoreregex: [saslLost],
   modes: {
-    normal: [sasl, reject, pipelining],
-    extra: [sasl, reject, pipelining],
+    normal: [SASL, reject, pipelining],
+    extra: [SASL, reject, pipelining],
     more: [reject, pipelining],
-    auth: [sasl],
+    auth: [SASL],
     rbl: [rbl],
     ddos,
     errors: [errors],
     aggressive: [SASL, reject, pipelining, ...ddos],
   },
+  modeIgnoreregex: { normal: [saslMechanism], extra: [saslMechanism], auth: [saslMechanism] },
   defaultMode: 'normal',
 };

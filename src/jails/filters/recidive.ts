@@ -1,5 +1,6 @@
 // Built-in filter for repeat offenders: counts fleetban's own ban decisions, to ban again for longer.
 import type { FilterDefinition } from './definition.js';
+import { runExcept } from './regex-text.js';
 
 /**
  * A jail with this filter reads no syslog: the server hands it each ban it stores, as the
@@ -8,7 +9,7 @@ import type { FilterDefinition } from './definition.js';
  * "Restore Ban" and "Unban". The patterns also read fleetban's ban log and fail2ban's log,
  * which is what `fleetban test-filter recidive FILE` replays.
  */
-const JAIL = String.raw`\[(?!recidive\])[^\]\s"]{1,64}\]`;
+const JAIL = String.raw`\[${runExcept(String.raw`[^\]\s"]`, 1, 64, 'recidive', 'whole')}\]`;
 /**
  * A banned prefix counts for its first address; give the recidive jail a banmask as wide as the
  * source jails'. The ban line ends with its own `Ban ADDR` (pino puts `msg` last and escapes the
