@@ -1,4 +1,4 @@
-// The agent API listener (HTTP or HTTPS): token check, the ban stream, /v1/nftables, per-agent status and metrics.
+// The agent API listener (HTTP or HTTPS): token check and routing to the ban stream and /v1/nftables, per-agent status.
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -10,7 +10,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Clock, EpochMs } from '../core/clock.js';
 import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
 import { readTlsFile } from '../core/tls-files.js';
-import { formatCidr, maskAddress, type IpAddress } from '../core/ip.js';
 import { listenOrFail } from '../core/listen.js';
 import type { Logger } from '../core/logger.js';
 import {
@@ -24,11 +23,12 @@ import type { MetricFamily } from '../control/metrics.js';
 import type { BanStore } from '../store/store.js';
 import type { AgentRecord, AgentRegistry } from './agent-registry.js';
 import { AgentStream, StreamEnd } from './agent-stream.js';
-import { toBanEntry } from './ban-entry.js';
-import { NftVerdict, renderNftablesDocument } from './nftables-document.js';
-import { AgentApiPath, NftMode, StreamQuery, type BanEntry } from './protocol.js';
+import { agentApiMetrics } from './agent-api-metrics.js';
+import { serveNftables } from './nftables-route.js';
+import { AgentApiPath, StreamQuery } from './protocol.js';
 import { bearerOf } from './tokens.js';
 import type { Withhold } from './withhold.js';
+import { WithheldBans } from './withheld-bans.js';
 
 export interface AgentApiOptions {
   readonly store: BanStore;
@@ -89,14 +89,7 @@ export class AgentApi {
   #started = { snapshot: 0, resume: 0 };
   #messages = 0;
   #nftRequests = 0;
-  /** Bans left out of outputs because they cover a never-ban address, per output. */
-  readonly #withheldCount = { stream: 0, nftables: 0 };
-  /** Targets already reported as withheld (one warning each). */
-  readonly #withheldWarned = new Set<string>();
-  /** Active targets the never-ban list covers, as of its last change. */
-  #covered = new Set<string>();
-  /** Agents resuming from this seq or before get a snapshot: they may hold a ban withheld since. */
-  #snapshotUpTo = 0;
+  readonly #withheld: WithheldBans;
   #unwatch: (() => void) | undefined;
 
   constructor(options: AgentApiOptions) {
@@ -107,11 +100,12 @@ export class AgentApi {
       options.logger,
       'agent API',
     );
+    this.#withheld = new WithheldBans(options.withhold, options.store, options.logger);
   }
 
   /** Bans withheld from agents and nftables documents since start (status, metrics). */
   get withheld(): { readonly stream: number; readonly nftables: number } {
-    return { ...this.#withheldCount };
+    return this.#withheld.counts;
   }
 
   /** Binds; resolves with the bound address. Rejects with TLS_CONFIG_INVALID or LISTEN_FAILED. */
@@ -138,7 +132,9 @@ export class AgentApi {
       `agent API cannot listen on ${this.#o.address}:${this.#o.port}`,
     );
     this.#server = server;
-    this.#watchNeverBan();
+    this.#unwatch = this.#withheld.watch(() => {
+      for (const s of [...this.#streams]) s.end(StreamEnd.NEVER_BAN);
+    });
     const info = server.address() as AddressInfo;
     const bound = { address: info.address, port: info.port };
     this.#log.info({ ...bound, tls: tls !== undefined && tls.cert !== '' }, 'agent API listening');
@@ -184,60 +180,16 @@ export class AgentApi {
 
   metrics(): MetricFamily[] {
     return [
-      {
-        name: 'fleetban_agent_auth_failures_total',
-        help: 'Agent API requests refused for a missing or unknown token.',
-        type: 'counter',
-        samples: [{ value: this.#limiter.failures }],
-      },
-      {
-        name: 'fleetban_agents_registered',
-        help: 'Agents with a token.',
-        type: 'gauge',
-        samples: [{ value: this.#o.registry.list().length }],
-      },
-      {
-        name: 'fleetban_agent_streams_open',
-        help: 'Agent streams open now.',
-        type: 'gauge',
-        samples: [{ value: this.#streams.size }],
-      },
-      {
-        name: 'fleetban_agent_streams_started_total',
-        help: 'Agent streams started, by how they began (full snapshot or resume from the feed).',
-        type: 'counter',
-        samples: [
-          { labels: { start: 'snapshot' }, value: this.#started.snapshot },
-          { labels: { start: 'resume' }, value: this.#started.resume },
-        ],
-      },
-      {
-        name: 'fleetban_agent_streams_ended_total',
-        help: 'Agent streams ended, by reason (slow = dropped for not reading).',
-        type: 'counter',
-        samples: [...this.#ended].map(([reason, value]) => ({ labels: { reason }, value })),
-      },
-      {
-        name: 'fleetban_agent_messages_sent_total',
-        help: 'Stream lines (snapshot, resume, ban, unban, ping) written to agents.',
-        type: 'counter',
-        samples: [{ value: this.#messages + this.#liveMessages() }],
-      },
-      {
-        name: 'fleetban_nftables_requests_total',
-        help: 'GET /v1/nftables documents served.',
-        type: 'counter',
-        samples: [{ value: this.#nftRequests }],
-      },
-      {
-        name: 'fleetban_bans_withheld_total',
-        help: 'Bans left out of agent streams and nftables documents because they cover a never-ban address, by output.',
-        type: 'counter',
-        samples: [
-          { labels: { output: 'stream' }, value: this.#withheldCount.stream },
-          { labels: { output: 'nftables' }, value: this.#withheldCount.nftables },
-        ],
-      },
+      ...agentApiMetrics({
+        authFailures: this.#limiter.failures,
+        registered: this.#o.registry.list().length,
+        streamsOpen: this.#streams.size,
+        started: this.#started,
+        ended: this.#ended,
+        messages: this.#messages + this.#liveMessages(),
+        nftRequests: this.#nftRequests,
+      }),
+      this.#withheld.metrics(),
       ...this.#limiter.metrics('fleetban_agent', 'agent API'),
     ];
   }
@@ -304,7 +256,14 @@ export class AgentApi {
         this.#log.warn({ err: e }, `cannot save the agent registry: ${describeError(e)}`);
       });
       if (route === AgentApiPath.STREAM) this.#stream(agent, req, res, url.searchParams);
-      else this.#nftables(res, url.searchParams);
+      else {
+        serveNftables(res, url.searchParams, {
+          store: this.#o.store,
+          clock: this.#o.clock,
+          withheld: this.#withheld,
+        });
+        this.#nftRequests++;
+      }
     } catch (e) {
       const error =
         e instanceof FleetbanError
@@ -350,20 +309,15 @@ export class AgentApi {
       setSize: size,
       sentSeq: null,
     };
-    const withhold = this.#o.withhold;
+    const withheld = this.#withheld;
     const stream = new AgentStream({
       store: this.#o.store,
       res,
       since,
-      forceSnapshot: since !== null && since <= this.#snapshotUpTo,
-      ...(withhold === undefined
-        ? {}
-        : {
-            withhold: (target: string) => withhold.covers(target),
-            onWithheld: (target: string) => {
-              this.#noteWithheld('stream', target);
-            },
-          }),
+      forceSnapshot: withheld.needsSnapshot(since),
+      ...(withheld.active
+        ? { withhold: (target: string) => withheld.withheld('stream', target) }
+        : {}),
       maxQueued: this.#o.maxQueued,
       pingIntervalMs: this.#o.pingIntervalMs,
       onEnd: (reason, error) => {
@@ -398,95 +352,7 @@ export class AgentApi {
       }
     });
   }
-
-  #nftables(res: ServerResponse, query: URLSearchParams): void {
-    const modeText = query.get('mode') ?? NftMode.HOST;
-    const modes: readonly string[] = Object.values(NftMode);
-    if (!modes.includes(modeText)) {
-      throw new FleetbanError(ErrorCode.REQUEST_INVALID, `mode must be one of ${modes.join(', ')}`);
-    }
-    const verdictText = query.get('verdict') ?? NftVerdict.DROP;
-    const verdicts: readonly string[] = Object.values(NftVerdict);
-    if (!verdicts.includes(verdictText)) {
-      throw new FleetbanError(
-        ErrorCode.REQUEST_INVALID,
-        `verdict must be one of ${verdicts.join(', ')}`,
-      );
-    }
-    const entries: BanEntry[] = [];
-    for (const ban of this.#o.store.active()) {
-      if (this.#o.withhold?.covers(ban.target) === true) this.#noteWithheld('nftables', ban.target);
-      else entries.push(toBanEntry(ban));
-    }
-    const report = renderNftablesDocument(entries, {
-      mode: modeText as NftMode,
-      verdict: verdictText as NftVerdict,
-      now: this.#o.clock.now(),
-    });
-    this.#nftRequests++;
-    const text = `${JSON.stringify(report.document)}\n`;
-    res.writeHead(200, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(text),
-      'cache-control': 'no-store',
-      'x-fleetban-seq': String(this.#o.store.stats().lastSeq),
-    });
-    res.end(text);
-  }
-
-  #noteWithheld(output: 'stream' | 'nftables', target: string): void {
-    this.#withheldCount[output]++;
-    if (this.#withheldWarned.has(target)) return;
-    if (this.#withheldWarned.size >= WARNED_LIMIT) this.#withheldWarned.clear();
-    this.#withheldWarned.add(target);
-    this.#log.warn(
-      { target, output },
-      `ban of ${target} withheld from agents and nftables documents: it covers a never-ban address`,
-    );
-  }
-
-  /**
-   * Agents may already hold a ban that the never-ban list covers (from an older store, or from
-   * before the list grew). When the covered set gains a target, every agent that resumes from
-   * before now gets a fresh snapshot instead, and live streams end so that their agents do so.
-   */
-  #watchNeverBan(): void {
-    const withhold = this.#o.withhold;
-    if (withhold === undefined) return;
-    const check = (added: readonly IpAddress[] | null): void => {
-      let covered: Set<string>;
-      if (added === null) {
-        // Anything may have changed (start, reload): every active ban is looked at once.
-        covered = new Set<string>();
-        for (const ban of this.#o.store.active())
-          if (withhold.covers(ban.target)) covered.add(ban.target);
-      } else {
-        // New single addresses (an agent's peer): only bans containing one of them, by lookup,
-        // so that a thousand agents connecting do not scan a million bans a thousand times.
-        covered = new Set(this.#covered);
-        for (const ip of added)
-          for (let len = ip.family === 4 ? 32 : 128; len >= 0; len--) {
-            const target = formatCidr(maskAddress(ip, len));
-            if (this.#o.store.get(target) !== undefined) covered.add(target);
-          }
-      }
-      const grew = [...covered].some((t) => !this.#covered.has(t));
-      this.#covered = covered;
-      if (!grew) return;
-      this.#snapshotUpTo = this.#o.store.stats().lastSeq;
-      this.#log.warn(
-        { covered: [...covered].slice(0, 20), count: covered.size },
-        `${covered.size} active bans cover never-ban addresses: agents get a snapshot without them`,
-      );
-      for (const s of [...this.#streams]) s.end(StreamEnd.NEVER_BAN);
-    };
-    check(null);
-    this.#unwatch = withhold.onChange(check);
-  }
 }
-
-/** Distinct withheld targets warned about before the memory of what was said is cleared. */
-const WARNED_LIMIT = 4096;
 
 function optionalCount(query: URLSearchParams, name: string): number | null {
   const raw = query.get(name);

@@ -35,10 +35,8 @@ export interface AgentStreamOptions {
   readonly pingIntervalMs: number;
   /** Begin with a snapshot even if `since` is still in the feed (the never-ban list changed since). */
   readonly forceSnapshot?: boolean;
-  /** Targets that must not reach the agent (never-ban list); absent = none. */
+  /** Whether a target must not reach the agent (never-ban list), told of each one left out; absent = none. */
   readonly withhold?: (target: string) => boolean;
-  /** Told each ban left out of this stream. */
-  readonly onWithheld?: (target: string) => void;
   /** Called once, when the stream has ended for whatever reason. */
   readonly onEnd: (reason: StreamEnd, error?: unknown) => void;
 }
@@ -203,9 +201,7 @@ export class AgentStream {
   }
 
   #withheld(target: string): boolean {
-    if (this.#o.withhold?.(target) !== true) return false;
-    this.#o.onWithheld?.(target);
-    return true;
+    return this.#o.withhold?.(target) === true;
   }
 
   #send(message: StreamMessage): void {
