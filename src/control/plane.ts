@@ -33,6 +33,8 @@ export interface ListenerReport {
   readonly transport: Transport;
   readonly address: string;
   readonly port: number;
+  /** UDP: how the socket is read, `recvmmsg` or (addon not built) `dgram`. */
+  readonly reader?: string;
 }
 
 export interface IngestReport {

@@ -20,6 +20,7 @@ import type {
 } from '../control/plane.js';
 import type { MetricFamily } from '../control/metrics.js';
 import type { Ingest, ListeningAddresses } from '../ingest/ingest.js';
+import { formatEndpoint } from '../ingest/options.js';
 import type { SenderTable } from '../ingest/senders.js';
 import type { JailEngine, JailStats } from '../jails/engine.js';
 import type { BanStore } from '../store/store.js';
@@ -71,6 +72,7 @@ export class ServerControlPlane implements ControlPlane {
     const sum = (pick: (c: (typeof counters)[number]) => number) =>
       counters.reduce((n, c) => n + pick(c), 0);
     const listening = this.#listening();
+    const { udpSockets } = this.#p.ingest.stats;
     return {
       version: this.#version,
       startedAt: this.#startedAt,
@@ -80,7 +82,12 @@ export class ServerControlPlane implements ControlPlane {
       ingest: {
         listening: TRANSPORTS.flatMap((t): ListenerReport[] => {
           const e = listening[t];
-          return e === undefined ? [] : [{ transport: t, address: e.address, port: e.port }];
+          if (e === undefined) return [];
+          const reader =
+            t === 'udp' ? udpSockets[formatEndpoint(e.address, e.port)]?.reader : undefined;
+          return [
+            { transport: t, address: e.address, port: e.port, ...(reader ? { reader } : {}) },
+          ];
         }),
         messages: sum((c) => c.messages),
         bytes: sum((c) => c.bytes),

@@ -66,7 +66,7 @@ export class FakePlane implements ControlPlane {
       activeBans: this.bansByTarget.size,
       ingest: {
         listening: [
-          { transport: 'udp', address: '127.0.0.1', port: 5514 },
+          { transport: 'udp', address: '127.0.0.1', port: 5514, reader: 'recvmmsg' },
           { transport: 'tcp', address: '::1', port: 5514 },
         ],
         messages: 1200,

@@ -92,7 +92,10 @@ describe('fleetban CLI', () => {
       const r = await cli('status');
       assert.equal(r.code, ExitCode.OK, r.err);
       assert.match(r.out, /^fleetban 0\.1\.0-test, up 0s/);
-      assert.match(r.out, /listening on udp 127\.0\.0\.1:5514, tcp \[::1\]:5514/);
+      assert.match(
+        r.out,
+        /listening on udp 127\.0\.0\.1:5514 \(read with recvmmsg\), tcp \[::1\]:5514/,
+      );
       assert.match(r.out, /1200 messages, 85\.0 KiB, 6 connections open/);
       assert.match(r.out, /^JAIL +STATE +FILTER +MAXRETRY/m);
       assert.match(r.out, /^sshd +enabled +sshd +5 +10m +1h +40 +38 +1 +0$/m);

@@ -358,3 +358,16 @@ test('reload delegates to the composition root', async () => {
   assert.deepEqual(await s.plane.reload(), RELOADED);
   assert.equal(s.reloads(), 1);
 });
+
+test('status names how each UDP socket is read', async () => {
+  const s = await setup();
+  s.ingest.stats.udpSockets['[::1]:5514'] = { recvBufferSize: 1 << 20, reader: 'dgram' };
+  s.plane.attachListening(() => ({
+    udp: { address: '::1', port: 5514, family: 'IPv6' },
+    tcp: { address: '::1', port: 5514, family: 'IPv6' },
+  }));
+  assert.deepEqual(s.plane.status().ingest.listening, [
+    { transport: 'udp', address: '::1', port: 5514, reader: 'dgram' },
+    { transport: 'tcp', address: '::1', port: 5514 },
+  ]);
+});

@@ -56,7 +56,13 @@ function renderStatus(s: StatusReport): string {
   const listening =
     ingest.listening.length === 0
       ? 'nothing'
-      : ingest.listening.map((l) => `${l.transport} ${hostPort(l.address, l.port)}`).join(', ');
+      : ingest.listening
+          .map(
+            (l) =>
+              `${l.transport} ${hostPort(l.address, l.port)}` +
+              (l.reader !== undefined ? ` (read with ${l.reader})` : ''),
+          )
+          .join(', ');
   let out =
     `fleetban ${s.version}, up ${formatDuration(s.uptimeSec)} (since ${formatTime(s.startedAt)})\n` +
     `active bans: ${s.activeBans} (store: ${s.store.activeBans} active, last seq ${s.store.lastSeq})\n` +
