@@ -1,50 +1,292 @@
-// The in-memory view of active bans both stores keep: a map by target plus the expiry heap.
+// The in-memory view of active bans both stores keep: one column per field, a target index, the expiry heap.
 import type { EpochMs } from '../core/clock.js';
-import type { Ban } from '../core/types.js';
+import type { Ban, BanOrigin, Change } from '../core/types.js';
 import { ExpiryHeap } from './expiry-heap.js';
-import type { Effect } from './plan.js';
+import { TargetIndex } from './target-index.js';
+import { TextColumn, grown } from './text-column.js';
+import { TextTable } from './text-table.js';
 
+/**
+ * The active bans row by row in typed arrays (row i is one ban), as the snapshot stores them:
+ * `end` is NaN for a permanent ban, `jail`/`origin`/`reason` number a text of `texts`, and
+ * `attackerIsTarget` marks rows whose attacker is their target (their attacker text is empty).
+ */
+export interface BanColumns {
+  readonly count: number;
+  readonly texts: readonly string[];
+  readonly family: Uint8Array;
+  readonly attackerIsTarget: Uint8Array;
+  readonly jail: Uint32Array;
+  readonly origin: Uint32Array;
+  readonly reason: Uint32Array;
+  readonly start: Float64Array;
+  readonly end: Float64Array;
+  readonly seq: Float64Array;
+  readonly banCount: Float64Array;
+  readonly failures: Float64Array;
+  readonly targets: PackedTexts;
+  readonly attackers: PackedTexts;
+}
+
+/** Texts one after another in `bytes` (UTF-8), text i being `lengths[i]` bytes long. */
+export interface PackedTexts {
+  readonly bytes: Buffer;
+  readonly lengths: Uint32Array;
+}
+
+/**
+ * A million bans as a million objects cost a restart seconds of allocation and garbage
+ * collection; as columns they load by copying buffers. A `Ban` object is made only when one is
+ * asked for (`get`, `values`, `due`), and is a fresh copy each time: compare bans by value.
+ * Each ban lives in a numbered slot; freed slots are reused, and `version` moves on whenever a
+ * slot changes, which is how the expiry heap knows its entries for it are stale.
+ */
 export class ActiveBans {
-  readonly #byTarget = new Map<string, Ban>();
-  readonly #heap = new ExpiryHeap((b) => this.#byTarget.get(b.target) === b);
+  #count = 0;
+  /** Slots handed out so far (used or freed); slots from here on were never used. */
+  #high = 0;
+  readonly #free: number[] = [];
+  #used: Uint8Array = new Uint8Array(16);
+  #version: Uint32Array = new Uint32Array(16);
+  #family: Uint8Array = new Uint8Array(16);
+  #attackerIsTarget: Uint8Array = new Uint8Array(16);
+  #jail: Uint32Array = new Uint32Array(16);
+  #origin: Uint32Array = new Uint32Array(16);
+  #reason: Uint32Array = new Uint32Array(16);
+  #start: Float64Array = new Float64Array(16);
+  #end: Float64Array = new Float64Array(16);
+  #seq: Float64Array = new Float64Array(16);
+  #banCount: Float64Array = new Float64Array(16);
+  #failures: Float64Array = new Float64Array(16);
+  #texts = new TextTable();
+  #targets = new TextColumn();
+  #attackers = new TextColumn();
+  #index = new TargetIndex(this.#targets);
+  readonly #heap = new ExpiryHeap(
+    (slot, version) => this.#used[slot] === 1 && this.#version[slot] === version,
+  );
+
+  /** The bans of `columns` (as `columns()` or a snapshot gives them), taking over its arrays. */
+  static fromColumns(c: BanColumns): ActiveBans {
+    const bans = new ActiveBans();
+    const n = c.count;
+    bans.#count = n;
+    bans.#high = n;
+    bans.#used = new Uint8Array(n).fill(1);
+    bans.#version = new Uint32Array(n);
+    bans.#family = c.family;
+    bans.#attackerIsTarget = c.attackerIsTarget;
+    bans.#jail = c.jail;
+    bans.#origin = c.origin;
+    bans.#reason = c.reason;
+    bans.#start = c.start;
+    bans.#end = c.end;
+    bans.#seq = c.seq;
+    bans.#banCount = c.banCount;
+    bans.#failures = c.failures;
+    bans.#texts = TextTable.of(c.texts, [c.jail, c.origin, c.reason], n);
+    bans.#targets = TextColumn.packed(c.targets.bytes, c.targets.lengths, n);
+    bans.#attackers = TextColumn.packed(c.attackers.bytes, c.attackers.lengths, n);
+    bans.#index = new TargetIndex(bans.#targets);
+    bans.#index.rebuild(n, () => true);
+    bans.#rebuildHeap();
+    return bans;
+  }
 
   get size(): number {
-    return this.#byTarget.size;
+    return this.#count;
   }
 
   get(target: string): Ban | undefined {
-    return this.#byTarget.get(target);
+    const slot = this.#index.find(target);
+    return slot < 0 ? undefined : this.#ban(slot);
   }
 
-  values(): IterableIterator<Ban> {
-    return this.#byTarget.values();
+  *values(): IterableIterator<Ban> {
+    for (let slot = 0; slot < this.#high; slot++) if (this.#used[slot] === 1) yield this.#ban(slot);
   }
 
   /** Bulk load at open: one heapify instead of a million pushes. */
   load(bans: Iterable<Ban>): void {
-    for (const b of bans) this.#byTarget.set(b.target, b);
-    this.#heap.rebuild(this.#byTarget.values());
+    for (const ban of bans) this.#put(ban);
+    this.#rebuildHeap();
   }
 
-  /** Applies a written plan's effects, in order. */
-  apply(effects: readonly Effect[]): void {
-    for (const e of effects) {
-      const old = this.#byTarget.get(e.target);
-      if (e.kind === 'ban') {
-        this.#byTarget.set(e.target, e.ban);
-        this.#heap.push(e.ban);
+  /** Applies written changes (a batch's, or the feed after a snapshot), in order. */
+  apply(changes: readonly Change[]): void {
+    for (const change of changes) {
+      if (change.kind === 'ban') {
+        const replacedExpiring = this.#expires(this.#index.find(change.ban.target));
+        const slot = this.#put(change.ban);
+        const end = this.#end[slot] ?? NaN;
+        if (!Number.isNaN(end)) this.#heap.push(slot, this.#version[slot] ?? 0, end);
+        // After the push: a rebuild here must see the new entry, and only once.
+        if (replacedExpiring && this.#heap.markStale()) this.#rebuildHeap();
       } else {
-        this.#byTarget.delete(e.target);
+        this.#delete(change.target);
       }
-      if (old !== undefined) this.#heap.markStale(old, () => this.#byTarget.values());
     }
   }
 
   due(now: EpochMs): Ban[] {
-    return this.#heap.due(now);
+    return this.#heap.due(now).map((slot) => this.#ban(slot));
   }
 
   nextExpiry(): EpochMs | null {
     return this.#heap.peek();
+  }
+
+  /** Every active ban as packed columns, row by row in slot order (for the snapshot). */
+  columns(): BanColumns {
+    const slots = new Uint32Array(this.#count);
+    let n = 0;
+    for (let slot = 0; slot < this.#high; slot++) if (this.#used[slot] === 1) slots[n++] = slot;
+    const pick = <T extends Uint8Array | Uint32Array | Float64Array>(column: T): T => {
+      const out = new (column.constructor as new (n: number) => T)(n);
+      for (let i = 0; i < n; i++) out[i] = column[slots[i] ?? 0] ?? 0;
+      return out;
+    };
+    // Renumbered so the snapshot holds only texts some ban uses, numbered from 0.
+    const texts: string[] = [];
+    const renumber = new Map<number, number>();
+    const textColumn = (column: Uint32Array): Uint32Array => {
+      const out = pick(column);
+      for (let i = 0; i < n; i++) {
+        const id = out[i] ?? 0;
+        let next = renumber.get(id);
+        if (next === undefined) {
+          next = texts.push(this.#texts.text(id)) - 1;
+          renumber.set(id, next);
+        }
+        out[i] = next;
+      }
+      return out;
+    };
+    return {
+      count: n,
+      family: pick(this.#family),
+      attackerIsTarget: pick(this.#attackerIsTarget),
+      jail: textColumn(this.#jail),
+      origin: textColumn(this.#origin),
+      reason: textColumn(this.#reason),
+      texts,
+      start: pick(this.#start),
+      end: pick(this.#end),
+      seq: pick(this.#seq),
+      banCount: pick(this.#banCount),
+      failures: pick(this.#failures),
+      targets: this.#targets.pack(slots),
+      attackers: this.#attackers.pack(slots),
+    };
+  }
+
+  #ban(slot: number): Ban {
+    const target = this.#targets.get(slot);
+    const end = this.#end[slot] ?? NaN;
+    return {
+      target,
+      family: this.#family[slot] === 6 ? 6 : 4,
+      jail: this.#texts.text(this.#jail[slot] ?? 0),
+      origin: this.#texts.text(this.#origin[slot] ?? 0) as BanOrigin,
+      attacker: this.#attackerIsTarget[slot] === 1 ? target : this.#attackers.get(slot),
+      start: this.#start[slot] ?? 0,
+      end: Number.isNaN(end) ? null : end,
+      banCount: this.#banCount[slot] ?? 0,
+      failures: this.#failures[slot] ?? 0,
+      reason: this.#texts.text(this.#reason[slot] ?? 0),
+      seq: this.#seq[slot] ?? 0,
+    };
+  }
+
+  /** Writes `ban` into its target's slot (a new one if the target is not banned); returns it. */
+  #put(ban: Ban): number {
+    let slot = this.#index.find(ban.target);
+    if (slot >= 0) {
+      this.#releaseTexts(slot);
+    } else {
+      slot = this.#allocate();
+      this.#targets.set(slot, ban.target);
+      this.#index.insert(slot);
+    }
+    const same = ban.attacker === ban.target;
+    this.#version[slot] = (this.#version[slot] ?? 0) + 1;
+    this.#family[slot] = ban.family;
+    this.#attackerIsTarget[slot] = same ? 1 : 0;
+    if (same) this.#attackers.clear(slot);
+    else this.#attackers.set(slot, ban.attacker);
+    this.#jail[slot] = this.#texts.use(ban.jail);
+    this.#origin[slot] = this.#texts.use(ban.origin);
+    this.#reason[slot] = this.#texts.use(ban.reason);
+    this.#start[slot] = ban.start;
+    this.#end[slot] = ban.end ?? NaN;
+    this.#seq[slot] = ban.seq;
+    this.#banCount[slot] = ban.banCount;
+    this.#failures[slot] = ban.failures;
+    return slot;
+  }
+
+  #delete(target: string): void {
+    const slot = this.#index.find(target);
+    if (slot < 0) return;
+    const expiring = this.#expires(slot);
+    this.#index.remove(slot);
+    this.#releaseTexts(slot);
+    this.#targets.clear(slot);
+    this.#attackers.clear(slot);
+    this.#used[slot] = 0;
+    this.#version[slot] = (this.#version[slot] ?? 0) + 1;
+    this.#free.push(slot);
+    this.#count--;
+    if (expiring && this.#heap.markStale()) this.#rebuildHeap();
+  }
+
+  /** Whether `slot` holds a ban that ends (and so has an entry in the heap). */
+  #expires(slot: number): boolean {
+    return slot >= 0 && this.#used[slot] === 1 && !Number.isNaN(this.#end[slot] ?? NaN);
+  }
+
+  #releaseTexts(slot: number): void {
+    this.#texts.release(this.#jail[slot] ?? 0);
+    this.#texts.release(this.#origin[slot] ?? 0);
+    this.#texts.release(this.#reason[slot] ?? 0);
+  }
+
+  #allocate(): number {
+    let slot = this.#free.pop();
+    if (slot === undefined) {
+      slot = this.#high++;
+      if (slot >= this.#used.length) this.#grow(Math.max(16, 2 * this.#used.length));
+    }
+    this.#used[slot] = 1;
+    this.#count++;
+    return slot;
+  }
+
+  #grow(slots: number): void {
+    this.#used = grown(this.#used, slots);
+    this.#version = grown(this.#version, slots);
+    this.#family = grown(this.#family, slots);
+    this.#attackerIsTarget = grown(this.#attackerIsTarget, slots);
+    this.#jail = grown(this.#jail, slots);
+    this.#origin = grown(this.#origin, slots);
+    this.#reason = grown(this.#reason, slots);
+    this.#start = grown(this.#start, slots);
+    this.#end = grown(this.#end, slots);
+    this.#seq = grown(this.#seq, slots);
+    this.#banCount = grown(this.#banCount, slots);
+    this.#failures = grown(this.#failures, slots);
+    this.#targets.reserve(slots);
+    this.#attackers.reserve(slots);
+  }
+
+  #rebuildHeap(): void {
+    const heap = this.#heap;
+    heap.clear();
+    for (let slot = 0; slot < this.#high; slot++) {
+      const end = this.#end[slot] ?? NaN;
+      if (this.#used[slot] === 1 && !Number.isNaN(end))
+        heap.add(slot, this.#version[slot] ?? 0, end);
+    }
+    heap.heapify();
   }
 }

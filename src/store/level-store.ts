@@ -91,7 +91,7 @@ export class LevelBanStore implements BanStore {
   /** target → JSON HeldBan: jail bans the ban brake held back for an admin's review. */
   readonly #heldDb: Sub;
   readonly #held = new HeldSet();
-  readonly #active = new ActiveBans();
+  #active = new ActiveBans();
   readonly #writer = new GroupCommit<StoreOp, DetailedBan[] | Ban[]>((ops) => this.#commit(ops));
   #state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   #opening: Promise<void> | null = null;
@@ -384,7 +384,7 @@ export class LevelBanStore implements BanStore {
       await this.#feed.clear({ lt: seqKey(keepFrom) });
       this.#feedFirst = keepFrom;
     }
-    this.#active.load((await this.#loadFromSnapshot()) ?? (await this.#scanBans()));
+    this.#active = (await this.#loadFromSnapshot()) ?? (await this.#scanBans());
     this.#outboxSize = (await this.#outbox.keys().all()).length;
     for await (const raw of this.#heldDb.values()) this.#held.put([JSON.parse(raw) as HeldBan]);
   }
@@ -394,23 +394,22 @@ export class LevelBanStore implements BanStore {
    * is missing, damaged, newer than the store, or older than the feed still reaches (a scan then).
    * Exact because every batch that changes a ban writes its feed entry with it.
    */
-  async #loadFromSnapshot(): Promise<Ban[] | null> {
+  async #loadFromSnapshot(): Promise<ActiveBans | null> {
     const snapshot = await readSnapshot(this.#snapshotFile);
     if (snapshot === null) return null;
     if (snapshot.lastSeq > this.#lastSeq || snapshot.lastSeq < this.#feedFirst - 1) return null;
     this.#snapshotSeq = snapshot.lastSeq;
-    if (snapshot.lastSeq === this.#lastSeq) return snapshot.bans;
-    const byTarget = new Map(snapshot.bans.map((b) => [b.target, b]));
-    for await (const raw of this.#feed.values({ gt: seqKey(snapshot.lastSeq) })) {
-      const change = JSON.parse(raw) as Change;
-      if (change.kind === 'ban') byTarget.set(change.ban.target, change.ban);
-      else byTarget.delete(change.target);
-    }
-    return [...byTarget.values()];
+    const active = ActiveBans.fromColumns(snapshot.columns);
+    if (snapshot.lastSeq === this.#lastSeq) return active;
+    const changes: Change[] = [];
+    for await (const raw of this.#feed.values({ gt: seqKey(snapshot.lastSeq) }))
+      changes.push(JSON.parse(raw) as Change);
+    active.apply(changes);
+    return active;
   }
 
   /** Every active ban read from LevelDB, skipping (and counting) records this version cannot read. */
-  async #scanBans(): Promise<Ban[]> {
+  async #scanBans(): Promise<ActiveBans> {
     const intern = makeInterner();
     const loaded: Ban[] = [];
     let skipped = 0;
@@ -433,7 +432,9 @@ export class LevelBanStore implements BanStore {
     }
     if (skipped > 0)
       this.#logger.warn({ skipped, path: this.path }, `skipped ${skipped} unreadable ban records`);
-    return loaded;
+    const active = new ActiveBans();
+    active.load(loaded);
+    return active;
   }
 
   /** Writes the snapshot at close when bans changed since the last one; a failure only costs speed. */
@@ -442,7 +443,7 @@ export class LevelBanStore implements BanStore {
     try {
       await writeSnapshot(
         this.#snapshotFile,
-        encodeSnapshot(this.#lastSeq, [...this.#active.values()]),
+        encodeSnapshot(this.#lastSeq, this.#active.columns()),
       );
       this.#snapshotSeq = this.#lastSeq;
     } catch (e) {
@@ -484,11 +485,12 @@ export class LevelBanStore implements BanStore {
     await this.#db.batch(batch, { sync: this.#sync });
     this.#batches++;
     this.#records += batch.length;
-    this.#active.apply(plan.effects);
+    const changes = plan.effects.map((e) => e.change);
+    this.#active.apply(changes);
     this.#lastSeq = plan.lastSeq;
     this.#feedFirst = feedFirst;
     this.#outboxSize += plan.effects.filter((e) => e.notify).length;
-    this.#subscribers.emit(plan.effects.map((e) => e.change));
+    this.#subscribers.emit(changes);
     return plan.results;
   }
 

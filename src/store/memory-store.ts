@@ -210,7 +210,8 @@ export class MemoryBanStore implements BanStore {
       if (notice !== null) this.#outbox.set(notice.id, notice);
     }
     for (const [attacker, h] of plan.histories) this.#history.set(attacker, h);
-    this.#active.apply(plan.effects);
+    const changes = plan.effects.map((e) => e.change);
+    this.#active.apply(changes);
     this.#lastSeq = plan.lastSeq;
     const excess = this.#feed.length - this.#retention;
     if (excess > 0) {
@@ -219,7 +220,7 @@ export class MemoryBanStore implements BanStore {
     }
     this.#batches++;
     this.#records += plan.effects.length + plan.histories.size;
-    this.#subscribers.emit(plan.effects.map((e) => e.change));
+    this.#subscribers.emit(changes);
     return plan.results[0] ?? [];
   }
 }
