@@ -458,8 +458,8 @@ export class AgentApi {
       if (added === null) {
         // Anything may have changed (start, reload): every active ban is looked at once.
         covered = new Set<string>();
-        for (const ban of this.#o.store.active())
-          if (withhold.covers(ban.target)) covered.add(ban.target);
+        for (const target of this.#o.store.activeTargets())
+          if (withhold.covers(target)) covered.add(target);
       } else {
         // New single addresses (an agent's peer): only bans containing one of them, by lookup,
         // so that a thousand agents connecting do not scan a million bans a thousand times.

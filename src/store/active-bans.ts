@@ -1,19 +1,21 @@
 // The in-memory view of active bans both stores keep: one column per field, a target index, the expiry heap.
 import type { EpochMs } from '../core/clock.js';
 import type { Ban, BanOrigin, Change } from '../core/types.js';
-import { ExpiryHeap } from './expiry-heap.js';
-import { TargetIndex } from './target-index.js';
+import { ExpiryHeap, type HeapEntries } from './expiry-heap.js';
+import { TargetIndex, type IndexTable } from './target-index.js';
 import { TextColumn, grown } from './text-column.js';
 import { TextTable } from './text-table.js';
 
 /**
- * The active bans row by row in typed arrays (row i is one ban), as the snapshot stores them:
- * `end` is NaN for a permanent ban, `jail`/`origin`/`reason` number a text of `texts`, and
- * `attackerIsTarget` marks rows whose attacker is their target (their attacker text is empty).
+ * The active set's own arrays, slot by slot (slots 0 to `used.length` - 1, free ones included),
+ * with its target index and expiry heap, as the snapshot stores them: `used` marks the slots
+ * holding a ban, `end` is NaN for a permanent ban, `jail`/`origin`/`reason` number a text of
+ * `texts`, and `attackerIsTarget` marks bans whose attacker is their target (no attacker text).
  */
 export interface BanColumns {
-  readonly count: number;
   readonly texts: readonly string[];
+  readonly used: Uint8Array;
+  readonly version: Uint32Array;
   readonly family: Uint8Array;
   readonly attackerIsTarget: Uint8Array;
   readonly jail: Uint32Array;
@@ -26,6 +28,8 @@ export interface BanColumns {
   readonly failures: Float64Array;
   readonly targets: PackedTexts;
   readonly attackers: PackedTexts;
+  readonly index: IndexTable;
+  readonly heap: HeapEntries;
 }
 
 /** Texts one after another in `bytes` (UTF-8), text i being `lengths[i]` bytes long. */
@@ -36,16 +40,17 @@ export interface PackedTexts {
 
 /**
  * A million bans as a million objects cost a restart seconds of allocation and garbage
- * collection; as columns they load by copying buffers. A `Ban` object is made only when one is
- * asked for (`get`, `values`, `due`), and is a fresh copy each time: compare bans by value.
- * Each ban lives in a numbered slot; freed slots are reused, and `version` moves on whenever a
- * slot changes, which is how the expiry heap knows its entries for it are stale.
+ * collection; as columns, with the index and heap beside them, they load by taking over buffers.
+ * A `Ban` object is made only when one is asked for (`get`, `values`, `due`), and is a fresh copy
+ * each time: compare bans by value. Each ban lives in a numbered slot; freed slots are reused,
+ * and `version` moves on whenever a slot changes, which is how the expiry heap knows its entries
+ * for it are stale.
  */
 export class ActiveBans {
   #count = 0;
   /** Slots handed out so far (used or freed); slots from here on were never used. */
   #high = 0;
-  readonly #free: number[] = [];
+  #free: number[] = [];
   #used: Uint8Array = new Uint8Array(16);
   #version: Uint32Array = new Uint32Array(16);
   #family: Uint8Array = new Uint8Array(16);
@@ -62,18 +67,39 @@ export class ActiveBans {
   #targets = new TextColumn();
   #attackers = new TextColumn();
   #index = new TargetIndex(this.#targets);
-  readonly #heap = new ExpiryHeap(
-    (slot, version) => this.#used[slot] === 1 && this.#version[slot] === version,
-  );
+  #heap = new ExpiryHeap(this.#isLive.bind(this));
 
-  /** The bans of `columns` (as `columns()` or a snapshot gives them), taking over its arrays. */
-  static fromColumns(c: BanColumns): ActiveBans {
+  /**
+   * The bans of `columns()` of earlier (or of a snapshot), taking over its arrays; null when
+   * they do not hold together (a family, text number or slot out of range, an index or heap
+   * that does not match the slots).
+   */
+  static fromColumns(c: BanColumns): ActiveBans | null {
+    const n = c.used.length;
+    const columns = [c.version, c.family, c.attackerIsTarget, c.jail, c.origin, c.reason];
+    const numbers = [c.start, c.end, c.seq, c.banCount, c.failures];
+    if (
+      ![...columns, ...numbers, c.targets.lengths, c.attackers.lengths].every((a) => a.length === n)
+    )
+      return null;
     const bans = new ActiveBans();
-    const n = c.count;
-    bans.#count = n;
+    const texts = c.texts.length;
+    for (let slot = n - 1; slot >= 0; slot--) {
+      const used = c.used[slot];
+      if (used === 0) {
+        bans.#free.push(slot);
+        continue;
+      }
+      const family = c.family[slot];
+      if (used !== 1 || (family !== 4 && family !== 6) || (c.attackerIsTarget[slot] ?? 2) > 1)
+        return null;
+      if (!((c.jail[slot] ?? texts) < texts && (c.origin[slot] ?? texts) < texts)) return null;
+      if (!((c.reason[slot] ?? texts) < texts)) return null;
+      bans.#count++;
+    }
     bans.#high = n;
-    bans.#used = new Uint8Array(n).fill(1);
-    bans.#version = new Uint32Array(n);
+    bans.#used = c.used;
+    bans.#version = c.version;
     bans.#family = c.family;
     bans.#attackerIsTarget = c.attackerIsTarget;
     bans.#jail = c.jail;
@@ -84,12 +110,14 @@ export class ActiveBans {
     bans.#seq = c.seq;
     bans.#banCount = c.banCount;
     bans.#failures = c.failures;
-    bans.#texts = TextTable.of(c.texts, [c.jail, c.origin, c.reason], n);
+    bans.#texts = TextTable.of(c.texts, [c.jail, c.origin, c.reason], c.used);
     bans.#targets = TextColumn.packed(c.targets.bytes, c.targets.lengths, n);
     bans.#attackers = TextColumn.packed(c.attackers.bytes, c.attackers.lengths, n);
-    bans.#index = new TargetIndex(bans.#targets);
-    bans.#index.rebuild(n, () => true);
-    bans.#rebuildHeap();
+    const index = TargetIndex.restore(bans.#targets, c.index, (slot) => c.used[slot] === 1);
+    const heap = ExpiryHeap.restore(c.heap, n, bans.#isLive.bind(bans));
+    if (index === null || index.size !== bans.#count || heap === null) return null;
+    bans.#index = index;
+    bans.#heap = heap;
     return bans;
   }
 
@@ -104,6 +132,11 @@ export class ActiveBans {
 
   *values(): IterableIterator<Ban> {
     for (let slot = 0; slot < this.#high; slot++) if (this.#used[slot] === 1) yield this.#ban(slot);
+  }
+
+  *targets(): IterableIterator<string> {
+    for (let slot = 0; slot < this.#high; slot++)
+      if (this.#used[slot] === 1) yield this.#targets.get(slot);
   }
 
   /** Bulk load at open: one heapify instead of a million pushes. */
@@ -136,48 +169,33 @@ export class ActiveBans {
     return this.#heap.peek();
   }
 
-  /** Every active ban as packed columns, row by row in slot order (for the snapshot). */
+  /** The arrays as they stand, stale heap entries dropped first (for the snapshot). */
   columns(): BanColumns {
-    const slots = new Uint32Array(this.#count);
-    let n = 0;
-    for (let slot = 0; slot < this.#high; slot++) if (this.#used[slot] === 1) slots[n++] = slot;
-    const pick = <T extends Uint8Array | Uint32Array | Float64Array>(column: T): T => {
-      const out = new (column.constructor as new (n: number) => T)(n);
-      for (let i = 0; i < n; i++) out[i] = column[slots[i] ?? 0] ?? 0;
-      return out;
-    };
-    // Renumbered so the snapshot holds only texts some ban uses, numbered from 0.
-    const texts: string[] = [];
-    const renumber = new Map<number, number>();
-    const textColumn = (column: Uint32Array): Uint32Array => {
-      const out = pick(column);
-      for (let i = 0; i < n; i++) {
-        const id = out[i] ?? 0;
-        let next = renumber.get(id);
-        if (next === undefined) {
-          next = texts.push(this.#texts.text(id)) - 1;
-          renumber.set(id, next);
-        }
-        out[i] = next;
-      }
-      return out;
-    };
+    this.#rebuildHeap();
+    const n = this.#high;
     return {
-      count: n,
-      family: pick(this.#family),
-      attackerIsTarget: pick(this.#attackerIsTarget),
-      jail: textColumn(this.#jail),
-      origin: textColumn(this.#origin),
-      reason: textColumn(this.#reason),
-      texts,
-      start: pick(this.#start),
-      end: pick(this.#end),
-      seq: pick(this.#seq),
-      banCount: pick(this.#banCount),
-      failures: pick(this.#failures),
-      targets: this.#targets.pack(slots),
-      attackers: this.#attackers.pack(slots),
+      texts: this.#texts.texts(),
+      used: this.#used.subarray(0, n),
+      version: this.#version.subarray(0, n),
+      family: this.#family.subarray(0, n),
+      attackerIsTarget: this.#attackerIsTarget.subarray(0, n),
+      jail: this.#jail.subarray(0, n),
+      origin: this.#origin.subarray(0, n),
+      reason: this.#reason.subarray(0, n),
+      start: this.#start.subarray(0, n),
+      end: this.#end.subarray(0, n),
+      seq: this.#seq.subarray(0, n),
+      banCount: this.#banCount.subarray(0, n),
+      failures: this.#failures.subarray(0, n),
+      targets: this.#targets.pack(n),
+      attackers: this.#attackers.pack(n),
+      index: this.#index.table(n),
+      heap: this.#heap.entries(),
     };
+  }
+
+  #isLive(slot: number, version: number): boolean {
+    return this.#used[slot] === 1 && this.#version[slot] === version;
   }
 
   #ban(slot: number): Ban {

@@ -2,6 +2,13 @@
 import type { EpochMs } from '../core/clock.js';
 import { grown } from './text-column.js';
 
+/** Heap entries in three parallel arrays, in heap order. */
+export interface HeapEntries {
+  readonly slots: Int32Array;
+  readonly versions: Uint32Array;
+  readonly ends: Float64Array;
+}
+
 /**
  * Entries are (slot, version, end) in three typed arrays. Lifting or replacing a ban does not
  * search the heap: the slot's version moves on, so the entry goes stale and is dropped when it
@@ -18,6 +25,39 @@ export class ExpiryHeap {
 
   constructor(isLive: (slot: number, version: number) => boolean) {
     this.#isLive = isLive;
+  }
+
+  /**
+   * A heap of the `entries()` of earlier, or null when they are not in heap order or name a slot
+   * at or past `slots`.
+   */
+  static restore(
+    entries: HeapEntries,
+    slots: number,
+    isLive: (slot: number, version: number) => boolean,
+  ): ExpiryHeap | null {
+    const n = entries.slots.length;
+    if (entries.versions.length !== n || entries.ends.length !== n) return null;
+    for (let i = 0; i < n; i++) {
+      const slot = entries.slots[i] ?? -1;
+      if (slot < 0 || slot >= slots) return null;
+      if (i > 0 && !((entries.ends[(i - 1) >> 1] ?? NaN) <= (entries.ends[i] ?? NaN))) return null;
+    }
+    const heap = new ExpiryHeap(isLive);
+    heap.#slots = entries.slots;
+    heap.#versions = entries.versions;
+    heap.#ends = entries.ends;
+    heap.#size = n;
+    return heap;
+  }
+
+  /** The entries in heap order, for a snapshot (stale ones too: rebuild first to drop them). */
+  entries(): HeapEntries {
+    return {
+      slots: this.#slots.subarray(0, this.#size),
+      versions: this.#versions.subarray(0, this.#size),
+      ends: this.#ends.subarray(0, this.#size),
+    };
   }
 
   /** Empties the heap ahead of a bulk load: `add` each entry, then `heapify` once, in O(n). */
@@ -77,7 +117,7 @@ export class ExpiryHeap {
   }
 
   #grow(): void {
-    const length = 2 * this.#slots.length;
+    const length = Math.max(64, 2 * this.#slots.length);
     this.#slots = grown(this.#slots, length);
     this.#versions = grown(this.#versions, length);
     this.#ends = grown(this.#ends, length);

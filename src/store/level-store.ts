@@ -212,6 +212,10 @@ export class LevelBanStore implements BanStore {
     return this.#active.values();
   }
 
+  activeTargets(): IterableIterator<string> {
+    return this.#active.targets();
+  }
+
   due(now: EpochMs): Ban[] {
     return this.#active.due(now);
   }
@@ -398,8 +402,9 @@ export class LevelBanStore implements BanStore {
     const snapshot = await readSnapshot(this.#snapshotFile);
     if (snapshot === null) return null;
     if (snapshot.lastSeq > this.#lastSeq || snapshot.lastSeq < this.#feedFirst - 1) return null;
-    this.#snapshotSeq = snapshot.lastSeq;
     const active = ActiveBans.fromColumns(snapshot.columns);
+    if (active === null) return null;
+    this.#snapshotSeq = snapshot.lastSeq;
     if (snapshot.lastSeq === this.#lastSeq) return active;
     const changes: Change[] = [];
     for await (const raw of this.#feed.values({ gt: seqKey(snapshot.lastSeq) }))

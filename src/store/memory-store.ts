@@ -83,6 +83,10 @@ export class MemoryBanStore implements BanStore {
     return this.#active.values();
   }
 
+  activeTargets(): IterableIterator<string> {
+    return this.#active.targets();
+  }
+
   due(now: EpochMs): Ban[] {
     return this.#active.due(now);
   }

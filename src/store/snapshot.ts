@@ -5,88 +5,94 @@ import { crc32 } from 'node:zlib';
 import type { BanColumns } from './active-bans.js';
 
 /**
- * File layout, version 3: the active set's columns (see `BanColumns`) as they lie in memory, so
- * that reading a million bans is copying a few buffers rather than decoding a million records.
- *   8 bytes magic "FBSNAP3\n", f64 lastSeq, u32 count (n), u32 crc32 of everything after the header,
- *   u32 number of texts, then each text (jails, origins, reasons): u32 length + UTF-8;
- *   zero bytes up to a multiple of 8; then the columns, n values each: f64 start, end (NaN:
- *   permanent), seq, banCount, failures;
- *   u32 jail, origin, reason (text numbers), target length, attacker length;
- *   u8 family, attackerIsTarget; then the targets' UTF-8 bytes and the attackers'.
- * Numbers are little-endian (a big-endian machine neither writes nor reads snapshots). Reading
- * puts the columns over the file's own bytes, without copying them (hence the alignment). The
- * LevelDB store stays the truth; the snapshot is derived from it and only ever trusted together
- * with the change feed after `lastSeq` (see LevelBanStore).
+ * File layout, version 3: the active set's arrays (see `BanColumns`) as they lie in memory, so
+ * that reading a million bans takes over a few buffers instead of decoding a million records.
+ *   8 bytes magic "FBSNAP3\n", f64 lastSeq, u32 crc32 of everything after it;
+ *   u32 slots (s), u32 index cells (c), u32 heap entries (h), u32 number of texts, then each
+ *   text (jails, origins, reasons): u32 length + UTF-8; zero bytes up to a multiple of 8;
+ *   f64 × s: start, end (NaN: permanent), seq, banCount, failures; f64 × h: heap ends;
+ *   u32 × s: version, jail, origin, reason (text numbers), target length, attacker length,
+ *   index hash; u32 × h: heap versions; i32 × c: index cells; i32 × h: heap slots;
+ *   u8 × s: used, family, attackerIsTarget; then the targets' UTF-8 bytes and the attackers'.
+ * Wider numbers first, so each array lies aligned for its type and reading puts typed arrays
+ * over the file's own bytes without copying them. Numbers are little-endian (a big-endian
+ * machine neither writes nor reads snapshots). The target index keeps `TextColumn.hash` values:
+ * changing that hash needs a new version. The LevelDB store stays the truth; the snapshot is
+ * derived from it and only ever trusted together with the change feed after `lastSeq` (see
+ * LevelBanStore).
  */
 const MAGIC = Buffer.from('FBSNAP3\n', 'latin1');
-const HEADER = MAGIC.length + 8 + 4 + 4;
-/** Bytes per ban in the fixed-width columns: five f64, five u32, two u8. */
-const ROW = 5 * 8 + 5 * 4 + 2;
+const HEADER = MAGIC.length + 8 + 4;
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 export interface Snapshot {
   readonly lastSeq: number;
+  /** Active bans in it (used slots). */
+  readonly count: number;
   readonly columns: BanColumns;
 }
 
-type Column = Float64Array | Uint32Array | Uint8Array;
+type Column = Float64Array | Uint32Array | Int32Array | Uint8Array;
 
-/** The columns in file order (after the texts), the text bytes excepted. */
-function fixedColumns(c: BanColumns): Column[] {
+/** The arrays in file order after the texts (`decodeSnapshot` reads them in this order). */
+function arrays(c: BanColumns): Column[] {
   return [
-    c.start,
-    c.end,
-    c.seq,
-    c.banCount,
-    c.failures,
-    c.jail,
-    c.origin,
-    c.reason,
-    c.targets.lengths,
-    c.attackers.lengths,
-    c.family,
-    c.attackerIsTarget,
+    ...[c.start, c.end, c.seq, c.banCount, c.failures, c.heap.ends],
+    ...[c.version, c.jail, c.origin, c.reason, c.targets.lengths, c.attackers.lengths],
+    ...[c.index.hashes, c.heap.versions, c.index.cells, c.heap.slots],
+    ...[c.used, c.family, c.attackerIsTarget],
   ];
 }
 
-/** Encodes the active set `columns` as it stands at `lastSeq`. */
+/** Encodes the active set's `columns` as they stand at `lastSeq`. */
 export function encodeSnapshot(lastSeq: number, columns: BanColumns): Buffer {
   if (!LITTLE_ENDIAN) throw new RangeError('snapshots are written on little-endian machines only');
   const texts = columns.texts.map((t) => Buffer.from(t, 'utf8'));
-  const textsEnd = aligned(HEADER + 4 + texts.reduce((sum, t) => sum + 4 + t.length, 0));
+  const columnArrays = arrays(columns);
+  const textsEnd = aligned(HEADER + 16 + texts.reduce((sum, t) => sum + 4 + t.length, 0));
   const size =
-    textsEnd + ROW * columns.count + columns.targets.bytes.length + columns.attackers.bytes.length;
+    textsEnd +
+    columnArrays.reduce((sum, array) => sum + array.byteLength, 0) +
+    columns.targets.bytes.length +
+    columns.attackers.bytes.length;
   const buf = Buffer.allocUnsafe(size);
   MAGIC.copy(buf, 0);
   buf.writeDoubleLE(lastSeq, 8);
-  buf.writeUInt32LE(columns.count, 16);
-  let pos = buf.writeUInt32LE(texts.length, HEADER);
+  let pos = buf.writeUInt32LE(columns.used.length, HEADER);
+  pos = buf.writeUInt32LE(columns.index.cells.length, pos);
+  pos = buf.writeUInt32LE(columns.heap.slots.length, pos);
+  pos = buf.writeUInt32LE(texts.length, pos);
   for (const t of texts) {
     pos = buf.writeUInt32LE(t.length, pos);
     pos += t.copy(buf, pos);
   }
   buf.fill(0, pos, textsEnd);
   pos = textsEnd;
-  for (const column of fixedColumns(columns)) {
-    buf.set(new Uint8Array(column.buffer, column.byteOffset, column.byteLength), pos);
-    pos += column.byteLength;
+  for (const array of columnArrays) {
+    buf.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), pos);
+    pos += array.byteLength;
   }
   pos += columns.targets.bytes.copy(buf, pos);
   columns.attackers.bytes.copy(buf, pos);
-  buf.writeUInt32LE(crc32(buf.subarray(HEADER)), 20);
+  buf.writeUInt32LE(crc32(buf.subarray(HEADER)), 16);
   return buf;
 }
 
-/** Decodes a snapshot, or returns null when the bytes are not a whole, intact snapshot. */
+/**
+ * Decodes a snapshot, or returns null when the bytes are not a whole, intact snapshot. The
+ * columns lie over `buf`'s memory (over a copy when it is not 8-aligned): `buf` must not change.
+ */
 export function decodeSnapshot(buf: Buffer): Snapshot | null {
   if (!LITTLE_ENDIAN) return null;
-  if (buf.length < HEADER + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return null;
-  if (crc32(buf.subarray(HEADER)) !== buf.readUInt32LE(20)) return null;
+  if (buf.length < HEADER + 16 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+  if (crc32(buf.subarray(HEADER)) !== buf.readUInt32LE(16)) return null;
   const lastSeq = buf.readDoubleLE(8);
-  const n = buf.readUInt32LE(16);
+  const slots = buf.readUInt32LE(HEADER);
+  const cells = buf.readUInt32LE(HEADER + 4);
+  const heap = buf.readUInt32LE(HEADER + 8);
   const texts: string[] = [];
-  let pos = HEADER + 4;
-  for (let i = buf.readUInt32LE(HEADER); i > 0; i--) {
+  let pos = HEADER + 16;
+  for (let i = buf.readUInt32LE(HEADER + 12); i > 0; i--) {
     if (pos + 4 > buf.length) return null;
     const end = pos + 4 + buf.readUInt32LE(pos);
     if (end > buf.length) return null;
@@ -94,39 +100,50 @@ export function decodeSnapshot(buf: Buffer): Snapshot | null {
     pos = end;
   }
   pos = aligned(pos);
-  if (pos + ROW * n > buf.length) return null;
-  // A copy only when the file's bytes are not 8-aligned in memory (they are when read from disk).
+  if (pos + slots * (7 * 8 + 4 * 4 + 3) + cells * 4 + heap * 16 > buf.length) return null;
   const bytes = buf.byteOffset % 8 === 0 ? buf : Buffer.from(buf);
-  const read = <T extends Column>(
-    make: new (buffer: ArrayBufferLike, offset: number, n: number) => T,
-    size: number,
+  const next = <T extends Column>(
+    type: new (b: ArrayBufferLike, o: number, n: number) => T,
+    n: number,
   ): T => {
-    const column = new make(bytes.buffer, bytes.byteOffset + pos, n);
-    pos += size * n;
-    return column;
+    const array = new type(bytes.buffer, bytes.byteOffset + pos, n);
+    pos += array.byteLength;
+    return array;
   };
-  const [start, end, seq, banCount, failures] = [0, 1, 2, 3, 4].map(() => read(Float64Array, 8));
-  const [jail, origin, reason, targetLengths, attackerLengths] = [0, 1, 2, 3, 4].map(() =>
-    read(Uint32Array, 4),
-  );
-  const family = read(Uint8Array, 1);
-  const attackerIsTarget = read(Uint8Array, 1);
-  if (!start || !end || !seq || !banCount || !failures) return null;
-  if (!jail || !origin || !reason || !targetLengths || !attackerLengths) return null;
+  const f64 = (n: number) => next(Float64Array, n);
+  const u32 = (n: number) => next(Uint32Array, n);
+  const i32 = (n: number) => next(Int32Array, n);
+  const u8 = (n: number) => next(Uint8Array, n);
+  const [start, end, seq, banCount, failures] = [
+    f64(slots),
+    f64(slots),
+    f64(slots),
+    f64(slots),
+    f64(slots),
+  ];
+  const heapEnds = f64(heap);
+  const [version, jail, origin, reason, targetLengths, attackerLengths, hashes] = [
+    u32(slots),
+    u32(slots),
+    u32(slots),
+    u32(slots),
+    u32(slots),
+    u32(slots),
+    u32(slots),
+  ];
+  const heapVersions = u32(heap);
+  const indexCells = i32(cells);
+  const heapSlots = i32(heap);
+  const [used, family, attackerIsTarget] = [u8(slots), u8(slots), u8(slots)];
   const targetBytes = sum(targetLengths);
   if (pos + targetBytes + sum(attackerLengths) !== buf.length) return null;
-  for (let i = 0; i < n; i++) {
-    const f = family[i];
-    if ((f !== 4 && f !== 6) || (attackerIsTarget[i] ?? 2) > 1) return null;
-    if (!((jail[i] ?? Infinity) < texts.length && (origin[i] ?? Infinity) < texts.length))
-      return null;
-    if (!((reason[i] ?? Infinity) < texts.length)) return null;
-  }
   return {
     lastSeq,
+    count: sum(used),
     columns: {
-      count: n,
       texts,
+      used,
+      version,
       family,
       attackerIsTarget,
       jail,
@@ -139,6 +156,8 @@ export function decodeSnapshot(buf: Buffer): Snapshot | null {
       failures,
       targets: { bytes: bytes.subarray(pos, pos + targetBytes), lengths: targetLengths },
       attackers: { bytes: bytes.subarray(pos + targetBytes), lengths: attackerLengths },
+      index: { cells: indexCells, hashes },
+      heap: { slots: heapSlots, versions: heapVersions, ends: heapEnds },
     },
   };
 }
@@ -147,7 +166,7 @@ function aligned(offset: number): number {
   return Math.ceil(offset / 8) * 8;
 }
 
-function sum(values: Uint32Array): number {
+function sum(values: Uint32Array | Uint8Array): number {
   let total = 0;
   for (const v of values) total += v;
   return total;

@@ -17,6 +17,40 @@ export class TargetIndex {
     this.#texts = texts;
   }
 
+  /**
+   * An index over `texts` from a `table()` of earlier, or null when the table is not one: its
+   * length not a power of two of at least 32, or a cell naming a slot that `live` denies.
+   */
+  static restore(
+    texts: TextColumn,
+    table: IndexTable,
+    live: (slot: number) => boolean,
+  ): TargetIndex | null {
+    const { cells, hashes } = table;
+    if (cells.length < 32 || (cells.length & (cells.length - 1)) !== 0) return null;
+    let size = 0;
+    for (const cell of cells) {
+      if (cell === 0) continue;
+      if (cell < 0 || cell > hashes.length || !live(cell - 1)) return null;
+      size++;
+    }
+    const index = new TargetIndex(texts);
+    index.#cells = cells;
+    index.#mask = cells.length - 1;
+    index.#hashes = hashes;
+    index.#size = size;
+    return index;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The table as it stands, for slots below `slots` (for a snapshot). */
+  table(slots: number): IndexTable {
+    return { cells: this.#cells, hashes: this.#hashes.subarray(0, slots) };
+  }
+
   /** The slot holding `target`, or -1. */
   find(target: string): number {
     const { hash, utf8 } = hashText(target);
@@ -91,6 +125,12 @@ export class TargetIndex {
   }
 }
 
+/** The hash table itself: slot + 1 per cell (0: empty), and each slot's hash. */
+export interface IndexTable {
+  readonly cells: Int32Array;
+  readonly hashes: Uint32Array;
+}
+
 /** A power of two at least twice `count` (and at least 32). */
 function tableSize(count: number): number {
   let size = 32;
@@ -99,7 +139,7 @@ function tableSize(count: number): number {
 }
 
 function grownHashes(hashes: Uint32Array, length: number): Uint32Array {
-  const next = new Uint32Array(Math.max(length, 2 * hashes.length));
+  const next = new Uint32Array(Math.max(length, 16, 2 * hashes.length));
   next.set(hashes);
   return next;
 }

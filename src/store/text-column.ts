@@ -87,16 +87,16 @@ export class TextColumn {
     return true;
   }
 
-  /** The texts of `slots`, packed in that order, with their lengths (for a snapshot). */
-  pack(slots: Uint32Array): { bytes: Buffer; lengths: Uint32Array } {
-    const lengths = new Uint32Array(slots.length);
+  /** The texts of slots 0 to `slots` - 1, packed in slot order, with their lengths (for a snapshot). */
+  pack(slots: number): { bytes: Buffer; lengths: Uint32Array } {
+    const lengths = this.#length.slice(0, slots);
     let size = 0;
-    for (let i = 0; i < slots.length; i++) size += lengths[i] = this.#length[slots[i] ?? 0] ?? 0;
+    for (const length of lengths) size += length;
     const bytes = Buffer.allocUnsafe(size);
     let at = 0;
-    for (let i = 0; i < slots.length; i++) {
-      const start = this.#start[slots[i] ?? 0] ?? 0;
-      at += this.#bytes.copy(bytes, at, start, start + (lengths[i] ?? 0));
+    for (let slot = 0; slot < slots; slot++) {
+      const start = this.#start[slot] ?? 0;
+      at += this.#bytes.copy(bytes, at, start, start + (lengths[slot] ?? 0));
     }
     return { bytes, lengths };
   }

@@ -11,13 +11,21 @@ export class TextTable {
   readonly #numbers = new Map<string, number>();
   readonly #free: number[] = [];
 
-  /** A table holding `texts` under their positions, each with the users counted in `ids`. */
-  static of(texts: readonly string[], ids: readonly Uint32Array[], count: number): TextTable {
+  /**
+   * A table holding `texts` under their positions, each with as many users as the rows marked in
+   * `used` that name it in one of `columns`; the texts nobody uses are free numbers.
+   */
+  static of(
+    texts: readonly string[],
+    columns: readonly Uint32Array[],
+    used: Uint8Array,
+  ): TextTable {
     const table = new TextTable();
     table.#texts = [...texts];
     table.#users = new Array<number>(texts.length).fill(0);
-    for (const column of ids)
-      for (let i = 0; i < count; i++) {
+    for (const column of columns)
+      for (let i = 0; i < used.length; i++) {
+        if (used[i] !== 1) continue;
         const id = column[i] ?? 0;
         table.#users[id] = (table.#users[id] ?? 0) + 1;
       }
@@ -29,6 +37,11 @@ export class TextTable {
       }
     });
     return table;
+  }
+
+  /** Every text by its number ('' for free numbers), for a snapshot. */
+  texts(): string[] {
+    return this.#texts.map((t) => t ?? '');
   }
 
   text(id: number): string {

@@ -191,7 +191,7 @@ describe('LevelBanStore', () => {
       );
       const bytes = await readFile(join(path, SNAPSHOT));
       assert.equal(decodeSnapshot(bytes)?.lastSeq, 3);
-      assert.equal(decodeSnapshot(bytes)?.columns.count, 3);
+      assert.equal(decodeSnapshot(bytes)?.count, 3);
       assert.deepEqual(await session(path, () => undefined), wanted);
     });
 
@@ -200,7 +200,7 @@ describe('LevelBanStore', () => {
       const wanted = await session(path, (s) =>
         s.ban([newBan('192.0.2.1'), newBan('192.0.2.2', 10, { attacker: 'hôte.example' })]),
       );
-      assert.equal(decodeSnapshot(await readFile(join(path, SNAPSHOT)))?.columns.count, 2);
+      assert.equal(decodeSnapshot(await readFile(join(path, SNAPSHOT)))?.count, 2);
       assert.deepEqual(await session(path, () => undefined), wanted);
     });
 
