@@ -1,8 +1,8 @@
 // The in-memory view of active bans both stores keep: one column per field, a target index, the expiry heap.
 import type { EpochMs } from '../core/clock.js';
 import type { Ban, BanOrigin, Change } from '../core/types.js';
-import { ExpiryHeap, type HeapEntries } from './expiry-heap.js';
-import { TargetIndex, type IndexTable } from './target-index.js';
+import { ExpiryHeap } from './expiry-heap.js';
+import { TargetIndex } from './target-index.js';
 import { TextColumn, grown } from './text-column.js';
 import { TextTable } from './text-table.js';
 
@@ -11,11 +11,11 @@ import { TextTable } from './text-table.js';
  * with its target index and expiry heap, as the snapshot stores them: `used` marks the slots
  * holding a ban, `end` is NaN for a permanent ban, `jail`/`origin`/`reason` number a text of
  * `texts`, and `attackerIsTarget` marks bans whose attacker is their target (no attacker text).
+ * Slot versions are not part of it: a restored set starts them all at 0, heap entries too.
  */
 export interface BanColumns {
   readonly texts: readonly string[];
   readonly used: Uint8Array;
-  readonly version: Uint32Array;
   readonly family: Uint8Array;
   readonly attackerIsTarget: Uint8Array;
   readonly jail: Uint32Array;
@@ -24,12 +24,14 @@ export interface BanColumns {
   readonly start: Float64Array;
   readonly end: Float64Array;
   readonly seq: Float64Array;
-  readonly banCount: Float64Array;
-  readonly failures: Float64Array;
+  readonly banCount: Uint32Array;
+  readonly failures: Uint32Array;
   readonly targets: PackedTexts;
   readonly attackers: PackedTexts;
-  readonly index: IndexTable;
-  readonly heap: HeapEntries;
+  /** The target index's hash table (see TargetIndex). */
+  readonly index: Int32Array;
+  /** The expiry heap's entries, in heap order, every one live. */
+  readonly heap: { readonly slots: Int32Array; readonly ends: Float64Array };
 }
 
 /** Texts one after another in `bytes` (UTF-8), text i being `lengths[i]` bytes long. */
@@ -61,8 +63,9 @@ export class ActiveBans {
   #start: Float64Array = new Float64Array(16);
   #end: Float64Array = new Float64Array(16);
   #seq: Float64Array = new Float64Array(16);
-  #banCount: Float64Array = new Float64Array(16);
-  #failures: Float64Array = new Float64Array(16);
+  /** Counts are kept as u32 (clamped), as the LevelDB records keep them. */
+  #banCount: Uint32Array = new Uint32Array(16);
+  #failures: Uint32Array = new Uint32Array(16);
   #texts = new TextTable();
   #targets = new TextColumn();
   #attackers = new TextColumn();
@@ -76,8 +79,8 @@ export class ActiveBans {
    */
   static fromColumns(c: BanColumns): ActiveBans | null {
     const n = c.used.length;
-    const columns = [c.version, c.family, c.attackerIsTarget, c.jail, c.origin, c.reason];
-    const numbers = [c.start, c.end, c.seq, c.banCount, c.failures];
+    const columns = [c.family, c.attackerIsTarget, c.jail, c.origin, c.reason, c.banCount];
+    const numbers = [c.start, c.end, c.seq, c.failures];
     if (
       ![...columns, ...numbers, c.targets.lengths, c.attackers.lengths].every((a) => a.length === n)
     )
@@ -99,7 +102,7 @@ export class ActiveBans {
     }
     bans.#high = n;
     bans.#used = c.used;
-    bans.#version = c.version;
+    bans.#version = new Uint32Array(n);
     bans.#family = c.family;
     bans.#attackerIsTarget = c.attackerIsTarget;
     bans.#jail = c.jail;
@@ -114,8 +117,13 @@ export class ActiveBans {
     bans.#targets = TextColumn.packed(c.targets.bytes, c.targets.lengths, n);
     bans.#attackers = TextColumn.packed(c.attackers.bytes, c.attackers.lengths, n);
     const index = TargetIndex.restore(bans.#targets, c.index, (slot) => c.used[slot] === 1);
-    const heap = ExpiryHeap.restore(c.heap, n, bans.#isLive.bind(bans));
+    const heap = ExpiryHeap.restore(
+      { ...c.heap, versions: new Uint32Array(c.heap.slots.length) },
+      n,
+      bans.#isLive.bind(bans),
+    );
     if (index === null || index.size !== bans.#count || heap === null) return null;
+    if (!holdsEachExpiringBanOnce(c)) return null;
     bans.#index = index;
     bans.#heap = heap;
     return bans;
@@ -176,7 +184,6 @@ export class ActiveBans {
     return {
       texts: this.#texts.texts(),
       used: this.#used.subarray(0, n),
-      version: this.#version.subarray(0, n),
       family: this.#family.subarray(0, n),
       attackerIsTarget: this.#attackerIsTarget.subarray(0, n),
       jail: this.#jail.subarray(0, n),
@@ -189,7 +196,7 @@ export class ActiveBans {
       failures: this.#failures.subarray(0, n),
       targets: this.#targets.pack(n),
       attackers: this.#attackers.pack(n),
-      index: this.#index.table(n),
+      index: this.#index.cells(),
       heap: this.#heap.entries(),
     };
   }
@@ -238,8 +245,8 @@ export class ActiveBans {
     this.#start[slot] = ban.start;
     this.#end[slot] = ban.end ?? NaN;
     this.#seq[slot] = ban.seq;
-    this.#banCount[slot] = ban.banCount;
-    this.#failures[slot] = ban.failures;
+    this.#banCount[slot] = u32(ban.banCount);
+    this.#failures[slot] = u32(ban.failures);
     return slot;
   }
 
@@ -307,4 +314,25 @@ export class ActiveBans {
     }
     heap.heapify();
   }
+}
+
+/** Whether the heap has exactly one entry per used slot that ends, with that slot's end. */
+function holdsEachExpiringBanOnce(c: BanColumns): boolean {
+  const seen = new Uint8Array(c.used.length);
+  let entries = 0;
+  for (let i = 0; i < c.heap.slots.length; i++) {
+    const slot = c.heap.slots[i] ?? 0;
+    if (c.used[slot] !== 1 || seen[slot] === 1 || c.heap.ends[i] !== c.end[slot]) return false;
+    seen[slot] = 1;
+    entries++;
+  }
+  let expiring = 0;
+  for (let slot = 0; slot < c.used.length; slot++)
+    if (c.used[slot] === 1 && !Number.isNaN(c.end[slot] ?? NaN)) expiring++;
+  return entries === expiring;
+}
+
+/** `n` as the nearest u32 (what the LevelDB record keeps too). */
+function u32(n: number): number {
+  return Math.min(Math.max(Math.trunc(n), 0), 0xffffffff) || 0;
 }

@@ -10,14 +10,14 @@ import type { BanColumns } from './active-bans.js';
  *   8 bytes magic "FBSNAP3\n", f64 lastSeq, u32 crc32 of everything after it;
  *   u32 slots (s), u32 index cells (c), u32 heap entries (h), u32 number of texts, then each
  *   text (jails, origins, reasons): u32 length + UTF-8; zero bytes up to a multiple of 8;
- *   f64 × s: start, end (NaN: permanent), seq, banCount, failures; f64 × h: heap ends;
- *   u32 × s: version, jail, origin, reason (text numbers), target length, attacker length,
- *   index hash; u32 × h: heap versions; i32 × c: index cells; i32 × h: heap slots;
+ *   f64 × s: start, end (NaN: permanent), seq; f64 × h: heap ends; u32 × s: banCount,
+ *   failures, jail, origin, reason (text numbers), target length, attacker length;
+ *   i32 × c: index cells; i32 × h: heap slots;
  *   u8 × s: used, family, attackerIsTarget; then the targets' UTF-8 bytes and the attackers'.
  * Wider numbers first, so each array lies aligned for its type and reading puts typed arrays
  * over the file's own bytes without copying them. Numbers are little-endian (a big-endian
- * machine neither writes nor reads snapshots). The target index keeps `TextColumn.hash` values:
- * changing that hash needs a new version. The LevelDB store stays the truth; the snapshot is
+ * machine neither writes nor reads snapshots). The target index places targets by their
+ * `TextColumn.hash`: changing that hash needs a new version. The LevelDB store stays the truth; the snapshot is
  * derived from it and only ever trusted together with the change feed after `lastSeq` (see
  * LevelBanStore).
  */
@@ -37,9 +37,9 @@ type Column = Float64Array | Uint32Array | Int32Array | Uint8Array;
 /** The arrays in file order after the texts (`decodeSnapshot` reads them in this order). */
 function arrays(c: BanColumns): Column[] {
   return [
-    ...[c.start, c.end, c.seq, c.banCount, c.failures, c.heap.ends],
-    ...[c.version, c.jail, c.origin, c.reason, c.targets.lengths, c.attackers.lengths],
-    ...[c.index.hashes, c.heap.versions, c.index.cells, c.heap.slots],
+    ...[c.start, c.end, c.seq, c.heap.ends],
+    ...[c.banCount, c.failures, c.jail, c.origin, c.reason, c.targets.lengths, c.attackers.lengths],
+    ...[c.index, c.heap.slots],
     ...[c.used, c.family, c.attackerIsTarget],
   ];
 }
@@ -59,7 +59,7 @@ export function encodeSnapshot(lastSeq: number, columns: BanColumns): Buffer {
   MAGIC.copy(buf, 0);
   buf.writeDoubleLE(lastSeq, 8);
   let pos = buf.writeUInt32LE(columns.used.length, HEADER);
-  pos = buf.writeUInt32LE(columns.index.cells.length, pos);
+  pos = buf.writeUInt32LE(columns.index.length, pos);
   pos = buf.writeUInt32LE(columns.heap.slots.length, pos);
   pos = buf.writeUInt32LE(texts.length, pos);
   for (const t of texts) {
@@ -100,7 +100,7 @@ export function decodeSnapshot(buf: Buffer): Snapshot | null {
     pos = end;
   }
   pos = aligned(pos);
-  if (pos + slots * (7 * 8 + 4 * 4 + 3) + cells * 4 + heap * 16 > buf.length) return null;
+  if (pos + slots * (3 * 8 + 7 * 4 + 3) + cells * 4 + heap * 12 > buf.length) return null;
   const bytes = buf.byteOffset % 8 === 0 ? buf : Buffer.from(buf);
   const next = <T extends Column>(
     type: new (b: ArrayBufferLike, o: number, n: number) => T,
@@ -114,15 +114,8 @@ export function decodeSnapshot(buf: Buffer): Snapshot | null {
   const u32 = (n: number) => next(Uint32Array, n);
   const i32 = (n: number) => next(Int32Array, n);
   const u8 = (n: number) => next(Uint8Array, n);
-  const [start, end, seq, banCount, failures] = [
-    f64(slots),
-    f64(slots),
-    f64(slots),
-    f64(slots),
-    f64(slots),
-  ];
-  const heapEnds = f64(heap);
-  const [version, jail, origin, reason, targetLengths, attackerLengths, hashes] = [
+  const [start, end, seq, heapEnds] = [f64(slots), f64(slots), f64(slots), f64(heap)];
+  const [banCount, failures, jail, origin, reason, targetLengths, attackerLengths] = [
     u32(slots),
     u32(slots),
     u32(slots),
@@ -131,9 +124,7 @@ export function decodeSnapshot(buf: Buffer): Snapshot | null {
     u32(slots),
     u32(slots),
   ];
-  const heapVersions = u32(heap);
-  const indexCells = i32(cells);
-  const heapSlots = i32(heap);
+  const [indexCells, heapSlots] = [i32(cells), i32(heap)];
   const [used, family, attackerIsTarget] = [u8(slots), u8(slots), u8(slots)];
   const targetBytes = sum(targetLengths);
   if (pos + targetBytes + sum(attackerLengths) !== buf.length) return null;
@@ -143,7 +134,6 @@ export function decodeSnapshot(buf: Buffer): Snapshot | null {
     columns: {
       texts,
       used,
-      version,
       family,
       attackerIsTarget,
       jail,
@@ -156,8 +146,8 @@ export function decodeSnapshot(buf: Buffer): Snapshot | null {
       failures,
       targets: { bytes: bytes.subarray(pos, pos + targetBytes), lengths: targetLengths },
       attackers: { bytes: bytes.subarray(pos + targetBytes), lengths: attackerLengths },
-      index: { cells: indexCells, hashes },
-      heap: { slots: heapSlots, versions: heapVersions, ends: heapEnds },
+      index: indexCells,
+      heap: { slots: heapSlots, ends: heapEnds },
     },
   };
 }

@@ -139,29 +139,34 @@ describe('ActiveBans', () => {
     const rnd = random(3);
     const source = new ActiveBans();
     source.apply(
-      ['192.0.2.1', '192.0.2.2', '2001:db8::/64'].map((t, i) => ({
+      ['192.0.2.1', '192.0.2.2', '2001:db8::/64', '192.0.2.4'].map((t, i) => ({
         seq: i + 1,
         kind: 'ban' as const,
-        ban: ban(rnd, t, i + 1),
+        // The last one permanent, the others ending.
+        ban: { ...ban(rnd, t, i + 1), end: i === 3 ? null : T0 + (i + 1) * 1000 },
       })),
     );
     source.apply([
       { seq: 4, kind: 'unban', target: '192.0.2.2', jail: 'sshd', at: T0, reason: 'x' },
     ]);
     const fresh = (): BanColumns => {
-      const decoded = decodeSnapshot(encodeSnapshot(4, source.columns()));
+      const decoded = decodeSnapshot(encodeSnapshot(5, source.columns()));
       assert.ok(decoded !== null);
       return decoded.columns;
     };
-    assert.equal(ActiveBans.fromColumns(fresh())?.size, 2);
+    assert.equal(ActiveBans.fromColumns(fresh())?.size, 3);
     const broken: ((c: BanColumns) => void)[] = [
       (c) => (c.family[0] = 5),
       (c) => (c.jail[0] = c.texts.length),
       (c) => (c.used[0] = 2),
       // The index names a free slot.
       (c) => (c.used[2] = 0),
-      (c) => c.index.cells.fill(0),
+      (c) => c.index.fill(0),
       (c) => (c.heap.slots[0] = c.used.length),
+      // A heap entry whose end is not its ban's, for a permanent ban, or missing for a ban that ends.
+      (c) => (c.heap.ends[0] = (c.heap.ends[0] ?? 0) - 1),
+      (c) => (c.end[c.heap.slots[0] ?? 0] = NaN),
+      (c) => (c.end[3] = T0 + 9000),
     ];
     for (const breakIt of broken) {
       const c = fresh();
