@@ -71,6 +71,8 @@ export class ActiveBans {
   #attackers = new TextColumn();
   #index = new TargetIndex(this.#targets);
   #heap = new ExpiryHeap(this.#isLive.bind(this));
+  /** False after `load` until the heap is next needed (see #expiryHeap). */
+  #heapBuilt = true;
 
   /**
    * The bans of `columns()` of earlier (or of a snapshot), taking over its arrays; null when
@@ -147,14 +149,24 @@ export class ActiveBans {
       if (this.#used[slot] === 1) yield this.#targets.get(slot);
   }
 
-  /** Bulk load at open: one heapify instead of a million pushes. */
-  load(bans: Iterable<Ban>): void {
+  /**
+   * Bulk load at open, in as many calls as the caller has chunks: room is made per chunk, and
+   * the expiry heap is built once, when next needed, instead of a million pushes.
+   */
+  load(bans: readonly Ban[]): void {
+    const slots = this.#high + bans.length;
+    if (slots > this.#used.length) this.#grow(Math.max(slots, 2 * this.#used.length));
+    this.#index.reserve(this.#count + bans.length);
+    let bytes = 0;
+    for (const ban of bans) bytes += ban.target.length;
+    this.#targets.reserveBytes(bytes);
     for (const ban of bans) this.#put(ban);
-    this.#rebuildHeap();
+    this.#heapBuilt = false;
   }
 
   /** Applies written changes (a batch's, or the feed after a snapshot), in order. */
   apply(changes: readonly Change[]): void {
+    this.#expiryHeap();
     for (const change of changes) {
       if (change.kind === 'ban') {
         const replacedExpiring = this.#expires(this.#index.find(change.ban.target));
@@ -170,11 +182,18 @@ export class ActiveBans {
   }
 
   due(now: EpochMs): Ban[] {
-    return this.#heap.due(now).map((slot) => this.#ban(slot));
+    return this.#expiryHeap()
+      .due(now)
+      .map((slot) => this.#ban(slot));
   }
 
   nextExpiry(): EpochMs | null {
-    return this.#heap.peek();
+    return this.#expiryHeap().peek();
+  }
+
+  #expiryHeap(): ExpiryHeap {
+    if (!this.#heapBuilt) this.#rebuildHeap();
+    return this.#heap;
   }
 
   /** The arrays as they stand, stale heap entries dropped first (for the snapshot). */
@@ -305,6 +324,7 @@ export class ActiveBans {
   }
 
   #rebuildHeap(): void {
+    this.#heapBuilt = true;
     const heap = this.#heap;
     heap.clear();
     for (let slot = 0; slot < this.#high; slot++) {

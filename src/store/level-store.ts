@@ -416,7 +416,7 @@ export class LevelBanStore implements BanStore {
   /** Every active ban read from LevelDB, skipping (and counting) records this version cannot read. */
   async #scanBans(): Promise<ActiveBans> {
     const intern = makeInterner();
-    const loaded: Ban[] = [];
+    const active = new ActiveBans();
     let skipped = 0;
     // classic-level reads up to this many bytes per nextv(); the default would stop short.
     const options = { highWaterMarkBytes: 4 << 20, keys: true, values: true };
@@ -426,19 +426,19 @@ export class LevelBanStore implements BanStore {
       let pending = it.nextv(5000);
       for (let chunk = await pending; chunk.length > 0; chunk = await pending) {
         pending = it.nextv(5000);
+        const bans: Ban[] = [];
         for (const [target, value] of chunk) {
           const ban = decodeBan(target, value, intern);
           if (ban === null) skipped++;
-          else loaded.push(ban);
+          else bans.push(ban);
         }
+        active.load(bans);
       }
     } finally {
       await it.close();
     }
     if (skipped > 0)
       this.#logger.warn({ skipped, path: this.path }, `skipped ${skipped} unreadable ban records`);
-    const active = new ActiveBans();
-    active.load(loaded);
     return active;
   }
 

@@ -60,6 +60,13 @@ export class TargetIndex {
     }
   }
 
+  /** Makes the table big enough for `count` targets at once (a bulk load). */
+  reserve(count: number): void {
+    let length = this.#cells.length;
+    while (2 * count > length) length *= 2;
+    if (length > this.#cells.length) this.#resize(length);
+  }
+
   /** Adds `slot`, whose target is already in the text column and not in the index yet. */
   insert(slot: number): void {
     if (2 * (this.#size + 1) > this.#cells.length) this.#resize(2 * this.#cells.length);

@@ -41,6 +41,11 @@ export class TextColumn {
     this.#length = grown(this.#length, slots);
   }
 
+  /** Makes room for `bytes` more bytes of text without moving the buffer again. */
+  reserveBytes(bytes: number): void {
+    if (this.#end + bytes > this.#bytes.length) this.#makeRoom(bytes);
+  }
+
   get(slot: number): string {
     const start = this.#start[slot] ?? 0;
     return this.#bytes.toString('utf8', start, start + (this.#length[slot] ?? 0));
