@@ -70,6 +70,13 @@ describe('ActiveBans', () => {
     const model = new Map<string, Ban>();
     let bans = new ActiveBans();
     let seq = 0;
+    // Loaded in two chunks first, as a scan of the LevelDB store does.
+    for (const chunk of [targets.slice(0, 150), targets.slice(150, 250)]) {
+      const loaded = chunk.map((t) => ban(rnd, t, ++seq));
+      bans.load(loaded);
+      for (const b of loaded) model.set(b.target, b);
+    }
+    assertSame(bans, model, targets);
     for (let round = 0; round < 40; round++) {
       const changes: Change[] = [];
       for (let i = 0; i < 200; i++) {
