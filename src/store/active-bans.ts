@@ -1,44 +1,12 @@
 // The in-memory view of active bans both stores keep: one column per field, a target index, the expiry heap.
 import type { EpochMs } from '../core/clock.js';
 import type { Ban, BanOrigin, Change } from '../core/types.js';
+import { checkColumns, type BanColumns } from './ban-columns.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { TargetIndex } from './target-index.js';
-import { TextColumn, grown } from './text-column.js';
+import { TextColumn } from './text-column.js';
+import { grown } from './typed-array.js';
 import { TextTable } from './text-table.js';
-
-/**
- * The active set's own arrays, slot by slot (slots 0 to `used.length` - 1, free ones included),
- * with its target index and expiry heap, as the snapshot stores them: `used` marks the slots
- * holding a ban, `end` is NaN for a permanent ban, `jail`/`origin`/`reason` number a text of
- * `texts`, and `attackerIsTarget` marks bans whose attacker is their target (no attacker text).
- * Slot versions are not part of it: a restored set starts them all at 0, heap entries too.
- */
-export interface BanColumns {
-  readonly texts: readonly string[];
-  readonly used: Uint8Array;
-  readonly family: Uint8Array;
-  readonly attackerIsTarget: Uint8Array;
-  readonly jail: Uint32Array;
-  readonly origin: Uint32Array;
-  readonly reason: Uint32Array;
-  readonly start: Float64Array;
-  readonly end: Float64Array;
-  readonly seq: Float64Array;
-  readonly banCount: Uint32Array;
-  readonly failures: Uint32Array;
-  readonly targets: PackedTexts;
-  readonly attackers: PackedTexts;
-  /** The target index's hash table (see TargetIndex). */
-  readonly index: Int32Array;
-  /** The expiry heap's entries, in heap order, every one live. */
-  readonly heap: { readonly slots: Int32Array; readonly ends: Float64Array };
-}
-
-/** Texts one after another in `bytes` (UTF-8), text i being `lengths[i]` bytes long. */
-export interface PackedTexts {
-  readonly bytes: Buffer;
-  readonly lengths: Uint32Array;
-}
 
 /**
  * A million bans as a million objects cost a restart seconds of allocation and garbage
@@ -80,28 +48,12 @@ export class ActiveBans {
    * that does not match the slots).
    */
   static fromColumns(c: BanColumns): ActiveBans | null {
+    const slots = checkColumns(c);
+    if (slots === null) return null;
     const n = c.used.length;
-    const columns = [c.family, c.attackerIsTarget, c.jail, c.origin, c.reason, c.banCount];
-    const numbers = [c.start, c.end, c.seq, c.failures];
-    if (
-      ![...columns, ...numbers, c.targets.lengths, c.attackers.lengths].every((a) => a.length === n)
-    )
-      return null;
     const bans = new ActiveBans();
-    const texts = c.texts.length;
-    for (let slot = n - 1; slot >= 0; slot--) {
-      const used = c.used[slot];
-      if (used === 0) {
-        bans.#free.push(slot);
-        continue;
-      }
-      const family = c.family[slot];
-      if (used !== 1 || (family !== 4 && family !== 6) || (c.attackerIsTarget[slot] ?? 2) > 1)
-        return null;
-      if (!((c.jail[slot] ?? texts) < texts && (c.origin[slot] ?? texts) < texts)) return null;
-      if (!((c.reason[slot] ?? texts) < texts)) return null;
-      bans.#count++;
-    }
+    bans.#count = slots.used;
+    bans.#free = slots.free;
     bans.#high = n;
     bans.#used = c.used;
     bans.#version = new Uint32Array(n);
@@ -125,7 +77,6 @@ export class ActiveBans {
       bans.#isLive.bind(bans),
     );
     if (index === null || index.size !== bans.#count || heap === null) return null;
-    if (!holdsEachExpiringBanOnce(c)) return null;
     bans.#index = index;
     bans.#heap = heap;
     return bans;
@@ -334,22 +285,6 @@ export class ActiveBans {
     }
     heap.heapify();
   }
-}
-
-/** Whether the heap has exactly one entry per used slot that ends, with that slot's end. */
-function holdsEachExpiringBanOnce(c: BanColumns): boolean {
-  const seen = new Uint8Array(c.used.length);
-  let entries = 0;
-  for (let i = 0; i < c.heap.slots.length; i++) {
-    const slot = c.heap.slots[i] ?? 0;
-    if (c.used[slot] !== 1 || seen[slot] === 1 || c.heap.ends[i] !== c.end[slot]) return false;
-    seen[slot] = 1;
-    entries++;
-  }
-  let expiring = 0;
-  for (let slot = 0; slot < c.used.length; slot++)
-    if (c.used[slot] === 1 && !Number.isNaN(c.end[slot] ?? NaN)) expiring++;
-  return entries === expiring;
 }
 
 /** `n` as the nearest u32 (what the LevelDB record keeps too). */

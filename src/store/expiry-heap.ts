@@ -1,6 +1,6 @@
 // A binary min-heap of ban slots by end time with lazy deletion, so due()/nextExpiry() stay cheap at 1M bans.
 import type { EpochMs } from '../core/clock.js';
-import { grown } from './text-column.js';
+import { grown } from './typed-array.js';
 
 /** Heap entries in three parallel arrays, in heap order. */
 export interface HeapEntries {

@@ -2,7 +2,7 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
-import type { BanColumns } from './active-bans.js';
+import type { BanColumns } from './ban-columns.js';
 
 /**
  * File layout, version 3: the active set's arrays (see `BanColumns`) as they lie in memory, so

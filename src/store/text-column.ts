@@ -1,4 +1,5 @@
 // One text per numbered slot, kept as UTF-8 in one byte buffer instead of one string per slot.
+import { grown } from './typed-array.js';
 
 /**
  * Texts go at the end of the buffer; a replaced or cleared text leaves its bytes behind until
@@ -148,15 +149,4 @@ function hashUtf8(utf8: Buffer): { hash: number; utf8: Buffer } {
   let h = FNV_OFFSET;
   for (const b of utf8) h = Math.imul(h ^ b, FNV_PRIME);
   return { hash: h >>> 0, utf8 };
-}
-
-/** `array` copied into a new one of `length` elements (at least as long as it was). */
-export function grown<T extends Uint32Array | Float64Array | Uint8Array | Int32Array>(
-  array: T,
-  length: number,
-): T {
-  if (length <= array.length) return array;
-  const next = new (array.constructor as new (n: number) => T)(length);
-  next.set(array);
-  return next;
 }

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Ban, Change } from '../../src/core/types.js';
-import { ActiveBans, type BanColumns } from '../../src/store/active-bans.js';
+import { ActiveBans } from '../../src/store/active-bans.js';
+import type { BanColumns } from '../../src/store/ban-columns.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/store/snapshot.js';
 
 const T0 = Date.UTC(2026, 0, 1);
