@@ -395,7 +395,8 @@ export class LevelBanStore implements BanStore {
 
   /**
    * The active bans from the snapshot plus the feed written after it, or null when the snapshot
-   * is missing, damaged, newer than the store, or older than the feed still reaches (a scan then).
+   * is missing, damaged, newer than the store, older than the feed still reaches, or made of parts
+   * that do not hold together (a scan then).
    * Exact because every batch that changes a ban writes its feed entry with it.
    */
   async #loadFromSnapshot(): Promise<ActiveBans | null> {

@@ -17,9 +17,10 @@ import type { BanColumns } from './ban-columns.js';
  * Wider numbers first, so each array lies aligned for its type and reading puts typed arrays
  * over the file's own bytes without copying them. Numbers are little-endian (a big-endian
  * machine neither writes nor reads snapshots). The target index places targets by their
- * `TextColumn.hash`: changing that hash needs a new version. The LevelDB store stays the truth; the snapshot is
- * derived from it and only ever trusted together with the change feed after `lastSeq` (see
- * LevelBanStore).
+ * `TextColumn.hash`: changing that hash needs a new version. Older versions (FBSNAP2) are not
+ * read: the store scans once and writes this version at close. The LevelDB store stays the
+ * truth; the snapshot is derived from it and only ever trusted together with the change feed
+ * after `lastSeq` (see LevelBanStore).
  */
 const MAGIC = Buffer.from('FBSNAP3\n', 'latin1');
 const HEADER = MAGIC.length + 8 + 4;
