@@ -70,7 +70,7 @@ export class ActiveBans {
     bans.#texts = TextTable.of(c.texts, [c.jail, c.origin, c.reason], c.used);
     bans.#targets = TextColumn.packed(c.targets.bytes, c.targets.lengths, n);
     bans.#attackers = TextColumn.packed(c.attackers.bytes, c.attackers.lengths, n);
-    const index = TargetIndex.restore(bans.#targets, c.index, (slot) => c.used[slot] === 1);
+    const index = TargetIndex.restore(bans.#targets, c.index, c.used);
     const heap = ExpiryHeap.restore(
       { ...c.heap, versions: new Uint32Array(c.heap.slots.length) },
       n,

@@ -19,18 +19,16 @@ export class TargetIndex {
 
   /**
    * An index over `texts` with the `cells()` of earlier, or null when they are not such a table:
-   * a length that is not a power of two of at least 32, or a cell naming a slot `live` denies.
+   * a length that is not a power of two of at least 32, or a cell naming a slot not marked 1 in
+   * `used`.
    */
-  static restore(
-    texts: TextColumn,
-    cells: Int32Array,
-    live: (slot: number) => boolean,
-  ): TargetIndex | null {
+  static restore(texts: TextColumn, cells: Int32Array, used: Uint8Array): TargetIndex | null {
     if (cells.length < 32 || (cells.length & (cells.length - 1)) !== 0) return null;
     let size = 0;
-    for (const cell of cells) {
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells[i] ?? 0;
       if (cell === 0) continue;
-      if (cell < 0 || !live(cell - 1)) return null;
+      if (cell < 0 || used[cell - 1] !== 1) return null;
       size++;
     }
     const index = new TargetIndex(texts);
