@@ -41,6 +41,12 @@ export class ActiveBans {
   #heap = new ExpiryHeap(this.#isLive.bind(this));
   /** False after `load` until the heap is next needed (see #expiryHeap). */
   #heapBuilt = true;
+  /**
+   * Target strings `values()` made, by slot, so that full passes after the first (agent
+   * snapshots, nftables documents) make none again. Only `values()` fills it: opening a store
+   * and looking targets up make no lasting strings.
+   */
+  readonly #targetStrings: (string | undefined)[] = [];
 
   /**
    * The bans of `columns()` of earlier (or of a snapshot), taking over its arrays; null when
@@ -92,12 +98,20 @@ export class ActiveBans {
   }
 
   *values(): IterableIterator<Ban> {
-    for (let slot = 0; slot < this.#high; slot++) if (this.#used[slot] === 1) yield this.#ban(slot);
+    const strings = this.#targetStrings;
+    for (let slot = 0; slot < this.#high; slot++) {
+      if (this.#used[slot] !== 1) continue;
+      // Filled in slot order, so the array stays a plain list rather than a sparse one.
+      while (strings.length <= slot) strings.push(undefined);
+      const target = strings[slot] ?? this.#targets.get(slot);
+      strings[slot] = target;
+      yield this.#ban(slot, target);
+    }
   }
 
   *targets(): IterableIterator<string> {
     for (let slot = 0; slot < this.#high; slot++)
-      if (this.#used[slot] === 1) yield this.#targets.get(slot);
+      if (this.#used[slot] === 1) yield this.#targetString(slot);
   }
 
   /**
@@ -175,8 +189,11 @@ export class ActiveBans {
     return this.#used[slot] === 1 && this.#version[slot] === version;
   }
 
-  #ban(slot: number): Ban {
-    const target = this.#targets.get(slot);
+  #targetString(slot: number): string {
+    return this.#targetStrings[slot] ?? this.#targets.get(slot);
+  }
+
+  #ban(slot: number, target = this.#targetString(slot)): Ban {
     const end = this.#end[slot] ?? NaN;
     return {
       target,
@@ -200,6 +217,7 @@ export class ActiveBans {
       this.#releaseTexts(slot);
     } else {
       slot = this.#allocate();
+      if (slot < this.#targetStrings.length) this.#targetStrings[slot] = undefined;
       this.#targets.set(slot, ban.target);
       this.#index.insert(slot);
     }
@@ -227,6 +245,7 @@ export class ActiveBans {
     this.#index.remove(slot);
     this.#releaseTexts(slot);
     this.#targets.clear(slot);
+    if (slot < this.#targetStrings.length) this.#targetStrings[slot] = undefined;
     this.#attackers.clear(slot);
     this.#used[slot] = 0;
     this.#version[slot] = (this.#version[slot] ?? 0) + 1;
