@@ -13,7 +13,7 @@ const WARNED_LIMIT = 4096;
 
 export class WithheldBans {
   readonly #withhold: Withhold | undefined;
-  readonly #store: Pick<BanStore, 'active' | 'get' | 'stats'>;
+  readonly #store: Pick<BanStore, 'activeTargets' | 'get' | 'stats'>;
   readonly #log: Logger;
   readonly #counts = { stream: 0, nftables: 0 };
   /** Targets already reported as withheld (one warning each). */
@@ -26,7 +26,7 @@ export class WithheldBans {
   /** `withhold` undefined: nothing is withheld. */
   constructor(
     withhold: Withhold | undefined,
-    store: Pick<BanStore, 'active' | 'get' | 'stats'>,
+    store: Pick<BanStore, 'activeTargets' | 'get' | 'stats'>,
     log: Logger,
   ) {
     this.#withhold = withhold;
@@ -78,8 +78,8 @@ export class WithheldBans {
       if (added === null) {
         // Anything may have changed (start, reload): every active ban is looked at once.
         covered = new Set<string>();
-        for (const ban of this.#store.active())
-          if (withhold.covers(ban.target)) covered.add(ban.target);
+        for (const target of this.#store.activeTargets())
+          if (withhold.covers(target)) covered.add(target);
       } else {
         // New single addresses (an agent's peer): only bans containing one of them, by lookup,
         // so that a thousand agents connecting do not scan a million bans a thousand times.

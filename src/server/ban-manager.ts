@@ -154,7 +154,7 @@ export class BanManager {
     const now = this.#deps.clock.now();
     let targets: string[];
     if ('all' in which) {
-      targets = [...this.#deps.store.active()].map((b) => b.target);
+      targets = [...this.#deps.store.activeTargets()];
     } else {
       const cidr = parseCidr(which.target);
       if (cidr === null) {

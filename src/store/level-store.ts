@@ -91,7 +91,7 @@ export class LevelBanStore implements BanStore {
   /** target → JSON HeldBan: jail bans the ban brake held back for an admin's review. */
   readonly #heldDb: Sub;
   readonly #held = new HeldSet();
-  readonly #active = new ActiveBans();
+  #active = new ActiveBans();
   readonly #writer = new GroupCommit<StoreOp, DetailedBan[] | Ban[]>((ops) => this.#commit(ops));
   #state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   #opening: Promise<void> | null = null;
@@ -210,6 +210,10 @@ export class LevelBanStore implements BanStore {
 
   active(): IterableIterator<Ban> {
     return this.#active.values();
+  }
+
+  activeTargets(): IterableIterator<string> {
+    return this.#active.targets();
   }
 
   due(now: EpochMs): Ban[] {
@@ -384,35 +388,36 @@ export class LevelBanStore implements BanStore {
       await this.#feed.clear({ lt: seqKey(keepFrom) });
       this.#feedFirst = keepFrom;
     }
-    this.#active.load((await this.#loadFromSnapshot()) ?? (await this.#scanBans()));
+    this.#active = (await this.#loadFromSnapshot()) ?? (await this.#scanBans());
     this.#outboxSize = (await this.#outbox.keys().all()).length;
     for await (const raw of this.#heldDb.values()) this.#held.put([JSON.parse(raw) as HeldBan]);
   }
 
   /**
    * The active bans from the snapshot plus the feed written after it, or null when the snapshot
-   * is missing, damaged, newer than the store, or older than the feed still reaches (a scan then).
+   * is missing, damaged, newer than the store, older than the feed still reaches, or made of parts
+   * that do not hold together (a scan then).
    * Exact because every batch that changes a ban writes its feed entry with it.
    */
-  async #loadFromSnapshot(): Promise<Ban[] | null> {
+  async #loadFromSnapshot(): Promise<ActiveBans | null> {
     const snapshot = await readSnapshot(this.#snapshotFile);
     if (snapshot === null) return null;
     if (snapshot.lastSeq > this.#lastSeq || snapshot.lastSeq < this.#feedFirst - 1) return null;
+    const active = ActiveBans.fromColumns(snapshot.columns);
+    if (active === null) return null;
     this.#snapshotSeq = snapshot.lastSeq;
-    if (snapshot.lastSeq === this.#lastSeq) return snapshot.bans;
-    const byTarget = new Map(snapshot.bans.map((b) => [b.target, b]));
-    for await (const raw of this.#feed.values({ gt: seqKey(snapshot.lastSeq) })) {
-      const change = JSON.parse(raw) as Change;
-      if (change.kind === 'ban') byTarget.set(change.ban.target, change.ban);
-      else byTarget.delete(change.target);
-    }
-    return [...byTarget.values()];
+    if (snapshot.lastSeq === this.#lastSeq) return active;
+    const changes: Change[] = [];
+    for await (const raw of this.#feed.values({ gt: seqKey(snapshot.lastSeq) }))
+      changes.push(JSON.parse(raw) as Change);
+    active.apply(changes);
+    return active;
   }
 
   /** Every active ban read from LevelDB, skipping (and counting) records this version cannot read. */
-  async #scanBans(): Promise<Ban[]> {
+  async #scanBans(): Promise<ActiveBans> {
     const intern = makeInterner();
-    const loaded: Ban[] = [];
+    const active = new ActiveBans();
     let skipped = 0;
     // classic-level reads up to this many bytes per nextv(); the default would stop short.
     const options = { highWaterMarkBytes: 4 << 20, keys: true, values: true };
@@ -422,18 +427,20 @@ export class LevelBanStore implements BanStore {
       let pending = it.nextv(5000);
       for (let chunk = await pending; chunk.length > 0; chunk = await pending) {
         pending = it.nextv(5000);
+        const bans: Ban[] = [];
         for (const [target, value] of chunk) {
           const ban = decodeBan(target, value, intern);
           if (ban === null) skipped++;
-          else loaded.push(ban);
+          else bans.push(ban);
         }
+        active.load(bans);
       }
     } finally {
       await it.close();
     }
     if (skipped > 0)
       this.#logger.warn({ skipped, path: this.path }, `skipped ${skipped} unreadable ban records`);
-    return loaded;
+    return active;
   }
 
   /** Writes the snapshot at close when bans changed since the last one; a failure only costs speed. */
@@ -442,7 +449,7 @@ export class LevelBanStore implements BanStore {
     try {
       await writeSnapshot(
         this.#snapshotFile,
-        encodeSnapshot(this.#lastSeq, [...this.#active.values()]),
+        encodeSnapshot(this.#lastSeq, this.#active.columns()),
       );
       this.#snapshotSeq = this.#lastSeq;
     } catch (e) {
@@ -484,11 +491,12 @@ export class LevelBanStore implements BanStore {
     await this.#db.batch(batch, { sync: this.#sync });
     this.#batches++;
     this.#records += batch.length;
-    this.#active.apply(plan.effects);
+    const changes = plan.effects.map((e) => e.change);
+    this.#active.apply(changes);
     this.#lastSeq = plan.lastSeq;
     this.#feedFirst = feedFirst;
     this.#outboxSize += plan.effects.filter((e) => e.notify).length;
-    this.#subscribers.emit(plan.effects.map((e) => e.change));
+    this.#subscribers.emit(changes);
     return plan.results;
   }
 

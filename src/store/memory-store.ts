@@ -83,6 +83,10 @@ export class MemoryBanStore implements BanStore {
     return this.#active.values();
   }
 
+  activeTargets(): IterableIterator<string> {
+    return this.#active.targets();
+  }
+
   due(now: EpochMs): Ban[] {
     return this.#active.due(now);
   }
@@ -210,7 +214,8 @@ export class MemoryBanStore implements BanStore {
       if (notice !== null) this.#outbox.set(notice.id, notice);
     }
     for (const [attacker, h] of plan.histories) this.#history.set(attacker, h);
-    this.#active.apply(plan.effects);
+    const changes = plan.effects.map((e) => e.change);
+    this.#active.apply(changes);
     this.#lastSeq = plan.lastSeq;
     const excess = this.#feed.length - this.#retention;
     if (excess > 0) {
@@ -219,7 +224,7 @@ export class MemoryBanStore implements BanStore {
     }
     this.#batches++;
     this.#records += plan.effects.length + plan.histories.size;
-    this.#subscribers.emit(plan.effects.map((e) => e.change));
+    this.#subscribers.emit(changes);
     return plan.results[0] ?? [];
   }
 }

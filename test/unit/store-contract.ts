@@ -110,6 +110,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(again?.seq, 2);
       assert.equal(store.get('192.0.2.1')?.end, T0 + 60 * MIN);
       assert.equal([...store.active()].length, 1);
+      assert.deepEqual([...store.activeTargets()], ['192.0.2.1']);
       assert.deepEqual((await store.details('192.0.2.1'))?.lines, ['second']);
       // The replaced ban's old end must no longer surface.
       assert.equal(store.nextExpiry(), T0 + 60 * MIN);
@@ -227,6 +228,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(new Set(due.map((b) => b.target)).size, due.length);
       const min = Math.min(...[...store.active()].map((b) => b.end ?? Infinity));
       assert.equal(store.nextExpiry(), min);
+      assert.deepEqual(
+        [...store.activeTargets()].sort(),
+        [...store.active()].map((b) => b.target).sort(),
+      );
+      assert.equal([...store.activeTargets()].length, 400);
     });
 
     it('counts an attacker across jails and prunes old history', async () => {
