@@ -18,7 +18,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   config: ['core', 'jails', 'fail2ban'],
   fail2ban: ['core', 'jails'],
   control: ['core'],
-  distribute: ['core', 'store', 'control'],
+  distribute: ['core', 'store', 'control', 'nft'],
   nft: ['core'],
   notify: ['core', 'store', 'control'],
   agent: ['core', 'config', 'nft', 'distribute', 'log'],
