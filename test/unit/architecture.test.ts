@@ -140,3 +140,21 @@ test('the rules catch a wrong import', () => {
     'server.ts imports the store',
   );
 });
+
+test('the server side reaches nft only through its pure modules, never the file that runs nft', () => {
+  const runsNft = join(SRC, 'nft', 'nft.ts');
+  const wrong: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    if (folderOf(file) !== 'distribute') continue;
+    for (const spec of importsOf(file)) {
+      if (spec.startsWith('.') && join(file, '..', spec).replace(/\.js$/, '.ts') === runsNft) {
+        wrong.push(`${relative(SRC, file)} imports ${spec}`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+  assert.ok(
+    importsOf(join(SRC, 'distribute', 'nftables-document.ts')).some((s) => s.includes('/nft/')),
+    'the rule has something to hold',
+  );
+});
