@@ -311,8 +311,20 @@ export class Enforcer {
    * refilling a kept set let none through.
    */
   async #replace(): Promise<void> {
+    const trusted = this.#known !== null;
     this.#known ??= (await this.#takeOver()).known;
-    await this.#rebuild(this.#known === null);
+    try {
+      await this.#rebuild(this.#known === null);
+    } catch (e) {
+      // The table changed behind our back (an older layout put back by hand): look, then again.
+      if (!trusted) throw e;
+      this.#o.logger.warn(
+        { err: describeError(e) },
+        'nft refused the snapshot; listing the sets and retrying',
+      );
+      this.#known = (await this.#takeOver()).known;
+      await this.#rebuild(this.#known === null);
+    }
   }
 
   /** Refills every set in one transaction; `fresh` replaces the whole table instead. */

@@ -8,8 +8,9 @@ import type { BanEntry } from '../../src/distribute/protocol.js';
 import { Enforcer } from '../../src/agent/enforcer.js';
 import { Guard } from '../../src/agent/guard.js';
 import { AgentCounter, AgentMetrics } from '../../src/agent/metrics.js';
-import { BAN_SET_SPECS, BAN_SETS } from '../../src/nft/element.js';
+import { BAN_SET_SPECS, BAN_SETS, setElement } from '../../src/nft/element.js';
 import { MemoryFirewall } from '../../src/nft/memory-firewall.js';
+import { olderLayoutDocument } from './firewall-contract.js';
 
 function ban(target: string, end: number | null): BanEntry {
   return { target, family: target.includes(':') ? 6 : 4, end, jail: 'sshd' };
@@ -212,4 +213,23 @@ test('before the first snapshot, reconcile leaves the kernel bans alone', async 
   // adopt: the remembered bans take over without a full rebuild.
   await enforcer.adopt([ban('192.0.2.1', clock.now() + 60_000), ban('192.0.2.3', null)]);
   assert.deepEqual([...(await listed()).keys()].sort(), ['192.0.2.1', '192.0.2.3']);
+});
+
+test('an older table put back behind the agent is migrated by the next snapshot, its bans kept meanwhile', async () => {
+  const { clock, firewall, enforcer, listed } = setup();
+  const end = clock.now() + 600_000;
+  await enforcer.replaceAll([ban('192.0.2.1', end)]);
+  // An older fleetban's gateway document applied by hand: interval banned_v4/banned_v6.
+  const older = ['198.51.100.0/24', '2001:db8::/64'].map((t) =>
+    setElement(parseCidr(t) ?? assert.fail(t), end),
+  );
+  await firewall.apply(olderLayoutDocument(older, clock.now()));
+  const before = firewall.applied.length;
+  await enforcer.replaceAll([ban('192.0.2.1', end), ban('198.51.100.0/24', end)]);
+  // Refused refill, then the two migration steps, then the refill.
+  assert.equal(firewall.refused, 1);
+  assert.equal(firewall.applied.length - before, 3);
+  assert.deepEqual([...(await listed(4)).keys()].sort(), ['192.0.2.1', '198.51.100.0/24']);
+  assert.deepEqual([...(await listed(6)).keys()], []);
+  assert.equal((await firewall.list('banned_v4'))?.interval, false);
 });
