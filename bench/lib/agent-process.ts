@@ -272,7 +272,7 @@ export async function countSetElements(
   const counts = { 4: 0, 6: 0 };
   for (const set of BAN_SETS) {
     const out = await ns
-      .exec('nft', ['-j', 'list', 'set', 'inet', 'fleetban', set], 60_000)
+      .exec('nft', ['-j', 'list', 'set', 'inet', 'fleetban', set], 300_000)
       .catch(() => null);
     if (out === null) continue;
     counts[BAN_SET_SPECS[set].family] += parseListedSet(out, set, systemClock.now()).elements.size;

@@ -449,7 +449,12 @@ export class Enforcer {
    */
   async #takeOver(): Promise<{ known: Known | null; migrated: boolean }> {
     const listed = perSet((): ListedSet | null => null);
-    for (const set of BAN_SETS) listed[set] = await this.#o.firewall.list(set);
+    // No banned_v4 (a first start, mostly): nothing of ours to keep; spare the other listings.
+    listed[BanSet.V4] = await this.#o.firewall.list(BanSet.V4);
+    if (listed[BanSet.V4] === null) return { known: null, migrated: false };
+    for (const set of BAN_SETS.filter((s) => s !== BanSet.V4)) {
+      listed[set] = await this.#o.firewall.list(set);
+    }
     if (listed[BanSet.V4]?.interval === true || listed[BanSet.V6]?.interval === true) {
       // Sorted into the new sets; any new set already present (a migration cut short) too.
       const older = perSet(() => new Map<string, SetElement>());
