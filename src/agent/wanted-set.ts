@@ -40,7 +40,7 @@ export class WantedSet {
   readonly #lengths: Record<IpFamily, Map<number, number>> = { 4: new Map(), 6: new Map() };
   /** Target → its prefix, for every target set or deleted since the last take. */
   #changed = new Map<string, Cidr>();
-  /** Some family needed (or may have needed) normalising across keys since the last full job. */
+  /** Some interval set needed (or may have needed) normalising across keys since the last full job. */
   #mixed = true;
   /** Bumped whenever #mixed is set: a full job only clears it if no mixing came meanwhile. */
   #mixings = 0;
@@ -111,7 +111,7 @@ export class WantedSet {
 
   /**
    * Hands over the changes since the last take (and forgets them): the keys, and the element
-   * each should be now, per family; an expired ban counts as not wanted, as normaliseBans has it.
+   * each should be now, per set; an expired ban counts as not wanted, as normaliseBans has it.
    */
   takeChanges(now: EpochMs): Changes {
     const changes: Changes = {

@@ -21,15 +21,17 @@ interface MemorySet {
 
 interface State {
   table: boolean;
-  chains: Map<string, number>;
+  /** Chain → the set each of its rules looks up ('' for none), in order. */
+  chains: Map<string, string[]>;
   sets: Map<string, MemorySet>;
 }
 
 /**
  * Models what fleetban relies on and what bit others: a batch is all or nothing; in an `interval`
  * set an element that overlaps a present one fails the batch; a hash set refuses prefixes; a set
- * cannot be re-declared with other flags; deleting an absent element fails the batch; re-adding
- * replaces the timeout; the kernel drops expired elements on its own.
+ * cannot be re-declared with other flags, nor deleted while a rule looks it up; deleting an
+ * absent element fails the batch; re-adding replaces the timeout; the kernel drops expired
+ * elements on its own.
  */
 export class MemoryFirewall implements Firewall {
   readonly #clock: Clock;
@@ -75,14 +77,14 @@ export class MemoryFirewall implements Firewall {
 
   /** Rules per chain, for tests of the ruleset. */
   chains(): ReadonlyMap<string, number> {
-    return this.#state.chains;
+    return new Map([...this.#state.chains].map(([name, rules]) => [name, rules.length]));
   }
 }
 
 function cloneState(s: State): State {
   return {
     table: s.table,
-    chains: new Map(s.chains),
+    chains: new Map([...s.chains].map(([name, rules]) => [name, [...rules]])),
     sets: new Map(
       [...s.sets].map(([name, set]) => [
         name,
@@ -126,23 +128,29 @@ function applyCommand(
     }
     case 'delete set':
       setOf(state, name);
+      for (const rules of state.chains.values()) {
+        if (rules.includes(name))
+          throw new Error('Could not process rule: Device or resource busy');
+      }
       state.sets.delete(name);
       return;
     case 'flush set':
       setOf(state, name).elements.clear();
       return;
     case 'add chain':
-      if (!state.chains.has(name)) state.chains.set(name, 0);
+      if (!state.chains.has(name)) state.chains.set(name, []);
       return;
     case 'delete chain':
     case 'flush chain':
       if (!state.chains.has(name)) throw new Error('No such file or directory');
       if (verb === 'delete') state.chains.delete(name);
-      else state.chains.set(name, 0);
+      else state.chains.set(name, []);
       return;
-    case 'add rule':
-      state.chains.set(name, (state.chains.get(name) ?? 0) + 1);
+    case 'add rule': {
+      const lookup = /"right":"@([^"]+)"/.exec(JSON.stringify(spec.expr));
+      state.chains.set(name, [...(state.chains.get(name) ?? []), lookup?.[1] ?? '']);
       return;
+    }
     case 'add element':
     case 'delete element': {
       const { interval, elements: set } = setOf(state, name);

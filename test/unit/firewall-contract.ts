@@ -189,7 +189,7 @@ export function firewallContract(name: string, factory: () => Promise<FirewallUn
       assertEnd((await listed('banned_v4_net')).get('198.51.100.0/24'), now + 3 * HOUR, 'the /24');
     });
 
-    it('a batch is all or nothing: an absent delete, an interval overlap or a prefix in a hash set refuses all of it', async () => {
+    it('a batch is all or nothing: an absent delete, an interval overlap, a prefix in a hash set or deleting a set in use refuses all of it', async () => {
       const now = sut.clock.now();
       const before = await allKeys();
       const refusals: NftCommand[][][] = [
@@ -215,6 +215,10 @@ export function firewallContract(name: string, factory: () => Promise<FirewallUn
               },
             },
           ],
+        ],
+        [
+          renderAdd('banned_v4', [element('192.0.2.53', now + HOUR)], now),
+          [{ delete: { set: { family: 'inet', table: 'fleetban', name: 'banned_v4_net' } } }],
         ],
       ];
       for (const commands of refusals) {
