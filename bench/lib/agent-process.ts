@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { systemClock } from '../../src/core/clock.js';
+import { BAN_SET_SPECS, BAN_SETS } from '../../src/nft/element.js';
 import { parseListedSet } from '../../src/nft/parse-list.js';
 import type { LinkedNamespace } from './netns.js';
 import { fleetbanBin } from './paths.js';
@@ -189,6 +190,7 @@ export class AgentProcess {
 
 /**
  * `nft monitor` in the namespace: every `add element inet fleetban banned_v4 { ADDR … }` event
+ * (or of another fleetban set)
  * with its arrival time. Text mode prints one line per element, flushed per event.
  */
 export class NftMonitor {
@@ -202,7 +204,7 @@ export class NftMonitor {
   private constructor(child: ChildProcess, probeTable: string) {
     this.#child = child;
     this.#probeTable = probeTable;
-    const element = /^add element inet fleetban banned_v[46] \{ ([0-9a-f.:/]+)/;
+    const element = /^add element inet fleetban banned_v[46](?:_64|_net)? \{ ([0-9a-f.:/]+)/;
     onLines(child, (line, at) => {
       const m = element.exec(line);
       if (m?.[1] !== undefined) {
@@ -262,18 +264,18 @@ export class NftMonitor {
   }
 }
 
-/** Elements in the agent's sets, listed with `nft -j list set` (v4 + v6); 0 when the table is missing. */
+/** Elements in the agent's sets, listed with `nft -j list set` per set, summed per family; 0 for a missing set. */
 export async function countSetElements(
   ns: LinkedNamespace,
 ): Promise<{ v4: number; v6: number; ms: number }> {
   const t = performance.now();
-  const count = async (family: 4 | 6): Promise<number> => {
+  const counts = { 4: 0, 6: 0 };
+  for (const set of BAN_SETS) {
     const out = await ns
-      .exec('nft', ['-j', 'list', 'set', 'inet', 'fleetban', `banned_v${family}`], 60_000)
+      .exec('nft', ['-j', 'list', 'set', 'inet', 'fleetban', set], 300_000)
       .catch(() => null);
-    return out === null ? 0 : parseListedSet(out, family, systemClock.now()).elements.size;
-  };
-  const v4 = await count(4);
-  const v6 = await count(6);
-  return { v4, v6, ms: performance.now() - t };
+    if (out === null) continue;
+    counts[BAN_SET_SPECS[set].family] += parseListedSet(out, set, systemClock.now()).elements.size;
+  }
+  return { v4: counts[4], v6: counts[6], ms: performance.now() - t };
 }

@@ -2,7 +2,14 @@
 import type { EpochMs } from '../core/clock.js';
 import { formatCidr, type Cidr, type IpFamily } from '../core/ip.js';
 import type { BanEntry } from '../distribute/protocol.js';
-import { setElement, type SetElement } from '../nft/element.js';
+import {
+  BAN_SET_SPECS,
+  banSetOf,
+  perSet,
+  setElement,
+  type PerSet,
+  type SetElement,
+} from '../nft/element.js';
 
 /** A wanted ban with its target parsed once, on arrival. */
 export interface Wanted {
@@ -12,27 +19,28 @@ export interface Wanted {
   readonly cidr: Cidr;
 }
 
-/** What changed since the last job, per family: the keys, and the wanted element of each still wanted. */
+/** What changed since the last job, per set: the keys, and the wanted element of each still wanted. */
 export interface Changes {
-  readonly keys: Record<IpFamily, string[]>;
-  readonly wanted: Record<IpFamily, Map<string, SetElement>>;
+  readonly keys: PerSet<string[]>;
+  readonly wanted: PerSet<Map<string, SetElement>>;
 }
 
 /**
  * Wanted bans keyed by target text. Besides the map it keeps the targets changed since the last
- * `takeChanges()`, and whether a diff of those alone is exact: it is not once a family holds two
- * prefix lengths (an address inside a banned prefix is left out of the set, and comes back when
- * the prefix goes: a change to one key moves another) or a target that is not canonical text
- * (two spellings of one element). Such a state forces full diffs until a full job has run from
+ * `takeChanges()`, and whether a diff of those alone is exact: it is not once an interval set
+ * (`banned_v4_net`, `banned_v6_net`) holds two prefix lengths (a prefix inside a wider banned one
+ * is left out of the set, and comes back when the wider one goes: a change to one key moves
+ * another) or a target is not canonical text (two spellings of one element). Addresses and /64s
+ * live in hash sets, where no key moves another, so the common case stays incremental. Such a state forces full diffs until a full job has run from
  * a state without it. Cost per ban or unban: O(1).
  */
 export class WantedSet {
   readonly #map = new Map<string, Wanted>();
-  /** Prefix length → wanted targets of that length, per family. */
+  /** Prefix length → wanted targets of that length, per family, in the interval sets only. */
   readonly #lengths: Record<IpFamily, Map<number, number>> = { 4: new Map(), 6: new Map() };
   /** Target → its prefix, for every target set or deleted since the last take. */
   #changed = new Map<string, Cidr>();
-  /** Some family needed (or may have needed) normalising across keys since the last full job. */
+  /** Some interval set needed (or may have needed) normalising across keys since the last full job. */
   #mixed = true;
   /** Bumped whenever #mixed is set: a full job only clears it if no mixing came meanwhile. */
   #mixings = 0;
@@ -103,16 +111,20 @@ export class WantedSet {
 
   /**
    * Hands over the changes since the last take (and forgets them): the keys, and the element
-   * each should be now, per family; an expired ban counts as not wanted, as normaliseBans has it.
+   * each should be now, per set; an expired ban counts as not wanted, as normaliseBans has it.
    */
   takeChanges(now: EpochMs): Changes {
-    const changes: Changes = { keys: { 4: [], 6: [] }, wanted: { 4: new Map(), 6: new Map() } };
+    const changes: Changes = {
+      keys: perSet(() => []),
+      wanted: perSet(() => new Map<string, SetElement>()),
+    };
     for (const [target, cidr] of this.#changed) {
       const key = formatCidr(cidr);
-      changes.keys[cidr.family].push(key);
+      const set = banSetOf(cidr);
+      changes.keys[set].push(key);
       const w = this.#map.get(target);
       if (w !== undefined && (w.end === null || w.end > now)) {
-        changes.wanted[cidr.family].set(key, setElement(w.cidr, w.end));
+        changes.wanted[set].set(key, setElement(w.cidr, w.end));
       }
     }
     this.#changed = new Map();
@@ -135,7 +147,7 @@ export class WantedSet {
     };
   }
 
-  /** No family holds two prefix lengths and every target is canonical text. */
+  /** No interval set holds two prefix lengths and every target is canonical text. */
   #clean(): boolean {
     if (this.#lengths[4].size > 1 || this.#lengths[6].size > 1) return false;
     for (const w of this.#map.values()) if (formatCidr(w.cidr) !== w.target) return false;
@@ -143,6 +155,7 @@ export class WantedSet {
   }
 
   #count(cidr: Cidr, delta: number): void {
+    if (!BAN_SET_SPECS[banSetOf(cidr)].interval) return;
     const m = this.#lengths[cidr.family];
     const n = (m.get(cidr.prefix) ?? 0) + delta;
     if (n > 0) m.set(cidr.prefix, n);

@@ -1,11 +1,14 @@
 // Splits a set change into an nft transaction of bounded cost: a set rewrite instead of many deletes, adds in chunks.
 import type { EpochMs } from '../core/clock.js';
-import { isSingleAddress, type IpFamily } from '../core/ip.js';
 import type { SetDiff } from './diff.js';
 import {
+  BAN_SET_SPECS,
+  BAN_SETS,
   NFT_FAMILY,
   NFT_TABLE,
-  SET_OF_FAMILY,
+  perSet,
+  type BanSet,
+  type PerSet,
   type SetContents,
   type SetElement,
 } from './element.js';
@@ -14,14 +17,16 @@ import { renderAdd, renderDelete, type NftCommand } from './render.js';
 /**
  * Measured on nft 1.0.6 with `interval` sets (2 shared cores): deleting k elements from a set of
  * n costs about k × n × 4 µs (100 deletes from 50,000: 20 s; 5,000: over an hour), while flushing
- * the set and adding back the n wanted ones costs about n × 28 µs (50,000: 1.4 s), and so does any
- * add (the whole set is read back first). Past a handful of deletes the rewrite is cheaper.
+ * the set and adding back the n wanted ones costs about n × 28 µs (50,000: 1.4 s). Past a handful
+ * of deletes the rewrite is cheaper. Hash sets delete at the cost of an add: never rewritten.
  */
 const REWRITE_AFTER_REMOVES = 8;
 
 /**
- * Adds per set in one transaction. A larger add is applied in chunks, one transaction each, so
- * bans that arrive meanwhile go into the next transaction instead of waiting for all of it.
+ * Adds per hash set in one transaction. A larger add is applied in chunks, one transaction each,
+ * so bans that arrive meanwhile go into the next transaction instead of waiting for all of it.
+ * Interval sets are never chunked: a prefix added may replace the prefixes it covers, deleted in
+ * the same transaction, and they are small.
  */
 const MAX_ADDS_PER_BATCH = 10_000;
 
@@ -46,29 +51,29 @@ export type SetStep =
     };
 
 export interface BatchPlan {
-  readonly steps: Readonly<Record<IpFamily, SetStep>>;
+  readonly steps: Readonly<PerSet<SetStep>>;
   /** Adds left for a later transaction (past `maxAdds`): still wanted, not yet applied. */
-  readonly deferred: Readonly<Record<IpFamily, readonly SetElement[]>>;
+  readonly deferred: Readonly<PerSet<readonly SetElement[]>>;
 }
 
 /**
- * Plans one transaction from the diffs. `wantedOf` gives a family's whole wanted set; it is only
- * called for a set that is rewritten. Adds beyond `maxAdds` are deferred: prefixes first (a
- * prefix may replace addresses deleted in this same transaction), then the keys in `first`
- * (the newest changes), then the rest in diff order.
+ * Plans one transaction from the diffs. `wantedOf` gives a set's whole wanted contents; it is only
+ * called for a set that is rewritten. Adds to a hash set beyond `maxAdds` are deferred: the keys
+ * in `first` (the newest changes) go now, then the rest in diff order.
  */
 export function planBatch(
-  diffs: Readonly<Record<IpFamily, SetDiff>>,
-  wantedOf: (family: IpFamily) => SetContents,
+  diffs: Readonly<PerSet<SetDiff>>,
+  wantedOf: (set: BanSet) => SetContents,
   limits: PlanLimits = DEFAULT_PLAN_LIMITS,
   first: ReadonlySet<string> = new Set(),
 ): BatchPlan {
-  const plan = (family: IpFamily): { step: SetStep; deferred: readonly SetElement[] } => {
-    const diff = diffs[family];
-    if (diff.remove.length > limits.rewriteAfterRemoves) {
-      return { step: { kind: 'rewrite', elements: [...wantedOf(family).values()] }, deferred: [] };
+  const plans = perSet((set): { step: SetStep; deferred: readonly SetElement[] } => {
+    const diff = diffs[set];
+    const interval = BAN_SET_SPECS[set].interval;
+    if (interval && diff.remove.length > limits.rewriteAfterRemoves) {
+      return { step: { kind: 'rewrite', elements: [...wantedOf(set).values()] }, deferred: [] };
     }
-    if (diff.add.length <= limits.maxAdds) {
+    if (interval || diff.add.length <= limits.maxAdds) {
       return { step: { kind: 'change', remove: diff.remove, add: diff.add }, deferred: [] };
     }
     const ordered = prioritised(diff.add, first);
@@ -76,38 +81,32 @@ export function planBatch(
       step: { kind: 'change', remove: diff.remove, add: ordered.slice(0, limits.maxAdds) },
       deferred: ordered.slice(limits.maxAdds),
     };
+  });
+  return {
+    steps: perSet((set) => plans[set].step),
+    deferred: perSet((set) => plans[set].deferred),
   };
-  const v4 = plan(4);
-  const v6 = plan(6);
-  return { steps: { 4: v4.step, 6: v6.step }, deferred: { 4: v4.deferred, 6: v6.deferred } };
 }
 
 function prioritised(add: readonly SetElement[], first: ReadonlySet<string>): SetElement[] {
-  const prefixes: SetElement[] = [];
   const fresh: SetElement[] = [];
   const rest: SetElement[] = [];
-  for (const e of add) {
-    if (!isSingleAddress(e.cidr)) prefixes.push(e);
-    else if (first.has(e.key)) fresh.push(e);
-    else rest.push(e);
-  }
-  return [...prefixes, ...fresh, ...rest];
+  for (const e of add) (first.has(e.key) ? fresh : rest).push(e);
+  return [...fresh, ...rest];
 }
 
-/** The transaction: flushes and deletes first (so a prefix can replace the addresses it covers), then adds. */
+/** The transaction: flushes and deletes first (so a prefix can replace the prefixes it covers), then adds. */
 export function renderPlan(plan: BatchPlan, now: EpochMs): NftCommand[] {
   const clear: NftCommand[] = [];
   const add: NftCommand[] = [];
-  for (const family of [4, 6] as const) {
-    const step = plan.steps[family];
+  for (const set of BAN_SETS) {
+    const step = plan.steps[set];
     if (step.kind === 'rewrite') {
-      clear.push({
-        flush: { set: { family: NFT_FAMILY, table: NFT_TABLE, name: SET_OF_FAMILY[family] } },
-      });
-      add.push(...renderAdd(family, step.elements, now));
+      clear.push({ flush: { set: { family: NFT_FAMILY, table: NFT_TABLE, name: set } } });
+      add.push(...renderAdd(set, step.elements, now));
     } else {
-      clear.push(...renderDelete(family, step.remove));
-      add.push(...renderAdd(family, step.add, now));
+      clear.push(...renderDelete(set, step.remove));
+      add.push(...renderAdd(set, step.add, now));
     }
   }
   return [...clear, ...add];

@@ -1,5 +1,5 @@
 // The firewall backend contract the agent enforces through: real nft, or an in-memory model for tests.
-import type { IpFamily } from '../core/ip.js';
+import type { BanSet } from './element.js';
 import type { ListedSet } from './parse-list.js';
 import type { NftDocument } from './render.js';
 
@@ -12,8 +12,9 @@ export interface Firewall {
   apply(doc: NftDocument): Promise<void>;
 
   /**
-   * What the kernel holds in the set of this family, with absolute expiries; null when the
-   * fleetban table or set does not exist (never set up, or deleted by hand). Must not change anything.
+   * What the kernel holds in this set, with absolute expiries (parseListedSet); null when the
+   * fleetban table or the set does not exist (never set up, an older layout without it, or
+   * deleted by hand). Must not change anything.
    */
-  list(family: IpFamily): Promise<ListedSet | null>;
+  list(set: BanSet): Promise<ListedSet | null>;
 }

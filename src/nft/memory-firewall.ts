@@ -1,22 +1,37 @@
 // An in-memory firewall that enforces nft 1.0.6's measured rules: for agent tests without root.
 import type { Clock, EpochMs } from '../core/clock.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
-import { cidrContains, parseCidr, type IpFamily } from '../core/ip.js';
-import { NFT_TABLE, SET_OF_FAMILY, setElement, type SetElement } from './element.js';
+import { cidrContains, parseCidr, type Cidr } from '../core/ip.js';
+import {
+  BAN_SETS,
+  cidrOfValue,
+  NFT_TABLE,
+  setElement,
+  type BanSet,
+  type SetElement,
+} from './element.js';
 import type { Firewall } from './firewall.js';
 import type { ListedSet } from './parse-list.js';
 import type { NftDocument } from './render.js';
 
+interface MemorySet {
+  readonly interval: boolean;
+  readonly elements: Map<string, SetElement>;
+}
+
 interface State {
   table: boolean;
-  chains: Map<string, number>;
-  sets: Map<string, Map<string, SetElement>>;
+  /** Chain → the set each of its rules looks up ('' for none), in order. */
+  chains: Map<string, string[]>;
+  sets: Map<string, MemorySet>;
 }
 
 /**
- * Models what fleetban relies on and what bit others: a batch is all or nothing; an element that
- * overlaps a present one fails the batch; deleting an absent element fails the batch; re-adding
- * replaces the timeout; the kernel drops expired elements on its own.
+ * Models what fleetban relies on and what bit others: a batch is all or nothing; in an `interval`
+ * set an element that overlaps a present one fails the batch; a hash set refuses prefixes; a set
+ * cannot be re-declared with other flags, nor deleted while a rule looks it up; deleting an
+ * absent element fails the batch; re-adding replaces the timeout; the kernel drops expired
+ * elements on its own.
  */
 export class MemoryFirewall implements Firewall {
   readonly #clock: Clock;
@@ -46,31 +61,36 @@ export class MemoryFirewall implements Firewall {
     return Promise.resolve();
   }
 
-  list(family: IpFamily): Promise<ListedSet | null> {
-    const set = this.#state.sets.get(SET_OF_FAMILY[family]);
+  list(name: BanSet): Promise<ListedSet | null> {
+    const set = this.#state.sets.get(name);
     if (!this.#state.table || set === undefined) return Promise.resolve(null);
     const now = this.#clock.now();
     const elements = new Map<string, SetElement>();
-    for (const [key, e] of set) if (e.end === null || e.end > now) elements.set(key, e);
-    return Promise.resolve({ elements, foreign: 0 });
+    for (const [key, e] of set.elements) if (e.end === null || e.end > now) elements.set(key, e);
+    return Promise.resolve({ elements, foreign: 0, interval: set.interval });
   }
 
-  /** Someone runs `nft flush set inet fleetban banned_vN` by hand. */
-  flushByHand(family: IpFamily): void {
-    this.#state.sets.get(SET_OF_FAMILY[family])?.clear();
+  /** Someone runs `nft flush set inet fleetban SET` by hand. */
+  flushByHand(name: BanSet): void {
+    this.#state.sets.get(name)?.elements.clear();
   }
 
   /** Rules per chain, for tests of the ruleset. */
   chains(): ReadonlyMap<string, number> {
-    return this.#state.chains;
+    return new Map([...this.#state.chains].map(([name, rules]) => [name, rules.length]));
   }
 }
 
 function cloneState(s: State): State {
   return {
     table: s.table,
-    chains: new Map(s.chains),
-    sets: new Map([...s.sets].map(([name, set]) => [name, new Map(set)])),
+    chains: new Map([...s.chains].map(([name, rules]) => [name, [...rules]])),
+    sets: new Map(
+      [...s.sets].map(([name, set]) => [
+        name,
+        { interval: set.interval, elements: new Map(set.elements) },
+      ]),
+    ),
   };
 }
 
@@ -98,29 +118,44 @@ function applyCommand(
       state.chains.clear();
       state.sets.clear();
       return;
-    case 'add set':
-      if (!state.sets.has(name)) state.sets.set(name, new Map());
+    case 'add set': {
+      const interval = Array.isArray(spec.flags) && spec.flags.includes('interval');
+      const present = state.sets.get(name);
+      if (present === undefined) state.sets.set(name, { interval, elements: new Map() });
+      else if (present.interval !== interval)
+        throw new Error('Could not process rule: File exists');
+      return;
+    }
+    case 'delete set':
+      setOf(state, name);
+      for (const rules of state.chains.values()) {
+        if (rules.includes(name))
+          throw new Error('Could not process rule: Device or resource busy');
+      }
+      state.sets.delete(name);
       return;
     case 'flush set':
-      setOf(state, name).clear();
+      setOf(state, name).elements.clear();
       return;
     case 'add chain':
-      if (!state.chains.has(name)) state.chains.set(name, 0);
+      if (!state.chains.has(name)) state.chains.set(name, []);
       return;
     case 'delete chain':
     case 'flush chain':
       if (!state.chains.has(name)) throw new Error('No such file or directory');
       if (verb === 'delete') state.chains.delete(name);
-      else state.chains.set(name, 0);
+      else state.chains.set(name, []);
       return;
-    case 'add rule':
-      state.chains.set(name, (state.chains.get(name) ?? 0) + 1);
+    case 'add rule': {
+      const lookup = /"right":"@([^"]+)"/.exec(JSON.stringify(spec.expr));
+      state.chains.set(name, [...(state.chains.get(name) ?? []), lookup?.[1] ?? '']);
       return;
+    }
     case 'add element':
     case 'delete element': {
-      const set = setOf(state, name);
+      const { interval, elements: set } = setOf(state, name);
       for (const e of Array.isArray(spec.elem) ? spec.elem : []) {
-        const element = toElement(e, now);
+        const element = toElement(e, name, interval, now);
         const present = set.get(element.key);
         const alive = present !== undefined && (present.end === null || present.end > now);
         if (verb === 'delete') {
@@ -131,7 +166,7 @@ function applyCommand(
           set.delete(element.key);
           continue;
         }
-        for (const other of set.values()) {
+        for (const other of interval ? set.values() : []) {
           if (other.key === element.key || (other.end !== null && other.end <= now)) continue;
           if (cidrContains(other.cidr, element.cidr) || cidrContains(element.cidr, other.cidr)) {
             throw new Error('interval overlaps with an existing one');
@@ -146,13 +181,13 @@ function applyCommand(
   }
 }
 
-function setOf(state: State, name: string): Map<string, SetElement> {
+function setOf(state: State, name: string): MemorySet {
   const set = state.sets.get(name);
   if (set === undefined) throw new Error('No such file or directory');
   return set;
 }
 
-function toElement(raw: unknown, now: EpochMs): SetElement {
+function toElement(raw: unknown, name: string, interval: boolean, now: EpochMs): SetElement {
   let val = raw;
   let end: EpochMs | null = null;
   if (typeof raw === 'object' && raw !== null && 'elem' in raw) {
@@ -160,13 +195,21 @@ function toElement(raw: unknown, now: EpochMs): SetElement {
     val = elem.val;
     if (typeof elem.timeout === 'number') end = now + elem.timeout * 1000;
   }
-  let text = '';
-  if (typeof val === 'string') text = val;
+  let cidr: Cidr | null = null;
+  if (typeof val === 'string') cidr = isBanSet(name) ? cidrOfValue(val, name) : parseCidr(val);
   else if (typeof val === 'object' && val !== null && 'prefix' in val) {
+    if (!interval) {
+      throw new Error(
+        "You must add 'flags interval' to your set declaration if you want to add prefix elements",
+      );
+    }
     const p = (val as { prefix: { addr: string; len: number } }).prefix;
-    text = `${p.addr}/${p.len}`;
+    cidr = parseCidr(`${p.addr}/${p.len}`);
   }
-  const cidr = parseCidr(text);
   if (cidr === null) throw new Error(`invalid element ${JSON.stringify(raw)}`);
   return setElement(cidr, end);
+}
+
+function isBanSet(name: string): name is BanSet {
+  return (BAN_SETS as readonly string[]).includes(name);
 }

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
-import type { IpFamily } from '../core/ip.js';
-import { NFT_FAMILY, NFT_TABLE, SET_OF_FAMILY } from './element.js';
+import { NFT_FAMILY, NFT_TABLE, type BanSet } from './element.js';
 import type { Firewall } from './firewall.js';
 import { parseListedSet, type ListedSet } from './parse-list.js';
 import type { NftDocument } from './render.js';
@@ -54,21 +53,18 @@ export class NftFirewall implements Firewall {
     }
   }
 
-  async list(family: IpFamily): Promise<ListedSet | null> {
+  async list(set: BanSet): Promise<ListedSet | null> {
     const now = this.#options.clock.now();
-    const result = await this.#run(
-      ['-j', 'list', 'set', NFT_FAMILY, NFT_TABLE, SET_OF_FAMILY[family]],
-      '',
-    );
+    const result = await this.#run(['-j', 'list', 'set', NFT_FAMILY, NFT_TABLE, set], '');
     if (result.code !== 0) {
       if (/No such file or directory/.test(result.stderr)) return null;
       throw new FleetbanError(
         ErrorCode.NFT_FAILED,
-        `nft could not list ${SET_OF_FAMILY[family]}: ${firstLines(result.stderr)}`,
+        `nft could not list ${set}: ${firstLines(result.stderr)}`,
       );
     }
     try {
-      return parseListedSet(result.stdout, family, now);
+      return parseListedSet(result.stdout, set, now);
     } catch (e) {
       throw new FleetbanError(ErrorCode.NFT_FAILED, `nft printed an unreadable set listing`, {
         cause: e,

@@ -1,7 +1,15 @@
-// Turns wanted bans into a valid nftables interval set: expired and covered entries dropped, so no add overlaps.
+// Sorts wanted bans into the fleetban sets: expired entries dropped, and no interval element inside another.
 import type { EpochMs } from '../core/clock.js';
 import { formatCidr, maskAddress, parseCidr, type Cidr, type IpFamily } from '../core/ip.js';
-import { setElement, type SetElement } from './element.js';
+import {
+  BAN_SET_SPECS,
+  BanSet,
+  banSetOf,
+  perSet,
+  setElement,
+  type PerSet,
+  type SetElement,
+} from './element.js';
 
 /** A ban as the enforcer wants it: target text (`198.51.100.7`, `198.51.100.0/24`) and end. */
 export interface WantedBan {
@@ -12,9 +20,8 @@ export interface WantedBan {
 }
 
 export interface NormalisedSets {
-  readonly 4: Map<string, SetElement>;
-  readonly 6: Map<string, SetElement>;
-  /** Entries inside a wider banned prefix: the prefix enforces them. */
+  readonly sets: PerSet<Map<string, SetElement>>;
+  /** Prefixes inside a wider banned prefix of the same interval set: the wider one enforces them. */
   readonly covered: number;
   /** Entries whose end has passed: the server's unban is on its way. */
   readonly expired: number;
@@ -23,12 +30,14 @@ export interface NormalisedSets {
 }
 
 /**
- * nft 1.0.6 refuses a whole batch when an added interval overlaps a present one, so an address
- * inside a banned prefix is left to the prefix (and comes back when the prefix goes).
- * Cost: one mask per entry per distinct prefix length in use (a handful in practice).
+ * Each ban goes to the set of its kind (element.ts). Hash sets cannot overlap, and an address in
+ * `banned_v4` inside a prefix of `banned_v4_net` is just enforced twice. Within an interval set,
+ * nft 1.0.6 refuses a whole batch when an added interval overlaps a present one, so a prefix
+ * inside a wider banned one is left to the wider one (and comes back when that goes).
+ * Cost: one mask per interval element per distinct prefix length in use (a handful in practice).
  */
 export function normaliseBans(bans: Iterable<WantedBan>, now: EpochMs): NormalisedSets {
-  const sets = { 4: new Map<string, SetElement>(), 6: new Map<string, SetElement>() };
+  const sets = perSet(() => new Map<string, SetElement>());
   const lengths = { 4: new Set<number>(), 6: new Set<number>() };
   let expired = 0;
   let invalid = 0;
@@ -43,15 +52,17 @@ export function normaliseBans(bans: Iterable<WantedBan>, now: EpochMs): Normalis
       continue;
     }
     const element = setElement(cidr, ban.end);
-    const set = sets[cidr.family];
+    const name = banSetOf(cidr);
+    const set = sets[name];
     const old = set.get(element.key);
     // The same prefix twice (two spellings): the later end wins, permanent beats everything.
     if (old === undefined || laterEnd(element.end, old.end)) set.set(element.key, element);
-    lengths[cidr.family].add(cidr.prefix);
+    if (BAN_SET_SPECS[name].interval) lengths[cidr.family].add(cidr.prefix);
   }
   let covered = 0;
-  for (const family of [4, 6] as const) {
-    const set = sets[family];
+  for (const name of [BanSet.V4_NET, BanSet.V6_NET]) {
+    const set = sets[name];
+    const family = BAN_SET_SPECS[name].family;
     const prefixLengths = [...lengths[family]].sort((a, b) => a - b);
     if (prefixLengths.length < 2) continue;
     for (const [key, element] of set) {
@@ -61,7 +72,7 @@ export function normaliseBans(bans: Iterable<WantedBan>, now: EpochMs): Normalis
       }
     }
   }
-  return { 4: sets[4], 6: sets[6], covered, expired, invalid };
+  return { sets, covered, expired, invalid };
 }
 
 function isCovered(

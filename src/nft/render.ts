@@ -1,11 +1,13 @@
 // Renders the fleetban table, chains and set changes as a libnftables JSON document (`nft -j -f -`).
 import type { EpochMs } from '../core/clock.js';
-import { isSingleAddress, type IpFamily } from '../core/ip.js';
 import {
+  BAN_SET_SPECS,
+  BAN_SETS,
   NFT_FAMILY,
   NFT_TABLE,
-  SET_OF_FAMILY,
   timeoutSeconds,
+  type BanSet,
+  type PerSet,
   type SetElement,
 } from './element.js';
 
@@ -55,41 +57,83 @@ function inTable<T extends object>(fields: T): T & { family: string; table: stri
 export function renderRuleset(options: RulesetOptions, fresh: boolean): NftCommand[] {
   const out: NftCommand[] = [{ add: { table } }];
   if (fresh) out.push({ delete: { table } }, { add: { table } });
-  for (const family of [4, 6] as const) {
-    out.push({
-      add: {
-        set: inTable({
-          name: SET_OF_FAMILY[family],
-          type: family === 4 ? 'ipv4_addr' : 'ipv6_addr',
-          flags: ['interval', 'timeout'],
-        }),
-      },
-    });
-  }
+  out.push(...renderSets(BAN_SETS));
   for (const chain of CHAINS) {
-    const spec = inTable({
-      name: chain.name,
-      type: 'filter',
-      hook: chain.hook,
-      prio: PRIORITY,
-      policy: 'accept',
-    });
     const wanted = (chain.modes as readonly EnforceMode[]).includes(options.mode);
     if (!wanted) {
-      if (!fresh)
-        out.push({ add: { chain: spec } }, { delete: { chain: inTable({ name: chain.name }) } });
+      if (!fresh) out.push({ add: { chain: chainSpec(chain) } }, deleteChain(chain.name));
       continue;
     }
-    out.push({ add: { chain: spec } });
-    if (!fresh) out.push({ flush: { chain: inTable({ name: chain.name }) } });
-    for (const family of [4, 6] as const) {
-      out.push({ add: { rule: inTable({ chain: chain.name, expr: ruleExpr(options, family) }) } });
-    }
+    out.push({ add: { chain: chainSpec(chain) } });
+    if (!fresh) out.push(flushChain(chain.name));
+    out.push(...renderRules(options, chain.name, BAN_SETS));
   }
   return out;
 }
 
-function ruleExpr(options: RulesetOptions, family: IpFamily): NftCommand[] {
+/** `add set` of these sets, with the type and flags of their kind. */
+export function renderSets(sets: readonly BanSet[]): NftCommand[] {
+  return sets.map((set) => ({ add: { set: setSpec(set) } }));
+}
+
+/**
+ * The chains of the mode (created if missing, kept if present) with rules for these sets
+ * appended: nothing is removed, so what the chains matched before they still match.
+ */
+export function renderAddedRules(options: RulesetOptions, sets: readonly BanSet[]): NftCommand[] {
+  return CHAINS.filter((c) => (c.modes as readonly EnforceMode[]).includes(options.mode)).flatMap(
+    (chain) => [{ add: { chain: chainSpec(chain) } }, ...renderRules(options, chain.name, sets)],
+  );
+}
+
+/** Every fleetban chain emptied of its rules (created empty first, so a missing one cannot fail the batch). */
+export function renderEmptyChains(): NftCommand[] {
+  return CHAINS.flatMap((chain) => [{ add: { chain: chainSpec(chain) } }, flushChain(chain.name)]);
+}
+
+function chainSpec(chain: (typeof CHAINS)[number]): NftCommand {
+  return inTable({
+    name: chain.name,
+    type: 'filter',
+    hook: chain.hook,
+    prio: PRIORITY,
+    policy: 'accept',
+  });
+}
+
+function flushChain(name: string): NftCommand {
+  return { flush: { chain: inTable({ name }) } };
+}
+
+function deleteChain(name: string): NftCommand {
+  return { delete: { chain: inTable({ name }) } };
+}
+
+function renderRules(
+  options: RulesetOptions,
+  chain: string,
+  sets: readonly BanSet[],
+): NftCommand[] {
+  return sets.map((set) => ({ add: { rule: inTable({ chain, expr: ruleExpr(options, set) }) } }));
+}
+
+function setSpec(set: BanSet): NftCommand {
+  const { family, interval } = BAN_SET_SPECS[set];
+  return inTable({
+    name: set,
+    type: family === 4 ? 'ipv4_addr' : 'ipv6_addr',
+    flags: interval ? ['interval', 'timeout'] : ['timeout'],
+  });
+}
+
+/** The `ffff:…::` mask that keeps the first `bits` bits of an IPv6 address. */
+function v6Mask(bits: number): string {
+  const groups = Array.from({ length: bits / 16 }, () => 'ffff');
+  return `${groups.join(':')}::`;
+}
+
+function ruleExpr(options: RulesetOptions, set: BanSet): NftCommand[] {
+  const { family, masked } = BAN_SET_SPECS[set];
   const expr: NftCommand[] = [];
   if (options.interface !== '') {
     expr.push(match({ meta: { key: 'iifname' } }, options.interface));
@@ -98,12 +142,10 @@ function ruleExpr(options: RulesetOptions, family: IpFamily): NftCommand[] {
     const right = options.ports.length === 1 ? options.ports[0] : { set: [...options.ports] };
     expr.push(match({ payload: { protocol: 'tcp', field: 'dport' } }, right));
   }
-  expr.push(
-    match(
-      { payload: { protocol: family === 4 ? 'ip' : 'ip6', field: 'saddr' } },
-      `@${SET_OF_FAMILY[family]}`,
-    ),
-  );
+  const saddr = { payload: { protocol: family === 4 ? 'ip' : 'ip6', field: 'saddr' } };
+  // `ip6 saddr & ffff:ffff:ffff:ffff:: @banned_v6_64`: one hash lookup of the source's /64.
+  const source = masked === null ? saddr : { '&': [saddr, v6Mask(masked)] };
+  expr.push(match(source, `@${set}`));
   expr.push(options.verdict === Verdict.REJECT ? { reject: null } : { drop: null });
   return expr;
 }
@@ -112,23 +154,23 @@ function match(left: unknown, right: unknown): NftCommand {
   return { match: { op: '==', left, right } };
 }
 
-/** The element value: a plain address, or `{prefix}` for a wider network. */
-function elementValue(element: SetElement): unknown {
+/** The element value: the (network) address in a hash set, `{prefix}` in an interval set. */
+function elementValue(set: BanSet, element: SetElement): unknown {
   const { cidr } = element;
-  return isSingleAddress(cidr)
-    ? cidr.address
-    : { prefix: { addr: cidr.address, len: cidr.prefix } };
+  return BAN_SET_SPECS[set].interval
+    ? { prefix: { addr: cidr.address, len: cidr.prefix } }
+    : cidr.address;
 }
 
-function renderElement(element: SetElement, now: EpochMs): unknown {
+function renderElement(set: BanSet, element: SetElement, now: EpochMs): unknown {
   const timeout = timeoutSeconds(element.end, now);
-  const val = elementValue(element);
+  const val = elementValue(set, element);
   return timeout === null ? val : { elem: { val, timeout } };
 }
 
 /** `add element` of these elements with their remaining time as timeout; nothing for none. */
 export function renderAdd(
-  family: IpFamily,
+  set: BanSet,
   elements: readonly SetElement[],
   now: EpochMs,
 ): NftCommand[] {
@@ -136,38 +178,55 @@ export function renderAdd(
   return [
     {
       add: {
-        element: inTable({
-          name: SET_OF_FAMILY[family],
-          elem: elements.map((e) => renderElement(e, now)),
-        }),
+        element: inTable({ name: set, elem: elements.map((e) => renderElement(set, e, now)) }),
       },
     },
   ];
 }
 
 /** `delete element`; every element must be present, or nft refuses the whole batch. */
-export function renderDelete(family: IpFamily, elements: readonly SetElement[]): NftCommand[] {
+export function renderDelete(set: BanSet, elements: readonly SetElement[]): NftCommand[] {
   if (elements.length === 0) return [];
   return [
     {
-      delete: {
-        element: inTable({ name: SET_OF_FAMILY[family], elem: elements.map(elementValue) }),
-      },
+      delete: { element: inTable({ name: set, elem: elements.map((e) => elementValue(set, e)) }) },
     },
   ];
 }
 
-/** Snapshot: a fresh table with both sets filled, in one transaction. */
+/**
+ * Snapshot over a table of this layout: chains rebuilt, every set flushed and refilled, in one
+ * transaction. The sets are kept, so their elements never stop matching in between.
+ */
+export function renderRefill(
+  options: RulesetOptions,
+  sets: Readonly<PerSet<ReadonlyMap<string, SetElement>>>,
+  now: EpochMs,
+): NftDocument {
+  return {
+    nftables: [
+      ...renderRuleset(options, false),
+      ...BAN_SETS.map((name) => ({ flush: { set: inTable({ name }) } })),
+      ...BAN_SETS.flatMap((set) => renderAdd(set, [...sets[set].values()], now)),
+    ],
+  };
+}
+
+/**
+ * Snapshot: a fresh table with every set filled, in one transaction, whatever the table held
+ * before (another layout included): for where there is no table of ours to keep, and for
+ * `GET /v1/nftables`, which cannot know. Over a present table an element of a new interval set
+ * may miss a packet or so around the commit (measured on Linux 6.18): renderRefill does not.
+ */
 export function renderReplace(
   options: RulesetOptions,
-  sets: Readonly<Record<IpFamily, ReadonlyMap<string, SetElement>>>,
+  sets: Readonly<PerSet<ReadonlyMap<string, SetElement>>>,
   now: EpochMs,
 ): NftDocument {
   return {
     nftables: [
       ...renderRuleset(options, true),
-      ...renderAdd(4, [...sets[4].values()], now),
-      ...renderAdd(6, [...sets[6].values()], now),
+      ...BAN_SETS.flatMap((set) => renderAdd(set, [...sets[set].values()], now)),
     ],
   };
 }

@@ -7,11 +7,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ManualClock } from '../../src/core/clock.js';
+import { parseCidr } from '../../src/core/ip.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { AgentApi } from '../../src/distribute/agent-api.js';
 import { AgentRegistry } from '../../src/distribute/agent-registry.js';
+import { BAN_SETS, setElement } from '../../src/nft/element.js';
+import { parseListedSet } from '../../src/nft/parse-list.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
 import type { NewBan } from '../../src/store/store.js';
+import { olderLayoutDocument } from '../unit/firewall-contract.js';
 import { bodyOf, get } from './agent-api-client.js';
 
 const exec = promisify(execFile);
@@ -77,6 +81,8 @@ describe('GET /v1/nftables with real nft', () => {
     cleanups.push(() => opened.close());
     // Overlaps on purpose: nft would refuse the whole batch if they were rendered as they are.
     await store.ban([
+      ban('2001:db8:2::/48', null),
+      ban('2001:db8:2::/56', null),
       ban('198.51.100.0/24', 60),
       ban('198.51.100.7', null),
       ban('203.0.113.9', 10),
@@ -118,7 +124,11 @@ describe('GET /v1/nftables with real nft', () => {
 
   const nft = (...args: string[]) => exec('ip', ['netns', 'exec', netns, 'nft', ...args]);
 
-  it('passes check mode, applies twice, and holds the normalised set', async () => {
+  it('passes check mode, replaces a table of the older layout, applies twice, and holds the agent layout', async () => {
+    const older = [setElement(parseCidr('192.0.2.1') ?? assert.fail('cidr'), null)];
+    const olderFile = join(dir, 'older.json');
+    await writeFile(olderFile, JSON.stringify(olderLayoutDocument(older, Date.now())));
+    await nft('-j', '-f', olderFile);
     const file = await fetchDocument('both');
     await nft('-j', '-c', '-f', file);
     await nft('-j', '-f', file);
@@ -128,12 +138,27 @@ describe('GET /v1/nftables with real nft', () => {
     assert.match(stdout, /hook forward priority filter - 10/);
     assert.match(stdout, /ip saddr @banned_v4 drop/);
     assert.match(stdout, /ip6 saddr @banned_v6 drop/);
+    assert.match(stdout, /ip6 saddr & ffff:ffff:ffff:ffff:: == @banned_v6_64 drop/);
+    assert.match(stdout, /ip saddr @banned_v4_net drop/);
+    assert.match(stdout, /ip6 saddr @banned_v6_net drop/);
     assert.match(stdout, /198\.51\.100\.0\/24 timeout 1h/);
     assert.match(stdout, /203\.0\.113\.9 timeout 10m/);
-    assert.doesNotMatch(stdout, /198\.51\.100\.7/);
-    assert.match(stdout, /2001:db8::\/64[,\s}]/);
-    assert.doesNotMatch(stdout, /2001:db8::1 /);
     assert.match(stdout, /2001:db8:1::5 timeout 30m/);
+    assert.doesNotMatch(stdout, /192\.0\.2\.1/, 'the older table is gone');
+    const keys: Record<string, string[]> = {};
+    for (const set of BAN_SETS) {
+      const listed = await nft('-j', 'list', 'set', 'inet', 'fleetban', set);
+      const parsed = parseListedSet(listed.stdout, set, Date.now());
+      assert.equal(parsed.foreign, 0);
+      keys[set] = [...parsed.elements.keys()].sort();
+    }
+    assert.deepEqual(keys, {
+      banned_v4: ['198.51.100.7', '203.0.113.9'],
+      banned_v6: ['2001:db8:1::5', '2001:db8::1'],
+      banned_v6_64: ['2001:db8::/64'],
+      banned_v4_net: ['198.51.100.0/24'],
+      banned_v6_net: ['2001:db8:2::/48'],
+    });
     // Applied twice, each rule exists once.
     assert.equal(stdout.match(/ip saddr @banned_v4 drop/g)?.length, 2);
   });

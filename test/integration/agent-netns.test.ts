@@ -77,9 +77,14 @@ async function reaches(from: string, address: string): Promise<boolean> {
   );
 }
 
+/** The IPv4 elements of the agent's sets (addresses and prefixes). */
 async function setKeys(ns: string): Promise<string[]> {
-  const out = await netns.exec(ns, 'nft', ['-j', 'list', 'set', 'inet', 'fleetban', 'banned_v4']);
-  return [...parseListedSet(out, 4, Date.now()).elements.keys()].sort();
+  const keys: string[] = [];
+  for (const set of ['banned_v4', 'banned_v4_net'] as const) {
+    const out = await netns.exec(ns, 'nft', ['-j', 'list', 'set', 'inet', 'fleetban', set]);
+    keys.push(...parseListedSet(out, set, Date.now()).elements.keys());
+  }
+  return keys.sort();
 }
 
 async function waitForSet(
@@ -256,7 +261,11 @@ test('a CIDR ban and an address inside it: no nft error, the prefix is enforced'
   await cli('ban', '10.77.0.3', '--for', '1h');
   await waitForSet(NS.host, (k) => k.includes('10.77.0.3'), '10.77.0.3 applied');
   await cli('ban', '10.77.0.2/31', '--for', '1h');
-  await waitForSet(NS.host, (k) => k.join() === '10.77.0.2/31', 'the prefix replacing the address');
+  await waitForSet(
+    NS.host,
+    (k) => k.join() === '10.77.0.2/31,10.77.0.3',
+    'the prefix in banned_v4_net beside the address in banned_v4',
+  );
   assert.equal(await reaches(NS.attacker, HOST), false, 'the prefix covers the attacker');
   await cli('unban', '10.77.0.2/31');
   await waitForSet(NS.host, (k) => k.join() === '10.77.0.3', 'the covered address back on its own');

@@ -1,5 +1,5 @@
 // A firewall wrapper for tests on real nft: records when each transaction was in the kernel, and what it held.
-import type { IpFamily } from '../../src/core/ip.js';
+import type { BanSet } from '../../src/nft/element.js';
 import type { Firewall } from '../../src/nft/firewall.js';
 import type { NftDocument } from '../../src/nft/render.js';
 
@@ -24,8 +24,8 @@ export class ObservedFirewall implements Firewall {
     for (const w of this.#waiters) w();
   }
 
-  list(family: IpFamily) {
-    return this.#inner.list(family);
+  list(set: BanSet) {
+    return this.#inner.list(set);
   }
 
   /** When the first applied transaction containing `text` was in the kernel. */

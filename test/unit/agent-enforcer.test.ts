@@ -8,7 +8,9 @@ import type { BanEntry } from '../../src/distribute/protocol.js';
 import { Enforcer } from '../../src/agent/enforcer.js';
 import { Guard } from '../../src/agent/guard.js';
 import { AgentCounter, AgentMetrics } from '../../src/agent/metrics.js';
+import { BAN_SET_SPECS, BAN_SETS, setElement } from '../../src/nft/element.js';
 import { MemoryFirewall } from '../../src/nft/memory-firewall.js';
+import { olderLayoutDocument } from './firewall-contract.js';
 
 function ban(target: string, end: number | null): BanEntry {
   return { target, family: target.includes(':') ? 6 : 4, end, jail: 'sshd' };
@@ -30,14 +32,18 @@ function setup(options: { allow?: string[]; batchMax?: number; windowMs?: number
     batchMax: options.batchMax ?? 5000,
     toleranceMs: 10_000,
   });
+  /** Every element of the family's sets, by key. */
   const listed = async (family: IpFamily = 4): Promise<Map<string, number | null>> => {
-    const l = await firewall.list(family);
-    return new Map([...(l?.elements.values() ?? [])].map((e) => [e.key, e.end]));
+    const out = new Map<string, number | null>();
+    for (const set of BAN_SETS.filter((s) => BAN_SET_SPECS[s].family === family)) {
+      for (const e of (await firewall.list(set))?.elements.values() ?? []) out.set(e.key, e.end);
+    }
+    return out;
   };
   return { clock, firewall, metrics, enforcer, listed };
 }
 
-test('a snapshot is one transaction; a prefix and an address inside it apply without error', async () => {
+test('a snapshot is one transaction; a prefix and an address inside it apply without error, each in its set', async () => {
   const { clock, firewall, enforcer, listed } = setup();
   const now = clock.now();
   await enforcer.replaceAll([
@@ -51,12 +57,13 @@ test('a snapshot is one transaction; a prefix and an address inside it apply wit
   assert.deepEqual(
     await listed(4),
     new Map([
-      ['198.51.100.0/24', now + 3_600_000],
+      ['198.51.100.7', now + 60_000],
       ['203.0.113.5', null],
+      ['198.51.100.0/24', now + 3_600_000],
     ]),
   );
   assert.deepEqual([...(await listed(6)).keys()], ['2001:db8::/64']);
-  assert.deepEqual([...firewall.chains()], [['input', 2]]);
+  assert.deepEqual([...firewall.chains()], [['input', 5]]);
 });
 
 test('changes within the window share one transaction; batchMax flushes without waiting', async () => {
@@ -77,22 +84,27 @@ test('changes within the window share one transaction; batchMax flushes without 
   assert.deepEqual([...(await listed()).keys()].sort(), ['192.0.2.2', '192.0.2.3', '192.0.2.4']);
 });
 
-test('a prefix replaces the addresses it covers, and they come back when it is lifted', async () => {
+test('a prefix replaces the prefixes it covers, and they come back when it is lifted; addresses stay', async () => {
   const { clock, firewall, enforcer, listed } = setup();
   const end = clock.now() + 600_000;
-  await enforcer.replaceAll([ban('198.51.100.7', end), ban('198.51.100.8', end)]);
+  await enforcer.replaceAll([
+    ban('198.51.100.0/26', end),
+    ban('198.51.100.64/26', end),
+    ban('198.51.100.7', end),
+  ]);
   enforcer.ban(ban('198.51.100.0/24', end));
   await enforcer.flush();
-  assert.deepEqual([...(await listed()).keys()], ['198.51.100.0/24']);
-  enforcer.ban(ban('198.51.100.9', end));
+  assert.deepEqual([...(await listed()).keys()].sort(), ['198.51.100.0/24', '198.51.100.7']);
+  enforcer.ban(ban('198.51.100.128/26', end));
   await enforcer.flush();
-  assert.deepEqual([...(await listed()).keys()], ['198.51.100.0/24']);
+  assert.deepEqual([...(await listed()).keys()].sort(), ['198.51.100.0/24', '198.51.100.7']);
   enforcer.unban('198.51.100.0/24');
   await enforcer.flush();
   assert.deepEqual([...(await listed()).keys()].sort(), [
+    '198.51.100.0/26',
+    '198.51.100.128/26',
+    '198.51.100.64/26',
     '198.51.100.7',
-    '198.51.100.8',
-    '198.51.100.9',
   ]);
   assert.equal(firewall.refused, 0);
 });
@@ -101,7 +113,7 @@ test('a wrong picture of the kernel (set flushed by hand) is repaired: list, re-
   const { clock, firewall, enforcer, listed, metrics } = setup();
   const end = clock.now() + 600_000;
   await enforcer.replaceAll([ban('192.0.2.1', end), ban('192.0.2.2', end)]);
-  firewall.flushByHand(4);
+  firewall.flushByHand('banned_v4');
   enforcer.unban('192.0.2.1'); // deleting it now would fail: it is gone
   await enforcer.flush();
   assert.equal(firewall.refused, 1);
@@ -117,7 +129,7 @@ test('reconcile restores a flushed set and re-asserts a drifted timeout', async 
     ban('192.0.2.2', now + 3_600_000),
     ban('2001:db8::9', null),
   ]);
-  firewall.flushByHand(4);
+  firewall.flushByHand('banned_v4');
   // Someone re-added one element by hand with a short timeout.
   await firewall.apply({
     nftables: [
@@ -201,4 +213,23 @@ test('before the first snapshot, reconcile leaves the kernel bans alone', async 
   // adopt: the remembered bans take over without a full rebuild.
   await enforcer.adopt([ban('192.0.2.1', clock.now() + 60_000), ban('192.0.2.3', null)]);
   assert.deepEqual([...(await listed()).keys()].sort(), ['192.0.2.1', '192.0.2.3']);
+});
+
+test('an older table put back behind the agent is migrated by the next snapshot, its bans kept meanwhile', async () => {
+  const { clock, firewall, enforcer, listed } = setup();
+  const end = clock.now() + 600_000;
+  await enforcer.replaceAll([ban('192.0.2.1', end)]);
+  // An older fleetban's gateway document applied by hand: interval banned_v4/banned_v6.
+  const older = ['198.51.100.0/24', '2001:db8::/64'].map((t) =>
+    setElement(parseCidr(t) ?? assert.fail(t), end),
+  );
+  await firewall.apply(olderLayoutDocument(older, clock.now()));
+  const before = firewall.applied.length;
+  await enforcer.replaceAll([ban('192.0.2.1', end), ban('198.51.100.0/24', end)]);
+  // Refused refill, then the two migration steps, then the refill.
+  assert.equal(firewall.refused, 1);
+  assert.equal(firewall.applied.length - before, 3);
+  assert.deepEqual([...(await listed(4)).keys()].sort(), ['192.0.2.1', '198.51.100.0/24']);
+  assert.deepEqual([...(await listed(6)).keys()], []);
+  assert.equal((await firewall.list('banned_v4'))?.interval, false);
 });

@@ -6,11 +6,11 @@ import { Guard } from '../../src/agent/guard.js';
 import { AgentMetrics } from '../../src/agent/metrics.js';
 import { WantedSet, type Wanted } from '../../src/agent/wanted-set.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { parseCidr, type IpFamily } from '../../src/core/ip.js';
+import { parseCidr } from '../../src/core/ip.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { BanEntry } from '../../src/distribute/protocol.js';
 import { diffKeys, diffSet } from '../../src/nft/diff.js';
-import { setElement, type SetElement } from '../../src/nft/element.js';
+import { BAN_SETS, setElement, type SetElement } from '../../src/nft/element.js';
 import { MemoryFirewall } from '../../src/nft/memory-firewall.js';
 import { normaliseBans } from '../../src/nft/normalise.js';
 
@@ -83,26 +83,31 @@ test('WantedSet: changed keys only after a full job from a state where no target
   set.set(wanted('192.0.2.3', NOW - 1)); // already expired: not wanted
   set.delete('192.0.2.1');
   const changes = set.takeChanges(NOW);
-  assert.deepEqual(changes.keys[4].sort(), ['192.0.2.1', '192.0.2.2', '192.0.2.3']);
-  assert.deepEqual([...changes.wanted[4].keys()], ['192.0.2.2']);
-  assert.deepEqual(set.takeChanges(NOW).keys[4], [], 'taken changes are forgotten');
+  assert.deepEqual(changes.keys.banned_v4.sort(), ['192.0.2.1', '192.0.2.2', '192.0.2.3']);
+  assert.deepEqual([...changes.wanted.banned_v4.keys()], ['192.0.2.2']);
+  assert.deepEqual(set.takeChanges(NOW).keys.banned_v4, [], 'taken changes are forgotten');
 
-  // A /24 beside /32s: a change to one key can move another.
+  // A /24 beside /32s does not mix: addresses live in the hash set, prefixes in the interval set.
   set.set(wanted('192.0.2.0/24', NOW + 60_000));
+  assert.equal(set.incremental, true);
+  assert.deepEqual(set.takeChanges(NOW).keys.banned_v4_net, ['192.0.2.0/24']);
+  // A /25 beside it in the interval set: a change to one key can move another.
+  set.set(wanted('192.0.2.0/25', NOW + 60_000));
   assert.equal(set.incremental, false);
   set.startFull()();
   assert.equal(set.incremental, false, 'the state the full job started from still mixes lengths');
-  set.delete('192.0.2.0/24');
+  set.delete('192.0.2.0/25');
   const applied = set.startFull();
-  set.set(wanted('198.51.100.0/24', NOW + 60_000)); // arrives while that job runs
+  set.set(wanted('198.51.100.0/26', NOW + 60_000)); // arrives while that job runs
   applied();
   assert.equal(set.incremental, false, 'a mixing change during the job keeps full diffs');
-  set.delete('198.51.100.0/24');
+  set.delete('198.51.100.0/26');
   set.startFull()();
   assert.equal(set.incremental, true);
 
-  // IPv6 /64s and IPv4 /32s do not mix: families are apart.
+  // IPv6 /64s, /128s and IPv4 prefixes do not mix: each has its set.
   set.set(wanted('2001:db8::/64', NOW + 60_000));
+  set.set(wanted('2001:db8::1', NOW + 60_000));
   assert.equal(set.incremental, true);
   // A non-canonical spelling could name an element another target also names.
   set.set(wanted('2001:0db8:0:1::/64', NOW + 60_000));
@@ -138,7 +143,7 @@ test('the enforcer keeps the sets equal to the normalised wanted bans through ra
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
   const addresses = Array.from({ length: 40 }, (_, i) => `198.51.100.${i + 1}`);
   const v6 = Array.from({ length: 10 }, (_, i) => `2001:db8:${i + 1}::/64`);
-  const prefixes = ['198.51.100.0/27', '198.51.100.0/26'];
+  const prefixes = ['198.51.100.0/27', '198.51.100.0/26', '198.51.100.0/24', '2001:db8::/48'];
   const bans = new Map<string, BanEntry>();
   await enforcer.replaceAll([]);
   for (let step = 0; step < 400; step++) {
@@ -173,10 +178,10 @@ test('the enforcer keeps the sets equal to the normalised wanted bans through ra
     // Compared at the time of the batch: a prefix that expires later uncovers its addresses only
     // with the next batch, whichever way it is computed.
     const want = normaliseBans(bans.values(), clock.now());
-    for (const family of [4, 6] as const satisfies readonly IpFamily[]) {
-      const listed = await firewall.list(family);
+    for (const set of BAN_SETS) {
+      const listed = await firewall.list(set);
       const have = [...(listed?.elements.keys() ?? [])].sort();
-      assert.deepEqual(have, [...want[family].keys()].sort(), `step ${step}, IPv${family}`);
+      assert.deepEqual(have, [...want.sets[set].keys()].sort(), `step ${step}, ${set}`);
     }
     clock.advance(1000 * Math.floor(next() * 5));
   }

@@ -1,4 +1,4 @@
-// Large set changes: many removals rewrite the set in one transaction, large adds go in chunks with new bans first.
+// Large set changes: many removals rewrite an interval set in one transaction, large adds go in chunks with new bans first.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
@@ -9,7 +9,7 @@ import { Enforcer } from '../../src/agent/enforcer.js';
 import { Guard } from '../../src/agent/guard.js';
 import { AgentCounter, AgentMetrics } from '../../src/agent/metrics.js';
 import { planBatch, renderPlan } from '../../src/nft/batch-plan.js';
-import { setElement, type SetElement } from '../../src/nft/element.js';
+import { perSet, setElement, type SetElement } from '../../src/nft/element.js';
 import { MemoryFirewall } from '../../src/nft/memory-firewall.js';
 import type { NftDocument } from '../../src/nft/render.js';
 
@@ -25,57 +25,79 @@ function ban(target: string): BanEntry {
   return { target, family: 4, end: NOW + 3_600_000, jail: 't' };
 }
 
-test('planBatch: past the removal limit a set is rewritten whole, below it elements are deleted', () => {
-  const wanted = new Map([['192.0.2.9', el('192.0.2.9')]]);
-  const none = { remove: [], add: [] };
+const none = { remove: [], add: [] };
+
+test('planBatch: past the removal limit an interval set is rewritten whole, below it elements are deleted; a hash set never is', () => {
+  const wanted = new Map([['192.0.2.0/30', el('192.0.2.0/30')]]);
+  const limits = { rewriteAfterRemoves: 2, maxAdds: 10 };
+  const nets = ['198.51.100.0/24', '198.51.101.0/24', '198.51.102.0/24'].map(el);
   const few = planBatch(
-    { 4: { remove: [el('192.0.2.1'), el('192.0.2.2')], add: [] }, 6: none },
+    { ...perSet(() => none), banned_v4_net: { remove: nets.slice(0, 2), add: [] } },
     () => wanted,
-    { rewriteAfterRemoves: 2, maxAdds: 10 },
+    limits,
   );
-  assert.deepEqual(few.steps[4], {
-    kind: 'change',
-    remove: [el('192.0.2.1'), el('192.0.2.2')],
-    add: [],
-  });
+  assert.deepEqual(few.steps.banned_v4_net, { kind: 'change', remove: nets.slice(0, 2), add: [] });
   const many = planBatch(
-    { 4: { remove: [el('192.0.2.1'), el('192.0.2.2'), el('192.0.2.3')], add: [] }, 6: none },
+    {
+      ...perSet(() => none),
+      banned_v4_net: { remove: nets, add: [] },
+      banned_v4: { remove: ['192.0.2.1', '192.0.2.2', '192.0.2.3'].map(el), add: [] },
+    },
     () => wanted,
-    { rewriteAfterRemoves: 2, maxAdds: 10 },
+    limits,
   );
-  assert.deepEqual(many.steps[4], { kind: 'rewrite', elements: [el('192.0.2.9')] });
+  assert.deepEqual(many.steps.banned_v4_net, { kind: 'rewrite', elements: [el('192.0.2.0/30')] });
+  assert.equal(many.steps.banned_v4.kind, 'change');
   assert.deepEqual(renderPlan(many, NOW), [
-    { flush: { set: { family: 'inet', table: 'fleetban', name: 'banned_v4' } } },
+    {
+      delete: {
+        element: {
+          family: 'inet',
+          table: 'fleetban',
+          name: 'banned_v4',
+          elem: ['192.0.2.1', '192.0.2.2', '192.0.2.3'],
+        },
+      },
+    },
+    { flush: { set: { family: 'inet', table: 'fleetban', name: 'banned_v4_net' } } },
     {
       add: {
         element: {
           family: 'inet',
           table: 'fleetban',
-          name: 'banned_v4',
-          elem: [{ elem: { val: '192.0.2.9', timeout: 60 } }],
+          name: 'banned_v4_net',
+          elem: [{ elem: { val: { prefix: { addr: '192.0.2.0', len: 30 } }, timeout: 60 } }],
         },
       },
     },
   ]);
 });
 
-test('planBatch: adds past the chunk size are deferred, prefixes and the newest changes first', () => {
-  const add = ['192.0.2.1', '192.0.2.2', '198.51.100.0/24', '192.0.2.3', '192.0.2.4'].map(el);
+test('planBatch: hash set adds past the chunk size are deferred, the newest changes first; interval sets go whole', () => {
+  const add = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'].map(el);
+  const nets = ['198.51.100.0/24', '198.51.101.0/24', '198.51.102.0/24'].map(el);
   const plan = planBatch(
-    { 4: { remove: [], add }, 6: { remove: [], add: [] } },
+    {
+      ...perSet(() => none),
+      banned_v4: { remove: [], add },
+      banned_v4_net: { remove: [], add: nets },
+    },
     () => new Map(),
     { rewriteAfterRemoves: 8, maxAdds: 2 },
     new Set(['192.0.2.4']),
   );
-  assert.deepEqual(plan.steps[4], {
+  assert.deepEqual(plan.steps.banned_v4, {
     kind: 'change',
     remove: [],
-    add: [el('198.51.100.0/24'), el('192.0.2.4')],
+    add: [el('192.0.2.4'), el('192.0.2.1')],
   });
   assert.deepEqual(
-    plan.deferred[4].map((e) => e.key),
-    ['192.0.2.1', '192.0.2.2', '192.0.2.3'],
+    plan.deferred.banned_v4.map((e) => e.key),
+    ['192.0.2.2', '192.0.2.3'],
   );
+  // A prefix may replace the prefixes it covers, deleted in the same transaction: never deferred.
+  assert.deepEqual(plan.steps.banned_v4_net, { kind: 'change', remove: [], add: nets });
+  assert.deepEqual(plan.deferred.banned_v4_net, []);
 });
 
 /** The in-memory model, with a hook run once as the next batch is handed to it. */
@@ -106,22 +128,40 @@ function setup() {
     toleranceMs: 10_000,
     planLimits: { rewriteAfterRemoves: 3, maxAdds: 4 },
   });
-  const keys = async (): Promise<string[]> =>
-    [...((await firewall.list(4))?.elements.keys() ?? [])].sort();
+  const keys = async (): Promise<string[]> => {
+    const v4 = await firewall.list('banned_v4');
+    const net = await firewall.list('banned_v4_net');
+    return [...(v4?.elements.keys() ?? []), ...(net?.elements.keys() ?? [])].sort();
+  };
   return { firewall, metrics, enforcer, keys };
 }
 
 const addr = (i: number): string => `10.0.${i >> 8}.${i & 255}`;
 
-test('enforcer: a mass unban is one set rewrite that keeps the other bans', async () => {
+const net = (i: number): string => `10.${i}.0.0/16`;
+
+test('enforcer: a mass unban of prefixes is one interval set rewrite that keeps the other bans', async () => {
+  const { firewall, metrics, enforcer, keys } = setup();
+  await enforcer.replaceAll([...Array.from({ length: 10 }, (_, i) => ban(net(i))), ban(addr(0))]);
+  for (let i = 0; i < 8; i++) enforcer.unban(net(i));
+  await enforcer.flush();
+  await enforcer.idle();
+  assert.deepEqual(await keys(), [addr(0), net(8), net(9)].sort());
+  assert.equal(metrics.get(AgentCounter.NFT_REWRITES), 1);
+  assert.equal(firewall.applied.length, 2);
+  assert.equal(firewall.refused, 0);
+});
+
+test('enforcer: a mass unban of addresses deletes them from the hash set in one transaction', async () => {
   const { firewall, metrics, enforcer, keys } = setup();
   await enforcer.replaceAll([...Array.from({ length: 10 }, (_, i) => ban(addr(i)))]);
   for (let i = 0; i < 8; i++) enforcer.unban(addr(i));
   await enforcer.flush();
   await enforcer.idle();
   assert.deepEqual(await keys(), [addr(8), addr(9)]);
-  assert.equal(metrics.get(AgentCounter.NFT_REWRITES), 1);
+  assert.equal(metrics.get(AgentCounter.NFT_REWRITES), 0);
   assert.equal(firewall.applied.length, 2);
+  assert.match(JSON.stringify(firewall.applied[1]), /"delete":\{"element"/);
   assert.equal(firewall.refused, 0);
 });
 

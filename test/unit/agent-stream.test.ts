@@ -83,7 +83,7 @@ function makeAgent(server: string, extra: Record<string, unknown> = {}) {
 }
 
 async function keys(firewall: MemoryFirewall): Promise<string[]> {
-  return [...((await firewall.list(4))?.elements.keys() ?? [])].sort();
+  return [...((await firewall.list('banned_v4'))?.elements.keys() ?? [])].sort();
 }
 
 const servers: { close(): Promise<void> }[] = [];

@@ -18,7 +18,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   config: ['core', 'jails', 'fail2ban'],
   fail2ban: ['core', 'jails'],
   control: ['core'],
-  distribute: ['core', 'store', 'control'],
+  distribute: ['core', 'store', 'control', 'nft'],
   nft: ['core'],
   notify: ['core', 'store', 'control'],
   agent: ['core', 'config', 'nft', 'distribute', 'log'],
@@ -138,5 +138,23 @@ test('the rules catch a wrong import', () => {
   assert.ok(
     seen.some((s) => s.startsWith('../store/')),
     'server.ts imports the store',
+  );
+});
+
+test('the server side reaches nft only through its pure modules, never the file that runs nft', () => {
+  const runsNft = join(SRC, 'nft', 'nft.ts');
+  const wrong: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    if (folderOf(file) !== 'distribute') continue;
+    for (const spec of importsOf(file)) {
+      if (spec.startsWith('.') && join(file, '..', spec).replace(/\.js$/, '.ts') === runsNft) {
+        wrong.push(`${relative(SRC, file)} imports ${spec}`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+  assert.ok(
+    importsOf(join(SRC, 'distribute', 'nftables-document.ts')).some((s) => s.includes('/nft/')),
+    'the rule has something to hold',
   );
 });

@@ -1,9 +1,10 @@
-// The /v1/nftables renderer: overlap normalisation, remaining-time timeouts, chains per mode, verdicts.
+// The /v1/nftables renderer: the agent's set layout, remaining-time timeouts, chains per mode, verdicts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderNftablesDocument } from '../../src/distribute/nftables-document.js';
-import { normaliseBans } from '../../src/distribute/overlap.js';
 import type { BanEntry } from '../../src/distribute/protocol.js';
+import { normaliseBans } from '../../src/nft/normalise.js';
+import { renderReplace } from '../../src/nft/render.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const e = (target: string, end: number | null = null, jail = 'sshd'): BanEntry => ({
@@ -24,38 +25,32 @@ function elements(doc: { nftables: readonly Record<string, unknown>[] }, set: st
 }
 
 describe('nftables document', () => {
-  it('drops bans covered by a wider banned prefix, per family', () => {
-    const { kept, covered } = normaliseBans([
-      e('198.51.100.7'),
-      e('198.51.100.0/24'),
-      e('198.51.0.0/16'),
-      e('198.52.0.1'),
-      e('10.0.0.0/8'),
-      e('10.255.255.255'),
-      e('11.0.0.0'),
-      e('2001:db8::1'),
-      e('2001:db8::/64'),
-      e('2001:db8:0:1::1'),
-      e('::'),
-    ]);
-    assert.deepEqual(
-      kept.map((k) => k.target),
+  it('puts each ban in the set of its kind; only a prefix inside a wider one of its interval set is left out', () => {
+    const r = renderNftablesDocument(
       [
-        '10.0.0.0/8',
-        '11.0.0.0',
-        '198.51.0.0/16',
-        '198.52.0.1',
-        '::',
-        '2001:db8::/64',
-        '2001:db8:0:1::1',
+        e('198.51.100.7'),
+        e('198.51.100.0/24'),
+        e('198.51.0.0/16'),
+        e('198.52.0.1'),
+        e('2001:db8::1'),
+        e('2001:db8::/64'),
+        e('2001:db8::/48'),
+        e('2001:db8::/56'),
       ],
+      { mode: 'host', now: NOW },
     );
-    assert.deepEqual(covered.map((c) => c.target).sort(), [
-      '10.255.255.255',
-      '198.51.100.0/24',
-      '198.51.100.7',
-      '2001:db8::1',
+    assert.deepEqual(elements(r.document, 'banned_v4'), ['198.51.100.7', '198.52.0.1']);
+    assert.deepEqual(elements(r.document, 'banned_v4_net'), [
+      { prefix: { addr: '198.51.0.0', len: 16 } },
     ]);
+    assert.deepEqual(elements(r.document, 'banned_v6'), ['2001:db8::1']);
+    assert.deepEqual(elements(r.document, 'banned_v6_64'), ['2001:db8::']);
+    assert.deepEqual(elements(r.document, 'banned_v6_net'), [
+      { prefix: { addr: '2001:db8::', len: 48 } },
+    ]);
+    assert.equal(r.covered, 2);
+    assert.equal(r.v4, 3);
+    assert.equal(r.v6, 3);
   });
 
   it('renders remaining seconds as timeouts, none for permanent bans, skips ended ones', () => {
@@ -75,13 +70,26 @@ describe('nftables document', () => {
       { elem: { val: '192.0.2.1', timeout: 3600 } },
       { elem: { val: '192.0.2.2', timeout: 2 } },
       { elem: { val: '192.0.2.3', timeout: 1 } },
+    ]);
+    assert.deepEqual(elements(r.document, 'banned_v4_net'), [
       { prefix: { addr: '192.0.2.128', len: 25 } },
     ]);
-    assert.deepEqual(elements(r.document, 'banned_v6'), [
-      { elem: { val: { prefix: { addr: '2001:db8::', len: 64 } }, timeout: 60 } },
+    assert.deepEqual(elements(r.document, 'banned_v6_64'), [
+      { elem: { val: '2001:db8::', timeout: 60 } },
     ]);
     assert.equal(r.v4, 4);
     assert.equal(r.v6, 1);
+  });
+
+  it("is the agent's table: the same sets, rules and elements as a snapshot the agent applies", () => {
+    const bans = [e('192.0.2.1', NOW + 60_000), e('192.0.2.0/24'), e('2001:db8::/64')];
+    const doc = renderNftablesDocument(bans, { mode: 'both', now: NOW, verdict: 'reject' });
+    const agent = renderReplace(
+      { mode: 'both', verdict: 'reject', ports: [], interface: '' },
+      normaliseBans(bans, NOW).sets,
+      NOW,
+    );
+    assert.deepEqual(doc.document.nftables.slice(1), agent.nftables);
   });
 
   it('hooks input, forward or both, and replaces the table in one document', () => {

@@ -1,10 +1,16 @@
 // The pure nftables stages: normalising bans, diffing against the kernel, rendering libnftables JSON.
 import assert from 'node:assert/strict';
-import { renderPlan } from '../../src/nft/batch-plan.js';
 import { test } from 'node:test';
+import { planBatch, renderPlan } from '../../src/nft/batch-plan.js';
 import { parseCidr } from '../../src/core/ip.js';
 import { diffSet } from '../../src/nft/diff.js';
-import { setElement, timeoutSeconds, type SetElement } from '../../src/nft/element.js';
+import {
+  banSetOf,
+  perSet,
+  setElement,
+  timeoutSeconds,
+  type SetElement,
+} from '../../src/nft/element.js';
 import { normaliseBans } from '../../src/nft/normalise.js';
 import { parseListedSet } from '../../src/nft/parse-list.js';
 import { renderReplace, renderRuleset, type RulesetOptions } from '../../src/nft/render.js';
@@ -23,7 +29,7 @@ function keys(m: ReadonlyMap<string, SetElement>): string[] {
   return [...m.keys()].sort();
 }
 
-test('normalise drops addresses and prefixes inside a banned prefix, expired and invalid entries', () => {
+test('normalise sorts bans into their sets; drops prefixes inside a wider one of the same interval set, expired and invalid entries', () => {
   const r = normaliseBans(
     [
       { target: '198.51.100.7', end: NOW + 60_000 },
@@ -33,16 +39,34 @@ test('normalise drops addresses and prefixes inside a banned prefix, expired and
       { target: '203.0.113.10', end: NOW },
       { target: '2001:db8::1', end: null },
       { target: '2001:db8::/64', end: NOW + 5000 },
+      { target: '2001:db8::/48', end: NOW + 5000 },
+      { target: '2001:db8::/56', end: NOW + 5000 },
       { target: '2001:db8:1::1', end: null },
       { target: 'not-an-address', end: null },
     ],
     NOW,
   );
-  assert.deepEqual(keys(r[4]), ['198.51.100.0/24', '203.0.113.9']);
-  assert.deepEqual(keys(r[6]), ['2001:db8:1::1', '2001:db8::/64']);
-  assert.equal(r.covered, 3);
+  // An address or /64 inside a banned prefix stays in its hash set: enforced twice, never an overlap.
+  assert.deepEqual(keys(r.sets.banned_v4), ['198.51.100.7', '203.0.113.9']);
+  assert.deepEqual(keys(r.sets.banned_v4_net), ['198.51.100.0/24']);
+  assert.deepEqual(keys(r.sets.banned_v6), ['2001:db8:1::1', '2001:db8::1']);
+  assert.deepEqual(keys(r.sets.banned_v6_64), ['2001:db8::/64']);
+  assert.deepEqual(keys(r.sets.banned_v6_net), ['2001:db8::/48']);
+  assert.equal(r.covered, 2);
   assert.equal(r.expired, 1);
   assert.equal(r.invalid, 1);
+});
+
+test('every prefix has one set: /32 and /128 hash, IPv6 /64 masked hash, the rest interval', () => {
+  const setOf = (t: string) => banSetOf(parseCidr(t) ?? assert.fail(t));
+  assert.equal(setOf('192.0.2.1'), 'banned_v4');
+  assert.equal(setOf('192.0.2.0/31'), 'banned_v4_net');
+  assert.equal(setOf('0.0.0.0/0'), 'banned_v4_net');
+  assert.equal(setOf('2001:db8::1'), 'banned_v6');
+  assert.equal(setOf('2001:db8::/64'), 'banned_v6_64');
+  assert.equal(setOf('2001:db8::/63'), 'banned_v6_net');
+  assert.equal(setOf('2001:db8::/65'), 'banned_v6_net');
+  assert.equal(setOf('::ffff:192.0.2.1'), 'banned_v4');
 });
 
 test('normalise keeps the later end when one prefix is written twice', () => {
@@ -55,20 +79,23 @@ test('normalise keeps the later end when one prefix is written twice', () => {
     ],
     NOW,
   );
-  assert.equal(r[4].get('198.51.100.0/24')?.end, NOW + 9000);
-  assert.equal(r[6].get('2001:db8::5')?.end, null);
+  assert.equal(r.sets.banned_v4_net.get('198.51.100.0/24')?.end, NOW + 9000);
+  assert.equal(r.sets.banned_v6.get('2001:db8::5')?.end, null);
 });
 
 test('normalise of 100,000 bans stays fast (covering checks per prefix length, not per pair)', () => {
   const bans = [];
   for (let i = 0; i < 100_000; i++)
-    bans.push({ target: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, end: NOW + 3_600_000 });
-  bans.push({ target: '10.0.0.0/16', end: null });
+    bans.push({ target: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`, end: NOW + 3_600_000 });
+  for (let i = 0; i < 1000; i++)
+    bans.push({ target: `11.0.${i >> 2}.${(i & 3) * 64}/26`, end: null });
+  bans.push({ target: '11.0.0.0/16', end: null });
   const started = performance.now();
   const r = normaliseBans(bans, NOW);
   const ms = performance.now() - started;
-  assert.equal(r.covered, 65_536);
-  assert.equal(r[4].size, 100_000 - 65_536 + 1);
+  assert.equal(r.covered, 1000);
+  assert.equal(r.sets.banned_v4.size, 100_000);
+  assert.deepEqual(keys(r.sets.banned_v4_net), ['11.0.0.0/16']);
   assert.ok(ms < 3000, `normalise took ${ms.toFixed(0)} ms`);
 });
 
@@ -106,12 +133,26 @@ test('timeouts round up, so the kernel never lifts a ban early; permanent has no
   assert.equal(timeoutSeconds(null, NOW), null);
 });
 
-test('golden: a snapshot is one fresh table with both sets filled (host mode, drop)', () => {
-  const sets = normaliseBans(
+/** A rule as render.ts writes it: `left` matched against `@set`, then the verdict. */
+function rule(chain: string, left: unknown, set: string, verdict: unknown = { drop: null }) {
+  return {
+    add: {
+      rule: { ...T, chain, expr: [{ match: { op: '==', left, right: `@${set}` } }, verdict] },
+    },
+  };
+}
+const IP = { payload: { protocol: 'ip', field: 'saddr' } };
+const IP6 = { payload: { protocol: 'ip6', field: 'saddr' } };
+const IP6_64 = { '&': [IP6, 'ffff:ffff:ffff:ffff::'] };
+
+test('golden: a snapshot is one fresh table with every set filled (host mode, drop)', () => {
+  const { sets } = normaliseBans(
     [
       { target: '198.51.100.7', end: NOW + 90_500 },
       { target: '203.0.113.0/24', end: null },
       { target: '2001:db8::/64', end: NOW + 3_600_000 },
+      { target: '2001:db8:5::9', end: null },
+      { target: '2001:db8:6::/48', end: NOW + 60_000 },
     ],
     NOW,
   );
@@ -120,14 +161,17 @@ test('golden: a snapshot is one fresh table with both sets filled (host mode, dr
       { add: { table: { family: 'inet', name: 'fleetban' } } },
       { delete: { table: { family: 'inet', name: 'fleetban' } } },
       { add: { table: { family: 'inet', name: 'fleetban' } } },
+      { add: { set: { ...T, name: 'banned_v4', type: 'ipv4_addr', flags: ['timeout'] } } },
+      { add: { set: { ...T, name: 'banned_v6', type: 'ipv6_addr', flags: ['timeout'] } } },
+      { add: { set: { ...T, name: 'banned_v6_64', type: 'ipv6_addr', flags: ['timeout'] } } },
       {
         add: {
-          set: { ...T, name: 'banned_v4', type: 'ipv4_addr', flags: ['interval', 'timeout'] },
+          set: { ...T, name: 'banned_v4_net', type: 'ipv4_addr', flags: ['interval', 'timeout'] },
         },
       },
       {
         add: {
-          set: { ...T, name: 'banned_v6', type: 'ipv6_addr', flags: ['interval', 'timeout'] },
+          set: { ...T, name: 'banned_v6_net', type: 'ipv6_addr', flags: ['interval', 'timeout'] },
         },
       },
       {
@@ -142,51 +186,27 @@ test('golden: a snapshot is one fresh table with both sets filled (host mode, dr
           },
         },
       },
-      {
-        add: {
-          rule: {
-            ...T,
-            chain: 'input',
-            expr: [
-              {
-                match: {
-                  op: '==',
-                  left: { payload: { protocol: 'ip', field: 'saddr' } },
-                  right: '@banned_v4',
-                },
-              },
-              { drop: null },
-            ],
-          },
-        },
-      },
-      {
-        add: {
-          rule: {
-            ...T,
-            chain: 'input',
-            expr: [
-              {
-                match: {
-                  op: '==',
-                  left: { payload: { protocol: 'ip6', field: 'saddr' } },
-                  right: '@banned_v6',
-                },
-              },
-              { drop: null },
-            ],
-          },
-        },
-      },
+      rule('input', IP, 'banned_v4'),
+      rule('input', IP6, 'banned_v6'),
+      rule('input', IP6_64, 'banned_v6_64'),
+      rule('input', IP, 'banned_v4_net'),
+      rule('input', IP6, 'banned_v6_net'),
       {
         add: {
           element: {
             ...T,
             name: 'banned_v4',
-            elem: [
-              { elem: { val: '198.51.100.7', timeout: 91 } },
-              { prefix: { addr: '203.0.113.0', len: 24 } },
-            ],
+            elem: [{ elem: { val: '198.51.100.7', timeout: 91 } }],
+          },
+        },
+      },
+      { add: { element: { ...T, name: 'banned_v6', elem: ['2001:db8:5::9'] } } },
+      {
+        add: {
+          element: {
+            ...T,
+            name: 'banned_v6_64',
+            elem: [{ elem: { val: '2001:db8::', timeout: 3600 } }],
           },
         },
       },
@@ -194,8 +214,17 @@ test('golden: a snapshot is one fresh table with both sets filled (host mode, dr
         add: {
           element: {
             ...T,
-            name: 'banned_v6',
-            elem: [{ elem: { val: { prefix: { addr: '2001:db8::', len: 64 } }, timeout: 3600 } }],
+            name: 'banned_v4_net',
+            elem: [{ prefix: { addr: '203.0.113.0', len: 24 } }],
+          },
+        },
+      },
+      {
+        add: {
+          element: {
+            ...T,
+            name: 'banned_v6_net',
+            elem: [{ elem: { val: { prefix: { addr: '2001:db8:6::', len: 48 } }, timeout: 60 } }],
           },
         },
       },
@@ -208,7 +237,27 @@ test('golden: gateway mode with reject, ports and an interface; the input chain 
     { mode: 'gateway', verdict: 'reject', ports: [22, 443], interface: 'eth0' },
     false,
   );
-  assert.deepEqual(rules.slice(3), [
+  const scoped = (left: unknown, set: string) => ({
+    add: {
+      rule: {
+        ...T,
+        chain: 'forward',
+        expr: [
+          { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'eth0' } },
+          {
+            match: {
+              op: '==',
+              left: { payload: { protocol: 'tcp', field: 'dport' } },
+              right: { set: [22, 443] },
+            },
+          },
+          { match: { op: '==', left, right: `@${set}` } },
+          { reject: null },
+        ],
+      },
+    },
+  });
+  assert.deepEqual(rules.slice(6), [
     {
       add: {
         chain: { ...T, name: 'input', type: 'filter', hook: 'input', prio: -10, policy: 'accept' },
@@ -228,58 +277,11 @@ test('golden: gateway mode with reject, ports and an interface; the input chain 
       },
     },
     { flush: { chain: { ...T, name: 'forward' } } },
-    {
-      add: {
-        rule: {
-          ...T,
-          chain: 'forward',
-          expr: [
-            { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'eth0' } },
-            {
-              match: {
-                op: '==',
-                left: { payload: { protocol: 'tcp', field: 'dport' } },
-                right: { set: [22, 443] },
-              },
-            },
-            {
-              match: {
-                op: '==',
-                left: { payload: { protocol: 'ip', field: 'saddr' } },
-                right: '@banned_v4',
-              },
-            },
-            { reject: null },
-          ],
-        },
-      },
-    },
-    {
-      add: {
-        rule: {
-          ...T,
-          chain: 'forward',
-          expr: [
-            { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'eth0' } },
-            {
-              match: {
-                op: '==',
-                left: { payload: { protocol: 'tcp', field: 'dport' } },
-                right: { set: [22, 443] },
-              },
-            },
-            {
-              match: {
-                op: '==',
-                left: { payload: { protocol: 'ip6', field: 'saddr' } },
-                right: '@banned_v6',
-              },
-            },
-            { reject: null },
-          ],
-        },
-      },
-    },
+    scoped(IP, 'banned_v4'),
+    scoped(IP6, 'banned_v6'),
+    scoped(IP6_64, 'banned_v6_64'),
+    scoped(IP, 'banned_v4_net'),
+    scoped(IP6, 'banned_v6_net'),
   ]);
   const both = renderRuleset({ mode: 'both', verdict: 'drop', ports: [22], interface: '' }, true);
   const chains = both
@@ -294,31 +296,43 @@ test('golden: gateway mode with reject, ports and an interface; the input chain 
   });
 });
 
-test('golden: changes delete first (so a prefix can replace its addresses), then add', () => {
-  const kernel = new Map([el('198.51.100.7', NOW + 60_000)].map((e) => [e.key, e]));
+test('golden: changes delete first (so a prefix can replace the prefixes it covers), then add', () => {
+  const kernel = perSet(() => new Map<string, SetElement>());
+  kernel.banned_v4_net.set('198.51.100.0/25', el('198.51.100.0/25', NOW + 60_000));
   const wanted = normaliseBans(
     [
-      { target: '198.51.100.7', end: NOW + 60_000 },
+      { target: '198.51.100.0/25', end: NOW + 60_000 },
       { target: '198.51.100.0/24', end: NOW + 60_000 },
+      { target: '2001:db8::/64', end: NOW + 60_000 },
     ],
     NOW,
   );
-  const d4 = diffSet(wanted[4], kernel, NOW, 10_000);
-  const d6 = diffSet(wanted[6], new Map(), NOW, 10_000);
-  const plan = {
-    steps: {
-      4: { kind: 'change' as const, remove: d4.remove, add: d4.add },
-      6: { kind: 'change' as const, remove: d6.remove, add: d6.add },
-    },
-    deferred: { 4: [], 6: [] },
-  };
+  const diffs = perSet((set) => diffSet(wanted.sets[set], kernel[set], NOW, 10_000));
+  const plan = planBatch(diffs, (set) => wanted.sets[set]);
   assert.deepEqual(renderPlan(plan, NOW), [
-    { delete: { element: { ...T, name: 'banned_v4', elem: ['198.51.100.7'] } } },
+    {
+      delete: {
+        element: {
+          ...T,
+          name: 'banned_v4_net',
+          elem: [{ prefix: { addr: '198.51.100.0', len: 25 } }],
+        },
+      },
+    },
     {
       add: {
         element: {
           ...T,
-          name: 'banned_v4',
+          name: 'banned_v6_64',
+          elem: [{ elem: { val: '2001:db8::', timeout: 60 } }],
+        },
+      },
+    },
+    {
+      add: {
+        element: {
+          ...T,
+          name: 'banned_v4_net',
           elem: [{ elem: { val: { prefix: { addr: '198.51.100.0', len: 24 } }, timeout: 60 } }],
         },
       },
@@ -349,7 +363,9 @@ test('parse `nft -j list set` output as nft 1.0.6 prints it', () => {
       },
     ],
   });
-  const listed = parseListedSet(json, 4, NOW);
+  // An interval `banned_v4` is the older layout: every element is read, for the migration.
+  const listed = parseListedSet(json, 'banned_v4', NOW);
+  assert.equal(listed.interval, true);
   assert.equal(listed.foreign, 1);
   assert.deepEqual(
     [...listed.elements.values()].map((e) => [e.key, e.end]),
@@ -360,9 +376,50 @@ test('parse `nft -j list set` output as nft 1.0.6 prints it', () => {
       ['10.3.0.0/16', NOW + 30_000],
     ],
   );
-  assert.throws(() => parseListedSet('{"x":1}', 4, NOW));
+  assert.throws(() => parseListedSet('{"x":1}', 'banned_v4', NOW));
   assert.equal(
-    parseListedSet('{"nftables":[{"set":{"name":"banned_v4"}}]}', 4, NOW).elements.size,
+    parseListedSet('{"nftables":[{"set":{"name":"banned_v4"}}]}', 'banned_v4', NOW).elements.size,
     0,
   );
+});
+
+test('parse a hash set: the /64 set holds network addresses; anything fleetban never writes there is foreign', () => {
+  const list = (name: string, flags: string[], elem: unknown[]) =>
+    JSON.stringify({
+      nftables: [{ set: { family: 'inet', name, table: 'fleetban', flags, elem } }],
+    });
+  const v6 = parseListedSet(
+    list(
+      'banned_v6_64',
+      ['timeout'],
+      [
+        { elem: { val: '2001:db8:1:2::', timeout: 60, expires: 59 } },
+        '2001:db8:1:3::',
+        '2001:db8:1:4::1',
+        '192.0.2.1',
+      ],
+    ),
+    'banned_v6_64',
+    NOW,
+  );
+  assert.equal(v6.interval, false);
+  assert.deepEqual(
+    [...v6.elements.values()].map((e) => [e.key, e.end]),
+    [
+      ['2001:db8:1:2::/64', NOW + 60_000],
+      ['2001:db8:1:3::/64', null],
+    ],
+  );
+  assert.equal(v6.foreign, 2);
+  const net = parseListedSet(
+    list(
+      'banned_v4_net',
+      ['interval', 'timeout'],
+      [{ prefix: { addr: '10.0.0.0', len: 8 } }, '10.9.9.9'],
+    ),
+    'banned_v4_net',
+    NOW,
+  );
+  assert.deepEqual([...net.elements.keys()], ['10.0.0.0/8']);
+  assert.equal(net.foreign, 1);
 });
