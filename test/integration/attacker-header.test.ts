@@ -76,9 +76,9 @@ describe('attacker-written syslog header fields', () => {
     const jail = (await status()).jails.find((j) => j.name === 'sshd');
     assert.ok(jail !== undefined);
     assert.equal(
-      jail.failures,
+      jail.matched,
       3,
-      'the three lines with a real failure count, the smuggled ones do not',
+      'the three lines with a real failure match, the smuggled ones do not',
     );
   });
 });
