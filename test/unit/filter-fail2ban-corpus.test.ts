@@ -41,6 +41,9 @@ const PAIRS: readonly (readonly [string, string, string])[] = [
   ['pure-ftpd', 'pure-ftpd', 'normal'],
   ['mysqld-auth', 'mysqld-auth', 'normal'],
   ['recidive', 'recidive', 'normal'],
+  ['dropbear', 'dropbear', 'normal'],
+  ['named-refused', 'named-refused', 'normal'],
+  ['grafana', 'grafana', 'normal'],
 ];
 
 /**

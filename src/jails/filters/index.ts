@@ -11,13 +11,20 @@ import { apacheBadbots } from './apache-badbots.js';
 import { apacheNoscript } from './apache-noscript.js';
 import { courierAuth, courierSmtp } from './courier.js';
 import { dovecot } from './dovecot.js';
+import { dropbear } from './dropbear.js';
 import { exim } from './exim.js';
 import { proftpd, pureFtpd, vsftpd } from './ftp.js';
+import { gitea } from './gitea.js';
+import { grafana } from './grafana.js';
 import { mysqldAuth } from './mysqld-auth.js';
+import { namedRefused } from './named-refused.js';
+import { nextcloud } from './nextcloud.js';
 import { nginxBotsearch } from './nginx-botsearch.js';
 import { nginxHttpAuth } from './nginx-http-auth.js';
 import { nginxLimitReq } from './nginx-limit-req.js';
+import { openvpn } from './openvpn.js';
 import { postfix } from './postfix.js';
+import { proxmox } from './proxmox.js';
 import { recidive } from './recidive.js';
 import { sendmailAuth } from './sendmail-auth.js';
 import { sshd } from './sshd.js';
@@ -47,6 +54,13 @@ export const builtinFilters: FilterRegistry = Object.freeze({
   wordpress,
   'mysqld-auth': mysqldAuth,
   recidive,
+  dropbear,
+  'named-refused': namedRefused,
+  openvpn,
+  proxmox,
+  gitea,
+  grafana,
+  nextcloud,
 });
 
 /** The modes a filter accepts ('' alone when it has none). */
