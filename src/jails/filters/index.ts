@@ -9,7 +9,9 @@ import {
 import { apacheAuth } from './apache-auth.js';
 import { apacheBadbots } from './apache-badbots.js';
 import { apacheNoscript } from './apache-noscript.js';
+import { asterisk } from './asterisk.js';
 import { courierAuth, courierSmtp } from './courier.js';
+import { cyrusImap } from './cyrus-imap.js';
 import { dovecot } from './dovecot.js';
 import { dropbear } from './dropbear.js';
 import { exim } from './exim.js';
@@ -28,6 +30,7 @@ import { proxmox } from './proxmox.js';
 import { recidive } from './recidive.js';
 import { sendmailAuth } from './sendmail-auth.js';
 import { sshd } from './sshd.js';
+import { uwimapAuth } from './uwimap-auth.js';
 import { wordpress } from './wordpress.js';
 
 export type { FilterDefinition, FilterRegistry, ResolvedFilter } from './definition.js';
@@ -61,6 +64,9 @@ export const builtinFilters: FilterRegistry = Object.freeze({
   gitea,
   grafana,
   nextcloud,
+  asterisk,
+  'cyrus-imap': cyrusImap,
+  'uwimap-auth': uwimapAuth,
 });
 
 /** The modes a filter accepts ('' alone when it has none). */
