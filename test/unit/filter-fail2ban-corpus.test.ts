@@ -47,6 +47,7 @@ const PAIRS: readonly (readonly [string, string, string])[] = [
   ['asterisk', 'asterisk', 'normal'],
   ['cyrus-imap', 'cyrus-imap', 'normal'],
   ['uwimap-auth', 'uwimap-auth', 'normal'],
+  ['roundcube-auth', 'roundcube-auth', 'normal'],
 ];
 
 /**
@@ -77,6 +78,10 @@ const DIFFERENCES: readonly (readonly [RegExp, string])[] = [
     "a second postfix instance: its program name must be added to the jail's `programs`",
   ],
   [/ httpd\/\w+\[/, "a per-vhost program name: add it to the jail's `programs`"],
+  [
+    / roundcube: IMAP Error: Login failed for \S+ from \S+(?: in)? from /,
+    'roundcube: a login name holding " from ", so client text on both sides of the address: fleetban leaves the line unmatched (src/jails/filters/roundcube-auth.ts)',
+  ],
   [
     / Call from '[^']*' \(.*\) to extension '/,
     "asterisk: the client's name may precede the address and the dialled extension follows it, with no delimiter (src/jails/filters/asterisk.ts)",

@@ -28,6 +28,7 @@ import { openvpn } from './openvpn.js';
 import { postfix } from './postfix.js';
 import { proxmox } from './proxmox.js';
 import { recidive } from './recidive.js';
+import { roundcubeAuth } from './roundcube-auth.js';
 import { sendmailAuth } from './sendmail-auth.js';
 import { sshd } from './sshd.js';
 import { uwimapAuth } from './uwimap-auth.js';
@@ -67,6 +68,7 @@ export const builtinFilters: FilterRegistry = Object.freeze({
   asterisk,
   'cyrus-imap': cyrusImap,
   'uwimap-auth': uwimapAuth,
+  'roundcube-auth': roundcubeAuth,
 });
 
 /** The modes a filter accepts ('' alone when it has none). */
