@@ -10,6 +10,7 @@ import { apacheAuth } from './apache-auth.js';
 import { apacheBadbots } from './apache-badbots.js';
 import { apacheNoscript } from './apache-noscript.js';
 import { asterisk } from './asterisk.js';
+import { cockpit } from './cockpit.js';
 import { courierAuth, courierSmtp } from './courier.js';
 import { cyrusImap } from './cyrus-imap.js';
 import { dovecot } from './dovecot.js';
@@ -69,6 +70,7 @@ export const builtinFilters: FilterRegistry = Object.freeze({
   'cyrus-imap': cyrusImap,
   'uwimap-auth': uwimapAuth,
   'roundcube-auth': roundcubeAuth,
+  cockpit,
 });
 
 /** The modes a filter accepts ('' alone when it has none). */
