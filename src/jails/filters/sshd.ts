@@ -77,7 +77,7 @@ const aggressiveExtra: readonly string[] = [
 
 export const sshd: FilterDefinition = {
   description: 'OpenSSH: failed and invalid logins, refused users, key-exchange and banner probes',
-  programs: ['sshd', 'sshd-session', 'sshd-auth'],
+  programs: ['sshd', 'sshd-session'],
   failregex: normal,
   ignoreregex: [],
   modes: {
