@@ -42,9 +42,13 @@ export interface CompiledRegex {
 // fleetban does not resolve names, so a name in a log line cannot identify whom to ban. Written for
 // V8's linear engine: no lookbehind, and 1-4 hex digits as nested optionals (a {1,4} inside {1,7}
 // would exceed the engine's repeat limit).
+// An IPv6 address may carry a zone index (`fe80::1%eth0`, `%2`), as sshd logs link-local clients.
+// The zone names an interface of the host that wrote the line, which means nothing to the rest of
+// the fleet, and a firewall set holds no zones: parseIp drops it and the address alone is banned.
 const HEX = '[0-9a-fA-F](?:[0-9a-fA-F](?:[0-9a-fA-F][0-9a-fA-F]?)?)?';
 const UNIT = `(?:${HEX}::?|::?)`;
-const ADDR = String.raw`(?:::ffff:)?\d{1,3}(?:\.\d{1,3}){3}|${UNIT}{1,7}${HEX}|${UNIT}{0,6}(?:${HEX}::|::)`;
+const ZONE = String.raw`(?:%[\w.-]{1,15})?`;
+const ADDR = String.raw`(?:::ffff:)?\d{1,3}(?:\.\d{1,3}){3}|(?:${UNIT}{1,7}${HEX}|${UNIT}{0,6}(?:${HEX}::|::))${ZONE}`;
 
 /** Distinct raw addresses remembered per filter; cleared when full (a flood of new ones just misses). */
 const ADDRESS_CACHE = 10_000;

@@ -41,6 +41,13 @@ const PAIRS: readonly (readonly [string, string, string])[] = [
   ['pure-ftpd', 'pure-ftpd', 'normal'],
   ['mysqld-auth', 'mysqld-auth', 'normal'],
   ['recidive', 'recidive', 'normal'],
+  ['dropbear', 'dropbear', 'normal'],
+  ['named-refused', 'named-refused', 'normal'],
+  ['grafana', 'grafana', 'normal'],
+  ['asterisk', 'asterisk', 'normal'],
+  ['cyrus-imap', 'cyrus-imap', 'normal'],
+  ['uwimap-auth', 'uwimap-auth', 'normal'],
+  ['roundcube-auth', 'roundcube-auth', 'normal'],
 ];
 
 /**
@@ -71,6 +78,14 @@ const DIFFERENCES: readonly (readonly [RegExp, string])[] = [
     "a second postfix instance: its program name must be added to the jail's `programs`",
   ],
   [/ httpd\/\w+\[/, "a per-vhost program name: add it to the jail's `programs`"],
+  [
+    / roundcube: IMAP Error: Login failed for \S+ from \S+(?: in)? from /,
+    'roundcube: a login name holding " from ", so client text on both sides of the address: fleetban leaves the line unmatched (src/jails/filters/roundcube-auth.ts)',
+  ],
+  [
+    / Call from '[^']*' \(.*\) to extension '/,
+    "asterisk: the client's name may precede the address and the dialled extension follows it, with no delimiter (src/jails/filters/asterisk.ts)",
+  ],
   [
     /user "[^"]*": password mismatch, client: .*": was not found in /,
     'a Basic user name holding colons: nginx cuts the name at its first colon, so no nginx writes this line; fleetban takes the first client: after the name because the Referer after it can rebuild a whole fake tail',

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { linearObstacle } from '../../src/core/linear-regex.js';
-import { runExcept } from '../../src/jails/filters/regex-text.js';
+import { runExcept, textWithout } from '../../src/jails/filters/regex-text.js';
 
 /** Every string over `alphabet` up to `max` characters long. */
 function* strings(alphabet: string, max: number): Generator<string> {
@@ -56,4 +56,20 @@ test('runExcept writes the class without the excluded character, and refuses cla
   );
   assert.throws(() => runExcept('[\\S]', 1, 4, 'x', 'whole'), TypeError);
   assert.throws(() => runExcept('[a-z]', 1, 4, '', 'whole'), TypeError);
+});
+
+test('textWithout accepts exactly the texts without " word " (but for a final " word")', () => {
+  for (const word of ['from', 'ab', 'x']) {
+    const written = textWithout(word);
+    assert.equal(linearObstacle(written), null, written);
+    const linear = new RegExp(`^${written}$`);
+    const lookahead = new RegExp(`^(?:(?! ${word} ).)*$`);
+    let accepted = 0;
+    for (const s of strings(`${[...new Set(word)].join('')} z`, 7)) {
+      const expected = lookahead.test(s) && !s.endsWith(` ${word}`);
+      assert.equal(linear.test(s), expected, `${written} on ${JSON.stringify(s)}`);
+      if (expected) accepted++;
+    }
+    assert.ok(accepted > 0);
+  }
 });

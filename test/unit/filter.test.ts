@@ -23,6 +23,23 @@ test('<HOST> takes IPv4, IPv4-mapped, IPv6 and bracketed IPv6, and reports canon
   }
 });
 
+test('an IPv6 zone index is matched and dropped: the address alone is the ban target', () => {
+  const filter = f(['^bad login from <HOST> port \\d+$']);
+  const cases: [string, string][] = [
+    ['fe80::1%eth0', 'fe80::1'],
+    ['[fe80::1%enp3s0]', 'fe80::1'],
+    ['2001:db8::1%2', '2001:db8::1'],
+    ['fe80::%br-lan.10', 'fe80::'],
+  ];
+  for (const [raw, canonical] of cases) {
+    assert.equal(filter.match(`bad login from ${raw} port 22`)?.address, canonical, raw);
+  }
+  // IPv4 has no zones, and a zone is one interface name, not any text.
+  assert.equal(filter.match('bad login from 192.0.2.1%eth0 port 22'), null);
+  assert.equal(filter.match('bad login from fe80::1%eth0 x port 22'), null);
+  assert.equal(f(['^from <ADDR>$']).match('from fe80::1%eth0')?.address, 'fe80::1');
+});
+
 test('hostnames and impossible addresses never match', () => {
   const filter = f(['^bad login from <HOST>$']);
   assert.equal(filter.match('bad login from attacker.example.org'), null);

@@ -9,18 +9,30 @@ import {
 import { apacheAuth } from './apache-auth.js';
 import { apacheBadbots } from './apache-badbots.js';
 import { apacheNoscript } from './apache-noscript.js';
+import { asterisk } from './asterisk.js';
+import { cockpit } from './cockpit.js';
 import { courierAuth, courierSmtp } from './courier.js';
+import { cyrusImap } from './cyrus-imap.js';
 import { dovecot } from './dovecot.js';
+import { dropbear } from './dropbear.js';
 import { exim } from './exim.js';
 import { proftpd, pureFtpd, vsftpd } from './ftp.js';
+import { gitea } from './gitea.js';
+import { grafana } from './grafana.js';
 import { mysqldAuth } from './mysqld-auth.js';
+import { namedRefused } from './named-refused.js';
+import { nextcloud } from './nextcloud.js';
 import { nginxBotsearch } from './nginx-botsearch.js';
 import { nginxHttpAuth } from './nginx-http-auth.js';
 import { nginxLimitReq } from './nginx-limit-req.js';
+import { openvpn } from './openvpn.js';
 import { postfix } from './postfix.js';
+import { proxmox } from './proxmox.js';
 import { recidive } from './recidive.js';
+import { roundcubeAuth } from './roundcube-auth.js';
 import { sendmailAuth } from './sendmail-auth.js';
 import { sshd } from './sshd.js';
+import { uwimapAuth } from './uwimap-auth.js';
 import { wordpress } from './wordpress.js';
 
 export type { FilterDefinition, FilterRegistry, ResolvedFilter } from './definition.js';
@@ -47,6 +59,18 @@ export const builtinFilters: FilterRegistry = Object.freeze({
   wordpress,
   'mysqld-auth': mysqldAuth,
   recidive,
+  dropbear,
+  'named-refused': namedRefused,
+  openvpn,
+  proxmox,
+  gitea,
+  grafana,
+  nextcloud,
+  asterisk,
+  'cyrus-imap': cyrusImap,
+  'uwimap-auth': uwimapAuth,
+  'roundcube-auth': roundcubeAuth,
+  cockpit,
 });
 
 /** The modes a filter accepts ('' alone when it has none). */

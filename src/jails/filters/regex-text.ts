@@ -72,3 +72,25 @@ function classChar(c: string): string {
   const code = c.charCodeAt(0);
   return code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : c;
 }
+
+/**
+ * Text without ` word ` (the word between spaces) anywhere in it, for a word of non-space
+ * characters: `(?:(?! word ).)*` without the lookahead. The text is cut at each run of spaces;
+ * what follows a run may not be the word and then a space. It may be a part of the word (the next
+ * run follows), the word's first characters and then another one, or the whole word and then a
+ * non-space. Text ending in ` word` itself is not accepted: no filter needs it, and it keeps the
+ * pattern short.
+ */
+export function textWithout(word: string): string {
+  if (word === '' || /\s/.test(word)) throw new TypeError(`textWithout: "${word}" is no word`);
+  const n = word.length;
+  const differ: string[] = [];
+  for (let i = 0; i < n; i++) {
+    differ.push(`${literal(word.slice(0, i))}[^ ${classChar(word[i] as string)}]`);
+  }
+  differ.push(`${literal(word)}[^ ]`);
+  const partial: string[] = [];
+  for (let i = 1; i < n; i++) partial.push(literal(word.slice(0, i)));
+  const after = `(?:(?:${differ.join('|')})[^ ]*${partial.length > 0 ? `|${partial.join('|')}` : ''})?`;
+  return `[^ ]*(?: +${after})*`;
+}

@@ -1,4 +1,4 @@
-// Built-in filter for OpenSSH 9.x as Debian 12 logs it (program `sshd`; `sshd-session` from 9.8 on).
+// Built-in filter for OpenSSH 9.x-10.x as Debian 12 and 13 log it (program `sshd`; `sshd-session` from 9.8 on).
 import type { FilterDefinition } from './definition.js';
 
 // sshd puts "error: " / "fatal: " before some messages depending on version and log level.
@@ -19,6 +19,16 @@ const DETAIL = String.raw`(?:: .{0,512})?`;
  */
 const METHOD = String.raw`(?:password|keyboard-interactive(?:/\S+)?|hostbased|gssapi-with-mic|none)`;
 const ROOT_REFUSED = String.raw`^ROOT LOGIN REFUSED FROM <HOST>${PORT}${PREAUTH}`;
+/**
+ * OpenSSH 9.8+ (PerSourcePenalties): the listener refuses a connection from a source it has
+ * penalised, `drop connection #N from [ADDR]:PORT on [LADDR]:LPORT penalty: REASON`. The line
+ * holds no client text: the peer address is the first bracket. The reasons are srclimit.c's. sshd
+ * only drops once a source's penalties add up to PerSourcePenalties' `min` (15 s by default, three
+ * failed authentications), so a user who mistypes once is never dropped. "past MaxStartups" drops
+ * (no penalty) hit any client when the server is busy and do not count. fail2ban 1.0.2 has no
+ * pattern for these lines: a deliberate difference.
+ */
+const PENALTY = String.raw`^drop connection #\d+ from \[<ADDR>\]:\d+ on \[[^\]\s]{1,64}\]:\d+ penalty: (?:failed authentication|exceeded LoginGraceTime|connections without attempting authentication|caused crash|connection prohibited by RefuseConnection)\s*$`;
 
 /**
  * One attempt should count once. On Debian (UsePAM yes) a wrong password also logs a pam_unix
@@ -44,6 +54,7 @@ const normal: readonly string[] = [
   String.raw`${PREF}Disconnecting (?:invalid|authenticating) user <F-USER>\S+</F-USER> <HOST>${PORT}: Change of username or service not allowed: .{0,512}\[preauth\]\s*$`,
   String.raw`^refused connect from \S+ \(<HOST>\)\s*$`,
   ROOT_REFUSED,
+  PENALTY,
 ];
 
 /**
