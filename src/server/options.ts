@@ -64,6 +64,7 @@ export function ingestOptions(c: FleetbanConfig): IngestOptions {
       ...(i.tls.ca !== '' ? { ca: i.tls.ca } : {}),
       requestClientCert: i.tls.requireClientCert,
     },
+    relp: { enabled: i.relp.enabled, address: i.relp.address, port: i.relp.port },
     maxMessageSize: i.maxMessageSize,
     maxConnections: i.maxConnections,
     maxConnectionsPerSender: i.maxConnectionsPerSender,
