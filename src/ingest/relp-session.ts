@@ -1,5 +1,5 @@
 // One RELP session as the server sees it, free of I/O: open, syslog, close, transaction numbers, and the answers to write.
-import { RelpFrameReader, type RelpFrameError } from './relp-frame.js';
+import { RelpFrameError, RelpFrameReader } from './relp-frame.js';
 
 export const RelpSessionError = {
   NOT_OPEN: 'command before open',
@@ -37,8 +37,10 @@ export interface RelpSessionHandler {
 }
 
 export interface RelpSessionOptions {
-  /** Largest DATA accepted, bytes; a larger frame ends the session. */
+  /** Largest DATA of any frame, bytes; a larger frame ends the session before it is read. */
   readonly maxDataSize: number;
+  /** Largest syslog message, bytes (at most `maxDataSize`); a larger one ends the session. Default: `maxDataSize`. */
+  readonly maxMessageSize?: number;
   /** `relp_software` offered in the answer to open: `name,version`. */
   readonly software: string;
 }
@@ -56,6 +58,7 @@ export class RelpSession {
   readonly #handler: RelpSessionHandler;
   readonly #reader: RelpFrameReader;
   readonly #openAnswer: string;
+  readonly #maxMessage: number;
   #state: SessionState = SessionState.AWAITING_OPEN;
   #expected = 1;
   /** Answers gathered during one `push`, written at once. */
@@ -63,6 +66,7 @@ export class RelpSession {
 
   constructor(options: RelpSessionOptions, handler: RelpSessionHandler) {
     this.#handler = handler;
+    this.#maxMessage = Math.min(options.maxMessageSize ?? options.maxDataSize, options.maxDataSize);
     this.#openAnswer = `200 OK\nrelp_version=0\nrelp_software=${options.software}\ncommands=syslog`;
     this.#reader = new RelpFrameReader(options.maxDataSize, {
       frame: (txnr, command, buf, start, end) => this.#frame(txnr, command, buf, start, end),
@@ -105,6 +109,10 @@ export class RelpSession {
       if (this.#state !== SessionState.OPEN) return this.#refuse(txnr, RelpSessionError.NOT_OPEN);
       // rsyslog may end a message with LF; it is not part of the message.
       const last = end > start && buf[end - 1] === 10 ? end - 1 : end;
+      if (last - start > this.#maxMessage) {
+        this.#over(RelpFrameError.TOO_LARGE);
+        return false;
+      }
       if (last > start) this.#handler.message(buf, start, last);
       this.#out += `${txnr} rsp 6 200 OK\n`;
       return true;

@@ -4,7 +4,7 @@ import { RelpFrameError } from './relp-frame.js';
 import { RelpSession } from './relp-session.js';
 import type { StreamProtocol } from './stream-protocol.js';
 
-/** The open offers and each syslog answer are small: the largest DATA is the larger of these and the message limit. */
+/** Room for the client's open offers even when the message limit is set lower. */
 const MIN_DATA_SIZE = 4096;
 
 /**
@@ -19,7 +19,11 @@ export function relpStream(): StreamProtocol {
     const carrier = conn.carrier;
     let draining = false;
     const session = new RelpSession(
-      { maxDataSize: Math.max(limits.maxStreamFrame, MIN_DATA_SIZE), software },
+      {
+        maxDataSize: Math.max(limits.maxStreamFrame, MIN_DATA_SIZE),
+        maxMessageSize: limits.maxStreamFrame,
+        software,
+      },
       {
         message: (buf, start, end) => {
           delivery.deliver(buf, start, end, conn.sender, counters, 'relp', conn.receivedAt);
