@@ -17,6 +17,8 @@ export function relpStream(): StreamProtocol {
   return (conn, ctx, counters) => {
     const { delivery, limits } = ctx;
     const carrier = conn.carrier;
+    // Answers are small and the client's window waits on them: Nagle's delay would pace the session.
+    carrier.setNoDelay(true);
     let draining = false;
     const session = new RelpSession(
       {
