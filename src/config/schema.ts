@@ -96,6 +96,12 @@ export const schema = {
         default: 2514,
         env: 'FLEETBAN_RELP_PORT',
       },
+      tls: {
+        doc: 'Speak RELP over TLS (rsyslog omrelp tls="on"), with the cert, key, ca and requireClientCert of ingest.tls (which need not be enabled itself).',
+        format: Boolean,
+        default: false,
+        env: 'FLEETBAN_RELP_TLS',
+      },
     },
     tls: {
       enabled: {

@@ -70,9 +70,13 @@ export class Ingest {
     const o = this.#options;
     if (o.udp.enabled) this.#udp = new UdpListener(o.udp, this.#ctx);
     if (o.tcp.enabled) this.#tcp = new StreamListener('tcp', o.tcp, this.#ctx, syslogStream('tcp'));
-    if (o.tls.enabled) this.#tls = new StreamListener('tls', o.tls, this.#ctx, syslogStream('tls'));
-    if (o.relp?.enabled === true)
-      this.#relp = new StreamListener('relp', o.relp, this.#ctx, relpStream());
+    const tlsFiles = { options: o.tls, configKey: 'ingest.tls' };
+    if (o.tls.enabled)
+      this.#tls = new StreamListener('tls', o.tls, this.#ctx, syslogStream('tls'), tlsFiles);
+    if (o.relp?.enabled === true) {
+      const secure = o.relp.tls === true ? tlsFiles : null;
+      this.#relp = new StreamListener('relp', o.relp, this.#ctx, relpStream(), secure);
+    }
     const bound = await Promise.allSettled([
       this.#udp?.listen(),
       this.#tcp?.listen(),

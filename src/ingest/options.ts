@@ -26,12 +26,17 @@ export interface TlsListenerOptions extends ListenerOptions {
   readonly requestClientCert?: boolean;
 }
 
+export interface RelpListenerOptions extends ListenerOptions {
+  /** RELP over TLS, with the certificate files, CA and client-certificate rule of `tls`. */
+  readonly tls?: boolean;
+}
+
 export interface IngestOptions {
   readonly udp: UdpListenerOptions;
   readonly tcp: ListenerOptions;
   readonly tls: TlsListenerOptions;
   /** RELP (rsyslog omrelp): acknowledged delivery. Off when absent. */
-  readonly relp?: ListenerOptions;
+  readonly relp?: RelpListenerOptions;
   /** Largest message, bytes. Default 8192 (rsyslog's default). Larger ones are counted and skipped. */
   readonly maxMessageSize?: number;
   /**

@@ -9,8 +9,14 @@ import type { StreamProtocol, StreamReader } from './stream-protocol.js';
 import { createTlsServer } from './tls-server.js';
 import type { ListenerContext } from './udp.js';
 
-/** `tls` listeners perform the TLS handshake before the protocol reads; the others read at once. */
 export type StreamTransport = 'tcp' | 'tls' | 'relp';
+
+/** The certificate files of a listener that speaks TLS, and the config key they come from. */
+export interface StreamTls {
+  readonly options: TlsListenerOptions;
+  /** `ingest.tls`: named in errors about the files. */
+  readonly configKey: string;
+}
 
 /** One accepted connection. */
 interface Connection {
@@ -31,7 +37,9 @@ interface Connection {
  */
 export class StreamListener {
   readonly #transport: StreamTransport;
-  readonly #options: ListenerOptions | TlsListenerOptions;
+  readonly #options: ListenerOptions;
+  /** null: the protocol reads the raw socket at once; else after the TLS handshake. */
+  readonly #tls: StreamTls | null;
   readonly #ctx: ListenerContext;
   readonly #protocol: StreamProtocol;
   readonly #server: net.Server;
@@ -49,12 +57,14 @@ export class StreamListener {
 
   constructor(
     transport: StreamTransport,
-    options: ListenerOptions | TlsListenerOptions,
+    options: ListenerOptions,
     ctx: ListenerContext,
     protocol: StreamProtocol,
+    tls: StreamTls | null = null,
   ) {
     this.#transport = transport;
     this.#options = options;
+    this.#tls = tls;
     this.#ctx = ctx;
     this.#protocol = protocol;
     this.#slots = new ConnectionSlots(ctx.limits);
@@ -66,7 +76,7 @@ export class StreamListener {
 
   /** Binds; resolves with the bound address. Rejects with TLS_CONFIG_INVALID or LISTEN_FAILED. */
   async listen(): Promise<AddressInfo> {
-    if (this.#transport === 'tls') this.#tlsServer = await this.#wireTlsServer();
+    if (this.#tls !== null) this.#tlsServer = await this.#wireTlsServer(this.#tls);
     const { address, port } = this.#options;
     const server = this.#server;
     await listenOrFail(
@@ -271,11 +281,16 @@ export class StreamListener {
   }
 
   /** The TLS server, with the handlers that serve, refuse and count its connections. */
-  async #wireTlsServer(): Promise<tls.Server> {
-    const o = this.#options as TlsListenerOptions;
-    const requireCert = o.requestClientCert === true;
-    const server = await createTlsServer(o, this.#ctx.limits.handshakeTimeoutMs);
-    const { log, stats } = this.#ctx;
+  async #wireTlsServer(files: StreamTls): Promise<tls.Server> {
+    const requireCert = files.options.requestClientCert === true;
+    const server = await createTlsServer(
+      files.options,
+      this.#ctx.limits.handshakeTimeoutMs,
+      files.configKey,
+    );
+    const { log } = this.#ctx;
+    const transport = this.#transport;
+    const counters = this.#ctx.stats[transport];
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       const conn = this.#connectionOf(socket);
       const peer = conn?.raw.remoteAddress;
@@ -285,12 +300,9 @@ export class StreamListener {
       }
       if (requireCert && !socket.authorized) {
         const reason = String(socket.authorizationError);
-        stats.tls.handshakeErrors++;
+        counters.handshakeErrors++;
         this.#refusals.note('clientCertRefused', conn.slot.sender, reason);
-        log.debug(
-          { peer, transport: 'tls', reason },
-          'TLS client refused: no valid client certificate',
-        );
+        log.debug({ peer, transport, reason }, 'TLS client refused: no valid client certificate');
         socket.destroy();
         conn.raw.destroy();
         return;
@@ -306,13 +318,13 @@ export class StreamListener {
       if (counted) return;
       conn.raw.destroy();
       if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
-        stats.tls.handshakeTimeouts++;
+        counters.handshakeTimeouts++;
         this.#refusals.note('handshakeTimeout', conn.slot.sender);
       } else {
-        stats.tls.handshakeErrors++;
+        counters.handshakeErrors++;
         this.#refusals.note('handshakeFailed', conn.slot.sender, e.message);
       }
-      log.debug({ err: e, peer: conn.slot.sender, transport: 'tls' }, 'TLS handshake failed');
+      log.debug({ err: e, peer: conn.slot.sender, transport }, 'TLS handshake failed');
     });
     return server;
   }

@@ -22,6 +22,8 @@ export interface RsyslogOptions {
   readonly hostname: string;
   readonly forwarding: Forwarding;
   readonly target: { readonly address: string; readonly port: number };
+  /** RELP over TLS: the CA that signs the server, and this host's certificate and key (PEM files). */
+  readonly relpTls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
 
 /** Finds rsyslogd and logger, or throws saying how to install them: these tests never skip silently. */
@@ -45,6 +47,13 @@ export function requireOmrelp(): void {
     );
 }
 
+/** omrelp's TLS settings: the server must present a certificate for "localhost" signed by the CA. */
+function relpTls(options: RsyslogOptions): string {
+  const t = options.relpTls;
+  if (t === undefined) return '';
+  return ` tls="on" tls.caCert="${t.ca}" tls.myCert="${t.cert}" tls.myPrivKey="${t.key}" tls.authMode="name" tls.permittedPeer=["localhost"]`;
+}
+
 /** The rsyslog.conf of one instance: a private unix socket in, one forwarding action out. */
 export function rsyslogConfig(dir: string, socket: string, options: RsyslogOptions): string {
   const { address, port } = options.target;
@@ -52,7 +61,7 @@ export function rsyslogConfig(dir: string, socket: string, options: RsyslogOptio
     [Forwarding.TCP_RFC5424]: `action(type="omfwd" target="${address}" port="${port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")`,
     [Forwarding.UDP_TRADITIONAL]: `action(type="omfwd" target="${address}" port="${port}" protocol="udp" template="RSYSLOG_TraditionalForwardFormat")`,
     // Retried for ever, every second: while fleetban restarts, messages wait in rsyslog's queue.
-    [Forwarding.RELP_RFC5424]: `action(type="omrelp" target="${address}" port="${port}" template="RSYSLOG_SyslogProtocol23Format" action.resumeRetryCount="-1" action.resumeInterval="1")`,
+    [Forwarding.RELP_RFC5424]: `action(type="omrelp" target="${address}" port="${port}" template="RSYSLOG_SyslogProtocol23Format"${relpTls(options)} action.resumeRetryCount="-1" action.resumeInterval="1")`,
   };
   const action = actions[options.forwarding];
   return [

@@ -7,9 +7,13 @@ import { Ingest } from '../../src/ingest/ingest.js';
 import { SenderTable } from '../../src/ingest/senders.js';
 import { SyslogTimeZone } from '../../src/parse/syslog.js';
 import { Pipeline } from '../../src/server/pipeline.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeCertificates, type TestCertificates } from '../helpers/certs.js';
 import { Forwarding, startRsyslog, type RsyslogClient } from '../helpers/rsyslog.js';
 import { waitFor } from '../helpers/wait.js';
-import { options, recordingLogger } from './ingest-helpers.js';
+import { closed, connectTcp, options, recordingLogger, write } from './ingest-helpers.js';
 
 /** The pipeline the server runs (parse, then the jails), with the jails replaced by a tally of message numbers. */
 class NumberedPipeline {
@@ -39,9 +43,26 @@ async function startRelp(
   port: number,
   sink: Pipeline,
   senders: SenderTable,
+  pki?: TestCertificates,
 ): Promise<{ ingest: Ingest; port: number }> {
   const ingest = new Ingest(
-    options({ relp: { enabled: true, address: '127.0.0.1', port }, closeGraceMs: 5000 }),
+    options({
+      relp: { enabled: true, address: '127.0.0.1', port, tls: pki !== undefined },
+      ...(pki === undefined
+        ? {}
+        : {
+            tls: {
+              enabled: false,
+              address: '127.0.0.1',
+              port: 0,
+              cert: pki.cert,
+              key: pki.key,
+              ca: pki.ca,
+              requestClientCert: true,
+            },
+          }),
+      closeGraceMs: 5000,
+    }),
     { sink, senders, clock: systemClock, log: recordingLogger() },
   );
   const at = await ingest.start();
@@ -79,6 +100,41 @@ describe('RELP from real rsyslog (omrelp)', () => {
     assert.equal(at.relp.messages, 500);
     assert.equal(at.relp.framingErrors, 0);
     assert.equal(senders.get('127.0.0.1')?.transports.relp, 500);
+  });
+
+  it('speaks RELP over TLS, client certificate required, and refuses a plain client', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleetban-relp-tls-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const pki = await makeCertificates(dir);
+    const tally = new NumberedPipeline();
+    const { ingest, port } = await startRelp(0, tally.pipeline, new SenderTable(), pki);
+    cleanups.push(() => ingest.close());
+    const rsyslog = await startRsyslog({
+      hostname: 'relp-tls',
+      forwarding: Forwarding.RELP_RFC5424,
+      target: { address: '127.0.0.1', port },
+      relpTls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey },
+    });
+    cleanups.push(() => rsyslog.stop());
+    rsyslog.log(numbered(1, 200), { tag: 'app' });
+    await waitFor(() => tally.seen.size === 200, {
+      what: '200 messages over TLS',
+      timeoutMs: 20_000,
+    }).catch((e: unknown) => {
+      throw new Error(`${String(e)}; rsyslogd said: ${rsyslog.output}`);
+    });
+    await rsyslog.stop();
+    assert.equal(tally.total, 200);
+    assert.equal(ingest.stats.relp.handshakeErrors, 0);
+
+    // RELP in clear text to the TLS port: the handshake fails, the session never starts.
+    const plain = await connectTcp('127.0.0.1', port);
+    const gone = closed(plain);
+    await write(plain, '1 open 14 relp_version=0\n');
+    await gone;
+    await ingest.whenNoConnections();
+    assert.equal(ingest.stats.relp.handshakeErrors, 1);
+    assert.equal(tally.total, 200);
   });
 
   it('loses nothing and counts nothing twice when the listener restarts while rsyslog sends', async () => {
