@@ -2,7 +2,7 @@
 # Installs the Debian packages that fleetban's test suite drives for real, when they are missing.
 set -euo pipefail
 
-# rsyslog (a real syslog client) and rsyslog-gnutls (its TLS driver), nftables and iproute2
+# rsyslog (a real syslog client), rsyslog-gnutls (its TLS driver) and rsyslog-relp (omrelp), nftables and iproute2
 # (network namespaces), fail2ban (its filters, sample logs and fail2ban-regex), openssl (TLS
 # certificates), bsdutils (logger); for the package: mandoc (man page lint), man-db (rendering),
 # systemd (systemd-analyze verify), util-linux (unshare, setpriv); g++, make and python3 to build
@@ -23,6 +23,7 @@ command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
 [ -e "/usr/lib/$(uname -m)-linux-gnu/rsyslog/lmnsd_gtls.so" ] || need+=(rsyslog-gnutls)
+[ -e "/usr/lib/$(uname -m)-linux-gnu/rsyslog/omrelp.so" ] || need+=(rsyslog-relp)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

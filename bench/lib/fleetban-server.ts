@@ -17,6 +17,7 @@ export interface ReadyFile {
   readonly udp?: Endpoint;
   readonly tcp?: Endpoint;
   readonly tls?: Endpoint;
+  readonly relp?: Endpoint;
   readonly admin: { readonly socket: string };
 }
 
@@ -26,6 +27,7 @@ export interface ServerOptions {
   readonly core: number | null;
   readonly udp?: boolean;
   readonly tcp?: boolean;
+  readonly relp?: boolean;
   readonly recvBufferSize?: number;
   readonly storePath?: string;
   readonly readyTimeoutMs?: number;
@@ -91,7 +93,7 @@ export function statusView(body: unknown): StatusView {
   const ingest = record(s['ingest']);
   let messages = num(ingest['messages']);
   if (typeof ingest['messages'] !== 'number') {
-    for (const t of ['udp', 'tcp', 'tls']) messages += num(record(ingest[t])['messages']);
+    for (const t of ['udp', 'tcp', 'tls', 'relp']) messages += num(record(ingest[t])['messages']);
   }
   const jails = Array.isArray(s['jails']) ? (s['jails'] as unknown[]) : [];
   return {
@@ -151,6 +153,7 @@ export class FleetbanServer {
             : { recvBufferSize: options.recvBufferSize }),
         },
         tcp: { enabled: options.tcp ?? false, address: '127.0.0.1', port: 0 },
+        relp: { enabled: options.relp ?? false, address: '127.0.0.1', port: 0 },
         allowedSenders: ['127.0.0.0/8'],
       },
       jails: { dir: shippedJailsDir },

@@ -165,6 +165,13 @@ function checkCrossKeyRules(where: string, c: Omit<FleetbanConfig, never>): void
       'ingest.tls.enabled is true, so ingest.tls.cert and ingest.tls.key must name PEM files',
     );
   }
+  const relp = c.ingest.relp;
+  if (relp.enabled && relp.tls && (tls.cert === '' || tls.key === '')) {
+    throw configInvalid(
+      where,
+      'ingest.relp.tls is true, so ingest.tls.cert and ingest.tls.key must name PEM files',
+    );
+  }
   if (tls.requireClientCert && tls.ca === '') {
     throw configInvalid(
       where,

@@ -77,6 +77,32 @@ export const schema = {
         env: 'FLEETBAN_TCP_PORT',
       },
     },
+    relp: {
+      enabled: {
+        doc: 'Receive syslog over RELP (rsyslog omrelp): each message is acknowledged once processed, so the sender resends what a restart or a cut connection left unanswered.',
+        format: Boolean,
+        default: false,
+        env: 'FLEETBAN_RELP_ENABLED',
+      },
+      address: {
+        doc: 'Address to bind for RELP.',
+        format: String,
+        default: '127.0.0.1',
+        env: 'FLEETBAN_RELP_ADDRESS',
+      },
+      port: {
+        doc: "RELP port (2514 is the one rsyslog's documentation uses).",
+        format: 'port-or-zero',
+        default: 2514,
+        env: 'FLEETBAN_RELP_PORT',
+      },
+      tls: {
+        doc: 'Speak RELP over TLS (rsyslog omrelp tls="on"), with the cert, key, ca and requireClientCert of ingest.tls (which need not be enabled itself).',
+        format: Boolean,
+        default: false,
+        env: 'FLEETBAN_RELP_TLS',
+      },
+    },
     tls: {
       enabled: {
         doc: 'Receive syslog over TLS (RFC 5425).',

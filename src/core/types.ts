@@ -3,8 +3,10 @@
 import type { EpochMs } from './clock.js';
 import type { Cidr } from './ip.js';
 
-export const Transport = { UDP: 'udp', TCP: 'tcp', TLS: 'tls' } as const;
+export const Transport = { UDP: 'udp', TCP: 'tcp', TLS: 'tls', RELP: 'relp' } as const;
 export type Transport = (typeof Transport)[keyof typeof Transport];
+/** Every transport, in the order reports list them. */
+export const TRANSPORTS: readonly Transport[] = Object.values(Transport);
 
 /** Who sent a message: the socket peer, as ingest saw it. */
 export interface Sender {

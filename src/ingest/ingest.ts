@@ -1,4 +1,4 @@
-// The ingest stage: starts the UDP, TCP and TLS listeners that feed one MessageSink, and stops them.
+// The ingest stage: starts the UDP, TCP, TLS and RELP listeners that feed one MessageSink, and stops them.
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -6,7 +6,9 @@ import { Delivery } from './deliver.js';
 import { resolveLimits, type IngestOptions, type ResolvedLimits } from './options.js';
 import type { SenderTable } from './senders.js';
 import type { MessageSink } from './sink.js';
+import { relpStream } from './relp.js';
 import { IngestStats } from './stats.js';
+import { syslogStream } from './stream-protocol.js';
 import { StreamListener } from './stream.js';
 import { UdpListener, type ListenerContext } from './udp.js';
 
@@ -21,6 +23,7 @@ export interface ListeningAddresses {
   readonly udp?: Endpoint;
   readonly tcp?: Endpoint;
   readonly tls?: Endpoint;
+  readonly relp?: Endpoint;
 }
 
 export interface IngestDeps {
@@ -45,6 +48,7 @@ export class Ingest {
   #udp: UdpListener | null = null;
   #tcp: StreamListener | null = null;
   #tls: StreamListener | null = null;
+  #relp: StreamListener | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: IngestOptions, deps: IngestDeps) {
@@ -65,25 +69,33 @@ export class Ingest {
   async start(): Promise<ListeningAddresses> {
     const o = this.#options;
     if (o.udp.enabled) this.#udp = new UdpListener(o.udp, this.#ctx);
-    if (o.tcp.enabled) this.#tcp = new StreamListener('tcp', o.tcp, this.#ctx);
-    if (o.tls.enabled) this.#tls = new StreamListener('tls', o.tls, this.#ctx);
+    if (o.tcp.enabled) this.#tcp = new StreamListener('tcp', o.tcp, this.#ctx, syslogStream('tcp'));
+    const tlsFiles = { options: o.tls, configKey: 'ingest.tls' };
+    if (o.tls.enabled)
+      this.#tls = new StreamListener('tls', o.tls, this.#ctx, syslogStream('tls'), tlsFiles);
+    if (o.relp?.enabled === true) {
+      const secure = o.relp.tls === true ? tlsFiles : null;
+      this.#relp = new StreamListener('relp', o.relp, this.#ctx, relpStream(), secure);
+    }
     const bound = await Promise.allSettled([
       this.#udp?.listen(),
       this.#tcp?.listen(),
       this.#tls?.listen(),
+      this.#relp?.listen(),
     ]);
     const failed = bound.find((r) => r.status === 'rejected');
     if (failed !== undefined) {
       await this.close();
       throw failed.reason;
     }
-    const [udp, tcp, tls] = bound.map((r) =>
+    const [udp, tcp, tls, relp] = bound.map((r) =>
       r.status === 'fulfilled' ? endpoint(r.value) : undefined,
     );
     const addresses = {
       ...(udp === undefined ? {} : { udp }),
       ...(tcp === undefined ? {} : { tcp }),
       ...(tls === undefined ? {} : { tls }),
+      ...(relp === undefined ? {} : { relp }),
     };
     this.#ctx.log.info({ ...addresses }, 'ingest listening');
     return addresses;
@@ -95,19 +107,25 @@ export class Ingest {
       this.#udp?.close(),
       this.#tcp?.close(),
       this.#tls?.close(),
+      this.#relp?.close(),
     ]).then(() => undefined);
     return this.#closing;
   }
 
-  /** Open TCP and TLS connections right now. */
-  get connections(): { readonly tcp: number; readonly tls: number } {
-    return { tcp: this.#tcp?.connections ?? 0, tls: this.#tls?.connections ?? 0 };
+  /** Open TCP, TLS and RELP connections right now. */
+  get connections(): { readonly tcp: number; readonly tls: number; readonly relp: number } {
+    return {
+      tcp: this.#tcp?.connections ?? 0,
+      tls: this.#tls?.connections ?? 0,
+      relp: this.#relp?.connections ?? 0,
+    };
   }
 
-  /** Resolves once no TCP or TLS connection is open: for shutdown and for tests. */
+  /** Resolves once no TCP, TLS or RELP connection is open: for shutdown and for tests. */
   async whenNoConnections(): Promise<void> {
-    while (this.connections.tcp + this.connections.tls > 0) {
-      await Promise.all([this.#tcp?.whenNoConnections(), this.#tls?.whenNoConnections()]);
+    const streams = [this.#tcp, this.#tls, this.#relp].filter((s) => s !== null);
+    while (streams.some((s) => s.connections > 0)) {
+      await Promise.all(streams.map((s) => s.whenNoConnections()));
     }
   }
 }

@@ -26,14 +26,21 @@ export interface TlsListenerOptions extends ListenerOptions {
   readonly requestClientCert?: boolean;
 }
 
+export interface RelpListenerOptions extends ListenerOptions {
+  /** RELP over TLS, with the certificate files, CA and client-certificate rule of `tls`. */
+  readonly tls?: boolean;
+}
+
 export interface IngestOptions {
   readonly udp: UdpListenerOptions;
   readonly tcp: ListenerOptions;
   readonly tls: TlsListenerOptions;
+  /** RELP (rsyslog omrelp): acknowledged delivery. Off when absent. */
+  readonly relp?: RelpListenerOptions;
   /** Largest message, bytes. Default 8192 (rsyslog's default). Larger ones are counted and skipped. */
   readonly maxMessageSize?: number;
   /**
-   * Open TCP + TLS connections per listener. When all are taken, the oldest connection still
+   * Open TCP, TLS or RELP connections per listener. When all are taken, the oldest connection still
    * waiting for its first frame makes room for a new one; with none, the new one is refused.
    * Default 1000.
    */

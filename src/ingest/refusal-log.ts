@@ -1,4 +1,4 @@
-// Sums a stream listener's refused and cut-short connections into one warning per interval, so a flood cannot flood the log too.
+// Sums a stream listener's refused and cut-short connections (protocol errors included) into one warning per interval, so a flood cannot flood the log too.
 import { CappedTally } from '../core/capped-tally.js';
 import type { Logger } from '../core/logger.js';
 
@@ -11,6 +11,7 @@ export const REFUSALS = [
   'handshakeTimeout',
   'handshakeFailed',
   'clientCertRefused',
+  'protocolError',
 ] as const;
 
 /** Why a connection was turned away: refused at connect, or closed before it delivered anything. */
@@ -31,6 +32,7 @@ export class RefusalLog {
   #counts = new Map<Refusal, number>();
   readonly #peers = new CappedTally<string>(MAX_PEERS_TRACKED);
   #lastError: string | null = null;
+  #lastProtocolError: string | null = null;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(log: Logger, transport: string, intervalMs: number) {
@@ -39,11 +41,17 @@ export class RefusalLog {
     this.#intervalMs = intervalMs;
   }
 
-  /** Records one refusal; `error` is a TLS failure reason, kept (the last one) for the summary. */
+  /**
+   * Records one refusal; `error` is a TLS failure reason or, for `protocolError`, what the peer
+   * got wrong: the last one of each is kept for the summary.
+   */
   note(kind: Refusal, peer: string, error?: string): void {
     this.#counts.set(kind, (this.#counts.get(kind) ?? 0) + 1);
     this.#peers.add(peer);
-    if (error !== undefined) this.#lastError = error;
+    if (error !== undefined) {
+      if (kind === 'protocolError') this.#lastProtocolError = error;
+      else this.#lastError = error;
+    }
     if (this.#timer === null) {
       this.#timer = setTimeout(() => {
         this.#flush();
@@ -78,12 +86,14 @@ export class RefusalLog {
         peers: Object.fromEntries(busiest),
         ...(total > shown ? { fromOtherPeers: total - shown } : {}),
         ...(this.#lastError === null ? {} : { lastTlsError: this.#lastError }),
+        ...(this.#lastProtocolError === null ? {} : { lastProtocolError: this.#lastProtocolError }),
       },
       `${this.#transport} listener refused or cut short ${total} connections within ${formatSeconds(this.#intervalMs)}`,
     );
     this.#counts = new Map();
     this.#peers.clear();
     this.#lastError = null;
+    this.#lastProtocolError = null;
   }
 }
 

@@ -12,7 +12,7 @@ export interface TransportCounters {
   droppedNotAllowed: number;
   /** Messages or frames over `maxMessageSize`, skipped. */
   oversized: number;
-  /** Octet counts that could not be trusted, and streams cut mid-frame. */
+  /** Octet counts that could not be trusted, streams cut mid-frame, RELP sessions ended for a protocol error. */
   framingErrors: number;
   /** Messages delivered with replacement characters. */
   invalidUtf8: number;
@@ -63,6 +63,7 @@ export class IngestStats {
   readonly udp: TransportCounters = newCounters();
   readonly tcp: TransportCounters = newCounters();
   readonly tls: TransportCounters = newCounters();
+  readonly relp: TransportCounters = newCounters();
   readonly udpSockets: Record<string, UdpSocketReport> = {};
   readonly udpReceiver: UdpReceiverCounters = { restarts: 0, backlogDropped: 0 };
 
@@ -75,6 +76,7 @@ export class IngestStats {
       udp: { ...this.udp },
       tcp: { ...this.tcp },
       tls: { ...this.tls },
+      relp: { ...this.relp },
       udpSockets: { ...this.udpSockets },
       udpReceiver: { ...this.udpReceiver },
     };

@@ -1,15 +1,22 @@
-// TCP and TLS (RFC 5425) syslog listener: allowlist and connection slots at connect, deadlines, RFC 6587 framing.
+// Stream listener for TCP, TLS (RFC 5425) and RELP: allowlist and connection slots at connect, deadlines, then the protocol's reader.
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { listenOrFail } from '../core/listen.js';
-import { FrameSplitter } from './framing.js';
 import { formatEndpoint, type ListenerOptions, type TlsListenerOptions } from './options.js';
 import { RefusalLog } from './refusal-log.js';
 import { ConnectionSlots, type Slot } from './slots.js';
+import type { StreamProtocol, StreamReader } from './stream-protocol.js';
 import { createTlsServer } from './tls-server.js';
 import type { ListenerContext } from './udp.js';
 
-export type StreamTransport = 'tcp' | 'tls';
+export type StreamTransport = 'tcp' | 'tls' | 'relp';
+
+/** The certificate files of a listener that speaks TLS, and the config key they come from. */
+export interface StreamTls {
+  readonly options: TlsListenerOptions;
+  /** `ingest.tls`: named in errors about the files. */
+  readonly configKey: string;
+}
 
 /** One accepted connection. */
 interface Connection {
@@ -19,6 +26,8 @@ interface Connection {
   readonly slot: Slot<net.Socket>;
   /** Closes the connection if no complete frame has arrived by then; null once one has. */
   firstFrameTimer: NodeJS.Timeout | null;
+  /** The protocol's reader, once the connection is served. */
+  reader: StreamReader | null;
 }
 
 /**
@@ -28,8 +37,11 @@ interface Connection {
  */
 export class StreamListener {
   readonly #transport: StreamTransport;
-  readonly #options: ListenerOptions | TlsListenerOptions;
+  readonly #options: ListenerOptions;
+  /** null: the protocol reads the raw socket at once; else after the TLS handshake. */
+  readonly #tls: StreamTls | null;
   readonly #ctx: ListenerContext;
+  readonly #protocol: StreamProtocol;
   readonly #server: net.Server;
   readonly #slots: ConnectionSlots<net.Socket>;
   readonly #refusals: RefusalLog;
@@ -45,12 +57,16 @@ export class StreamListener {
 
   constructor(
     transport: StreamTransport,
-    options: ListenerOptions | TlsListenerOptions,
+    options: ListenerOptions,
     ctx: ListenerContext,
+    protocol: StreamProtocol,
+    tls: StreamTls | null = null,
   ) {
     this.#transport = transport;
     this.#options = options;
+    this.#tls = tls;
     this.#ctx = ctx;
+    this.#protocol = protocol;
     this.#slots = new ConnectionSlots(ctx.limits);
     this.#refusals = new RefusalLog(ctx.log, transport, ctx.limits.refusalLogIntervalMs);
     this.#server = net.createServer({ allowHalfOpen: false }, (socket) => {
@@ -60,7 +76,7 @@ export class StreamListener {
 
   /** Binds; resolves with the bound address. Rejects with TLS_CONFIG_INVALID or LISTEN_FAILED. */
   async listen(): Promise<AddressInfo> {
-    if (this.#transport === 'tls') this.#tlsServer = await this.#wireTlsServer();
+    if (this.#tls !== null) this.#tlsServer = await this.#wireTlsServer(this.#tls);
     const { address, port } = this.#options;
     const server = this.#server;
     await listenOrFail(
@@ -92,7 +108,10 @@ export class StreamListener {
         resolve();
       });
     });
-    for (const c of this.#open.values()) c.carrier.end();
+    for (const c of this.#open.values()) {
+      c.reader?.close();
+      c.carrier.end();
+    }
     const timer = setTimeout(() => {
       for (const c of this.#open.values()) cut(c);
     }, this.#ctx.limits.closeGraceMs);
@@ -143,7 +162,13 @@ export class StreamListener {
     if (admission.evicted !== null) this.#evict(admission.evicted);
     counters.connectionsTotal++;
     counters.connectionsOpen++;
-    const conn: Connection = { raw, carrier: raw, slot: admission.slot, firstFrameTimer: null };
+    const conn: Connection = {
+      raw,
+      carrier: raw,
+      slot: admission.slot,
+      firstFrameTimer: null,
+      reader: null,
+    };
     this.#open.set(raw, conn);
     const key = `${peer}|${raw.remotePort ?? 0}`;
     this.#byPeer.set(key, conn);
@@ -194,30 +219,27 @@ export class StreamListener {
     this.#slots.framed(conn.slot);
   }
 
-  /** Reads frames from `carrier` (the raw socket, or its TLS wrapper) until it closes. */
+  /** Reads the protocol from `carrier` (the raw socket, or its TLS wrapper) until it closes. */
   #serve(conn: Connection, carrier: net.Socket, peer: string): void {
-    const { senders, stats, clock, limits, log, delivery } = this.#ctx;
+    const { senders, stats, clock, limits, log } = this.#ctx;
     const transport = this.#transport;
     const counters = stats[transport];
-    let sender = senders.touch(peer, clock.now());
-    let receivedAt = clock.now();
-    let waiting = true;
-    const splitter = new FrameSplitter(
-      { maxFrameSize: limits.maxStreamFrame },
-      {
-        frame: (buf, start, end) => {
-          delivery.deliver(buf, start, end, sender, counters, transport, receivedAt);
-        },
-        oversized: () => {
-          sender.oversized++;
-          counters.oversized++;
-        },
-        framingError: (reason) => {
-          counters.framingErrors++;
-          log.debug({ peer: sender.address, transport, reason }, 'framing error, resynchronising');
-        },
+    const served = {
+      carrier,
+      sender: senders.touch(peer, clock.now()),
+      receivedAt: clock.now(),
+      fail: (reason: string) => {
+        counters.framingErrors++;
+        this.#refusals.note('protocolError', conn.slot.sender, reason);
+        log.debug(
+          { peer: conn.slot.sender, transport, reason },
+          'protocol error, connection closed',
+        );
       },
-    );
+    };
+    const reader = this.#protocol(served, this.#ctx, counters);
+    conn.reader = reader;
+    let waiting = true;
     conn.carrier = carrier;
     if (carrier !== conn.raw) {
       // After the handshake, TLS errors surface on the wrapper: unheard, they would be thrown.
@@ -226,26 +248,29 @@ export class StreamListener {
         log.debug({ err: e, peer, transport }, 'connection error');
       });
     }
-    if (this.#closing !== null) carrier.end();
+    if (this.#closing !== null) {
+      reader.close();
+      carrier.end();
+    }
     carrier.on('data', (chunk: Buffer) => {
-      receivedAt = clock.now();
+      served.receivedAt = clock.now();
       // Looked up per read rather than kept: a long connection must not outlive its record's eviction.
-      sender = senders.touch(peer, receivedAt);
+      served.sender = senders.touch(peer, served.receivedAt);
       if (!waiting) {
-        splitter.push(chunk);
+        reader.push(chunk);
         return;
       }
       // Checked per read rather than in the frame callback, which must stay as lean as it was:
       // the pipeline's speed is bound to it. Only this push can deliver frames meanwhile.
       const delivered = counters.messages;
-      splitter.push(chunk);
+      reader.push(chunk);
       if (counters.messages !== delivered) {
         waiting = false;
         this.#framed(conn);
       }
     });
     carrier.on('end', () => {
-      splitter.end();
+      reader.end();
     });
     if (limits.idleTimeoutMs > 0) {
       carrier.setTimeout(limits.idleTimeoutMs, () => {
@@ -256,11 +281,16 @@ export class StreamListener {
   }
 
   /** The TLS server, with the handlers that serve, refuse and count its connections. */
-  async #wireTlsServer(): Promise<tls.Server> {
-    const o = this.#options as TlsListenerOptions;
-    const requireCert = o.requestClientCert === true;
-    const server = await createTlsServer(o, this.#ctx.limits.handshakeTimeoutMs);
-    const { log, stats } = this.#ctx;
+  async #wireTlsServer(files: StreamTls): Promise<tls.Server> {
+    const requireCert = files.options.requestClientCert === true;
+    const server = await createTlsServer(
+      files.options,
+      this.#ctx.limits.handshakeTimeoutMs,
+      files.configKey,
+    );
+    const { log } = this.#ctx;
+    const transport = this.#transport;
+    const counters = this.#ctx.stats[transport];
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       const conn = this.#connectionOf(socket);
       const peer = conn?.raw.remoteAddress;
@@ -270,12 +300,9 @@ export class StreamListener {
       }
       if (requireCert && !socket.authorized) {
         const reason = String(socket.authorizationError);
-        stats.tls.handshakeErrors++;
+        counters.handshakeErrors++;
         this.#refusals.note('clientCertRefused', conn.slot.sender, reason);
-        log.debug(
-          { peer, transport: 'tls', reason },
-          'TLS client refused: no valid client certificate',
-        );
+        log.debug({ peer, transport, reason }, 'TLS client refused: no valid client certificate');
         socket.destroy();
         conn.raw.destroy();
         return;
@@ -291,13 +318,13 @@ export class StreamListener {
       if (counted) return;
       conn.raw.destroy();
       if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
-        stats.tls.handshakeTimeouts++;
+        counters.handshakeTimeouts++;
         this.#refusals.note('handshakeTimeout', conn.slot.sender);
       } else {
-        stats.tls.handshakeErrors++;
+        counters.handshakeErrors++;
         this.#refusals.note('handshakeFailed', conn.slot.sender, e.message);
       }
-      log.debug({ err: e, peer: conn.slot.sender, transport: 'tls' }, 'TLS handshake failed');
+      log.debug({ err: e, peer: conn.slot.sender, transport }, 'TLS handshake failed');
     });
     return server;
   }

@@ -12,11 +12,12 @@ import type { TlsListenerOptions } from './options.js';
 export async function createTlsServer(
   o: TlsListenerOptions,
   handshakeTimeoutMs: number,
+  configKey = 'ingest.tls',
 ): Promise<tls.Server> {
   const read = (what: string, path: string | undefined): Promise<Buffer | undefined> =>
     path === undefined || path === ''
       ? Promise.resolve(undefined)
-      : readTlsFile(`ingest.tls.${what}`, path);
+      : readTlsFile(`${configKey}.${what}`, path);
   const [cert, key, ca] = await Promise.all([
     read('cert', o.cert),
     read('key', o.key),

@@ -1,7 +1,7 @@
 // The server side of the admin API: answers status, bans, ban/unban and reload from the live parts.
 import type { Clock } from '../core/clock.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
-import type { Ban, Transport } from '../core/types.js';
+import { TRANSPORTS, type Ban } from '../core/types.js';
 import { fleetbanVersion } from '../core/version.js';
 import type {
   BanCommand,
@@ -45,8 +45,6 @@ export interface ControlPlaneParts {
   /** The never-ban list and its counters. */
   readonly neverBan?: () => NeverBanReport;
 }
-
-const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
 
 export class ServerControlPlane implements ControlPlane {
   readonly #p: ControlPlaneParts;

@@ -1,6 +1,6 @@
 // Gathers the live counters of every part into Prometheus metric families for GET /metrics.
 import type { MetricFamily, MetricSample } from '../control/metrics.js';
-import type { Transport } from '../core/types.js';
+import { TRANSPORTS } from '../core/types.js';
 import type { IngestStats, TransportCounters } from '../ingest/stats.js';
 import type { JailStats } from '../jails/engine.js';
 import type { StoreStats } from '../store/store.js';
@@ -16,8 +16,6 @@ export interface MetricSources {
   readonly bans: BanManagerStats;
   readonly senders: number;
 }
-
-const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
 
 type Kind = MetricFamily['type'];
 

@@ -64,6 +64,12 @@ export function ingestOptions(c: FleetbanConfig): IngestOptions {
       ...(i.tls.ca !== '' ? { ca: i.tls.ca } : {}),
       requestClientCert: i.tls.requireClientCert,
     },
+    relp: {
+      enabled: i.relp.enabled,
+      address: i.relp.address,
+      port: i.relp.port,
+      tls: i.relp.tls,
+    },
     maxMessageSize: i.maxMessageSize,
     maxConnections: i.maxConnections,
     maxConnectionsPerSender: i.maxConnectionsPerSender,

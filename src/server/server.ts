@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { CidrSet, type Cidr } from '../core/ip.js';
+import { TRANSPORTS } from '../core/types.js';
 import type { Logger } from '../core/logger.js';
 import type { JailConfig } from '../jails/jail-config.js';
 import { loadJails } from '../config/jails-dir.js';
@@ -396,7 +397,15 @@ export class FleetbanServer {
       await this.#agentRegistry.flush();
       await this.#store.close();
       await this.#banLog.close();
-      this.#logger.info('fleetban stopped');
+      // What this run took in, final once ingest is closed: the counters start again at zero.
+      const stats = this.#ingest.stats;
+      this.#logger.info(
+        {
+          messages: Object.fromEntries(TRANSPORTS.map((t) => [t, stats.of(t).messages])),
+          parsed: this.#pipeline.stats.parsed,
+        },
+        'fleetban stopped',
+      );
     })();
     return this.#closing;
   }

@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 
 /** A small seeded generator (mulberry32): the same seed gives the same log on every machine. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

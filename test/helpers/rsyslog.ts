@@ -9,10 +9,11 @@ import { waitFor } from './wait.js';
 const INSTALL_HINT =
   'apt-get install rsyslog (or npm run test:all as root, which installs what the tests need)';
 
-/** How the instance forwards: TCP octet-counted RFC 5424, or UDP in the traditional (RFC 3164) format. */
+/** How the instance forwards: TCP octet-counted RFC 5424, UDP in the traditional (RFC 3164) format, or RELP (omrelp, RFC 5424). */
 export const Forwarding = {
   TCP_RFC5424: 'tcp-rfc5424',
   UDP_TRADITIONAL: 'udp-traditional',
+  RELP_RFC5424: 'relp-rfc5424',
 } as const;
 export type Forwarding = (typeof Forwarding)[keyof typeof Forwarding];
 
@@ -21,6 +22,8 @@ export interface RsyslogOptions {
   readonly hostname: string;
   readonly forwarding: Forwarding;
   readonly target: { readonly address: string; readonly port: number };
+  /** RELP over TLS: the CA that signs the server, and this host's certificate and key (PEM files). */
+  readonly relpTls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
 
 /** Finds rsyslogd and logger, or throws saying how to install them: these tests never skip silently. */
@@ -35,16 +38,36 @@ export function requireRsyslog(): { readonly rsyslogd: string; readonly logger: 
   return { rsyslogd, logger };
 }
 
-/** The rsyslog.conf of one instance: a private unix socket in, one omfwd action out. */
+/** omrelp ships apart from rsyslog, in Debian's rsyslog-relp. */
+export function requireOmrelp(): void {
+  const path = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/rsyslog/omrelp.so`;
+  if (!existsSync(path))
+    throw new Error(
+      `${path} not found: apt-get install rsyslog-relp (or npm run test:all as root, which installs what the tests need)`,
+    );
+}
+
+/** omrelp's TLS settings: the server must present a certificate for "localhost" signed by the CA. */
+function relpTls(options: RsyslogOptions): string {
+  const t = options.relpTls;
+  if (t === undefined) return '';
+  return ` tls="on" tls.caCert="${t.ca}" tls.myCert="${t.cert}" tls.myPrivKey="${t.key}" tls.authMode="name" tls.permittedPeer=["localhost"]`;
+}
+
+/** The rsyslog.conf of one instance: a private unix socket in, one forwarding action out. */
 export function rsyslogConfig(dir: string, socket: string, options: RsyslogOptions): string {
   const { address, port } = options.target;
-  const action =
-    options.forwarding === Forwarding.TCP_RFC5424
-      ? `action(type="omfwd" target="${address}" port="${port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")`
-      : `action(type="omfwd" target="${address}" port="${port}" protocol="udp" template="RSYSLOG_TraditionalForwardFormat")`;
+  const actions: Record<Forwarding, string> = {
+    [Forwarding.TCP_RFC5424]: `action(type="omfwd" target="${address}" port="${port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")`,
+    [Forwarding.UDP_TRADITIONAL]: `action(type="omfwd" target="${address}" port="${port}" protocol="udp" template="RSYSLOG_TraditionalForwardFormat")`,
+    // Retried for ever, every second: while fleetban restarts, messages wait in rsyslog's queue.
+    [Forwarding.RELP_RFC5424]: `action(type="omrelp" target="${address}" port="${port}" template="RSYSLOG_SyslogProtocol23Format"${relpTls(options)} action.resumeRetryCount="-1" action.resumeInterval="1")`,
+  };
+  const action = actions[options.forwarding];
   return [
     `global(workDirectory="${dir}" localHostname="${options.hostname}")`,
     'module(load="imuxsock" SysSock.Use="off")',
+    ...(options.forwarding === Forwarding.RELP_RFC5424 ? ['module(load="omrelp")'] : []),
     // Each test line comes from one logger process; no rate limit may hold any of them back.
     `input(type="imuxsock" Socket="${socket}" CreatePath="on" RateLimit.Interval="0")`,
     action,
@@ -55,6 +78,7 @@ export function rsyslogConfig(dir: string, socket: string, options: RsyslogOptio
 /** Starts `rsyslogd -n -f CONF -i PIDFILE` in a temp dir; resolves once its input socket exists. */
 export async function startRsyslog(options: RsyslogOptions): Promise<RsyslogClient> {
   const bins = requireRsyslog();
+  if (options.forwarding === Forwarding.RELP_RFC5424) requireOmrelp();
   const dir = await mkdtemp(join(tmpdir(), `fleetban-rsyslog-${options.hostname}-`));
   const socket = join(dir, 'log.sock');
   const conf = join(dir, 'rsyslog.conf');

@@ -20,6 +20,7 @@ export interface ReadyInfo {
   readonly udp?: ListenerAddress;
   readonly tcp?: ListenerAddress;
   readonly tls?: ListenerAddress;
+  readonly relp?: ListenerAddress;
   readonly admin: { readonly socket?: string };
   readonly agents?: { readonly address: string; readonly port: number };
 }

@@ -93,8 +93,9 @@ describe('rsyslog snippets in packaging/rsyslog', () => {
 
   const files = readdirSync(SNIPPETS).filter((f) => f.endsWith('.conf'));
 
-  it('ships the UDP, TCP and TLS snippets', () => {
+  it('ships the UDP, TCP, TLS and RELP snippets', () => {
     assert.deepEqual(files.sort(), [
+      '60-fleetban-relp.conf',
       '60-fleetban-tcp.conf',
       '60-fleetban-tls.conf',
       '60-fleetban-udp.conf',

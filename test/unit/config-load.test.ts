@@ -237,6 +237,11 @@ describe('fleetban.json', () => {
         ['ingest.tls.key'],
       ],
       [
+        'RELP over TLS without cert',
+        { ingest: { relp: { enabled: true, tls: true } } },
+        ['ingest.relp.tls', 'ingest.tls.cert'],
+      ],
+      [
         'client certs without CA',
         { ingest: { tls: { requireClientCert: true } } },
         ['ingest.tls.requireClientCert', 'ingest.tls.ca'],
