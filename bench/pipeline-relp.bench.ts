@@ -6,7 +6,7 @@ import { benchCores, printMachine } from './lib/machine.js';
 import { pollUntil } from './lib/proc.js';
 import { fmtInt, fmtRatio, median, printTable, verdict, writeResult } from './lib/report.js';
 import { Rsyslog, startRelpRelay } from './lib/rsyslog.js';
-import { reason, withTempDir } from './lib/scratch.js';
+import { attempt, withTempDir, type Outcome } from './lib/scratch.js';
 import { tcpblast, type SenderReport } from './lib/senders.js';
 import { ensureAuthLog, ensureSender, ensureWireLines } from './lib/tools.js';
 
@@ -30,7 +30,6 @@ interface Run {
   readonly seconds: number;
   readonly sent: number;
 }
-type Outcome<T> = { readonly ok: T } | { readonly error: string };
 
 /** How far the receiver has got: a count, and whether it is final (rsyslog's file is only counted once it stops growing). */
 type Progress = () => Promise<{ readonly n: number; readonly done: boolean }>;
@@ -131,13 +130,6 @@ function rsyslogRun(file: string, sender: string): Promise<Run> {
   });
 }
 
-async function attempt<T>(body: () => Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: await body() };
-  } catch (e) {
-    return { error: reason(e) };
-  }
-}
 
 async function main(): Promise<void> {
   printMachine();

@@ -15,7 +15,7 @@ import {
   writeResult,
 } from './lib/report.js';
 import { Rsyslog } from './lib/rsyslog.js';
-import { reason, withTempDir } from './lib/scratch.js';
+import { attempt, withTempDir, type Outcome } from './lib/scratch.js';
 import { tcpblast, type SenderReport } from './lib/senders.js';
 import { ensureAuthLog, ensureSender, ensureWireLines } from './lib/tools.js';
 
@@ -56,7 +56,6 @@ interface RsyslogRun {
   readonly sent: number;
 }
 
-type Outcome<T> = { readonly ok: T } | { readonly error: string };
 
 /** Waits until the active ban count has stopped moving (bans are written after the lines are counted). */
 async function settledStatus(server: FleetbanServer): Promise<StatusView> {
@@ -192,13 +191,6 @@ async function rsyslogRun(
   });
 }
 
-async function attempt<T>(body: () => Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: await body() };
-  } catch (e) {
-    return { error: reason(e) };
-  }
-}
 
 async function main(): Promise<void> {
   printMachine();

@@ -13,7 +13,7 @@ import { benchCores, cpuSeconds, printMachine, readSysctl } from './lib/machine.
 import { runOk } from './lib/proc.js';
 import { fmtInt, median, medianRun, printTable, verdict, writeResult } from './lib/report.js';
 import { Rsyslog } from './lib/rsyslog.js';
-import { reason, withTempDir } from './lib/scratch.js';
+import { attempt, reason, withTempDir, type Outcome } from './lib/scratch.js';
 import { udpblast, type SenderReport } from './lib/senders.js';
 import { ensureAuthLog, ensureSender, ensureWireLines } from './lib/tools.js';
 
@@ -60,7 +60,6 @@ interface UdpRun {
   readonly bufferCapped?: boolean;
 }
 
-type Outcome<T> = { readonly ok: T } | { readonly error: string };
 
 /** Resolves once `read` has returned the same value for `quietMs` (the receiver has drained). */
 async function settle(
@@ -156,13 +155,6 @@ async function rsyslogRun(binary: string, file: string): Promise<UdpRun> {
   });
 }
 
-async function attempt<T>(body: () => Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: await body() };
-  } catch (e) {
-    return { error: reason(e) };
-  }
-}
 
 function describe(o: Outcome<UdpRun>): string {
   if ('error' in o) return `not measured: ${o.error}`;

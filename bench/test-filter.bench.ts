@@ -16,7 +16,7 @@ import {
   verdict,
   writeResult,
 } from './lib/report.js';
-import { reason, withTempDir } from './lib/scratch.js';
+import { attempt, withTempDir, type Outcome } from './lib/scratch.js';
 import { ensureAuthLog } from './lib/tools.js';
 
 const TARGET_RATIO = 20;
@@ -44,7 +44,6 @@ interface FilterRun {
   readonly peakRssMB: number | null;
 }
 
-type Outcome<T> = { readonly ok: T } | { readonly error: string };
 
 /** Runs the command under GNU time (for peak RSS) when it is installed. */
 async function timed(dir: string, cmd: string, args: readonly string[]) {
@@ -102,13 +101,6 @@ function fail2banRun(log: string): Promise<FilterRun> {
   });
 }
 
-async function attempt<T>(body: () => Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: await body() };
-  } catch (e) {
-    return { error: reason(e) };
-  }
-}
 
 function describe(o: Outcome<FilterRun>): string {
   if ('error' in o) return `not measured: ${o.error}`;

@@ -33,3 +33,14 @@ export async function withKeptDir<T>(
 export function reason(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
 }
+
+/** A run's result, or why it failed: one failed run does not end the benchmark. */
+export type Outcome<T> = { readonly ok: T } | { readonly error: string };
+
+export async function attempt<T>(body: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: await body() };
+  } catch (e) {
+    return { error: reason(e) };
+  }
+}

@@ -303,9 +303,10 @@ test('agent killed and restarted: the kernel keeps enforcing, the restart restor
 });
 
 test('central server killed: bans stay and expire on time; the agent reconnects and catches up', async () => {
+  // Taken before the ban exists: its 3 s run from a moment after this one.
+  const banned = Date.now();
   await cli('ban', '10.77.0.60', '--for', '3s');
   await cli('ban', ATTACKER, '--for', '1h');
-  const banned = Date.now();
   await waitForSet(
     NS.host,
     (k) => k.includes('10.77.0.60') && k.includes(ATTACKER),
