@@ -130,7 +130,6 @@ function rsyslogRun(file: string, sender: string): Promise<Run> {
   });
 }
 
-
 async function main(): Promise<void> {
   printMachine();
   console.log(

@@ -56,7 +56,6 @@ interface RsyslogRun {
   readonly sent: number;
 }
 
-
 /** Waits until the active ban count has stopped moving (bans are written after the lines are counted). */
 async function settledStatus(server: FleetbanServer): Promise<StatusView> {
   let last = await server.status();
@@ -190,7 +189,6 @@ async function rsyslogRun(
     }
   });
 }
-
 
 async function main(): Promise<void> {
   printMachine();

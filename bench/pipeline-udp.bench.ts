@@ -60,7 +60,6 @@ interface UdpRun {
   readonly bufferCapped?: boolean;
 }
 
-
 /** Resolves once `read` has returned the same value for `quietMs` (the receiver has drained). */
 async function settle(
   read: () => Promise<number>,
@@ -154,7 +153,6 @@ async function rsyslogRun(binary: string, file: string): Promise<UdpRun> {
     }
   });
 }
-
 
 function describe(o: Outcome<UdpRun>): string {
   if ('error' in o) return `not measured: ${o.error}`;

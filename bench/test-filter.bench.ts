@@ -44,7 +44,6 @@ interface FilterRun {
   readonly peakRssMB: number | null;
 }
 
-
 /** Runs the command under GNU time (for peak RSS) when it is installed. */
 async function timed(dir: string, cmd: string, args: readonly string[]) {
   const rssFile = join(dir, 'rss');
@@ -100,7 +99,6 @@ function fail2banRun(log: string): Promise<FilterRun> {
     };
   });
 }
-
 
 function describe(o: Outcome<FilterRun>): string {
   if ('error' in o) return `not measured: ${o.error}`;
