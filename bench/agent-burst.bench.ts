@@ -1,5 +1,5 @@
 // Benchmark: a burst of 10,000 bans within one second reaching a connected, synced agent's nft set.
-// Run (root): npx tsc -p . && node dist/bench/agent-burst.bench.js [--bans 10000] [--spread-ms 1000] [--base 100000] [--runs 3] [--keep DIR]
+// Run (root): npx tsc -p . && node dist/bench/agent-burst.bench.js [--bans 10000] [--spread-ms 1000] [--base 100000] [--runs 3] [--keep DIR] [--cpu-prof DIR: server and agent profiles]
 // The server (sshd jail, maxretry 1) gets one failure line per attacker over one TCP connection,
 // in 20 chunks spread over --spread-ms; the agent already holds --base bans from the store.
 // Convergence = first line sent → the agent's nft batch that completes the burst returned (its
@@ -127,6 +127,9 @@ async function main(): Promise<void> {
           storePath: join(dir, 'store'),
           jails: { sshd: sshdJail(1) },
           readyTimeoutMs: 120_000,
+          ...(values['cpu-prof'] === undefined
+            ? {}
+            : { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] }),
         });
         const profile = values['cpu-prof'];
         const agent = await startAgent(rig, teardown, {

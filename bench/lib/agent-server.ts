@@ -25,6 +25,8 @@ export interface AgentServerOptions {
   readonly tcp?: boolean;
   readonly storePath?: string;
   readonly readyTimeoutMs?: number;
+  /** Extra node flags for the server, e.g. `--cpu-prof`. */
+  readonly nodeFlags?: readonly string[];
 }
 
 /** An sshd jail counting fleet-wide, with the counting the benchmark needs. */
@@ -108,7 +110,7 @@ export class AgentServer {
       mail: { enabled: false },
       log: { level: 'warn' },
     };
-    const spawned = await spawnServer(o.dir, o.core, config, o.readyTimeoutMs);
+    const spawned = await spawnServer(o.dir, o.core, config, o.readyTimeoutMs, o.nodeFlags);
     return new AgentServer(spawned.child, spawned.ready as AgentServerReady, spawned.logFile);
   }
 
