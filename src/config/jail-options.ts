@@ -36,7 +36,8 @@ function programsOf(
   );
 }
 
-const JAIL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** What a jail may be called: also what `GET /v1/blocklist.txt?jail=` accepts. */
+export const JAIL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
  * Validates one jails.d file: an object mapping jail names to options. Each jail starts from

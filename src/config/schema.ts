@@ -266,7 +266,7 @@ export const schema = {
   },
   neverBan: {
     adminNetworks: {
-      doc: "Networks no ban may ever cover, on top of those fleetban always protects (loopback, the server's own and listen addresses, ingest.allowedSenders, the addresses agents connect from): jail bans are narrowed around them, manual bans refused, and stored bans that cover them are withheld from agents and GET /v1/nftables.",
+      doc: "Networks no ban may ever cover, on top of those fleetban always protects (loopback, the server's own and listen addresses, ingest.allowedSenders, the addresses agents connect from): jail bans are narrowed around them, manual bans refused, and stored bans that cover them are withheld from agents, GET /v1/nftables and GET /v1/blocklist.txt.",
       format: 'cidr-list',
       default: [] as string[],
       env: 'FLEETBAN_NEVER_BAN_ADMIN_NETWORKS',
@@ -309,7 +309,7 @@ export const schema = {
   },
   agents: {
     enabled: {
-      doc: 'Serve the agent API (ban stream for fleetban agents, GET /v1/nftables for gateways).',
+      doc: 'Serve the agent API (ban stream for fleetban agents, GET /v1/nftables and GET /v1/blocklist.txt for gateways).',
       format: Boolean,
       default: true,
       env: 'FLEETBAN_AGENTS_ENABLED',

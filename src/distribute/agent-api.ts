@@ -1,4 +1,4 @@
-// The agent API listener (HTTP or HTTPS): token check and routing to the ban stream and /v1/nftables, per-agent status.
+// The agent API listener (HTTP or HTTPS): token check and routing to the ban stream, /v1/nftables and /v1/blocklist.txt, per-agent status.
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -24,11 +24,12 @@ import type { BanStore } from '../store/store.js';
 import type { AgentRecord, AgentRegistry } from './agent-registry.js';
 import { AgentStream, StreamEnd } from './agent-stream.js';
 import { agentApiMetrics } from './agent-api-metrics.js';
+import { serveBlocklist } from './blocklist-route.js';
 import { serveNftables } from './nftables-route.js';
 import { AgentApiPath, StreamQuery } from './protocol.js';
 import { bearerOf } from './tokens.js';
 import type { Withhold } from './withhold.js';
-import { WithheldBans } from './withheld-bans.js';
+import { WithheldBans, type WithheldCounts } from './withheld-bans.js';
 
 export interface AgentApiOptions {
   readonly store: BanStore;
@@ -103,8 +104,8 @@ export class AgentApi {
     this.#withheld = new WithheldBans(options.withhold, options.store, options.logger);
   }
 
-  /** Bans withheld from agents and nftables documents since start (status, metrics). */
-  get withheld(): { readonly stream: number; readonly nftables: number } {
+  /** Bans withheld from agents, nftables documents and the blocklist since start (status, metrics). */
+  get withheld(): WithheldCounts {
     return this.#withheld.counts;
   }
 
@@ -242,7 +243,11 @@ export class AgentApi {
     try {
       const url = new URL(`http://agent.invalid${req.url ?? '/'}`);
       const route = req.method === 'GET' ? url.pathname : '';
-      if (route !== AgentApiPath.STREAM && route !== AgentApiPath.NFTABLES) {
+      if (
+        route !== AgentApiPath.STREAM &&
+        route !== AgentApiPath.NFTABLES &&
+        route !== AgentApiPath.BLOCKLIST
+      ) {
         throw new FleetbanError(
           ErrorCode.NOT_FOUND,
           `no such endpoint: ${req.method ?? ''} ${url.pathname}`,
@@ -256,6 +261,12 @@ export class AgentApi {
         this.#log.warn({ err: e }, `cannot save the agent registry: ${describeError(e)}`);
       });
       if (route === AgentApiPath.STREAM) this.#stream(agent, req, res, url.searchParams);
+      else if (route === AgentApiPath.BLOCKLIST)
+        serveBlocklist(req, res, url.searchParams, {
+          store: this.#o.store,
+          withheld: this.#withheld,
+          log: this.#log,
+        });
       else {
         serveNftables(res, url.searchParams, {
           store: this.#o.store,

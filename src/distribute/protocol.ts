@@ -5,6 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 export const AgentApiPath = {
   STREAM: '/v1/agent/stream',
   NFTABLES: '/v1/nftables',
+  BLOCKLIST: '/v1/blocklist.txt',
 } as const;
 
 /** Query parameters the agent may send on the stream request. */
@@ -14,6 +15,9 @@ export const StreamQuery = {
   /** How many elements the agent's nftables sets hold (shown by `fleetban agents list`). */
   SIZE: 'size',
 } as const;
+
+/** Query parameters of `GET /v1/blocklist.txt`: `family=4|6`, `jail=NAME`; absent = all. */
+export const BlocklistQuery = { FAMILY: 'family', JAIL: 'jail' } as const;
 
 /** `GET /v1/nftables?mode=…`: which chains the document hooks. Default `host`. */
 export const NftMode = { HOST: 'host', GATEWAY: 'gateway', BOTH: 'both' } as const;

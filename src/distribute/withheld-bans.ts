@@ -1,4 +1,5 @@
-// Bans kept out of agent streams and nftables documents because they cover a never-ban address, and what follows when that set grows.
+// Bans kept out of agent streams, nftables documents and the blocklist because they cover a never-ban address, and what follows when that set grows.
+import { randomBytes } from 'node:crypto';
 import { formatCidr, maskAddress, type IpAddress } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import type { MetricFamily } from '../control/metrics.js';
@@ -6,7 +7,10 @@ import type { BanStore } from '../store/store.js';
 import type { Withhold } from './withhold.js';
 
 /** Where a withheld ban would have gone. */
-export type WithheldOutput = 'stream' | 'nftables';
+export type WithheldOutput = 'stream' | 'nftables' | 'blocklist';
+
+/** Bans withheld since start, per output. */
+export type WithheldCounts = Readonly<Record<WithheldOutput, number>>;
 
 /** Distinct withheld targets warned about before the memory of what was said is cleared. */
 const WARNED_LIMIT = 4096;
@@ -15,7 +19,10 @@ export class WithheldBans {
   readonly #withhold: Withhold | undefined;
   readonly #store: Pick<BanStore, 'activeTargets' | 'get' | 'stats'>;
   readonly #log: Logger;
-  readonly #counts = { stream: 0, nftables: 0 };
+  readonly #counts = { stream: 0, nftables: 0, blocklist: 0 };
+  /** Differs between runs: a list from another run may differ even at the same generation. */
+  readonly #run = randomBytes(4).toString('hex');
+  #changes = 0;
   /** Targets already reported as withheld (one warning each). */
   readonly #warned = new Set<string>();
   /** Active targets the never-ban list covers, as of its last change. */
@@ -40,8 +47,13 @@ export class WithheldBans {
   }
 
   /** Bans withheld since start, per output. */
-  get counts(): { readonly stream: number; readonly nftables: number } {
+  get counts(): WithheldCounts {
     return { ...this.#counts };
+  }
+
+  /** Changes with each change of the never-ban list (and between runs): part of an ETag. */
+  get generation(): string {
+    return `${this.#run}.${this.#changes}`;
   }
 
   /** Whether a ban of `target` must stay out of `output`; counted (and warned once) if so. */
@@ -53,7 +65,7 @@ export class WithheldBans {
       this.#warned.add(target);
       this.#log.warn(
         { target, output },
-        `ban of ${target} withheld from agents and nftables documents: it covers a never-ban address`,
+        `ban of ${target} withheld from agents, nftables documents and the blocklist: it covers a never-ban address`,
       );
     }
     return true;
@@ -74,6 +86,7 @@ export class WithheldBans {
     const withhold = this.#withhold;
     if (withhold === undefined) return () => undefined;
     const check = (added: readonly IpAddress[] | null): void => {
+      this.#changes++;
       let covered: Set<string>;
       if (added === null) {
         // Anything may have changed (start, reload): every active ban is looked at once.
@@ -107,11 +120,12 @@ export class WithheldBans {
   metrics(): MetricFamily {
     return {
       name: 'fleetban_bans_withheld_total',
-      help: 'Bans left out of agent streams and nftables documents because they cover a never-ban address, by output.',
+      help: 'Bans left out of agent streams, nftables documents and the blocklist because they cover a never-ban address, by output.',
       type: 'counter',
       samples: [
         { labels: { output: 'stream' }, value: this.#counts.stream },
         { labels: { output: 'nftables' }, value: this.#counts.nftables },
+        { labels: { output: 'blocklist' }, value: this.#counts.blocklist },
       ],
     };
   }

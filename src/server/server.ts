@@ -206,7 +206,11 @@ export class FleetbanServer {
       brake: () => this.#brake.report(),
       neverBan: () => {
         const withheld = this.#agentApi.withheld;
-        return neverBanReport(this.#neverBan, guard.stats, withheld.stream + withheld.nftables);
+        return neverBanReport(
+          this.#neverBan,
+          guard.stats,
+          withheld.stream + withheld.nftables + withheld.blocklist,
+        );
       },
     });
     // Next to the LevelDB files: one folder to back up, one owner, one set of permissions.
