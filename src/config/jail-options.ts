@@ -1,5 +1,6 @@
 // Validation of jails.d/*.json files (fail2ban's option names): each jail's filter, programs and patterns, into frozen JailConfig.
 import { ErrorCode, FleetbanError, isFleetbanError } from '../core/errors.js';
+import { JAIL_NAME } from '../core/types.js';
 import { CompiledFilter } from '../jails/filter.js';
 import {
   builtinFilters,
@@ -35,9 +36,6 @@ function programsOf(
       : fail('programs')('program names or * patterns without spaces, brackets or colons'),
   );
 }
-
-/** What a jail may be called: also what `GET /v1/blocklist.txt?jail=` accepts. */
-export const JAIL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
  * Validates one jails.d file: an object mapping jail names to options. Each jail starts from

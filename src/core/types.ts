@@ -8,6 +8,9 @@ export type Transport = (typeof Transport)[keyof typeof Transport];
 /** Every transport, in the order reports list them. */
 export const TRANSPORTS: readonly Transport[] = Object.values(Transport);
 
+/** What a jail may be called (jails.d keys), and so what a `jail=` filter may name. */
+export const JAIL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
 /** Who sent a message: the socket peer, as ingest saw it. */
 export interface Sender {
   /** Canonical peer address (IPv4-mapped IPv6 reported as IPv4). */

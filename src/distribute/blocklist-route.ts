@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { JAIL_NAME } from '../config/jail-options.js';
+import { JAIL_NAME } from '../core/types.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import type { IpFamily } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
