@@ -27,7 +27,7 @@ import { agentApiMetrics } from './agent-api-metrics.js';
 import { serveBlocklist } from './blocklist-route.js';
 import { serveNftables } from './nftables-route.js';
 import { AgentApiPath, StreamQuery } from './protocol.js';
-import { bearerOf } from './tokens.js';
+import { tokenOf } from './tokens.js';
 import type { Withhold } from './withhold.js';
 import { WithheldBans, type WithheldCounts } from './withheld-bans.js';
 
@@ -285,14 +285,14 @@ export class AgentApi {
       if (error.code === ErrorCode.INTERNAL) this.#log.error({ err: e }, 'agent API handler threw');
       const challenge: Record<string, string> =
         error.code === ErrorCode.UNAUTHORIZED
-          ? { 'www-authenticate': 'Bearer realm="fleetban-agents"' }
+          ? { 'www-authenticate': 'Bearer realm="fleetban-agents", Basic realm="fleetban-agents"' }
           : {};
       sendError(res, error, challenge);
     }
   }
 
   #authenticate(req: IncomingMessage): AgentRecord {
-    const token = bearerOf(req.headers.authorization);
+    const token = tokenOf(req.headers.authorization);
     const agent = token === null ? undefined : this.#o.registry.authenticate(token);
     if (agent !== undefined) return agent;
     this.#limiter.failed(req.socket.remoteAddress, token === null ? 'missing' : 'unknown');

@@ -183,11 +183,21 @@ describe('GET /v1/blocklist.txt', () => {
   });
 
   it('answers 401 without a token, or with a wrong one', async () => {
-    for (const headers of [{}, { authorization: 'Bearer nope' }]) {
+    const wrongBasic = `Basic ${Buffer.from('fleetban:nope').toString('base64')}`;
+    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: wrongBasic }]) {
       const { res } = await fetch(port, '/v1/blocklist.txt', headers);
       assert.equal(res.statusCode, 401);
-      assert.match(String(res.headers['www-authenticate']), /^Bearer/);
+      assert.match(String(res.headers['www-authenticate']), /^Bearer realm=.*, Basic realm=/);
     }
+  });
+
+  it('takes the agent token as the password of basic authentication, for gateways', async () => {
+    const plain = await fetch(port, '/v1/blocklist.txt', auth);
+    const token = String(auth['authorization']).replace(/^Bearer /, '');
+    const basic = `Basic ${Buffer.from(`firewall:${token}`).toString('base64')}`;
+    const viaBasic = await fetch(port, '/v1/blocklist.txt', { authorization: basic });
+    assert.equal(viaBasic.res.statusCode, 200);
+    assert.equal(viaBasic.body.toString('utf8'), plain.body.toString('utf8'));
   });
 
   it('answers a matching If-None-Match with 304, and 200 with a new ETag after a ban', async () => {

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
 import { AgentRegistry } from '../../src/distribute/agent-registry.js';
-import { bearerOf, hashToken } from '../../src/distribute/tokens.js';
+import { hashToken, tokenOf } from '../../src/distribute/tokens.js';
 
 describe('agent registry', () => {
   let dir: string;
@@ -85,11 +85,18 @@ describe('agent registry', () => {
     );
   });
 
-  it('reads bearer headers strictly', () => {
-    assert.equal(bearerOf('Bearer abc'), 'abc');
-    assert.equal(bearerOf('bearer  abc '), 'abc');
-    assert.equal(bearerOf('Basic abc'), null);
-    assert.equal(bearerOf('Bearer a b'), null);
-    assert.equal(bearerOf(undefined), null);
+  it('reads the token from Bearer, or as the password of Basic, strictly', () => {
+    const basic = (pair: string): string => `Basic ${Buffer.from(pair).toString('base64')}`;
+    assert.equal(tokenOf('Bearer abc'), 'abc');
+    assert.equal(tokenOf('bearer  abc '), 'abc');
+    assert.equal(tokenOf('Bearer a b'), null);
+    assert.equal(tokenOf(undefined), null);
+    assert.equal(tokenOf(basic('fleetban:abc')), 'abc');
+    assert.equal(tokenOf(basic(':abc')), 'abc', 'any user name, even none');
+    assert.equal(tokenOf(basic('fleetban:a:b')), 'a:b', 'the password runs to the end');
+    assert.equal(tokenOf(basic('abc')), null, 'no colon, no password');
+    assert.equal(tokenOf(basic('fleetban:')), null, 'an empty password is no token');
+    assert.equal(tokenOf('Basic not base64!'), null);
+    assert.equal(tokenOf('Digest abc'), null);
   });
 });
