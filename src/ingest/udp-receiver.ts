@@ -37,6 +37,7 @@ const SLOT_SLACK = 64;
 /** How long an idle recvmmsg waits before looking at the stop flag again. */
 const IDLE_WAIT_MS = 100;
 const ERROR_REPORT_EVERY_MS = 1000;
+const ERROR_PAUSE_MS = 10;
 
 if (parentPort === null) throw new Error('udp-receiver runs only as a worker thread');
 const port: MessagePort = parentPort;
@@ -136,6 +137,8 @@ function runNative(addon: NativeUdp): void {
           errors = 0;
           lastErrorReport = now;
         }
+        // A lasting error (the socket gone bad) must not spin the thread: pause, or stop if asked.
+        Atomics.wait(shared, SharedSlot.stop, 0, ERROR_PAUSE_MS);
       }
       writer.flush();
       continue;

@@ -123,7 +123,10 @@ export class UdpListener {
     const thread = this.#thread;
     if (thread === null) return;
     const exited = new Promise((resolve) => thread.once('exit', resolve));
-    if (this.#shared !== null) Atomics.store(this.#shared, SharedSlot.stop, 1);
+    if (this.#shared !== null) {
+      Atomics.store(this.#shared, SharedSlot.stop, 1);
+      Atomics.notify(this.#shared, SharedSlot.stop);
+    }
     thread.postMessage({ type: 'close' } satisfies ToReceiver);
     const timer = setTimeout(() => void thread.terminate(), CLOSE_TIMEOUT_MS);
     await exited;
