@@ -198,8 +198,8 @@ export class BanManager {
   }
 
   #isActive(target: string): boolean {
-    const ban = this.#deps.store.get(target);
-    return ban !== undefined && (ban.end === null || ban.end > this.#deps.clock.now());
+    const end = this.#deps.store.endOf(target);
+    return end !== undefined && (end === null || end > this.#deps.clock.now());
   }
 
   /** Whether the active ban of `target`, if any, ends before `end` (null = never). */

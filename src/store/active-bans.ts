@@ -97,6 +97,14 @@ export class ActiveBans {
     return slot < 0 ? undefined : this.#ban(slot);
   }
 
+  /** When the ban on `target` ends (null: never), undefined when there is none; no object made. */
+  endOf(target: string): EpochMs | null | undefined {
+    const slot = this.#index.find(target);
+    if (slot < 0) return undefined;
+    const end = this.#end[slot] ?? NaN;
+    return Number.isNaN(end) ? null : end;
+  }
+
   *values(): IterableIterator<Ban> {
     const strings = this.#targetStrings;
     for (let slot = 0; slot < this.#high; slot++) {

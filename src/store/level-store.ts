@@ -200,6 +200,10 @@ export class LevelBanStore implements BanStore {
     return this.#active.get(target);
   }
 
+  endOf(target: string): EpochMs | null | undefined {
+    return this.#active.endOf(target);
+  }
+
   async details(target: string): Promise<BanDetails | null> {
     await this.#ready();
     if (this.#active.get(target) === undefined) return null;

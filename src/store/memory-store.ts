@@ -74,6 +74,10 @@ export class MemoryBanStore implements BanStore {
     return this.#active.get(target);
   }
 
+  endOf(target: string): EpochMs | null | undefined {
+    return this.#active.endOf(target);
+  }
+
   async details(target: string): Promise<BanDetails | null> {
     await this.#ready();
     return this.#active.get(target) === undefined ? null : (this.#details.get(target) ?? null);

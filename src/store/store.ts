@@ -75,6 +75,12 @@ export interface BanStore {
   get(target: string): Ban | undefined;
 
   /**
+   * When the active ban on exactly this target ends (null: permanent), undefined when there is
+   * none: what `get` tells of it, without making a ban object (the jails ask it per failure).
+   */
+  endOf(target: string): EpochMs | null | undefined;
+
+  /**
    * The evidence (hosts, lines) of the active ban on this target, read from storage; null when
    * the target is not banned. Details are deleted with the ban.
    */

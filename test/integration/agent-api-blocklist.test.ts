@@ -18,25 +18,9 @@ import { NeverBanList } from '../../src/server/never-ban.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
 import { MemoryBanStore } from '../../src/store/memory-store.js';
 import type { BanStore, NewBan } from '../../src/store/store.js';
+import { T0, testBan } from './agent-api-client.js';
 
-const T0 = Date.UTC(2026, 0, 1);
-
-function ban(target: string, jail: string): NewBan {
-  return {
-    target,
-    family: target.includes(':') ? 6 : 4,
-    jail,
-    origin: 'jail',
-    attacker: '',
-    start: T0,
-    end: null,
-    banCount: 1,
-    failures: 5,
-    hosts: {},
-    lines: [],
-    reason: 'test',
-  };
-}
+const ban = (target: string, jail: string): NewBan => testBan(target, jail, null);
 
 function cidr(text: string): Cidr {
   return parseCidr(text) ?? assert.fail(text);

@@ -6,6 +6,28 @@ import {
   type DecodeError,
   type StreamMessage,
 } from '../../src/distribute/protocol.js';
+import type { NewBan } from '../../src/store/store.js';
+
+/** The tests' clock start. */
+export const T0 = Date.UTC(2026, 0, 1);
+
+/** A jail ban starting at T0, lasting `minutes` (null: permanent). */
+export function testBan(target: string, jail = 'sshd', minutes: number | null = 10): NewBan {
+  return {
+    target,
+    family: target.includes(':') ? 6 : 4,
+    jail,
+    origin: 'jail',
+    attacker: '',
+    start: T0,
+    end: minutes === null ? null : T0 + minutes * 60_000,
+    banCount: 1,
+    failures: 5,
+    hosts: {},
+    lines: [],
+    reason: 'test',
+  };
+}
 
 export interface StreamTarget {
   readonly port: number;

@@ -13,26 +13,9 @@ import type { StreamMessage } from '../../src/distribute/protocol.js';
 import { NeverBanList } from '../../src/server/never-ban.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
 import type { NewBan } from '../../src/store/store.js';
-import { bodyOf, get, openStream } from './agent-api-client.js';
+import { bodyOf, get, openStream, T0, testBan } from './agent-api-client.js';
 
-const T0 = Date.UTC(2026, 0, 1);
-
-function ban(target: string): NewBan {
-  return {
-    target,
-    family: target.includes(':') ? 6 : 4,
-    jail: 'sshd',
-    origin: 'jail',
-    attacker: '',
-    start: T0,
-    end: T0 + 3600_000,
-    banCount: 1,
-    failures: 5,
-    hosts: {},
-    lines: [],
-    reason: 'test',
-  };
-}
+const ban = (target: string): NewBan => testBan(target, 'sshd', 60);
 
 function cidr(text: string): Cidr {
   return parseCidr(text) ?? assert.fail(text);

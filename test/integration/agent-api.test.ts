@@ -11,27 +11,9 @@ import { AgentRegistry } from '../../src/distribute/agent-registry.js';
 import { StreamEnd } from '../../src/distribute/agent-stream.js';
 import type { BanMessage, StreamMessage } from '../../src/distribute/protocol.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
-import type { NewBan } from '../../src/store/store.js';
-import { bodyOf, get, openStream, type StreamReader } from './agent-api-client.js';
+import { bodyOf, get, openStream, type StreamReader, T0, testBan } from './agent-api-client.js';
 
-const T0 = Date.UTC(2026, 0, 1);
-
-function ban(target: string, jail = 'sshd', minutes: number | null = 10): NewBan {
-  return {
-    target,
-    family: target.includes(':') ? 6 : 4,
-    jail,
-    origin: 'jail',
-    attacker: '',
-    start: T0,
-    end: minutes === null ? null : T0 + minutes * 60_000,
-    banCount: 1,
-    failures: 5,
-    hosts: {},
-    lines: [],
-    reason: 'test',
-  };
-}
+const ban = testBan;
 
 interface Logged {
   level: string;

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PyRegExp, translatePythonRegex } from '../../src/fail2ban/regex.js';
+import { allStrings } from '../helpers/strings.js';
 
 function compile(source: string, multiline = false): PyRegExp {
   const t = translatePythonRegex(source, { multiline });
@@ -113,18 +114,6 @@ function linear(source: string): string {
   return t.ok ? (t.value.variants[0] ?? '') : `refused: ${t.reason}`;
 }
 
-/** Every string over `alphabet` up to `max` characters long. */
-function* strings(alphabet: string, max: number): Generator<string> {
-  let level = [''];
-  yield '';
-  for (let n = 1; n <= max; n++) {
-    const next: string[] = [];
-    for (const s of level) for (const c of alphabet) next.push(s + c);
-    yield* next;
-    level = next;
-  }
-}
-
 test('lookaheads rewritten for the linear engine match the same text with the same groups as the lookahead', () => {
   // [pattern, alphabet, prefix of every subject]: the shapes of fail2ban's filters, made small.
   const cases: readonly [string, string, string][] = [
@@ -152,7 +141,7 @@ test('lookaheads rewritten for the linear engine match the same text with the sa
     assert.ok(t.ok);
     const rewritten = new PyRegExp(t.value);
     let matched = 0;
-    for (const s of strings(alphabet, 6)) {
+    for (const s of allStrings(alphabet, 6)) {
       const subject = prefix + s;
       const want = withLookahead.exec(subject);
       const got = rewritten.exec(subject);

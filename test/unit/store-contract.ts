@@ -109,6 +109,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
       ]);
       assert.equal(again?.seq, 2);
       assert.equal(store.get('192.0.2.1')?.end, T0 + 60 * MIN);
+      assert.equal(store.endOf('192.0.2.1'), T0 + 60 * MIN, 'endOf tells what get does');
+      assert.equal(store.endOf('192.0.2.99'), undefined);
       assert.equal([...store.active()].length, 1);
       assert.deepEqual([...store.activeTargets()], ['192.0.2.1']);
       assert.deepEqual((await store.details('192.0.2.1'))?.lines, ['second']);
@@ -183,6 +185,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         newBan('192.0.2.9', null),
         newBan('192.0.2.2', 20),
       ]);
+      assert.equal(store.endOf('192.0.2.9'), null, 'permanent');
       assert.equal(store.nextExpiry(), T0 + 10 * MIN);
       assert.deepEqual(store.due(T0 + 5 * MIN), []);
       assert.deepEqual(
