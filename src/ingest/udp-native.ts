@@ -1,5 +1,6 @@
 // fleetban's recvmmsg(2) addon (native/udp_recv.c), loaded if it was built: many datagrams per system call.
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { describeError } from '../core/errors.js';
 
 /** The addon's functions; native/udp_recv.c documents each argument. */
@@ -31,7 +32,7 @@ const ADDON = new URL('../../native/udp_recv.node', import.meta.url);
 
 export function loadNativeUdp(): NativeUdpLoad {
   try {
-    const addon = createRequire(import.meta.url)(ADDON.pathname) as NativeUdp;
+    const addon = createRequire(import.meta.url)(fileURLToPath(ADDON)) as NativeUdp;
     return { ok: true, addon };
   } catch (e) {
     return { ok: false, reason: describeError(e) };

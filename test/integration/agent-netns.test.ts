@@ -303,9 +303,18 @@ test('agent killed and restarted: the kernel keeps enforcing, the restart restor
 });
 
 test('central server killed: bans stay and expire on time; the agent reconnects and catches up', async () => {
-  // Taken before the ban exists: its 3 s run from a moment after this one.
-  const banned = Date.now();
-  await cli('ban', '10.77.0.60', '--for', '3s');
+  const short = await runCli([
+    'ban',
+    '10.77.0.60',
+    '--for',
+    '3s',
+    '--json',
+    '--socket',
+    folder().socket,
+  ]);
+  assert.equal(short.code, 0, short.stderr);
+  // The ban's own start, as the server stored it: its 3 s run from there.
+  const banned = (JSON.parse(short.stdout) as { start: number }).start;
   await cli('ban', ATTACKER, '--for', '1h');
   await waitForSet(
     NS.host,
