@@ -197,6 +197,30 @@ function describeReader(reader: UdpReader): void {
       }
     });
 
+    it('names an IPv6 peer canonically and applies the allowlist to it', async () => {
+      const sink = new RecordingSink();
+      const r = rig(
+        { udp: { enabled: true, address: '::1', port: 0 }, allowedSenders: cidrs('::1/128') },
+        sink,
+      );
+      const { port } = await r.udp.listen();
+      const socket = dgram.createSocket('udp6');
+      try {
+        await new Promise<void>((resolve, reject) => {
+          socket.send('<13>from ipv6', port, '::1', (e) => {
+            if (e === null) resolve();
+            else reject(e);
+          });
+        });
+        await sink.waitFor(1);
+        assert.equal(sink.messages[0]?.sender, '::1');
+        assert.equal(r.senders.get('::1')?.messages, 1);
+      } finally {
+        socket.close();
+        await r.udp.close();
+      }
+    });
+
     it('counts oversized datagrams per sender and skips them', async () => {
       const sink = new RecordingSink();
       const r = rig({ maxMessageSize: 32 }, sink);
