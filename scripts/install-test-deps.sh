@@ -5,7 +5,8 @@ set -euo pipefail
 # rsyslog (a real syslog client), rsyslog-gnutls (its TLS driver) and rsyslog-relp (omrelp), nftables and iproute2
 # (network namespaces), fail2ban (its filters, sample logs and fail2ban-regex), openssl (TLS
 # certificates), bsdutils (logger); for the package: mandoc (man page lint), man-db (rendering),
-# systemd (systemd-analyze verify), util-linux (unshare, setpriv); g++, make and python3 to build
+# systemd (systemd-analyze verify), util-linux (unshare, setpriv); redis-server and redis-tools
+# (a real Redis Cluster); g++, make and python3 to build
 # the UDP reader addon.
 need=()
 command -v rsyslogd >/dev/null || need+=(rsyslog)
@@ -18,6 +19,9 @@ command -v mandoc >/dev/null || need+=(mandoc)
 command -v man >/dev/null || need+=(man-db)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v unshare >/dev/null || need+=(util-linux)
+# redis-server and redis-cli: a real Redis Cluster for the redis store backend.
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
 # The recvmmsg UDP reader is a native addon built by node-gyp.
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
@@ -37,5 +41,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # Installing packages may start services; fleetban's tests run their own instances.
 if command -v systemctl >/dev/null; then
-  systemctl stop rsyslog.service fail2ban.service >/dev/null 2>&1 || true
+  systemctl stop rsyslog.service fail2ban.service redis-server.service >/dev/null 2>&1 || true
 fi

@@ -107,7 +107,61 @@ export const booleanTextFormat: ConvictFormat = {
   },
 };
 
+/** "host:port" (IPv6 as [addr]:port). */
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+
+function isHostPort(text: string): boolean {
+  const m = HOST_PORT.exec(text);
+  return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= 65535;
+}
+
+/** Redis Cluster seed nodes: "host:port" each; the environment gives them comma or space separated. */
+export const redisNodesFormat: ConvictFormat = {
+  name: 'redis-nodes',
+  coerce: (value: unknown) =>
+    typeof value === 'string' ? value.split(/[\s,]+/).filter((s) => s !== '') : value,
+  validate: (value: unknown) => {
+    if (!Array.isArray(value)) throw new Error('must be a list of "host:port" seed nodes');
+    for (const node of value)
+      if (typeof node !== 'string' || !isHostPort(node))
+        throw new Error(`"${String(node)}" is not a "host:port" node such as "10.0.0.5:6379"`);
+  },
+};
+
+/** One Redis server, "host:port"; empty for none. */
+export const redisAddressFormat: ConvictFormat = {
+  name: 'redis-address',
+  validate: (value: unknown) => {
+    if (typeof value !== 'string' || (value !== '' && !isHostPort(value)))
+      throw new Error(`"${String(value)}" is not a "host:port" address such as "127.0.0.1:6379"`);
+  },
+};
+
+/** A key prefix that can stand in a Redis hash tag: letters, digits, ".", "_", "-". */
+export const keyPrefixFormat: ConvictFormat = {
+  name: 'redis-key-prefix',
+  validate: (value: unknown) => {
+    if (typeof value !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(value))
+      throw new Error('must be 1 to 64 letters, digits, ".", "_" or "-" (no braces or colons)');
+  },
+};
+
+/** "auto" or a whole number of replicas, 0 or more. */
+export const replicaCountFormat: ConvictFormat = {
+  name: 'replica-count',
+  coerce: (value: unknown) =>
+    typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value,
+  validate: (value: unknown) => {
+    if (value !== 'auto' && (!Number.isInteger(value) || (value as number) < 0))
+      throw new Error('must be "auto" or a whole number of replicas, 0 or more');
+  },
+};
+
 export const allFormats: readonly ConvictFormat[] = [
+  redisNodesFormat,
+  redisAddressFormat,
+  keyPrefixFormat,
+  replicaCountFormat,
   hostBindingsFormat,
   booleanTextFormat,
   durationFormat,

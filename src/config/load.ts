@@ -179,6 +179,7 @@ function checkCrossKeyRules(where: string, c: Omit<FleetbanConfig, never>): void
     );
   }
   checkControlRules(where, c.control);
+  checkRedisRules(where, c.store);
   if (c.ingest.maxConnectionBuffer < c.ingest.maxMessageSize + 16) {
     throw configInvalid(
       where,
@@ -186,6 +187,21 @@ function checkCrossKeyRules(where: string, c: Omit<FleetbanConfig, never>): void
     );
   }
   checkMailRules(where, c.mail);
+}
+
+function checkRedisRules(where: string, store: FleetbanConfig['store']): void {
+  const r = store.redis;
+  if (store.backend !== 'redis') return;
+  if ((r.nodes.length === 0) === (r.address === ''))
+    throw configInvalid(
+      where,
+      'store.backend is redis, so set exactly one of store.redis.nodes (Redis Cluster seed nodes) and store.redis.address (one standalone Redis)',
+    );
+  if ((r.tls.cert === '') !== (r.tls.key === ''))
+    throw configInvalid(
+      where,
+      'store.redis.tls.cert and store.redis.tls.key go together: set both or neither',
+    );
 }
 
 function checkControlRules(where: string, control: FleetbanConfig['control']): void {

@@ -5,6 +5,12 @@ const MiB = 1024 * 1024;
 
 export const schema = {
   store: {
+    backend: {
+      doc: 'Where bans live: level (the embedded LevelDB store, one server) or redis (Redis Cluster or one Redis server, shared by several fleetban servers; see store.redis).',
+      format: ['level', 'redis'],
+      default: 'level',
+      env: 'FLEETBAN_STORE_BACKEND',
+    },
     path: {
       doc: 'Folder of the LevelDB ban store (created if missing). Relative paths are taken from the working directory.',
       format: String,
@@ -28,6 +34,77 @@ export const schema = {
       format: 'positive-int',
       default: 1000000,
       env: 'FLEETBAN_STORE_FEED_RETENTION',
+    },
+    redis: {
+      nodes: {
+        doc: 'Redis Cluster seed nodes, "host:port" each (a few are enough: the rest are discovered). Set this or store.redis.address.',
+        format: 'redis-nodes',
+        default: [],
+        env: 'FLEETBAN_REDIS_NODES',
+      },
+      address: {
+        doc: 'One standalone Redis server, "host:port", for small setups without Redis Cluster. Set this or store.redis.nodes.',
+        format: 'redis-address',
+        default: '',
+        env: 'FLEETBAN_REDIS_ADDRESS',
+      },
+      username: {
+        doc: 'Redis ACL user name; empty for the default user.',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_REDIS_USERNAME',
+      },
+      password: {
+        doc: 'Redis password (AUTH); better given through the environment than written in the file.',
+        format: String,
+        default: '',
+        sensitive: true,
+        env: 'FLEETBAN_REDIS_PASSWORD',
+      },
+      keyPrefix: {
+        doc: 'Prefix of every key fleetban writes, so that several deployments can share one cluster.',
+        format: 'redis-key-prefix',
+        default: 'fleetban',
+        env: 'FLEETBAN_REDIS_KEY_PREFIX',
+      },
+      waitReplicas: {
+        doc: 'Replicas that must have a ban before it is announced (agents, mail, ban log): WAIT after each write. auto: 1 on Redis Cluster, 0 on a standalone server.',
+        format: 'replica-count',
+        default: 'auto',
+        env: 'FLEETBAN_REDIS_WAIT_REPLICAS',
+      },
+      waitTimeout: {
+        doc: 'How long a write waits for its replicas; past it the ban is announced anyway, logged and counted as not replicated.',
+        format: 'duration-seconds',
+        default: '1s',
+        env: 'FLEETBAN_REDIS_WAIT_TIMEOUT',
+      },
+      tls: {
+        enabled: {
+          doc: 'Connect to Redis over TLS.',
+          format: Boolean,
+          default: false,
+          env: 'FLEETBAN_REDIS_TLS',
+        },
+        ca: {
+          doc: "PEM CA bundle that signs the Redis servers' certificates; empty for the system CAs.",
+          format: String,
+          default: '',
+          env: 'FLEETBAN_REDIS_TLS_CA',
+        },
+        cert: {
+          doc: 'PEM client certificate, when Redis requires one (tls-auth-clients).',
+          format: String,
+          default: '',
+          env: 'FLEETBAN_REDIS_TLS_CERT',
+        },
+        key: {
+          doc: 'PEM private key of the client certificate.',
+          format: String,
+          default: '',
+          env: 'FLEETBAN_REDIS_TLS_KEY',
+        },
+      },
     },
   },
   ingest: {
@@ -538,6 +615,10 @@ export interface CustomFormatValues {
   readonly 'port-or-zero': number;
   readonly 'cidr-list': readonly string[];
   readonly 'host-bindings': Readonly<Record<string, readonly string[]>>;
+  readonly 'redis-nodes': readonly string[];
+  readonly 'redis-address': string;
+  readonly 'redis-key-prefix': string;
+  readonly 'replica-count': number | 'auto';
 }
 
 /** The value type a schema `format` admits; `Custom` types the named formats. */
