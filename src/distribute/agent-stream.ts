@@ -190,6 +190,11 @@ export class AgentStream {
 
   #sendChange(change: Change): void {
     if (this.#ended || change.seq <= this.#lastSent) return;
+    if (change.seq !== this.#lastSent + 1) {
+      // The store's view was rebuilt (a shared store lost or trimmed changes): start afresh.
+      this.end(StreamEnd.RESYNC);
+      return;
+    }
     // A withheld ban goes out as an unban of its target: the seq stays gapless, and an agent that
     // holds the target from before the never-ban list grew drops it.
     this.#send(
