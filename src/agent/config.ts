@@ -68,7 +68,7 @@ for (const format of [...allFormats, portListFormat, serverListFormat]) convict.
 
 export const agentSchema = {
   server: {
-    doc: "The central server's agent API: http:// on a private network, https:// otherwise. Several (a list; in the environment separated by commas or spaces) share one store in cluster mode: the agent follows the first it reaches, in order, and fails over to the next.",
+    doc: "The central server's agent API: http:// on a private network, https:// otherwise. A list (in the environment: separated by commas or spaces) names the servers of one cluster, sharing one store: the agent follows the first it reaches, in order, and fails over to the next.",
     format: 'agent-server-list',
     default: 'http://127.0.0.1:5515',
     env: 'FLEETBAN_AGENT_SERVER',
