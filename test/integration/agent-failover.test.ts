@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,8 @@ import { AgentRegistry } from '../../src/distribute/agent-registry.js';
 import { BAN_SETS } from '../../src/nft/element.js';
 import { MemoryFirewall } from '../../src/nft/memory-firewall.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
+import { makeCertificates } from '../helpers/certs.js';
+import { waitFor } from '../helpers/wait.js';
 import { T0, testBan } from './agent-api-client.js';
 
 /** Permanent: the agent runs on the real clock, the bans are dated T0. */
@@ -55,7 +58,10 @@ const cleanups: (() => Promise<void>)[] = [];
  * One agent API on port 0 over the shared store and registry: two of them stand for two
  * servers of a cluster, whose feed and sequence numbers are the same on both.
  */
-async function startApi(agents = registry): Promise<{ api: AgentApi; url: string }> {
+async function startApi(
+  agents = registry,
+  tls?: { cert: string; key: string },
+): Promise<{ api: AgentApi; url: string }> {
   const api = new AgentApi({
     store,
     registry: agents,
@@ -65,10 +71,11 @@ async function startApi(agents = registry): Promise<{ api: AgentApi; url: string
     port: 0,
     pingIntervalMs: 60_000,
     maxQueued: 10_000,
+    ...(tls === undefined ? {} : { tls }),
   });
   apis.push(api);
   const { port } = await api.start();
-  return { api, url: `http://127.0.0.1:${port}` };
+  return { api, url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}` };
 }
 
 /** A port that refuses connections: bound, then closed. */
@@ -92,6 +99,21 @@ async function stalledUrl(): Promise<string> {
   await once(s, 'listening');
   cleanups.push(async () => {
     for (const socket of sockets) socket.destroy();
+    s.close();
+    await once(s, 'close');
+  });
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+/** A server that answers every request 503 (a server that is up but cannot serve). */
+async function unavailableUrl(): Promise<string> {
+  const s = createHttpServer((_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"store down"}');
+  });
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  cleanups.push(async () => {
+    s.closeAllConnections();
     s.close();
     await once(s, 'close');
   });
@@ -139,11 +161,7 @@ async function keys(firewall: MemoryFirewall): Promise<string[]> {
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  await waitFor(check, { what, intervalMs: 5 });
 }
 
 async function metricsText(agent: Agent): Promise<string> {
@@ -205,6 +223,42 @@ test('[stalled, live]: a server that never answers is left after 3 ping interval
   assert.ok(
     logs.some((l) => l.msg.startsWith(`switched to ${live.url} after ${stalled} sent nothing`)),
     JSON.stringify(logs),
+  );
+  await close();
+});
+
+test('[untrusted TLS, 503, live]: both are passed in one round, each logged by name', async () => {
+  const certs = await makeCertificates(await mkdtemp(join(dir, 'tls-')));
+  const untrusted = await startApi(registry, { cert: certs.cert, key: certs.key });
+  const unavailable = await unavailableUrl();
+  const live = await startApi();
+  const { agent, logs, close } = makeAgent([untrusted.url, unavailable, live.url]);
+  const started = performance.now();
+  await agent.start();
+  await once(agent, 'synced');
+  const ms = performance.now() - started;
+  assert.ok(ms < 2000, `synced after ${ms.toFixed(0)} ms, with a 5 s backoff minimum`);
+  assert.equal(agent.server, live.url);
+  const said = logs.map((l) => l.msg);
+  assert.ok(
+    said.some((m) =>
+      new RegExp(
+        `^cannot reach the server ${untrusted.url}: .*certificate.*: trying ${unavailable} now$`,
+      ).test(m),
+    ),
+    JSON.stringify(said),
+  );
+  assert.ok(
+    said.includes(`the server ${unavailable} answered 503: trying ${live.url} now`),
+    JSON.stringify(said),
+  );
+  assert.ok(
+    said.some(
+      (m) =>
+        m.startsWith(`switched to ${live.url} after ${untrusted.url} failed: `) &&
+        /\(2 failed attempts in \d+\.\d s\)$/.test(m),
+    ),
+    JSON.stringify(said),
   );
   await close();
 });
