@@ -25,7 +25,7 @@ export function logStreamEnd(logger: Logger, metrics: AgentMetrics, report: EndR
         metrics.inc(AgentCounter.AUTH_FAILURES);
         logger.error(
           { ...fields, status: end.status },
-          `the server ${server} refused the token (${end.status}): check token in the agent config, and that the agent is registered there${then}`,
+          `the server refused the token (${end.status}) at ${server}: check token in the agent config, and that the agent is registered there${then}`,
         );
       } else {
         logger.warn(

@@ -319,7 +319,7 @@ test('[refusing, good]: a 401 names the refusing server and the agent goes on to
   assert.match(
     refused[0]?.msg ?? '',
     new RegExp(
-      `^the server ${refusing.url} refused the token \\(401\\).*: trying ${good.url} now$`,
+      `^the server refused the token \\(401\\) at ${refusing.url}: .*: trying ${good.url} now$`,
     ),
   );
   await close();
