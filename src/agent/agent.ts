@@ -39,8 +39,9 @@ const STATE_WRITE_DELAY_MS = 1000;
  * Follows one server at a time out of its list: when the stream cannot open or drops, the next
  * server is tried at once, and the backoff delay is waited only after a full round of failures.
  * Sequence numbers are valid on every server of one store, so the agent resumes where it was.
- * Events: `connected` (arg: the server URL), `switched` (args: to, from), `synced` (snapshot applied or resume accepted; arg: 'snapshot'|'resume'),
- * `disconnected` (arg: StreamEnd), `reconciled` (arg: ReconcileResult), `error` is never emitted.
+ * Events: `connected` (arg: the server URL), `switched` (args: to, from), `synced` (snapshot
+ * applied or resume accepted; arg: 'snapshot'|'resume'), `disconnected` (arg: StreamEnd),
+ * `reconciled` (arg: ReconcileResult); `error` is never emitted.
  * When the server is gone the kernel sets keep enforcing (each element carries its own timeout)
  * and the agent keeps retrying; it never flushes the sets on its way out.
  */
@@ -54,7 +55,7 @@ export class Agent extends EventEmitter {
   readonly #enforcer: Enforcer;
   /** The server followed: of the open or the last stream; the first listed before any. */
   #server: string;
-  /** Why the agent is without a stream, since when and after how many attempts; null while one is open. */
+  /** Since when the agent has no stream, the first failure and how many; null while one is open. */
   #outage: { since: number; first: string; attempts: number } | null = null;
   #ca: Buffer | undefined;
   #lastSeq = 0;
@@ -254,10 +255,11 @@ export class Agent extends EventEmitter {
       this.metrics.setServer(server);
       this.metrics.inc(AgentCounter.SERVER_SWITCHES);
       const downMs = outage === null ? 0 : this.#clock.now() - outage.since;
+      const attempts = `${outage?.attempts ?? 0} failed attempt${outage?.attempts === 1 ? '' : 's'}`;
       const after =
         outage === null
           ? `leaving ${from}`
-          : `${outage.first} (${outage.attempts} failed ${outage.attempts === 1 ? 'attempt' : 'attempts'} in ${(downMs / 1000).toFixed(1)} s)`;
+          : `${outage.first} (${attempts} in ${(downMs / 1000).toFixed(1)} s)`;
       this.#logger.warn(
         { server, from, since: this.#lastSeq, downMs, attempts: outage?.attempts ?? 0 },
         `switched to ${server} after ${after}`,

@@ -17,7 +17,7 @@ export interface RotationOptions {
 export interface AttemptEnd {
   /** How long the stream was open (200 answered); null when it never opened. */
   readonly openedForMs: number | null;
-  /** The server asked not to be tried again before this long (a 429's Retry-After); null = no ask. */
+  /** The server asked not to be tried again for this long (a 429's Retry-After); null = none. */
   readonly retryAfterMs: number | null;
 }
 
@@ -71,7 +71,7 @@ export class ServerRotation {
       if (this.#waitFor(this.#index, now) === 0) return 0;
       this.#tried++;
     }
-    // The round is over: wait, then go on with the next server whose Retry-After has passed by then.
+    // The round is over: wait, then go on with the next server whose Retry-After is over by then.
     this.#tried = 0;
     const delay = this.#backoff.next();
     let soonest = (this.#index + 1) % n;
