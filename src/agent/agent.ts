@@ -1,10 +1,8 @@
 // `fleetban agent`: follows the server's ban stream and keeps this machine's nftables sets in step.
 import { EventEmitter } from 'node:events';
-import { lookup } from 'node:dns/promises';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
-import { parseIp, type Cidr } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import { readTlsFile } from '../core/tls-files.js';
 import type { DecodeError, StreamMessage } from '../distribute/protocol.js';
@@ -16,7 +14,10 @@ import { Enforcer, type ReconcileResult } from './enforcer.js';
 import { Guard, allowList, ownAddresses } from './guard.js';
 import { AgentCounter, AgentGauge, AgentMetrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
-import { openStream, type StreamEnd, type StreamHandle } from './stream-client.js';
+import { ServerAddresses, type Resolve } from './server-addresses.js';
+import { ServerRotation } from './server-rotation.js';
+import { describeStreamEnd, logStreamEnd } from './stream-end-log.js';
+import { openStream, type StreamHandle } from './stream-client.js';
 import { readAgentState, writeAgentState } from './state-file.js';
 
 export interface AgentOptions {
@@ -27,14 +28,20 @@ export interface AgentOptions {
   readonly firewall?: Firewall;
   /** For the backoff jitter; Math.random by default. */
   readonly random?: () => number;
+  /** Resolves the servers' host names (to keep them out of the bans); DNS by default. */
+  readonly resolve?: Resolve;
 }
 
 /** How long changes may sit in memory before the state file is rewritten. */
 const STATE_WRITE_DELAY_MS = 1000;
 
 /**
- * Events: `connected`, `synced` (snapshot applied or resume accepted; arg: 'snapshot'|'resume'),
- * `disconnected` (arg: StreamEnd), `reconciled` (arg: ReconcileResult), `error` is never emitted.
+ * Follows one server at a time out of its list: when the stream cannot open or drops, the next
+ * server is tried at once, and the backoff delay is waited only after a full round of failures.
+ * Sequence numbers are valid on every server of one store, so the agent resumes where it was.
+ * Events: `connected` (arg: the server URL), `switched` (args: to, from), `synced` (snapshot
+ * applied or resume accepted; arg: 'snapshot'|'resume'), `disconnected` (arg: StreamEnd),
+ * `reconciled` (arg: ReconcileResult); `error` is never emitted.
  * When the server is gone the kernel sets keep enforcing (each element carries its own timeout)
  * and the agent keeps retrying; it never flushes the sets on its way out.
  */
@@ -42,9 +49,14 @@ export class Agent extends EventEmitter {
   readonly metrics = new AgentMetrics();
   readonly #config: AgentConfig;
   readonly #logger: Logger;
-  readonly #backoff: Backoff;
+  readonly #clock: Clock;
+  readonly #rotation: ServerRotation;
+  readonly #serverAddresses: ServerAddresses;
   readonly #enforcer: Enforcer;
-  #serverAddresses: Cidr[] = [];
+  /** The server followed: of the open or the last stream; the first listed before any. */
+  #server: string;
+  /** Since when the agent has no stream, the first failure and how many; null while one is open. */
+  #outage: { since: number; first: string; attempts: number } | null = null;
   #ca: Buffer | undefined;
   #lastSeq = 0;
   #stream: StreamHandle | null = null;
@@ -61,12 +73,20 @@ export class Agent extends EventEmitter {
     super();
     this.#config = options.config;
     this.#logger = options.logger;
+    this.#clock = options.clock;
     const c = options.config;
-    this.#backoff = new Backoff({
-      minMs: c.reconnect.min * 1000,
-      maxMs: c.reconnect.max * 1000,
-      ...(options.random === undefined ? {} : { random: options.random }),
+    this.#rotation = new ServerRotation({
+      servers: c.server,
+      backoff: new Backoff({
+        minMs: c.reconnect.min * 1000,
+        maxMs: c.reconnect.max * 1000,
+        ...(options.random === undefined ? {} : { random: options.random }),
+      }),
+      stableAfterMs: c.reconnect.max * 1000,
     });
+    this.#server = this.#rotation.current;
+    this.metrics.setServer(this.#server);
+    this.#serverAddresses = new ServerAddresses(c.server, options.logger, options.resolve);
     const firewall =
       options.firewall ??
       new NftFirewall({ nftPath: c.nftPath, timeoutMs: c.nftTimeout * 1000, clock: options.clock });
@@ -88,6 +108,11 @@ export class Agent extends EventEmitter {
     return this.#lastSeq;
   }
 
+  /** The server followed: that of the open (or last) stream; the first listed before any. */
+  get server(): string {
+    return this.#server;
+  }
+
   /** The enforced bans and the kernel picture, for tests and diagnostics. */
   get enforcer(): Enforcer {
     return this.#enforcer;
@@ -105,7 +130,7 @@ export class Agent extends EventEmitter {
   async start(): Promise<void> {
     const c = this.#config;
     if (c.ca !== '') this.#ca = await readTlsFile('ca', c.ca);
-    await this.#resolveServer();
+    await this.#serverAddresses.refresh();
     this.#enforcer.setGuard(this.#guard());
     if (c.stateFile !== '') {
       const state = await readAgentState(c.stateFile);
@@ -165,23 +190,18 @@ export class Agent extends EventEmitter {
 
   async #connectLoop(): Promise<void> {
     while (this.#running) {
-      const opened = { value: false };
+      const server = this.#rotation.current;
+      const opened: { at: number | null } = { at: null };
       this.#stream = openStream({
-        server: this.#config.server,
+        server,
         token: this.#config.token,
         ca: this.#ca,
         since: this.#lastSeq,
         size: this.#enforcer.knownSize,
         idleTimeoutMs: this.#config.pingInterval * 3000,
         onOpen: () => {
-          opened.value = true;
-          this.metrics.inc(AgentCounter.CONNECTS);
-          this.metrics.set(AgentGauge.CONNECTED, 1);
-          this.#logger.info(
-            { server: this.#config.server, since: this.#lastSeq },
-            'connected to the server',
-          );
-          this.emit('connected');
+          opened.at = this.#clock.now();
+          this.#onOpen(server);
         },
         onMessage: (m) => {
           this.#onMessage(m);
@@ -195,14 +215,26 @@ export class Agent extends EventEmitter {
       this.metrics.set(AgentGauge.CONNECTED, 0);
       if (this.#stopping()) return;
       this.metrics.inc(AgentCounter.DISCONNECTS);
-      if (opened.value && end.kind !== 'refused') this.#backoff.reset();
-      // A server that throttles this address says when it will listen again: no sooner.
-      const delay = Math.max(
-        this.#backoff.next(),
-        end.kind === 'refused' ? (end.retryAfterMs ?? 0) : 0,
+      const now = this.#clock.now();
+      // A server that throttles this address says when it will listen again: not before.
+      const delay = this.#rotation.advance(
+        {
+          openedForMs: opened.at === null ? null : now - opened.at,
+          retryAfterMs: end.kind === 'refused' ? end.retryAfterMs : null,
+        },
+        now,
       );
-      this.#logEnd(end, delay);
+      this.#outage ??= { since: now, first: '', attempts: 0 };
+      this.#outage.attempts++;
+      if (this.#outage.first === '') this.#outage.first = `${server} ${describeStreamEnd(end)}`;
+      logStreamEnd(this.#logger, this.metrics, {
+        server,
+        end,
+        next: this.#rotation.current,
+        delay,
+      });
       this.emit('disconnected', end);
+      if (delay === 0) continue;
       await new Promise<void>((resolve) => {
         this.#wakeRetry = resolve;
         this.#retryTimer = setTimeout(resolve, delay);
@@ -211,39 +243,30 @@ export class Agent extends EventEmitter {
     }
   }
 
-  #logEnd(end: StreamEnd, delay: number): void {
-    const retry = { retryInMs: delay };
-    switch (end.kind) {
-      case 'refused':
-        if (end.status === 401) {
-          this.metrics.inc(AgentCounter.AUTH_FAILURES);
-          this.#logger.error(
-            { ...retry, status: end.status },
-            'the server refused the token (401): check token in the agent config',
-          );
-        } else {
-          this.#logger.warn(
-            { ...retry, status: end.status, body: end.body },
-            `the server answered ${end.status}`,
-          );
-        }
-        return;
-      case 'failed':
-        this.#logger.warn(
-          { ...retry, err: end.error.message },
-          `cannot reach the server: ${end.error.message}`,
-        );
-        return;
-      case 'idle':
-        this.metrics.inc(AgentCounter.PING_TIMEOUTS);
-        this.#logger.warn(retry, 'nothing from the server for 3 ping intervals: reconnecting');
-        return;
-      case 'ended':
-        this.#logger.warn(retry, 'the server closed the stream');
-        return;
-      case 'closed':
-        return;
+  #onOpen(server: string): void {
+    this.metrics.inc(AgentCounter.CONNECTS);
+    this.metrics.set(AgentGauge.CONNECTED, 1);
+    const outage = this.#outage;
+    this.#outage = null;
+    this.#logger.info({ server, since: this.#lastSeq }, `connected to the server ${server}`);
+    if (server !== this.#server) {
+      const from = this.#server;
+      this.#server = server;
+      this.metrics.setServer(server);
+      this.metrics.inc(AgentCounter.SERVER_SWITCHES);
+      const downMs = outage === null ? 0 : this.#clock.now() - outage.since;
+      const attempts = `${outage?.attempts ?? 0} failed attempt${outage?.attempts === 1 ? '' : 's'}`;
+      const after =
+        outage === null
+          ? `leaving ${from}`
+          : `${outage.first} (${attempts} in ${(downMs / 1000).toFixed(1)} s)`;
+      this.#logger.warn(
+        { server, from, since: this.#lastSeq, downMs, attempts: outage?.attempts ?? 0 },
+        `switched to ${server} after ${after}`,
+      );
+      this.emit('switched', server, from);
     }
+    this.emit('connected', server);
   }
 
   #onMessage(m: StreamMessage): void {
@@ -327,12 +350,12 @@ export class Agent extends EventEmitter {
   }
 
   async #reconcile(): Promise<ReconcileResult> {
-    await this.#resolveServer();
+    await this.#serverAddresses.refresh();
     try {
       const result = await this.#enforcer.reconcile(this.#guard());
       const level = result.added + result.removed > 0 || result.rebuilt ? 'warn' : 'debug';
       this.#logger[level](
-        { ...result, counters: this.metrics.snapshot() },
+        { ...result, server: this.#server, counters: this.metrics.snapshot() },
         'reconciled the nft sets with the kernel',
       );
       this.emit('reconciled', result);
@@ -345,33 +368,10 @@ export class Agent extends EventEmitter {
     }
   }
 
-  /** The server's addresses, so that no ban ever cuts the agent off from it. */
-  async #resolveServer(): Promise<void> {
-    const host = new URL(this.#config.server).hostname.replace(/^\[|\]$/g, '');
-    const literal = parseIp(host);
-    let addresses: string[] = [];
-    if (literal !== null) addresses = [literal.text];
-    else {
-      try {
-        addresses = (await lookup(host, { all: true })).map((a) => a.address);
-      } catch (e) {
-        this.#logger.warn(
-          { host, err: describeError(e) },
-          `cannot resolve the server name ${host}`,
-        );
-        return;
-      }
-    }
-    this.#serverAddresses = addresses
-      .map((a) => parseIp(a))
-      .filter((ip) => ip !== null)
-      .map((ip) => ({ family: ip.family, address: ip.text, prefix: ip.family === 4 ? 32 : 128 }));
-  }
-
   #guard(): Guard {
     return new Guard({
       'own address': ownAddresses(),
-      'server address': this.#serverAddresses,
+      'server address': this.#serverAddresses.cidrs,
       allowlist: allowList(this.#config.allow),
     });
   }

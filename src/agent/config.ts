@@ -24,29 +24,52 @@ const portListFormat: ConvictFormat = {
   },
 };
 
-const urlFormat: ConvictFormat = {
-  name: 'agent-server-url',
+/** One server URL, or several to fail over between: a list, or text separated by commas or spaces. */
+const serverListFormat: ConvictFormat = {
+  name: 'agent-server-list',
+  coerce: (value: unknown) =>
+    typeof value === 'string' ? value.split(/[\s,]+/).filter((s) => s !== '') : value,
   validate: (value: unknown) => {
-    let ok = false;
-    try {
-      const u = new URL(String(value));
-      ok = u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      ok = false;
+    const list = Array.isArray(value) ? (value as unknown[]) : [value];
+    if (list.length === 0) {
+      throw new Error('must name at least one server, such as "https://fleetban.example.net:5515"');
     }
-    if (!ok)
-      throw new Error(
-        'must be an http:// or https:// URL such as "https://fleetban.example.net:5515"',
-      );
+    const seen = new Map<string, string>();
+    for (const item of list) {
+      const href = serverHref(item);
+      if (href === null) {
+        throw new Error(
+          `${JSON.stringify(item)} is not an http:// or https:// URL such as "https://fleetban.example.net:5515"`,
+        );
+      }
+      const earlier = seen.get(href);
+      if (earlier !== undefined) {
+        throw new Error(
+          `${JSON.stringify(item)} is the same server as ${JSON.stringify(earlier)}: list each server once`,
+        );
+      }
+      seen.set(href, String(item));
+    }
   },
 };
 
-for (const format of [...allFormats, portListFormat, urlFormat]) convict.addFormat(format);
+/** The URL in canonical form (so `http://a:5515` and `http://a:5515/` are one server), or null. */
+function serverHref(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+for (const format of [...allFormats, portListFormat, serverListFormat]) convict.addFormat(format);
 
 export const agentSchema = {
   server: {
-    doc: "The central server's agent API: http:// on a private network, https:// otherwise.",
-    format: 'agent-server-url',
+    doc: "The central server's agent API: http:// on a private network, https:// otherwise. A list (in the environment: separated by commas or spaces) names the servers of one cluster, sharing one store: the agent follows the first it reaches, in order, and fails over to the next.",
+    format: 'agent-server-list',
     default: 'http://127.0.0.1:5515',
     env: 'FLEETBAN_AGENT_SERVER',
   },
@@ -88,7 +111,7 @@ export const agentSchema = {
     env: 'FLEETBAN_AGENT_INTERFACE',
   },
   allow: {
-    doc: 'Addresses and prefixes this agent never bans, whatever the server says (besides its own addresses and the server).',
+    doc: 'Addresses and prefixes this agent never bans, whatever the server says (besides its own addresses and those of every listed server).',
     format: 'cidr-list',
     default: [] as string[],
     env: 'FLEETBAN_AGENT_ALLOW',
@@ -175,7 +198,8 @@ export const agentSchema = {
 
 /** What the agent's own formats leave in its config. */
 interface AgentFormatValues extends CustomFormatValues {
-  readonly 'agent-server-url': string;
+  /** Always a list once loaded: the format turns text into one. */
+  readonly 'agent-server-list': readonly string[];
   readonly 'port-list': readonly number[];
 }
 

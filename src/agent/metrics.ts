@@ -2,6 +2,7 @@
 
 export const AgentCounter = {
   CONNECTS: 'fleetban_agent_connects_total',
+  SERVER_SWITCHES: 'fleetban_agent_server_switches_total',
   DISCONNECTS: 'fleetban_agent_disconnects_total',
   AUTH_FAILURES: 'fleetban_agent_auth_failures_total',
   PING_TIMEOUTS: 'fleetban_agent_ping_timeouts_total',
@@ -27,6 +28,8 @@ export type AgentGauge = (typeof AgentGauge)[keyof typeof AgentGauge];
 
 const HELP: Readonly<Record<AgentCounter | AgentGauge, string>> = {
   fleetban_agent_connects_total: 'Streams opened to the server.',
+  fleetban_agent_server_switches_total:
+    'Streams opened on another server than the one followed before (failover; the first listed counts as followed at start).',
   fleetban_agent_disconnects_total: 'Streams lost or refused.',
   fleetban_agent_auth_failures_total: 'Streams refused because the token was wrong.',
   fleetban_agent_ping_timeouts_total:
@@ -48,8 +51,21 @@ const HELP: Readonly<Record<AgentCounter | AgentGauge, string>> = {
   fleetban_agent_bans: 'Bans the agent enforces (before normalisation).',
 };
 
+/** The one labelled series: which server the agent follows (or tries first, before any stream). */
+export const AGENT_SERVER_INFO = 'fleetban_agent_server';
+
 export class AgentMetrics {
   readonly #values = new Map<string, number>();
+  #server = '';
+
+  /** The server followed now; rendered as fleetban_agent_server{server="URL"} 1. */
+  setServer(url: string): void {
+    this.#server = url;
+  }
+
+  get server(): string {
+    return this.#server;
+  }
 
   inc(name: AgentCounter, by = 1): void {
     this.#values.set(name, (this.#values.get(name) ?? 0) + by);
@@ -81,6 +97,17 @@ export class AgentMetrics {
       lines.push(`# TYPE ${name} ${counters.has(name) ? 'counter' : 'gauge'}`);
       lines.push(`${name} ${this.get(name)}`);
     }
+    lines.push(
+      `# HELP ${AGENT_SERVER_INFO} The server the agent follows: the one of its stream, or the one it will try first.`,
+    );
+    lines.push(`# TYPE ${AGENT_SERVER_INFO} gauge`);
+    if (this.#server !== '')
+      lines.push(`${AGENT_SERVER_INFO}{server="${labelValue(this.#server)}"} 1`);
     return `${lines.join('\n')}\n`;
   }
+}
+
+/** Escapes a Prometheus label value: backslash, double quote and line feed. */
+function labelValue(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }

@@ -83,6 +83,74 @@ test('bad values are refused with the file and the key named', async () => {
   }
 });
 
+test('server: one URL or a list, in the file and in the environment, always loaded as a list', () => {
+  const load = (server: unknown) =>
+    loadAgentConfig({ env: {}, overrides: { token: 't', server } }).server;
+  assert.deepEqual(load('https://fleetban.example.net:5515'), [
+    'https://fleetban.example.net:5515',
+  ]);
+  assert.deepEqual(load(['http://10.0.0.1:5515', 'https://[2001:db8::1]:5515']), [
+    'http://10.0.0.1:5515',
+    'https://[2001:db8::1]:5515',
+  ]);
+  const fromEnv = loadAgentConfig({
+    env: {
+      FLEETBAN_AGENT_TOKEN: 't',
+      FLEETBAN_AGENT_SERVER: 'http://10.0.0.1:5515, http://10.0.0.2:5515  https://c.example.net',
+    },
+  });
+  assert.deepEqual(fromEnv.server, [
+    'http://10.0.0.1:5515',
+    'http://10.0.0.2:5515',
+    'https://c.example.net',
+  ]);
+  assert.ok(Object.isFrozen(fromEnv.server));
+  // The shipped single-URL default still loads.
+  assert.deepEqual(loadAgentConfig({ file: SHIPPED, env: { FLEETBAN_AGENT_TOKEN: 't' } }).server, [
+    'http://127.0.0.1:5515',
+  ]);
+});
+
+test('server: a bad URL in a list is named, and so are a duplicate and an empty list', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetban-agent-servers-'));
+  try {
+    const file = join(dir, 'agent.json');
+    const cases: [unknown, RegExp][] = [
+      [['http://10.0.0.1:5515', 'ftp://10.0.0.2'], /server: "ftp:\/\/10\.0\.0\.2" is not an http/],
+      [
+        ['http://10.0.0.1:5515', 'http//10.0.0.2:5515'],
+        /"http\/\/10\.0\.0\.2:5515" is not an http/,
+      ],
+      [['http://10.0.0.1:5515', 7], /server: 7 is not an http/],
+      [
+        ['http://10.0.0.1:5515', 'http://10.0.0.1:5515/'],
+        /"http:\/\/10\.0\.0\.1:5515\/" is the same server as "http:\/\/10\.0\.0\.1:5515"/,
+      ],
+      [[], /server: must name at least one server/],
+    ];
+    for (const [server, message] of cases) {
+      await writeFile(file, JSON.stringify({ token: 't', server }));
+      assert.throws(
+        () => loadAgentConfig({ file, env: {} }),
+        (e: unknown) =>
+          isFleetbanError(e, ErrorCode.CONFIG_INVALID) &&
+          e.message.includes(file) &&
+          message.test(e.message),
+        JSON.stringify(server),
+      );
+    }
+    assert.throws(
+      () =>
+        loadAgentConfig({
+          env: { FLEETBAN_AGENT_TOKEN: 't', FLEETBAN_AGENT_SERVER: 'http://a:5515,https//b' },
+        }),
+      /server: "https\/\/b" is not an http/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('parseListen', () => {
   assert.deepEqual(parseListen('127.0.0.1:9516'), { address: '127.0.0.1', port: 9516 });
   assert.deepEqual(parseListen('[::1]:0'), { address: '::1', port: 0 });
