@@ -24,6 +24,7 @@ import { formatEndpoint } from '../ingest/options.js';
 import type { SenderTable } from '../ingest/senders.js';
 import type { JailEngine, JailStats } from '../jails/engine.js';
 import type { BanStore } from '../store/store.js';
+import type { StoreHealth } from './ban-store.js';
 import type { BanManager } from './ban-manager.js';
 import { neverBanMetrics } from './ban-guard.js';
 import { collectMetrics } from './metrics.js';
@@ -44,6 +45,8 @@ export interface ControlPlaneParts {
   readonly brake?: () => BrakeReport;
   /** The never-ban list and its counters. */
   readonly neverBan?: () => NeverBanReport;
+  /** The ban store's health line; absent: always ok, with the active ban count. */
+  readonly storeHealth?: () => StoreHealth;
 }
 
 export class ServerControlPlane implements ControlPlane {
@@ -184,11 +187,15 @@ export class ServerControlPlane implements ControlPlane {
   health(): HealthReport {
     const listening = this.#listening();
     const ingestUp = TRANSPORTS.some((t) => listening[t] !== undefined);
+    const store = this.#p.storeHealth?.() ?? {
+      ok: true,
+      text: `${this.#p.store.stats().activeBans} active bans`,
+    };
     return {
-      ok: ingestUp,
+      ok: ingestUp && store.ok,
       checks: {
         ingest: ingestUp ? 'listening' : 'not listening',
-        store: `${this.#p.store.stats().activeBans} active bans`,
+        store: store.text,
       },
     };
   }

@@ -24,8 +24,8 @@ import { Mailer } from '../notify/mailer.js';
 import { computeBantime } from '../jails/policy.js';
 import { BanLog } from '../log/ban-log.js';
 import { SyslogTimeZone } from '../parse/syslog.js';
-import { LevelBanStore } from '../store/level-store.js';
 import type { BanStore } from '../store/store.js';
+import { storeFromConfig, type ConfiguredStore } from './ban-store.js';
 import { BanGuard, neverBanReport } from './ban-guard.js';
 import { BanManager } from './ban-manager.js';
 import { followBanChanges } from './ban-reactions.js';
@@ -71,6 +71,7 @@ export class FleetbanServer {
   readonly #logger: Logger;
   #config: FleetbanConfig;
   readonly #store: BanStore;
+  readonly #storeInfo: ConfiguredStore;
   readonly #banLog: BanLog;
   readonly #neverBan: NeverBanList;
   readonly #engine: JailEngine;
@@ -97,11 +98,9 @@ export class FleetbanServer {
     const { config, logger, clock } = opts;
     this.#logger = logger;
     const jails = loadJails(config);
-    this.#store = new LevelBanStore(config.store.path, {
-      sync: config.store.sync,
-      feedRetention: config.store.feedRetention,
-      logger: logger.child({ part: 'store' }),
-    });
+    const configured = storeFromConfig(config, logger.child({ part: 'store' }));
+    this.#store = configured.store;
+    this.#storeInfo = configured;
     this.#banLog = new BanLog(config.log.banLog, logger.child({ part: 'bans' }), clock);
     this.#neverBan = new NeverBanList(neverBanSources(config));
     // The engine's list is the global ignoreip plus the jail's own, parsed once per (re)load.
@@ -191,6 +190,7 @@ export class FleetbanServer {
       senders: this.#senders,
       pipeline: this.#pipeline,
       reload: () => this.reload(),
+      storeHealth: () => this.#storeInfo.health(),
       outbox: () =>
         this.#mailer?.status() ?? {
           enabled: false,
@@ -265,7 +265,7 @@ export class FleetbanServer {
     this.#logger.info(
       {
         activeBans: this.#store.stats().activeBans,
-        path: this.#config.store.path,
+        store: this.#storeInfo.where,
         ms: Date.now() - started,
       },
       'ban store opened',

@@ -251,6 +251,10 @@ export class RedisBanStore implements BanStore {
 
   async details(target: string): Promise<BanDetails | null> {
     await this.#ready();
+    return this.#reach(() => this.#details(target));
+  }
+
+  async #details(target: string): Promise<BanDetails | null> {
     if (this.#active.get(target) === undefined) return null;
     const raw = await this.#client.hget(this.#keys.details, target);
     return raw === null ? { hosts: {}, lines: [] } : (JSON.parse(raw) as BanDetails);
@@ -274,12 +278,20 @@ export class RedisBanStore implements BanStore {
 
   async history(attacker: string): Promise<AttackerHistory | null> {
     await this.#ready();
+    return this.#reach(() => this.#history(attacker));
+  }
+
+  async #history(attacker: string): Promise<AttackerHistory | null> {
     const raw = await this.#client.hget(this.#keys.history, attacker);
     return raw === null ? null : (JSON.parse(raw) as AttackerHistory);
   }
 
   async pruneHistory(before: EpochMs): Promise<number> {
     await this.#ready();
+    return this.#reach(() => this.#pruneHistory(before));
+  }
+
+  async #pruneHistory(before: EpochMs): Promise<number> {
     let pruned = 0;
     let cursor = '0';
     do {
@@ -307,6 +319,10 @@ export class RedisBanStore implements BanStore {
 
   async changesSince(after: number, limit: number): Promise<Change[] | null> {
     await this.#ready();
+    return this.#reach(() => this.#changesSince(after, limit));
+  }
+
+  async #changesSince(after: number, limit: number): Promise<Change[] | null> {
     if (after < 0 || after > this.#lastSeq) return null;
     if (limit <= 0 || after === this.#lastSeq) return [];
     const entries = await this.#client.xrange(
@@ -355,6 +371,10 @@ export class RedisBanStore implements BanStore {
    */
   async outbox(limit: number): Promise<Notice[]> {
     await this.#ready();
+    return this.#reach(() => this.#outbox(limit));
+  }
+
+  async #outbox(limit: number): Promise<Notice[]> {
     const k = this.#keys;
     this.#outboxLeader =
       (await this.#client.fleetbanLease(k.outboxLease, this.#serverId, OUTBOX_LEASE_MS)) === 1;
@@ -367,6 +387,10 @@ export class RedisBanStore implements BanStore {
 
   async ackOutbox(ids: readonly number[], sent?: SentMail): Promise<void> {
     await this.#ready();
+    return this.#reach(() => this.#ackOutbox(ids, sent));
+  }
+
+  async #ackOutbox(ids: readonly number[], sent?: SentMail): Promise<void> {
     if (ids.length === 0 && sent === undefined) return;
     const k = this.#keys;
     const member =
@@ -389,6 +413,10 @@ export class RedisBanStore implements BanStore {
 
   async sentMail(since: EpochMs): Promise<SentMail[]> {
     await this.#ready();
+    return this.#reach(() => this.#sentMail(since));
+  }
+
+  async #sentMail(since: EpochMs): Promise<SentMail[]> {
     const k = this.#keys.sentMail;
     await this.#client.zremrangebyscore(k, '-inf', `(${Math.max(0, since)}`);
     const members = await this.#client.zrangebyscore(k, Math.max(0, since), '+inf');
@@ -400,6 +428,10 @@ export class RedisBanStore implements BanStore {
 
   async hold(entries: readonly HeldBan[]): Promise<void> {
     await this.#ready();
+    return this.#reach(() => this.#hold(entries));
+  }
+
+  async #hold(entries: readonly HeldBan[]): Promise<void> {
     if (entries.length === 0) return;
     const fields: string[] = [];
     for (const e of entries) fields.push(e.target, JSON.stringify(e));
@@ -419,12 +451,33 @@ export class RedisBanStore implements BanStore {
 
   async dropHeld(targets: readonly string[]): Promise<HeldBan[]> {
     await this.#ready();
+    return this.#reach(() => this.#dropHeld(targets));
+  }
+
+  async #dropHeld(targets: readonly string[]): Promise<HeldBan[]> {
     const known = [...new Set(targets)].filter((t) => this.#held.get(t) !== undefined);
     if (known.length === 0) return [];
     await this.#client.hdel(this.#keys.held, ...known);
     this.#batches++;
     this.#records += known.length;
     return this.#held.take(known);
+  }
+
+  /** Runs a read or a small write, turning a Redis failure into an error that names Redis. */
+  async #reach<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      const result = await call();
+      this.#noteOk();
+      return result;
+    } catch (e) {
+      if (isFleetbanError(e)) throw e;
+      this.#noteError(e);
+      throw new FleetbanError(
+        ErrorCode.STORE_UNAVAILABLE,
+        `cannot reach the ban store on ${this.target}: ${describeError(e)}`,
+        { cause: e },
+      );
+    }
   }
 
   /** A call, not a field read: the store may close during any await, which narrowing cannot see. */
