@@ -23,7 +23,7 @@ function healthz(socket: string): Promise<{ status: number; body: string }> {
     const req = request({ socketPath: socket, path: '/healthz', method: 'GET' }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }); });
     });
     req.on('error', reject);
     req.end();
