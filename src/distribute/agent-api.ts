@@ -21,7 +21,7 @@ import {
 import { sendError } from '../control/http-io.js';
 import type { MetricFamily } from '../control/metrics.js';
 import type { BanStore } from '../store/store.js';
-import type { AgentRecord, AgentRegistry } from './agent-registry.js';
+import type { AgentDirectory, AgentRecord } from './agent-registry.js';
 import { AgentStream, StreamEnd } from './agent-stream.js';
 import { agentApiMetrics } from './agent-api-metrics.js';
 import { serveBlocklist } from './blocklist-route.js';
@@ -33,7 +33,7 @@ import { WithheldBans, type WithheldCounts } from './withheld-bans.js';
 
 export interface AgentApiOptions {
   readonly store: BanStore;
-  readonly registry: AgentRegistry;
+  readonly registry: AgentDirectory;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly address: string;
@@ -167,6 +167,15 @@ export class AgentApi {
     this.#live.delete(name);
     this.#log.info({ agent: name }, 'agent removed');
     return removed;
+  }
+
+  /** Closes the live stream of an agent another server removed (shared directory). */
+  dropRemoved(name: string): void {
+    const live = this.#live.get(name);
+    if (live === undefined) return;
+    live.stream?.end(StreamEnd.REMOVED);
+    this.#live.delete(name);
+    this.#log.info({ agent: name }, 'agent removed on another server: its stream is closed');
   }
 
   async addAgent(name: string): Promise<{ agent: AgentReport; token: string }> {

@@ -27,11 +27,51 @@ export function isValidAgentName(name: string): boolean {
   return NAME.test(name);
 }
 
+/** The agents allowed to follow the feed, as the agent API sees them: lookups from memory. */
+export interface AgentDirectory {
+  /** Reads what is stored; a missing store is an empty directory. */
+  load(): Promise<void>;
+  /** Creates an agent; resolves with its token, which exists nowhere else afterwards. */
+  add(name: string): Promise<{ agent: AgentRecord; token: string }>;
+  /** Throws NOT_FOUND when no agent has this name. */
+  remove(name: string): Promise<AgentRecord>;
+  /** The agent a presented token belongs to, or undefined. */
+  authenticate(token: string): AgentRecord | undefined;
+  get(name: string): AgentRecord | undefined;
+  /** Every agent, by name. */
+  list(): AgentRecord[];
+  /** Records a contact; persisted in the background (a failed write is reported, not thrown). */
+  touch(name: string, onError: (e: unknown) => void): void;
+  /** Resolves once every write issued so far is stored. */
+  flush(): Promise<void>;
+}
+
+/** Names agents get: refused with a message saying what is allowed. */
+export function checkAgentName(name: string): void {
+  if (!isValidAgentName(name)) {
+    throw new FleetbanError(
+      ErrorCode.REQUEST_INVALID,
+      `invalid agent name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-' (at most 63, starting with a letter or digit)`,
+    );
+  }
+}
+
+export function agentExists(name: string): FleetbanError {
+  return new FleetbanError(
+    ErrorCode.REQUEST_INVALID,
+    `an agent named ${name} already exists (remove it first to issue a new token)`,
+  );
+}
+
+export function noSuchAgent(name: string): FleetbanError {
+  return new FleetbanError(ErrorCode.NOT_FOUND, `no agent named ${name}`);
+}
+
 /**
  * Lookups are from memory; every change is written to `file` (temp file + rename, so a crash
  * leaves the old or the new registry, never half of one). Writes are serialised in call order.
  */
-export class AgentRegistry {
+export class AgentRegistry implements AgentDirectory {
   readonly #file: string;
   readonly #clock: Clock;
   readonly #byName = new Map<string, AgentRecord>();
@@ -80,18 +120,8 @@ export class AgentRegistry {
 
   /** Creates an agent; resolves with its token, which exists nowhere else afterwards. */
   async add(name: string): Promise<{ agent: AgentRecord; token: string }> {
-    if (!isValidAgentName(name)) {
-      throw new FleetbanError(
-        ErrorCode.REQUEST_INVALID,
-        `invalid agent name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-' (at most 63, starting with a letter or digit)`,
-      );
-    }
-    if (this.#byName.has(name)) {
-      throw new FleetbanError(
-        ErrorCode.REQUEST_INVALID,
-        `an agent named ${name} already exists (remove it first to issue a new token)`,
-      );
-    }
+    checkAgentName(name);
+    if (this.#byName.has(name)) throw agentExists(name);
     const token = generateToken();
     const agent: AgentRecord = {
       name,
@@ -107,9 +137,7 @@ export class AgentRegistry {
   /** Throws NOT_FOUND when no agent has this name. */
   async remove(name: string): Promise<AgentRecord> {
     const agent = this.#byName.get(name);
-    if (agent === undefined) {
-      throw new FleetbanError(ErrorCode.NOT_FOUND, `no agent named ${name}`);
-    }
+    if (agent === undefined) throw noSuchAgent(name);
     this.#byName.delete(name);
     this.#byHash.delete(agent.tokenHash);
     await this.#save();
@@ -164,7 +192,7 @@ export class AgentRegistry {
 }
 
 /** A persisted record, checked field by field: a hand-edited file must not smuggle in odd values. */
-function toRecord(v: unknown): AgentRecord | null {
+export function toRecord(v: unknown): AgentRecord | null {
   if (typeof v !== 'object' || v === null) return null;
   const { name, tokenHash, created, lastContact } = v as Record<string, unknown>;
   if (typeof name !== 'string' || !isValidAgentName(name)) return null;

@@ -24,7 +24,7 @@ import { formatEndpoint } from '../ingest/options.js';
 import type { SenderTable } from '../ingest/senders.js';
 import type { JailEngine, JailStats } from '../jails/engine.js';
 import type { BanStore } from '../store/store.js';
-import type { StoreHealth } from './ban-store.js';
+import type { StoreHealth } from './backend.js';
 import type { BanManager } from './ban-manager.js';
 import { neverBanMetrics } from './ban-guard.js';
 import { collectMetrics } from './metrics.js';

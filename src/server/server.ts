@@ -1,6 +1,5 @@
 // The composition root: builds every part from the config, starts them in order, closes them in reverse.
 import { writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { CidrSet, type Cidr } from '../core/ip.js';
@@ -11,7 +10,7 @@ import { loadJails } from '../config/jails-dir.js';
 import type { FleetbanConfig } from '../config/load.js';
 import { AdminServer } from '../control/admin-server.js';
 import { AgentApi } from '../distribute/agent-api.js';
-import { AgentRegistry } from '../distribute/agent-registry.js';
+import type { AgentDirectory } from '../distribute/agent-registry.js';
 import { agentsAdminExtension } from '../distribute/agents-admin.js';
 import { HostBindings } from '../ingest/host-bindings.js';
 import { Ingest, type ListeningAddresses } from '../ingest/ingest.js';
@@ -25,7 +24,7 @@ import { computeBantime } from '../jails/policy.js';
 import { BanLog } from '../log/ban-log.js';
 import { SyslogTimeZone } from '../parse/syslog.js';
 import type { BanStore } from '../store/store.js';
-import { storeFromConfig, type ConfiguredStore } from './ban-store.js';
+import { backendFromConfig, type Backend } from './backend.js';
 import { BanGuard, neverBanReport } from './ban-guard.js';
 import { BanManager } from './ban-manager.js';
 import { followBanChanges } from './ban-reactions.js';
@@ -71,7 +70,7 @@ export class FleetbanServer {
   readonly #logger: Logger;
   #config: FleetbanConfig;
   readonly #store: BanStore;
-  readonly #storeInfo: ConfiguredStore;
+  readonly #backend: Backend;
   readonly #banLog: BanLog;
   readonly #neverBan: NeverBanList;
   readonly #engine: JailEngine;
@@ -83,7 +82,7 @@ export class FleetbanServer {
   readonly #pipeline: Pipeline;
   readonly #ingest: Ingest;
   readonly #admin: AdminServer;
-  readonly #agentRegistry: AgentRegistry;
+  readonly #agentRegistry: AgentDirectory;
   readonly #agentApi: AgentApi;
   /** null when mail.enabled is false. */
   readonly #mailer: Mailer | null;
@@ -98,9 +97,14 @@ export class FleetbanServer {
     const { config, logger, clock } = opts;
     this.#logger = logger;
     const jails = loadJails(config);
-    const configured = storeFromConfig(config, logger.child({ part: 'store' }));
-    this.#store = configured.store;
-    this.#storeInfo = configured;
+    this.#backend = backendFromConfig(config, {
+      clock,
+      logger,
+      onAgentRemoved: (name) => {
+        this.#agentApi.dropRemoved(name);
+      },
+    });
+    this.#store = this.#backend.store;
     this.#banLog = new BanLog(config.log.banLog, logger.child({ part: 'bans' }), clock);
     this.#neverBan = new NeverBanList(neverBanSources(config));
     // The engine's list is the global ignoreip plus the jail's own, parsed once per (re)load.
@@ -190,7 +194,7 @@ export class FleetbanServer {
       senders: this.#senders,
       pipeline: this.#pipeline,
       reload: () => this.reload(),
-      storeHealth: () => this.#storeInfo.health(),
+      storeHealth: () => this.#backend.health(),
       outbox: () =>
         this.#mailer?.status() ?? {
           enabled: false,
@@ -213,8 +217,7 @@ export class FleetbanServer {
         );
       },
     });
-    // Next to the LevelDB files: one folder to back up, one owner, one set of permissions.
-    this.#agentRegistry = new AgentRegistry(join(config.store.path, 'agents.json'), clock);
+    this.#agentRegistry = this.#backend.agents;
     this.#agentApi = new AgentApi({
       store: this.#store,
       registry: this.#agentRegistry,
@@ -265,7 +268,7 @@ export class FleetbanServer {
     this.#logger.info(
       {
         activeBans: this.#store.stats().activeBans,
-        store: this.#storeInfo.where,
+        store: this.#backend.where,
         ms: Date.now() - started,
       },
       'ban store opened',
@@ -294,6 +297,7 @@ export class FleetbanServer {
       await this.#admin.close().catch(() => undefined);
       await this.#expiry.close();
       await this.#mailer?.close();
+      await this.#backend.close();
       await this.#store.close();
       throw e;
     }
@@ -399,6 +403,7 @@ export class FleetbanServer {
       await this.#agentApi.close();
       await this.#admin.close();
       await this.#agentRegistry.flush();
+      await this.#backend.close();
       await this.#store.close();
       await this.#banLog.close();
       // What this run took in, final once ingest is closed: the counters start again at zero.

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ListedBan } from '../../src/control/plane.js';
 import { Forwarding, startRsyslog } from '../helpers/rsyslog.js';
+import { openStream } from './agent-api-client.js';
 import { startRedisCluster, startStandaloneRedis, type RedisCluster } from '../helpers/redis.js';
 import {
   cliJson,
@@ -23,7 +24,9 @@ function healthz(socket: string): Promise<{ status: number; body: string }> {
     const req = request({ socketPath: socket, path: '/healthz', method: 'GET' }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c));
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }); });
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body });
+      });
     });
     req.on('error', reject);
     req.end();
@@ -113,6 +116,53 @@ describe('three fleetban servers on one Redis Cluster', () => {
       await waitFor(async () => !(await bansOn(i)).some((b) => b.target === '203.0.113.44'), {
         what: `the unban on server ${i + 1}`,
       });
+  });
+
+  it('an agent added on one server follows any of them, resumes across them, and is revoked everywhere', async () => {
+    const added = await cliJson<{ token: string }>([
+      'agents',
+      'add',
+      'edge-1',
+      '--json',
+      '--socket',
+      dirs[0]?.socket ?? '',
+    ]);
+    const portOf = (i: number): number => servers[i]?.ready.agents?.port ?? 0;
+    // The other servers read the shared agent list every second.
+    const onB = await waitFor(() => openStream({ port: portOf(1), token: added.token }), {
+      what: 'server 2 to accept the token made on server 1',
+      // Slowly: each refusal counts towards the source's failed-token limit.
+      intervalMs: 1_200,
+    });
+    const snapshot = await onB.waitFor((m) => m.type === 'snapshot');
+    assert.ok(
+      snapshot.type === 'snapshot' && snapshot.bans.some((b) => b.target === '198.51.100.77'),
+    );
+    assert.equal(
+      (await runCli(['ban', '203.0.113.60', '--socket', dirs[0]?.socket ?? ''])).code,
+      0,
+    );
+    const ban = await onB.waitFor((m) => m.type === 'ban' && m.ban.target === '203.0.113.60');
+    // The position server 2 gave is valid on server 3: it resumes there without a snapshot.
+    const onC = await waitFor(
+      () => openStream({ port: portOf(2), token: added.token, since: ban.seq - 1 }),
+      { what: 'server 3 to accept the token made on server 1', intervalMs: 1_200 },
+    );
+    assert.equal((await onC.waitFor((m) => m.type !== 'ping')).type, 'resume');
+    const again = await onC.waitFor((m) => m.type === 'ban');
+    assert.equal(again.seq, ban.seq);
+    onC.close();
+    const removed = await runCli(['agents', 'remove', 'edge-1', '--socket', dirs[2]?.socket ?? '']);
+    assert.equal(removed.code, 0, removed.stderr);
+    await Promise.race([
+      onB.closed,
+      new Promise((_, reject) =>
+        setTimeout(() => {
+          reject(new Error('the stream on server 2 outlived the removal on server 3'));
+        }, 10_000),
+      ),
+    ]);
+    await assert.rejects(openStream({ port: portOf(0), token: added.token }), /HTTP 401/);
   });
 });
 

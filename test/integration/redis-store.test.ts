@@ -5,6 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
 import type { Change } from '../../src/core/types.js';
 import { RedisBanStore } from '../../src/store/redis/redis-store.js';
+import { createRedisClient } from '../../src/store/redis/client.js';
+import { RedisAgentRegistry } from '../../src/distribute/redis-agent-registry.js';
+import { systemClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
 import type { RedisConnectionOptions } from '../../src/store/redis/client.js';
 import {
   startRedisCluster,
@@ -257,6 +261,52 @@ describe('RedisBanStore without Redis', () => {
       assert.notEqual(store.get('203.0.113.30'), undefined);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('RedisAgentRegistry (agent tokens shared by the servers)', () => {
+  it('one name added by two servers at once is created once; a touch never brings a removed agent back', async () => {
+    const prefix = freshPrefix();
+    const clients = [0, 1].map(() => createRedisClient(connectionTo({ nodes: cluster.seeds })));
+    const registries = clients.map(
+      (client) =>
+        new RedisAgentRegistry({
+          client,
+          keyPrefix: prefix,
+          clock: systemClock,
+          logger: silentLogger,
+        }),
+    );
+    try {
+      await Promise.all(registries.map((r) => r.load()));
+      const results = await Promise.allSettled(registries.map((r) => r.add('edge-7')));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      const failed = results.find((r) => r.status === 'rejected');
+      assert.match(String(failed?.reason), /an agent named edge-7 already exists/);
+      const made = results.find((r) => r.status === 'fulfilled');
+      const token = made?.status === 'fulfilled' ? made.value.token : '';
+      const [a, b] = registries as [RedisAgentRegistry, RedisAgentRegistry];
+      await waitFor(
+        () => a.authenticate(token) !== undefined && b.authenticate(token) !== undefined,
+        {
+          what: 'both servers to know the token',
+        },
+      );
+      const seenByA = a.get('edge-7');
+      assert.ok(seenByA !== undefined);
+      await b.remove('edge-7');
+      // A touch from a server that has not read the removal yet must not write the record back.
+      a.touch('edge-7', () => undefined);
+      await a.flush();
+      assert.equal(await clients[0]?.hget(`{${prefix}}:agents`, 'edge-7'), null);
+      await waitFor(() => a.authenticate(token) === undefined, {
+        what: 'the removal on the first server',
+      });
+      assert.deepEqual(a.list(), []);
+    } finally {
+      for (const r of registries) r.close();
+      await Promise.all(clients.map((c) => c.quit()));
     }
   });
 });

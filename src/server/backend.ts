@@ -1,0 +1,92 @@
+// What the config's store.backend makes: the ban store, the agent directory beside it, and their health.
+import { join } from 'node:path';
+import type { Clock } from '../core/clock.js';
+import type { FleetbanConfig } from '../config/load.js';
+import type { Logger } from '../core/logger.js';
+import { AgentRegistry, type AgentDirectory } from '../distribute/agent-registry.js';
+import { RedisAgentRegistry } from '../distribute/redis-agent-registry.js';
+import { LevelBanStore } from '../store/level-store.js';
+import { createRedisClient } from '../store/redis/client.js';
+import { RedisBanStore } from '../store/redis/redis-store.js';
+import type { BanStore } from '../store/store.js';
+
+/** One line for /healthz and `fleetban status`; `ok` false makes /healthz answer 503. */
+export interface StoreHealth {
+  readonly ok: boolean;
+  readonly text: string;
+}
+
+export interface Backend {
+  readonly store: BanStore;
+  /** Who may follow the feed: agents.json beside LevelDB, or a hash every Redis server shares. */
+  readonly agents: AgentDirectory;
+  /** Where the bans live, for the start log: a folder, or the Redis deployment. */
+  readonly where: string;
+  health(): StoreHealth;
+  /** Closes what the backend opened beside the store (the store closes itself). */
+  close(): Promise<void>;
+}
+
+export interface BackendDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Told of each agent another server removed (shared directory only). */
+  readonly onAgentRemoved: (name: string) => void;
+}
+
+export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Backend {
+  const s = config.store;
+  const storeLogger = deps.logger.child({ part: 'store' });
+  if (s.backend === 'level') {
+    const store = new LevelBanStore(s.path, {
+      sync: s.sync,
+      feedRetention: s.feedRetention,
+      logger: storeLogger,
+    });
+    return {
+      store,
+      // Next to the LevelDB files: one folder to back up, one owner, one set of permissions.
+      agents: new AgentRegistry(join(s.path, 'agents.json'), deps.clock),
+      where: s.path,
+      health: () => ({ ok: true, text: `${store.stats().activeBans} active bans` }),
+      close: () => Promise.resolve(),
+    };
+  }
+  const r = s.redis;
+  const store = new RedisBanStore({
+    connection: r,
+    keyPrefix: r.keyPrefix,
+    waitReplicas: r.waitReplicas,
+    waitTimeoutMs: r.waitTimeout * 1000,
+    feedRetention: s.feedRetention,
+    logger: storeLogger,
+  });
+  const shared = createRedisClient(r);
+  shared.on('error', () => undefined);
+  const agents = new RedisAgentRegistry({
+    client: shared,
+    keyPrefix: r.keyPrefix,
+    clock: deps.clock,
+    logger: deps.logger.child({ part: 'agents' }),
+    onRemoved: deps.onAgentRemoved,
+  });
+  return {
+    store,
+    agents,
+    where: `${store.target}, key prefix ${r.keyPrefix}`,
+    health: () => {
+      const h = store.health();
+      const bans = `${store.stats().activeBans} active bans`;
+      return h.connected
+        ? { ok: true, text: `${bans} on ${h.target}` }
+        : {
+            ok: false,
+            text: `${h.target} unreachable (${h.lastError ?? 'connecting'}): new bans wait; ${bans} still served`,
+          };
+    },
+    close: async () => {
+      agents.close();
+      await shared.quit().catch(() => undefined);
+    },
+  };
+}
