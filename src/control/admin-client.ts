@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import type { Ban } from '../core/types.js';
 import type {
+  ClusterDetail,
   HealthReport,
   JailStatusReport,
   ListedBan,
@@ -57,6 +58,10 @@ export class AdminClient {
 
   status(): Promise<StatusReport> {
     return this.request('GET', '/v1/status');
+  }
+
+  cluster(): Promise<ClusterDetail> {
+    return this.request('GET', '/v1/cluster');
   }
 
   jail(name: string): Promise<JailStatusReport> {

@@ -69,6 +69,62 @@ export interface StatusReport {
   readonly brake?: BrakeReport;
   /** What no ban may cover, and what that stopped; absent from older servers. */
   readonly neverBan?: NeverBanReport;
+  /** The servers sharing this server's Redis store; absent on the level store. */
+  readonly cluster?: ClusterSummary;
+}
+
+/** One server of a Redis deployment, as its last heartbeat told. */
+export interface ClusterServerReport {
+  /** host:pid:random, unique per run. */
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly version: string;
+  readonly startedAt: EpochMs;
+  readonly seenAt: EpochMs;
+  /** The last sequence number it had announced then. */
+  readonly lastSeq: number;
+  /** Digest of its jail definitions: servers that differ count failures differently. */
+  readonly jails: string;
+  /** Heard of within the last three heartbeats. */
+  readonly alive: boolean;
+  /** The server answering. */
+  readonly self: boolean;
+}
+
+export interface ClusterSummary {
+  /** Where the shared store is ("Redis Cluster (seeds …)"). */
+  readonly store: string;
+  readonly self: string;
+  readonly servers: readonly ClusterServerReport[];
+  /** The live servers run different jail definitions. */
+  readonly jailsDiffer: boolean;
+}
+
+/** One Redis node as CLUSTER NODES tells it. */
+export interface RedisNodeReport {
+  readonly id: string;
+  readonly address: string;
+  readonly role: 'master' | 'replica';
+  /** The master a replica follows; null for a master. */
+  readonly masterId: string | null;
+  readonly healthy: boolean;
+  /** Slot ranges served ("0-5460"). */
+  readonly slots: readonly string[];
+  readonly slotCount: number;
+}
+
+/** `fleetban cluster status`: the summary, Redis' layout, and how far each server is behind. */
+export interface ClusterDetail extends ClusterSummary {
+  /** The store's last sequence number in Redis. */
+  readonly seq: number;
+  readonly servers: readonly (ClusterServerReport & { readonly lag: number })[];
+  /** Empty on a standalone Redis. */
+  readonly redis: readonly RedisNodeReport[];
+  /** The slot holding the ban state (one shard); null on a standalone Redis. */
+  readonly storeSlot: number | null;
+  /** Slots served by a healthy master: 16384 when the cluster is whole. */
+  readonly slotsCovered: number;
 }
 
 /** The never-ban list: every protected address or prefix, and the bans it narrowed, refused or withheld. */
@@ -213,6 +269,9 @@ export interface ControlPlane {
 
   /** `ok` false answers 503 on /healthz; each check says what is wrong in one line. */
   health(): HealthReport;
+
+  /** The servers sharing the Redis store and how Redis serves it; throws NOT_FOUND on the level store. */
+  cluster(): Promise<ClusterDetail>;
 }
 
 /** A budget that is exhausted right now: one sender's, or the fleet's (`scope: 'fleet'`). */

@@ -47,6 +47,12 @@ export const routes: readonly Route[] = [
   },
   {
     method: 'GET',
+    path: /^\/v1\/cluster$/,
+    name: 'cluster',
+    handle: async ({ plane }) => json(await plane.cluster()),
+  },
+  {
+    method: 'GET',
     path: /^\/v1\/jails\/([^/]+)$/,
     name: 'jail',
     handle: ({ plane }, { params }) => json(plane.jailStatus(params[0] ?? '')),

@@ -6,7 +6,9 @@ import type { Logger } from '../core/logger.js';
 import { AgentRegistry, type AgentDirectory } from '../distribute/agent-registry.js';
 import { RedisAgentRegistry } from '../distribute/redis-agent-registry.js';
 import { LevelBanStore } from '../store/level-store.js';
-import { createRedisClient } from '../store/redis/client.js';
+import { createRedisClient, type RedisClient } from '../store/redis/client.js';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { RedisBanStore } from '../store/redis/redis-store.js';
 import type { BanStore } from '../store/store.js';
 
@@ -23,8 +25,17 @@ export interface Backend {
   /** Where the bans live, for the start log: a folder, or the Redis deployment. */
   readonly where: string;
   health(): StoreHealth;
+  /** The connection and names the shared parts use (heartbeats); null on the level store. */
+  readonly shared: SharedRedis | null;
   /** Closes what the backend opened beside the store (the store closes itself). */
   close(): Promise<void>;
+}
+
+export interface SharedRedis {
+  readonly client: RedisClient;
+  readonly keyPrefix: string;
+  /** This server in the deployment: the outbox lease and the heartbeats name it so. */
+  readonly serverId: string;
 }
 
 export interface BackendDeps {
@@ -49,11 +60,14 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
       agents: new AgentRegistry(join(s.path, 'agents.json'), deps.clock),
       where: s.path,
       health: () => ({ ok: true, text: `${store.stats().activeBans} active bans` }),
+      shared: null,
       close: () => Promise.resolve(),
     };
   }
   const r = s.redis;
+  const serverId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const store = new RedisBanStore({
+    serverId,
     connection: r,
     keyPrefix: r.keyPrefix,
     waitReplicas: r.waitReplicas,
@@ -74,6 +88,7 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
     store,
     agents,
     where: `${store.target}, key prefix ${r.keyPrefix}`,
+    shared: { client: shared, keyPrefix: r.keyPrefix, serverId },
     health: () => {
       const h = store.health();
       const bans = `${store.stats().activeBans} active bans`;

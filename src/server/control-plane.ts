@@ -6,6 +6,7 @@ import { fleetbanVersion } from '../core/version.js';
 import type {
   BanCommand,
   BrakeReport,
+  ClusterDetail,
   ControlPlane,
   HealthReport,
   JailStatusReport,
@@ -25,6 +26,7 @@ import type { SenderTable } from '../ingest/senders.js';
 import type { JailEngine, JailStats } from '../jails/engine.js';
 import type { BanStore } from '../store/store.js';
 import type { StoreHealth } from './backend.js';
+import type { ClusterPeers } from './cluster-peers.js';
 import type { BanManager } from './ban-manager.js';
 import { neverBanMetrics } from './ban-guard.js';
 import { collectMetrics } from './metrics.js';
@@ -47,6 +49,8 @@ export interface ControlPlaneParts {
   readonly neverBan?: () => NeverBanReport;
   /** The ban store's health line; absent: always ok, with the active ban count. */
   readonly storeHealth?: () => StoreHealth;
+  /** The servers sharing a Redis store; absent on the level store. */
+  readonly cluster?: ClusterPeers;
 }
 
 export class ServerControlPlane implements ControlPlane {
@@ -105,6 +109,7 @@ export class ServerControlPlane implements ControlPlane {
       ...(this.#p.outbox !== undefined ? { outbox: this.#p.outbox() } : {}),
       ...(this.#p.brake !== undefined ? { brake: this.#p.brake() } : {}),
       ...(this.#p.neverBan !== undefined ? { neverBan: this.#p.neverBan() } : {}),
+      ...(this.#p.cluster !== undefined ? { cluster: this.#p.cluster.summary() } : {}),
     };
   }
 
@@ -182,6 +187,15 @@ export class ServerControlPlane implements ControlPlane {
       bans: this.#p.bans.stats,
       senders: this.#p.senders.size,
     });
+  }
+
+  async cluster(): Promise<ClusterDetail> {
+    if (this.#p.cluster === undefined)
+      throw new FleetbanError(
+        ErrorCode.NOT_FOUND,
+        'this server keeps its bans in LevelDB (store.backend is level): it is not part of a cluster (see docs/cluster.md)',
+      );
+    return this.#p.cluster.detail();
   }
 
   health(): HealthReport {

@@ -1,4 +1,5 @@
 // The composition root: builds every part from the config, starts them in order, closes them in reverse.
+import { hostname } from 'node:os';
 import { writeFile, rename } from 'node:fs/promises';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
@@ -25,6 +26,8 @@ import { BanLog } from '../log/ban-log.js';
 import { SyslogTimeZone } from '../parse/syslog.js';
 import type { BanStore } from '../store/store.js';
 import { backendFromConfig, type Backend } from './backend.js';
+import { ClusterPeers, jailsDigest } from './cluster-peers.js';
+import { fleetbanVersion } from '../core/version.js';
 import { BanGuard, neverBanReport } from './ban-guard.js';
 import { BanManager } from './ban-manager.js';
 import { followBanChanges } from './ban-reactions.js';
@@ -71,6 +74,8 @@ export class FleetbanServer {
   #config: FleetbanConfig;
   readonly #store: BanStore;
   readonly #backend: Backend;
+  /** The other servers on the shared store; null on the level store. */
+  readonly #peers: ClusterPeers | null;
   readonly #banLog: BanLog;
   readonly #neverBan: NeverBanList;
   readonly #engine: JailEngine;
@@ -185,6 +190,26 @@ export class FleetbanServer {
           recipients: (jail) => this.#recipients(jail),
         })
       : null;
+    const startedAt = clock.now();
+    const shared = this.#backend.shared;
+    this.#peers =
+      shared === null
+        ? null
+        : new ClusterPeers({
+            ...shared,
+            clock,
+            logger: logger.child({ part: 'cluster' }),
+            store: this.#backend.where,
+            self: () => ({
+              host: hostname(),
+              pid: process.pid,
+              version: fleetbanVersion(),
+              startedAt,
+              lastSeq: this.#store.stats().lastSeq,
+              // The file a jail came from may differ between servers; what it says must not.
+              jails: jailsDigest(this.#engine.configs().map((jail) => ({ ...jail, file: '' }))),
+            }),
+          });
     const plane = new ServerControlPlane({
       clock,
       store: this.#store,
@@ -195,6 +220,7 @@ export class FleetbanServer {
       pipeline: this.#pipeline,
       reload: () => this.reload(),
       storeHealth: () => this.#backend.health(),
+      ...(this.#peers !== null ? { cluster: this.#peers } : {}),
       outbox: () =>
         this.#mailer?.status() ?? {
           enabled: false,
@@ -289,6 +315,7 @@ export class FleetbanServer {
     let agents: ServingAddresses['agents'];
     try {
       await this.#agentRegistry.load();
+      await this.#peers?.start();
       admin = await this.#admin.start();
       if (this.#config.agents.enabled) agents = await this.#agentApi.start();
       this.#listening = await this.#ingest.start();
@@ -297,6 +324,7 @@ export class FleetbanServer {
       await this.#admin.close().catch(() => undefined);
       await this.#expiry.close();
       await this.#mailer?.close();
+      await this.#peers?.close();
       await this.#backend.close();
       await this.#store.close();
       throw e;
@@ -403,6 +431,7 @@ export class FleetbanServer {
       await this.#agentApi.close();
       await this.#admin.close();
       await this.#agentRegistry.flush();
+      await this.#peers?.close();
       await this.#backend.close();
       await this.#store.close();
       await this.#banLog.close();

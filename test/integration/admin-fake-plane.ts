@@ -7,6 +7,7 @@ import type { Ban } from '../../src/core/types.js';
 import type { MetricFamily } from '../../src/control/metrics.js';
 import type {
   BanCommand,
+  ClusterDetail,
   ControlPlane,
   HealthReport,
   JailStatusReport,
@@ -208,6 +209,11 @@ export class FakePlane implements ControlPlane {
     return this.healthy
       ? { ok: true, checks: { store: 'ok', ingest: 'ok' } }
       : { ok: false, checks: { store: 'closed', ingest: 'ok' } };
+  }
+
+  cluster(): Promise<ClusterDetail> {
+    this.#maybeBreak('cluster');
+    return Promise.reject(new FleetbanError(ErrorCode.NOT_FOUND, 'not part of a cluster'));
   }
 
   #inJail(name: string): ListedBan[] {

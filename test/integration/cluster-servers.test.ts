@@ -3,10 +3,15 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { ListedBan } from '../../src/control/plane.js';
+import type { ClusterDetail, ClusterSummary, ListedBan } from '../../src/control/plane.js';
 import { Forwarding, startRsyslog } from '../helpers/rsyslog.js';
 import { openStream } from './agent-api-client.js';
-import { startRedisCluster, startStandaloneRedis, type RedisCluster } from '../helpers/redis.js';
+import {
+  redisCli,
+  startRedisCluster,
+  startStandaloneRedis,
+  type RedisCluster,
+} from '../helpers/redis.js';
 import {
   cliJson,
   exactMsg,
@@ -44,6 +49,7 @@ function redisConfig(redis: { nodes?: readonly string[]; address?: string }, pre
 
 describe('three fleetban servers on one Redis Cluster', () => {
   let cluster: RedisCluster;
+  const prefix = `e2e${randomBytes(4).toString('hex')}`;
   const servers: ServerProcess[] = [];
   const dirs: ServerDir[] = [];
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -53,7 +59,6 @@ describe('three fleetban servers on one Redis Cluster', () => {
   before(async () => {
     cluster = await startRedisCluster();
     cleanups.push(() => cluster.stop());
-    const prefix = `e2e${randomBytes(4).toString('hex')}`;
     for (let i = 0; i < 3; i++) {
       const dir = await ServerDir.create({
         config: redisConfig({ nodes: cluster.seeds }, prefix),
@@ -162,7 +167,88 @@ describe('three fleetban servers on one Redis Cluster', () => {
         }, 10_000),
       ),
     ]);
-    await assert.rejects(openStream({ port: portOf(0), token: added.token }), /HTTP 401/);
+    // Every server reads the removal within a second.
+    await waitFor(
+      () =>
+        openStream({ port: portOf(0), token: added.token }).then(
+          (stream) => {
+            stream.close();
+            return false;
+          },
+          (e: unknown) => /HTTP 401/.test(String(e)),
+        ),
+      { what: 'server 1 to refuse the removed token', intervalMs: 1_200 },
+    );
+  });
+
+  it('status on any server lists the live servers; cluster status shows Redis and warns of different jails', async () => {
+    // Each server reads the others' heartbeats every 2 s.
+    const status = await waitFor(
+      async () => {
+        const st = await cliJson<{ cluster: ClusterSummary }>([
+          'status',
+          '--json',
+          '--socket',
+          dirs[1]?.socket ?? '',
+        ]);
+        return st.cluster.servers.filter((s) => s.alive).length === 3 ? st : null;
+      },
+      { what: 'server 2 to list three live servers', intervalMs: 500 },
+    );
+    assert.equal(status.cluster.jailsDiffer, false);
+    assert.equal(status.cluster.servers.filter((s) => s.self).length, 1);
+    await waitFor(
+      async () =>
+        (
+          await cliJson<{ cluster: ClusterSummary }>([
+            'status',
+            '--json',
+            '--socket',
+            dirs[0]?.socket ?? '',
+          ])
+        ).cluster.servers.filter((s) => s.alive).length === 3,
+      { what: 'server 1 to list three live servers', intervalMs: 500 },
+    );
+    const shown = await runCli(['cluster', 'status', '--json', '--socket', dirs[0]?.socket ?? '']);
+    assert.equal(shown.code, 0, shown.stdout + shown.stderr);
+    const detail = JSON.parse(shown.stdout) as ClusterDetail;
+    assert.equal(detail.redis.length, 6);
+    assert.equal(detail.redis.filter((n) => n.role === 'master').length, 3);
+    assert.equal(detail.slotsCovered, 16384);
+    const slot = Number(
+      redisCli(cluster.nodes[0]?.port ?? 0, ['CLUSTER', 'KEYSLOT', `{${prefix}}:seq`]).trim(),
+    );
+    assert.equal(detail.storeSlot, slot);
+    for (const s of detail.servers) assert.ok(s.lag >= 0 && s.lag <= detail.seq);
+
+    // A fourth server with another maxretry: every server warns, cluster status fails.
+    const odd = await ServerDir.create({
+      config: redisConfig({ nodes: cluster.seeds }, prefix),
+      jails: { sshd: sshdJail({ maxretry: 5, findtime: '10m', bantime: '1h' }) },
+    });
+    const fourth = await startServer(odd);
+    try {
+      await servers[0]?.waitForLog((l) => /run different jail definitions/.test(l.msg), {
+        timeoutMs: 15_000,
+      });
+      const text = await runCli(['cluster', 'status', '--socket', dirs[0]?.socket ?? '']);
+      assert.equal(text.code, 1);
+      assert.match(text.stdout, /WARNING: the live servers run different jail definitions/);
+      assert.match(text.stdout, /4 of 4 servers alive/);
+    } finally {
+      await fourth.stop();
+      await odd.remove();
+    }
+    // It said goodbye: gone from the list at once, and the jails agree again.
+    const after = await waitFor(
+      async () => {
+        const r = await runCli(['cluster', 'status', '--json', '--socket', dirs[0]?.socket ?? '']);
+        return r.code === 0 ? (JSON.parse(r.stdout) as ClusterDetail) : null;
+      },
+      { what: 'cluster status to agree again once the fourth server left', intervalMs: 500 },
+    );
+    assert.equal(after.servers.length, 3);
+    assert.equal(after.jailsDiffer, false);
   });
 });
 

@@ -4,6 +4,7 @@ import { agentCommand } from './agent.js';
 import { agentsAddCommand, agentsListCommand, agentsRemoveCommand } from './agents.js';
 import { banCommand } from './ban.js';
 import { bansCommand } from './bans.js';
+import { clusterStatusCommand } from './cluster.js';
 import { discardCommand, heldCommand, releaseCommand } from './held.js';
 import { reloadCommand } from './reload.js';
 import { sendersCommand } from './senders.js';
@@ -29,6 +30,7 @@ export const defaultCommands: readonly Command[] = [
   agentsAddCommand,
   agentsListCommand,
   agentsRemoveCommand,
+  clusterStatusCommand,
   configCheckCommand,
   testFilterCommand,
   importFail2banCommand,

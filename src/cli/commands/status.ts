@@ -11,6 +11,7 @@ import { ExitCode } from '../exit-codes.js';
 import { formatBantime, formatBytes, formatTime, plural, table } from '../format.js';
 import { formatDuration } from '../../core/duration.js';
 import { renderOutbox } from './mail-test.js';
+import { renderClusterSummary } from './cluster.js';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -29,7 +30,7 @@ export const statusCommand: Command = {
       return ExitCode.OK;
     }
     const report = await api.status();
-    io.stdout(flagOption(values, 'json') ? toJson(report) : renderStatus(report));
+    io.stdout(flagOption(values, 'json') ? toJson(report) : renderStatus(report, io.clock.now()));
     return ExitCode.OK;
   },
 };
@@ -51,7 +52,7 @@ function renderBrake(b: BrakeReport): string {
   return out;
 }
 
-function renderStatus(s: StatusReport): string {
+function renderStatus(s: StatusReport, now: number): string {
   const { ingest } = s;
   const listening =
     ingest.listening.length === 0
@@ -73,6 +74,7 @@ function renderStatus(s: StatusReport): string {
     (s.outbox !== undefined ? renderOutbox(s.outbox) : '') +
     (s.brake !== undefined ? renderBrake(s.brake) : '') +
     (s.neverBan !== undefined ? renderNeverBan(s.neverBan) : '') +
+    (s.cluster !== undefined ? renderClusterSummary(s.cluster, now) : '') +
     '\n';
   if (s.jails.length === 0) return `${out}no jails configured\n`;
   out += table(
