@@ -8,6 +8,11 @@ import { parseRfc3164Body } from './rfc3164.js';
 
 const C_SPACE = 32;
 const C_0 = 48;
+const C_9 = 57;
+const C_a = 97;
+const C_f = 102;
+const C_z = 122;
+const C_MINUS = 45;
 const C_DOT = 46;
 const C_COLON = 58;
 const C_LT = 60;
@@ -74,7 +79,7 @@ function hex(text: string, i: number, n: number): number {
   let v = 0;
   for (let k = i; k < i + n; k++) {
     const c = text.charCodeAt(k);
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    const d = c >= C_0 && c <= C_9 ? c - C_0 : c >= C_a && c <= C_f ? c - C_a + 10 : -1;
     if (d < 0) return -1;
     v = v * 16 + d;
   }
@@ -106,8 +111,8 @@ function svlogdStamp(text: string): EpochMs {
   const frac = digits(text, 20, 5);
   if (
     (sep !== C_UNDERSCORE && sep !== C_T) ||
-    text.charCodeAt(4) !== 45 ||
-    text.charCodeAt(7) !== 45 ||
+    text.charCodeAt(4) !== C_MINUS ||
+    text.charCodeAt(7) !== C_MINUS ||
     text.charCodeAt(13) !== C_COLON ||
     text.charCodeAt(16) !== C_COLON ||
     text.charCodeAt(19) !== C_DOT ||
@@ -150,21 +155,32 @@ function senderPrefixEnd(text: string, p: number, end: number): number {
   return text.charCodeAt(i) === C_COLON && text.charCodeAt(i + 1) === C_SPACE ? i + 2 : -1;
 }
 
+/** Longest facility or severity name socklog writes (`authpriv`, `security`). */
+const MAX_NAME = 8;
+
+/** Index of the first `stop` within MAX_NAME + 1 characters from `from`, or -1. */
+function nameEnd(text: string, from: number, end: number, stop: number): number {
+  const limit = Math.min(end, from + MAX_NAME + 1);
+  for (let i = from; i < limit; i++) if (text.charCodeAt(i) === stop) return i;
+  return -1;
+}
+
 /** `facility.severity: ` at `p` as socklog converts a PRI; its PRI value and the index past it, or null. */
 function namedPriority(text: string, p: number, end: number): { pri: number; next: number } | null {
-  const dot = text.indexOf('.', p);
-  if (dot < 0 || dot - p > 8 || dot >= end) return null;
-  const colon = text.indexOf(':', dot);
-  if (colon < 0 || colon - dot > 8 || colon + 1 >= end || text.charCodeAt(colon + 1) !== C_SPACE) {
-    return null;
-  }
+  const dot = nameEnd(text, p, end, C_DOT);
+  if (dot < 0) return null;
+  const colon = nameEnd(text, dot + 1, end, C_COLON);
+  if (colon < 0 || text.charCodeAt(colon + 1) !== C_SPACE || colon + 2 > end) return null;
   const facility = FACILITIES.get(text.slice(p, dot));
   const severity = SEVERITIES.get(text.slice(dot + 1, colon));
   if (facility === undefined || severity === undefined) return null;
   return { pri: facility * 8 + severity, next: colon + 2 };
 }
 
-/** metalog's `[program] message` (metalog.c sendRemote): no PRI, time or host; null if not that. */
+/**
+ * metalog's `[program] message` (metalog.c sendRemote): no PRI, time, host or pid; null if not
+ * that. Reported as rfc3164: the program comes from the sender's TAG.
+ */
 function parseMetalog(
   text: string,
   end: number,
@@ -172,7 +188,7 @@ function parseMetalog(
   receivedAt: EpochMs,
 ): SyslogEvent | null {
   const c = text.charCodeAt(1) | 0x20;
-  if (text.charCodeAt(0) !== C_OPEN || c < 97 || c > 122) return null;
+  if (text.charCodeAt(0) !== C_OPEN || c < C_a || c > C_z) return null;
   let close = 2;
   for (; close < end && close <= MAX_PROGRAM; close++) {
     const k = text.charCodeAt(close);

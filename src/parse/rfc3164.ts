@@ -11,6 +11,7 @@ const C_0 = 48;
 const C_9 = 57;
 const C_DOT = 46;
 const C_COLON = 58;
+const C_F = 70;
 const C_OPEN = 91;
 const C_CLOSE = 93;
 
@@ -75,7 +76,7 @@ const FORWARDED = 'Forwarded from ';
  * received from HOST as `<PRI>TIMESTAMP Forwarded from HOST: TAG: MSG`.
  */
 function forwardedHostEnd(text: string, p: number, end: number): number {
-  if (text.charCodeAt(p) !== 70 || !text.startsWith(FORWARDED, p)) return -1;
+  if (text.charCodeAt(p) !== C_F || !text.startsWith(FORWARDED, p)) return -1;
   const hostStart = p + FORWARDED.length;
   let q = hostStart;
   for (; q < end; q++) {
