@@ -107,12 +107,22 @@ describe('relayed senders over UDP', () => {
     const all = [...relayed, ...injected, fromWeb07];
     await send(port, all);
 
-    await waitFor(async () => (await status()).ingest.messages >= all.length, {
-      what: 'every datagram received',
-    });
+    // Every datagram parsed (or refused) and through the jails before anything is counted.
+    await waitFor(
+      async () => {
+        const i = (await status()).ingest;
+        return i.parsed + i.parseErrors >= all.length;
+      },
+      { what: 'every datagram parsed' },
+    );
     await waitFor(async () => (await bans()).some((b) => b.target === FROM_WEB07), {
       what: "web-07's attacker banned by the scoped jail",
     });
+    await waitFor(
+      async () =>
+        ((await status()).jails.find((j) => j.name === 'sshd')?.matched ?? 0) >= relayed.length + 1,
+      { what: 'the sshd jail matched every relayed failure' },
+    );
     const report = await status();
     assert.equal(report.ingest.parseErrors, 0);
     assert.equal(report.ingest.parsed, all.length, 'every line parsed and handed to the jails');
