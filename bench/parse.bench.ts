@@ -1,4 +1,4 @@
-// Parser throughput on one core (messages/s), RFC 3164 and RFC 5424, against a one-regex parser as anchor.
+// Parser throughput on one core (messages/s), RFC 3164, RFC 5424 and relayed lines, against a one-regex parser as anchor.
 // Run: npx tsc -p . && node dist/bench/parse.bench.js
 import os from 'node:os';
 import {
@@ -14,19 +14,31 @@ const RUNS = 3;
 const start = Date.UTC(2026, 10, 25, 19, 56, 21);
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** A fleet's sshd lines: 8 messages per second, varying host, pid, user and attacker. */
-function lines(kind: '3164' | '5424'): string[] {
+/**
+ * A fleet's sshd lines: 8 messages per second, varying host, pid, user and attacker. `relayed`
+ * cycles through what relays send: busybox -R (no HOSTNAME), svlogd -tt in front of socklog -R,
+ * socklog's names, metalog, FreeBSD's "Forwarded from".
+ */
+function lines(kind: '3164' | '5424' | 'relayed'): string[] {
   const out: string[] = [];
   for (let i = 0; i < LINES; i++) {
     const d = new Date(start + Math.floor(i / 8) * 1000);
     const host = `web-${String(i % 40).padStart(2, '0')}`;
     const msg = `Failed password for invalid user admin${i % 13} from 198.51.${i % 256}.${(i * 7) % 256} port ${40000 + i} ssh2`;
+    const day = String(d.getUTCDate()).padStart(2, ' ');
+    const stamp = `${MONTHS[d.getUTCMonth()] ?? 'Jan'} ${day} ${d.toISOString().slice(11, 19)}`;
     if (kind === '3164') {
-      const day = String(d.getUTCDate()).padStart(2, ' ');
-      const hms = d.toISOString().slice(11, 19);
-      out.push(
-        `<38>${MONTHS[d.getUTCMonth()] ?? 'Jan'} ${day} ${hms} ${host} sshd[${1000 + i}]: ${msg}`,
-      );
+      out.push(`<38>${stamp} ${host} sshd[${1000 + i}]: ${msg}`);
+    } else if (kind === 'relayed') {
+      const svlogd = `${d.toISOString().slice(0, 19).replace('T', '_')}.00000`;
+      const relayed = [
+        `<38>${stamp} sshd[${1000 + i}]: ${msg}\n`,
+        `${svlogd} <38>${stamp} sshd[${1000 + i}]: ${msg}\n`,
+        `auth.info: ${stamp} sshd[${1000 + i}]: ${msg}\n`,
+        `[sshd] ${msg}\n`,
+        `<38>${stamp} Forwarded from ${host}: sshd[${1000 + i}]: ${msg}`,
+      ];
+      out.push(relayed[i % relayed.length] ?? '');
     } else {
       const ts = d.toISOString().replace('Z', '+00:00');
       out.push(`<38>1 ${ts} ${host} sshd ${1000 + i} - - ${msg}`);
@@ -86,5 +98,6 @@ const fast = measure('parseSyslog RFC 3164 (UTC zone)', rfc3164, parsed(options)
 measure('parseSyslog RFC 3164 (local zone)', rfc3164, parsed(localOptions));
 measure('parseSyslog RFC 3164 (Europe/Berlin)', rfc3164, parsed(berlinOptions));
 measure('parseSyslog RFC 5424', rfc5424, parsed(options));
+measure('parseSyslog relayed senders (mix)', lines('relayed'), parsed(options));
 const anchor = measure('anchor: one regex + Date.parse, 3164', rfc3164, naive3164);
 console.log(`RFC 3164 speed-up over the anchor: ${(fast / anchor).toFixed(1)}x`);

@@ -32,7 +32,7 @@ export interface SyslogEvent {
   /** Event time: the message's own time when plausible, else the receive time. */
   readonly time: EpochMs;
   readonly receivedAt: EpochMs;
-  /** HOSTNAME field, or the sender address when the message has none. */
+  /** HOSTNAME field (or the host a relay names), or the sender address when the message has none. */
   readonly hostname: string;
   /** Socket peer address. */
   readonly peer: string;

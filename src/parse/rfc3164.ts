@@ -11,6 +11,7 @@ const C_0 = 48;
 const C_9 = 57;
 const C_DOT = 46;
 const C_COLON = 58;
+const C_F = 70;
 const C_OPEN = 91;
 const C_CLOSE = 93;
 
@@ -66,6 +67,26 @@ function isJunk(c: number): boolean {
   return c < 32 || (c >= 0x7f && c <= 0x9f) || c === 0xfffd;
 }
 
+/** What FreeBSD syslogd writes after the stamp of a message it relays from another host. */
+const FORWARDED = 'Forwarded from ';
+
+/**
+ * Index just past `Forwarded from HOST:` at `p`, or -1. FreeBSD syslogd (fprintlog_rfc3164, F_FORW)
+ * forwards its own messages as `<PRI>TIMESTAMP TAG: MSG`, without a HOSTNAME, and those it
+ * received from HOST as `<PRI>TIMESTAMP Forwarded from HOST: TAG: MSG`.
+ */
+function forwardedHostEnd(text: string, p: number, end: number): number {
+  if (text.charCodeAt(p) !== C_F || !text.startsWith(FORWARDED, p)) return -1;
+  const hostStart = p + FORWARDED.length;
+  let q = hostStart;
+  for (; q < end; q++) {
+    const c = text.charCodeAt(q);
+    if (c === C_SPACE) break;
+    if (isJunk(c)) return -1;
+  }
+  return q > hostStart + 1 && text.charCodeAt(q - 1) === C_COLON ? q : -1;
+}
+
 /**
  * Parses text[start, end). Returns null when `hasPri` is false and no timestamp opens the text:
  * the caller then treats the line as bare text. A stamp that has the right shape but impossible
@@ -73,7 +94,9 @@ function isJunk(c: number): boolean {
  * receive time in place, as a missing stamp does.
  *
  * Host detection follows rsyslog: after a timestamp, the first word is the HOSTNAME unless it
- * looks like a TAG (contains `[`, or `:` without being an IPv6 address). Without a timestamp
+ * looks like a TAG (contains `[`, or `:` without being an IPv6 address), as in what busybox
+ * syslogd, socklog and FreeBSD syslogd forward: the libc line `<PRI>TIMESTAMP TAG: MSG`, which
+ * names no host. FreeBSD's `Forwarded from HOST:` names the HOSTNAME. Without a timestamp
  * (`logger -d`, local sockets) there is no HOSTNAME, and a first word that does not look like a
  * TAG is taken as message text, not as a program name.
  */
@@ -160,43 +183,50 @@ export function parseRfc3164Body(
   if (!stamped && !hasPri) return null;
   while (p < end && text.charCodeAt(p) === C_SPACE) p++;
 
-  // The first word: a HOSTNAME or a TAG.
-  let hasBracket = false;
-  let colons = 0;
-  let wordEnd = p;
-  for (; wordEnd < end; wordEnd++) {
-    const c = text.charCodeAt(wordEnd);
-    if (c === C_SPACE) break;
-    if (c === C_OPEN) hasBracket = true;
-    else if (c === C_COLON) colons++;
-    else if (isJunk(c)) return parseErrors.BAD_HEADER;
-  }
-  const bracketedHost =
-    hasBracket && text.charCodeAt(p) === C_OPEN && text.charCodeAt(wordEnd - 1) === C_CLOSE;
-  const looksLikeTag =
-    !bracketedHost &&
-    (hasBracket || (colons > 0 && (colons === 1 || !isIPv6(text.slice(p, wordEnd)))));
-
   let hostname = peer;
-  if (stamped && !looksLikeTag) {
-    if (wordEnd > p) {
-      hostname = bracketedHost ? text.slice(p + 1, wordEnd - 1) : text.slice(p, wordEnd);
-    }
-    p = wordEnd;
+  const relayedFrom = stamped ? forwardedHostEnd(text, p, end) : -1;
+  if (relayedFrom > 0) {
+    hostname = text.slice(p + FORWARDED.length, relayedFrom - 1);
+    p = relayedFrom;
     while (p < end && text.charCodeAt(p) === C_SPACE) p++;
-  } else if (!looksLikeTag) {
-    return makeEvent(
-      SyslogFormat.RFC3164,
-      facility,
-      severity,
-      receivedAt,
-      receivedAt,
-      peer,
-      peer,
-      '',
-      '',
-      text.slice(p, end),
-    );
+  } else {
+    // The first word: a HOSTNAME or a TAG.
+    let hasBracket = false;
+    let colons = 0;
+    let wordEnd = p;
+    for (; wordEnd < end; wordEnd++) {
+      const c = text.charCodeAt(wordEnd);
+      if (c === C_SPACE) break;
+      if (c === C_OPEN) hasBracket = true;
+      else if (c === C_COLON) colons++;
+      else if (isJunk(c)) return parseErrors.BAD_HEADER;
+    }
+    const bracketedHost =
+      hasBracket && text.charCodeAt(p) === C_OPEN && text.charCodeAt(wordEnd - 1) === C_CLOSE;
+    const looksLikeTag =
+      !bracketedHost &&
+      (hasBracket || (colons > 0 && (colons === 1 || !isIPv6(text.slice(p, wordEnd)))));
+
+    if (stamped && !looksLikeTag) {
+      if (wordEnd > p) {
+        hostname = bracketedHost ? text.slice(p + 1, wordEnd - 1) : text.slice(p, wordEnd);
+      }
+      p = wordEnd;
+      while (p < end && text.charCodeAt(p) === C_SPACE) p++;
+    } else if (!looksLikeTag) {
+      return makeEvent(
+        SyslogFormat.RFC3164,
+        facility,
+        severity,
+        receivedAt,
+        receivedAt,
+        peer,
+        peer,
+        '',
+        '',
+        text.slice(p, end),
+      );
+    }
   }
 
   // TAG: program, optional [pid], optional colon; rsyslog ends it at ':' or space.
