@@ -14,6 +14,7 @@ import type {
   Notice,
 } from '../core/types.js';
 import { ActiveBans } from './active-bans.js';
+import type { StoreRecord } from './records.js';
 import { decodeBan, encodeBan, expiryKey, makeInterner, seqKey } from './codec.js';
 import { GroupCommit } from './group-commit.js';
 import { encodeSnapshot, readSnapshot, writeSnapshot } from './snapshot.js';
@@ -360,6 +361,32 @@ export class LevelBanStore implements BanStore {
     this.#batches++;
     this.#records += known.length;
     return this.#held.take(known);
+  }
+
+  /**
+   * Every record, for a migration: active bans with their evidence, history, pending notices,
+   * held bans and the last hour's sent mails. Read while open; the caller keeps writers away.
+   */
+  async *records(): AsyncGenerator<StoreRecord> {
+    await this.#ready();
+    for (const ban of this.#active.values()) {
+      const raw = await this.#details.get(ban.target);
+      const details =
+        raw === undefined ? { hosts: {}, lines: [] } : (JSON.parse(raw) as BanDetails);
+      yield { kind: 'ban', ban, details };
+    }
+    for await (const raw of this.#history.values())
+      yield { kind: 'history', history: JSON.parse(raw) as AttackerHistory };
+    for await (const raw of this.#outbox.values())
+      yield { kind: 'notice', notice: JSON.parse(raw) as Notice };
+    for (const held of this.#held.list()) yield { kind: 'held', held };
+    for await (const key of this.#sentMail.keys()) {
+      const slash = key.indexOf('/');
+      yield {
+        kind: 'sent',
+        sent: { at: Number(key.slice(0, slash)), route: key.slice(slash + 1) },
+      };
+    }
   }
 
   #ready(): Promise<void> {

@@ -10,6 +10,7 @@ import { reloadCommand } from './reload.js';
 import { sendersCommand } from './senders.js';
 import { serverCommand } from './server.js';
 import { statusCommand } from './status.js';
+import { storeMigrateCommand } from './store-migrate.js';
 import { testFilterCommand } from './test-filter.js';
 import { configCheckCommand } from './config-check.js';
 import { importFail2banCommand } from './import-fail2ban.js';
@@ -31,6 +32,7 @@ export const defaultCommands: readonly Command[] = [
   agentsListCommand,
   agentsRemoveCommand,
   clusterStatusCommand,
+  storeMigrateCommand,
   configCheckCommand,
   testFilterCommand,
   importFail2banCommand,
