@@ -22,6 +22,11 @@ export interface RsyslogOptions {
   readonly hostname: string;
   readonly forwarding: Forwarding;
   readonly target: { readonly address: string; readonly port: number };
+  /**
+   * TCP only: a second server that gets the lines while the first is unreachable
+   * (`action.execOnlyWhenPreviousIsSuspended`), as docs/cluster.md recommends.
+   */
+  readonly backup?: { readonly address: string; readonly port: number };
   /** RELP over TLS: the CA that signs the server, and this host's certificate and key (PEM files). */
   readonly relpTls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
@@ -63,6 +68,12 @@ export function rsyslogConfig(dir: string, socket: string, options: RsyslogOptio
     // Retried for ever, every second: while fleetban restarts, messages wait in rsyslog's queue.
     [Forwarding.RELP_RFC5424]: `action(type="omrelp" target="${address}" port="${port}" template="RSYSLOG_SyslogProtocol23Format"${relpTls(options)} action.resumeRetryCount="-1" action.resumeInterval="1")`,
   };
+  const backup =
+    options.backup === undefined
+      ? []
+      : [
+          `action(type="omfwd" target="${options.backup.address}" port="${options.backup.port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format" action.execOnlyWhenPreviousIsSuspended="on")`,
+        ];
   const action = actions[options.forwarding];
   return [
     `global(workDirectory="${dir}" localHostname="${options.hostname}")`,
@@ -71,6 +82,7 @@ export function rsyslogConfig(dir: string, socket: string, options: RsyslogOptio
     // Each test line comes from one logger process; no rate limit may hold any of them back.
     `input(type="imuxsock" Socket="${socket}" CreatePath="on" RateLimit.Interval="0")`,
     action,
+    ...backup,
     '',
   ].join('\n');
 }

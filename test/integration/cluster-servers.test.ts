@@ -1,11 +1,10 @@
 // Several real `fleetban server` processes on one real Redis Cluster: one ban list, whichever server decided or was asked.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ClusterDetail, ClusterSummary, ListedBan } from '../../src/control/plane.js';
 import { Forwarding, startRsyslog } from '../helpers/rsyslog.js';
 import { openStream } from './agent-api-client.js';
+import { freshDeployment, healthz, redisConfig, startClusterServers } from './cluster-fixture.js';
 import {
   redisCli,
   startRedisCluster,
@@ -23,33 +22,9 @@ import {
 } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** GET /healthz over the admin socket: status and body. */
-function healthz(socket: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, path: '/healthz', method: 'GET' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function redisConfig(redis: { nodes?: readonly string[]; address?: string }, prefix: string) {
-  return {
-    store: {
-      backend: 'redis',
-      redis: { nodes: redis.nodes ?? [], address: redis.address ?? '', keyPrefix: prefix },
-    },
-  };
-}
-
 describe('three fleetban servers on one Redis Cluster', () => {
   let cluster: RedisCluster;
-  const prefix = `e2e${randomBytes(4).toString('hex')}`;
+  const prefix = freshDeployment();
   const servers: ServerProcess[] = [];
   const dirs: ServerDir[] = [];
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -59,17 +34,10 @@ describe('three fleetban servers on one Redis Cluster', () => {
   before(async () => {
     cluster = await startRedisCluster();
     cleanups.push(() => cluster.stop());
-    for (let i = 0; i < 3; i++) {
-      const dir = await ServerDir.create({
-        config: redisConfig({ nodes: cluster.seeds }, prefix),
-        jails: { sshd: sshdJail({ maxretry: 3, findtime: '10m', bantime: '1h' }) },
-      });
-      cleanups.push(() => dir.remove());
-      dirs.push(dir);
-      const server = await startServer(dir);
-      cleanups.push(() => server.kill());
-      servers.push(server);
-    }
+    const started = await startClusterServers(cluster.seeds, prefix, 3);
+    cleanups.push(() => started.stop());
+    servers.push(...started.servers);
+    dirs.push(...started.dirs);
   });
 
   after(async () => {
