@@ -25,9 +25,15 @@ export interface SharedWindowsOptions {
   readonly flushMs?: number;
   /** Queued failures that start a flush at once (default 5,000). */
   readonly maxBatch?: number;
+  /**
+   * Most scripts (attackers) in one flush (default 1,000); the rest go in the next flush, right
+   * after. Keeps each flush short under a burst, so crossings come back as the burst drains
+   * rather than all at its end, and a slow Redis is not mistaken for a dead one.
+   */
+  readonly maxScripts?: number;
   /** Most failures held at once, queued or in flight; past it new failures are dropped (default 200,000). */
   readonly maxQueued?: number;
-  /** A flush whose scripts have not answered by then counts as failed and is retried (default 2,000 ms). */
+  /** A flush whose scripts have not answered by then counts as failed and is retried (default 5,000 ms). */
   readonly timeoutMs?: number;
   /** First and longest pause between flushes while Redis fails (default 50 ms and 2,000 ms). */
   readonly backoffMs?: { readonly first: number; readonly max: number };
@@ -108,8 +114,8 @@ const FORGET_ONLY: WindowRule = { findtimeMs: 1, maxretry: 1, decidedTtlMs: 1 };
 /**
  * An attacker's failures count together whichever server received them. `add` queues; every
  * `flushMs` (or at `maxBatch` queued) the queue is grouped by (jail, target) and each group goes
- * to Redis as one script (window-script.ts), all of a flush at once so that ioredis pipelines
- * them (a Cluster client per node). The script is atomic for the attacker: of any number of
+ * to Redis as one script (window-script.ts), up to `maxScripts` of them at once so that ioredis
+ * pipelines them (a Cluster client per node). The script is atomic for the attacker: of any number of
  * servers, exactly one hears a crossing.
  *
  * One flush is in flight at a time: a group's failures then reach Redis in the order they came,
@@ -128,6 +134,7 @@ export class SharedWindows implements SharedFailureCounter {
   readonly #prefix: string;
   readonly #flushMs: number;
   readonly #maxBatch: number;
+  readonly #maxScripts: number;
   readonly #maxQueued: number;
   readonly #timeoutMs: number;
   readonly #backoff: { readonly first: number; readonly max: number };
@@ -166,8 +173,9 @@ export class SharedWindows implements SharedFailureCounter {
     this.#prefix = options.keyPrefix;
     this.#flushMs = positive(options.flushMs ?? 5, 'flushMs', true);
     this.#maxBatch = positive(options.maxBatch ?? 5000, 'maxBatch');
+    this.#maxScripts = positive(options.maxScripts ?? 1000, 'maxScripts');
     this.#maxQueued = positive(options.maxQueued ?? 200_000, 'maxQueued');
-    this.#timeoutMs = positive(options.timeoutMs ?? 2000, 'timeoutMs');
+    this.#timeoutMs = positive(options.timeoutMs ?? 5000, 'timeoutMs');
     this.#backoff = options.backoffMs ?? { first: 50, max: 2000 };
     positive(this.#backoff.first, 'backoffMs.first');
     positive(this.#backoff.max, 'backoffMs.max');
@@ -315,8 +323,14 @@ export class SharedWindows implements SharedFailureCounter {
   }
 
   async #flushOnce(): Promise<void> {
-    const batch = [...this.#queue.values()];
-    this.#queue = new Map();
+    const batch: Group[] = [];
+    for (const group of this.#queue.values()) {
+      if (batch.length >= this.#maxScripts) break;
+      batch.push(group);
+    }
+    for (const group of batch) this.#queue.delete(group.window);
+    // What did not fit is due now.
+    if (this.#queue.size > 0) this.#queuedSince = -Infinity;
     const started = this.#now();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {

@@ -73,7 +73,7 @@ for i = 1, n do
     end
   end
 end
-if redis.call('EXISTS', window) == 1 then redis.call('PEXPIRE', window, windowTtl) end
+redis.call('PEXPIRE', window, windowTtl)
 return {0, counted, stale}
 `;
 
