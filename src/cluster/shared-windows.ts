@@ -314,10 +314,15 @@ export class SharedWindows implements SharedFailureCounter {
   }
 
   #startFlush(): Promise<void> {
-    const flushing = this.#flushOnce().finally(() => {
-      this.#flushing = null;
-      this.#schedule();
-    });
+    const flushing = this.#flushOnce()
+      .catch((err: unknown) => {
+        // Not expected (each script's failure is handled where it is sent): logged, never thrown.
+        this.#log.error({ err }, 'shared failure windows: a flush failed');
+      })
+      .finally(() => {
+        this.#flushing = null;
+        this.#schedule();
+      });
     this.#flushing = flushing;
     return flushing;
   }
@@ -381,7 +386,16 @@ export class SharedWindows implements SharedFailureCounter {
       group.reset ? '1' : '0',
     ];
     for (const f of send)
-      args.push(f.time, JSON.stringify([f.id, f.attacker, f.host, f.sender, f.line]));
+      args.push(
+        f.time,
+        JSON.stringify([
+          f.id,
+          f.attacker,
+          wellFormed(f.host),
+          wellFormed(f.sender),
+          wellFormed(f.line),
+        ]),
+      );
     let reply;
     try {
       reply = parseScriptReply(
@@ -503,6 +517,14 @@ export class SharedWindows implements SharedFailureCounter {
     );
   }
 }
+
+/** Lone surrogates as U+FFFD: Redis's cjson refuses them, and a script that fails half-way is not undone. */
+function wellFormed(text: string): string {
+  return LONE_SURROGATE_CHECK.test(text) ? text.replace(LONE_SURROGATE, '\uFFFD') : text;
+}
+
+const LONE_SURROGATE_CHECK = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function positive(value: number, name: string, zeroOk = false): number {
   if (!Number.isFinite(value) || value < 0 || (!zeroOk && value === 0))

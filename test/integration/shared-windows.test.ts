@@ -7,6 +7,8 @@ import { CidrSet, formatCidr, parseCidr, type Cidr } from '../../src/core/ip.js'
 import type { Logger } from '../../src/core/logger.js';
 import type { BanRequest, Failure, SyslogEvent } from '../../src/core/types.js';
 import { SharedWindows, type SharedWindowsOptions } from '../../src/cluster/shared-windows.js';
+import { windowKeys } from '../../src/cluster/window-keys.js';
+import { parseScriptReply, WINDOW_SCRIPT } from '../../src/cluster/window-script.js';
 import { parseJailFile } from '../../src/config/jail-options.js';
 import { JailEngine } from '../../src/jails/engine.js';
 import type { CountOutcome, WindowRule } from '../../src/jails/shared-counter.js';
@@ -218,13 +220,65 @@ test('three servers, 1,000 attackers, maxretry failures split across them in one
     assert.equal(r.failures, 3);
     assert.deepEqual(r.hosts, { web0: 1, web1: 1, web2: 1 });
   }
-  const decided = servers.reduce((sum, s) => sum + s.outcomes.decided, 0);
-  const counted = servers.reduce((sum, s) => sum + s.outcomes.counted, 0);
-  // Each attacker's failures are all counted (3) unless a server's batch came after the crossing.
-  assert.equal(counted + decided, 3000);
-  assert.equal(counted, 3000 - decided);
-  // Every server's scripts ran in that one flush each.
+  // The crossing is the last of each attacker's three failures: all counted, none after it.
+  const sum = (k: keyof CountOutcome): number => servers.reduce((n, s) => n + s.outcomes[k], 0);
+  assert.deepEqual([sum('counted'), sum('stale'), sum('decided')], [3000, 0, 0]);
   for (const s of servers) assert.equal(s.shared.counters.scriptsRun, 1000);
+});
+
+test('three servers each holding maxretry failures of the same 1,000 attackers: still exactly 1,000 crossings', async () => {
+  const servers = [0, 1, 2].map(() => windows(clusterClient()));
+  const rule: WindowRule = { findtimeMs: 10 * MIN, maxretry: 3, decidedTtlMs: 30_000 };
+  const attackers = Array.from({ length: 1000 }, (_, i) => `203.0.${4 + (i >> 8)}.${i & 255}`);
+  for (const a of attackers)
+    servers.forEach((s, k) => {
+      for (let j = 0; j < 3; j++)
+        s.shared.add(cidr(a), failure(a, T0 + k * 3 + j, `web${k}`), rule);
+    });
+  await Promise.all(servers.map((s) => s.shared.flush()));
+  const all = servers.flatMap((s) => s.crossings);
+  // Each server could cross alone: the marker makes the first one the only one.
+  assert.equal(all.length, 1000);
+  assert.equal(new Set(all.map((r) => formatCidr(r.target))).size, 1000);
+  for (const r of all) assert.equal(r.failures, 3);
+  const sum = (k: keyof CountOutcome): number => servers.reduce((n, s) => n + s.outcomes[k], 0);
+  assert.deepEqual([sum('counted'), sum('stale'), sum('decided')], [3000, 0, 6000]);
+});
+
+test('the script: a retry under the same token gets its own crossing back, anyone else hears decided', async () => {
+  const client = clusterClient();
+  const keys = windowKeys(PREFIX, '192.0.2.99', 'sshd') ?? assert.fail('keys');
+  const call = async (token: string, ...times: number[]) =>
+    parseScriptReply(
+      await client.eval(
+        WINDOW_SCRIPT,
+        2,
+        keys.window,
+        keys.decided,
+        10 * MIN,
+        2,
+        30_000,
+        10,
+        token,
+        11 * MIN,
+        '0',
+        ...times.flatMap((t, i) => [
+          t,
+          JSON.stringify([`${token}.${i}`, '192.0.2.99', 'h', 's', `l${t}`]),
+        ]),
+      ),
+    );
+  const first = await call('tokenA', T0, T0 + 1, T0 + 2);
+  assert.equal(first.kind, 'crossed');
+  // The reply was lost, say: the same batch again returns the same crossing, nothing counted twice.
+  assert.deepEqual(await call('tokenA', T0, T0 + 1, T0 + 2), first);
+  assert.deepEqual(await call('tokenB', T0 + 3), { kind: 'decided' });
+  assert.equal(first.index, 1);
+  assert.deepEqual(first.window.lines, [`l${T0}`, `l${T0 + 1}`]);
+  // The window went with the crossing; the marker lives its TTL.
+  assert.equal(await client.exists(keys.window), 0);
+  const ttl = await client.pttl(keys.decided);
+  assert.ok(ttl > 25_000 && ttl <= 30_000, `marker TTL ${ttl}`);
 });
 
 test('aggregation: 10,000 failures of one attacker in one flush make one crossing and one script', async () => {
@@ -256,6 +310,21 @@ test('aggregation: a cut group whose window stays open sends the rest next, in o
   assert.deepEqual(outcomes, { counted: 3, stale: 3, decided: 0 });
   assert.equal(crossings.length, 1);
   assert.equal(crossings[0]?.time, T0 + 56 * MIN);
+});
+
+test('lines with any text reach the crossing intact (a lone surrogate as U+FFFD)', async () => {
+  const { shared, crossings } = windows(clusterClient(), { flushMs: 1000 });
+  const rule: WindowRule = { findtimeMs: 10 * MIN, maxretry: 4, decidedTtlMs: 30_000 };
+  const a = '2001:db8:7::/64';
+  const texts = ['"quoted" \\ back\nslash', 'émoji 🔑 ünïcode', 'lone \uD800 surrogate', '{}[]'];
+  texts.forEach((line, i) => {
+    shared.add(cidr(a), { ...failure('2001:db8:7::1', T0 + i), host: `h{${i}}`, line }, rule);
+  });
+  await shared.flush();
+  assert.equal(crossings.length, 1);
+  assert.deepEqual(crossings[0]?.lines, [texts[0], texts[1], 'lone \uFFFD surrogate', texts[3]]);
+  assert.deepEqual(crossings[0].hosts, { 'h{0}': 1, 'h{1}': 1, 'h{2}': 1, 'h{3}': 1 });
+  assert.equal(crossings[0].attacker, '2001:db8:7::1');
 });
 
 test('a killed master: counting goes on after failover, nothing escapes', async () => {
