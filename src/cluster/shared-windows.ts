@@ -33,6 +33,8 @@ export interface SharedWindowsOptions {
   readonly maxScripts?: number;
   /** Most failures held at once, queued or in flight; past it new failures are dropped (default 200,000). */
   readonly maxQueued?: number;
+  /** Most bytes of text (lines, hosts, senders) held at once, likewise (default 64 MiB). */
+  readonly maxQueuedBytes?: number;
   /** A flush whose scripts have not answered by then counts as failed and is retried (default 5,000 ms). */
   readonly timeoutMs?: number;
   /** First and longest pause between flushes while Redis fails (default 50 ms and 2,000 ms). */
@@ -82,6 +84,8 @@ interface Pending {
   readonly host: string;
   readonly sender: string;
   readonly line: string;
+  /** Bytes of its text, for maxQueuedBytes. */
+  readonly size: number;
 }
 
 /** The queued failures of one attacker in one jail. */
@@ -136,6 +140,7 @@ export class SharedWindows implements SharedFailureCounter {
   readonly #maxBatch: number;
   readonly #maxScripts: number;
   readonly #maxQueued: number;
+  readonly #maxQueuedBytes: number;
   readonly #timeoutMs: number;
   readonly #backoff: { readonly first: number; readonly max: number };
   readonly #giveUpMs: number;
@@ -147,6 +152,8 @@ export class SharedWindows implements SharedFailureCounter {
   #queue = new Map<string, Group>();
   /** Failures held: queued plus in flight. */
   #held = 0;
+  /** Text bytes held (UTF-16 code units × 2, as the strings take in memory). */
+  #heldBytes = 0;
   #queuedSince = 0;
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> | null = null;
@@ -175,6 +182,7 @@ export class SharedWindows implements SharedFailureCounter {
     this.#maxBatch = positive(options.maxBatch ?? 5000, 'maxBatch');
     this.#maxScripts = positive(options.maxScripts ?? 1000, 'maxScripts');
     this.#maxQueued = positive(options.maxQueued ?? 200_000, 'maxQueued');
+    this.#maxQueuedBytes = positive(options.maxQueuedBytes ?? 64 * 2 ** 20, 'maxQueuedBytes');
     this.#timeoutMs = positive(options.timeoutMs ?? 5000, 'timeoutMs');
     this.#backoff = options.backoffMs ?? { first: 50, max: 2000 };
     positive(this.#backoff.first, 'backoffMs.first');
@@ -198,6 +206,11 @@ export class SharedWindows implements SharedFailureCounter {
     return this.#held;
   }
 
+  /** Bytes of their text. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
   add(target: Cidr, failure: Failure, rule: WindowRule): void {
     if (this.#closed) {
       this.counters.dropped++;
@@ -208,7 +221,8 @@ export class SharedWindows implements SharedFailureCounter {
       this.counters.rejected++;
       return;
     }
-    if (this.#held >= this.#maxQueued) {
+    const size = 2 * (failure.line.length + failure.host.length + failure.sender.length);
+    if (this.#held >= this.#maxQueued || this.#heldBytes + size > this.#maxQueuedBytes) {
       this.#drop(1);
       return;
     }
@@ -221,8 +235,10 @@ export class SharedWindows implements SharedFailureCounter {
       host: failure.host,
       sender: failure.sender,
       line: failure.line,
+      size,
     });
     this.#held++;
+    this.#heldBytes += size;
     this.#schedule();
   }
 
@@ -232,7 +248,7 @@ export class SharedWindows implements SharedFailureCounter {
     if (keys === null) return;
     const group = this.#group(keys, jail, target, FORGET_ONLY);
     // Queued failures came before the forget: they go with the window.
-    this.#held -= group.failures.length;
+    this.#release(group.failures);
     group.failures = [];
     group.reset = true;
     this.#schedule();
@@ -263,9 +279,13 @@ export class SharedWindows implements SharedFailureCounter {
       this.#closed = true;
       if (this.#timer !== null) clearTimeout(this.#timer);
       this.#timer = null;
-      const left = this.#held;
-      if (left > 0) this.#drop(left);
+      let left = 0;
+      for (const group of this.#queue.values()) {
+        left += group.failures.length;
+        this.#release(group.failures);
+      }
       this.#queue.clear();
+      this.#drop(left);
     }
   }
 
@@ -407,7 +427,8 @@ export class SharedWindows implements SharedFailureCounter {
     }
     this.counters.scriptsRun++;
     this.counters.failuresSent += send.length;
-    this.#held -= send.length + tail.length;
+    this.#release(send);
+    this.#release(tail);
     switch (reply.kind) {
       case 'open':
         this.#report(group.jail, { counted: reply.counted, stale: reply.stale, decided: 0 });
@@ -465,6 +486,7 @@ export class SharedWindows implements SharedFailureCounter {
     if (next.reset) return;
     next.failures = tail.concat(next.failures);
     this.#held += tail.length;
+    for (const f of tail) this.#heldBytes += f.size;
     this.#queuedSince = -Infinity;
   }
 
@@ -474,7 +496,7 @@ export class SharedWindows implements SharedFailureCounter {
     if (group.failingSince < 0) group.failingSince = now;
     const next = this.#group(group, group.jail, group.target, group.rule);
     if (now - group.failingSince > this.#giveUpMs) {
-      this.#held -= group.failures.length;
+      this.#release(group.failures);
       this.#drop(group.failures.length);
       if (next.failures.length === 0 && !next.reset) this.#queue.delete(group.window);
       return;
@@ -483,11 +505,16 @@ export class SharedWindows implements SharedFailureCounter {
     next.token = group.token;
     if (next.reset) {
       // A forget came after these failures: they go with the window.
-      this.#held -= group.failures.length;
+      this.#release(group.failures);
       return;
     }
     next.reset = group.reset;
     next.failures = group.failures.concat(next.failures);
+  }
+
+  #release(failures: readonly Pending[]): void {
+    this.#held -= failures.length;
+    for (const f of failures) this.#heldBytes -= f.size;
   }
 
   #drop(n: number): void {
@@ -498,7 +525,14 @@ export class SharedWindows implements SharedFailureCounter {
     if (this.#outage.droppedLogged) return;
     this.#outage.droppedLogged = true;
     this.#log.error(
-      { dropped: n, held: this.#held, maxQueued: this.#maxQueued, giveUpMs: this.#giveUpMs },
+      {
+        dropped: n,
+        held: this.#held,
+        heldBytes: this.#heldBytes,
+        maxQueued: this.#maxQueued,
+        maxQueuedBytes: this.#maxQueuedBytes,
+        giveUpMs: this.#giveUpMs,
+      },
       'shared failure windows: Redis is not taking failures; dropping failures (not counted towards any ban) until it answers again',
     );
   }

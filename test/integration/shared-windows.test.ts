@@ -295,6 +295,7 @@ test('aggregation: 10,000 failures of one attacker in one flush make one crossin
   assert.equal(shared.counters.failuresSent, 5);
   assert.equal(shared.counters.aggregated, 9995);
   assert.equal(shared.held, 0);
+  assert.equal(shared.heldBytes, 0);
 });
 
 test('aggregation: a cut group whose window stays open sends the rest next, in order', async () => {
@@ -307,6 +308,7 @@ test('aggregation: a cut group whose window stays open sends the rest next, in o
   for (const m of [0, 1, 2, 55, 56]) shared.add(cidr(a), failure(a, T0 + m * MIN), rule);
   await shared.flush();
   await waitFor(() => shared.held === 0, { what: 'the cut-off failures sent' });
+  assert.equal(shared.heldBytes, 0);
   assert.deepEqual(outcomes, { counted: 3, stale: 3, decided: 0 });
   assert.equal(crossings.length, 1);
   assert.equal(crossings[0]?.time, T0 + 56 * MIN);
@@ -448,6 +450,7 @@ test('Redis unreachable: failures are retried, then dropped, counted and logged 
   assert.equal(shared.counters.dropped, 10);
   await waitFor(() => shared.held === 0, { what: 'every failure given up', timeoutMs: 10_000 });
   assert.equal(shared.counters.dropped, 60);
+  assert.equal(shared.heldBytes, 0);
   assert.ok(shared.counters.flushErrors >= 2, `flushErrors ${shared.counters.flushErrors}`);
   assert.equal(crossings.length, 0);
   const errors = logged.filter((l) => l.level === 'error');
@@ -455,6 +458,18 @@ test('Redis unreachable: failures are retried, then dropped, counted and logged 
   assert.match(errors[0]?.msg ?? '', /Redis is not taking failures; dropping failures/);
   assert.equal(logged.filter((l) => /Redis did not take a batch/.test(l.msg)).length, 1);
   await shared.close();
+  // The byte cap: lines of 100 characters take 2 × (100 + host + sender) bytes each.
+  const small = windows(client, { timeoutMs: 100, giveUpMs: 400, maxQueuedBytes: 1000, logger });
+  for (let i = 0; i < 6; i++) {
+    const a = `192.0.2.${i}`;
+    small.shared.add(cidr(a), { ...failure(a, T0), line: 'x'.repeat(100) }, rule);
+  }
+  assert.equal(small.shared.held, 4);
+  assert.equal(small.shared.heldBytes, 4 * 2 * (100 + 'web01'.length + '10.0.0.1'.length));
+  assert.equal(small.shared.counters.dropped, 2);
+  await small.shared.close();
+  assert.equal(small.shared.held, 0);
+  assert.equal(small.shared.heldBytes, 0);
   client.disconnect();
 });
 
