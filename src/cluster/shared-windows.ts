@@ -15,6 +15,7 @@ import type {
 import { checkKeyPrefix, windowKeys } from './window-keys.js';
 import { parseScriptReply, WINDOW_SCRIPT, type CrossedWindow } from './window-script.js';
 import { cutAtCrossing } from './window-cut.js';
+import { FailureQueue, type Group, type Pending } from './failure-queue.js';
 
 export interface SharedWindowsOptions {
   /** An ioredis client (Redis or Cluster) owned by the caller, best with enableAutoPipelining. */
@@ -76,34 +77,6 @@ interface Outage {
   dropped: number;
 }
 
-/** One failure waiting to be sent. */
-interface Pending {
-  readonly id: string;
-  readonly time: number;
-  readonly attacker: string;
-  readonly host: string;
-  readonly sender: string;
-  readonly line: string;
-  /** Bytes of its text, for maxQueuedBytes. */
-  readonly size: number;
-}
-
-/** The queued failures of one attacker in one jail. */
-interface Group {
-  readonly window: string;
-  readonly decided: string;
-  readonly jail: string;
-  readonly target: Cidr;
-  rule: WindowRule;
-  failures: Pending[];
-  /** Drop the shared window before adding (a forget came after the failures sent before). */
-  reset: boolean;
-  /** Kept while a reply may have been lost, so that a retry gets back its own crossing. */
-  token: string | null;
-  /** When its scripts started failing (monotonic), or -1. */
-  failingSince: number;
-}
-
 type WindowCommand = (
   window: string,
   decided: string,
@@ -139,8 +112,6 @@ export class SharedWindows implements SharedFailureCounter {
   readonly #flushMs: number;
   readonly #maxBatch: number;
   readonly #maxScripts: number;
-  readonly #maxQueued: number;
-  readonly #maxQueuedBytes: number;
   readonly #timeoutMs: number;
   readonly #backoff: { readonly first: number; readonly max: number };
   readonly #giveUpMs: number;
@@ -149,12 +120,7 @@ export class SharedWindows implements SharedFailureCounter {
   readonly #instance = randomBytes(6).toString('base64url');
   #sequence = 0;
   #listener: SharedCountListener | null = null;
-  #queue = new Map<string, Group>();
-  /** Failures held: queued plus in flight. */
-  #held = 0;
-  /** Text bytes held (UTF-16 code units × 2, as the strings take in memory). */
-  #heldBytes = 0;
-  #queuedSince = 0;
+  readonly #queue: FailureQueue;
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> | null = null;
   #pause = 0;
@@ -181,8 +147,6 @@ export class SharedWindows implements SharedFailureCounter {
     this.#flushMs = positive(options.flushMs ?? 5, 'flushMs', true);
     this.#maxBatch = positive(options.maxBatch ?? 5000, 'maxBatch');
     this.#maxScripts = positive(options.maxScripts ?? 1000, 'maxScripts');
-    this.#maxQueued = positive(options.maxQueued ?? 200_000, 'maxQueued');
-    this.#maxQueuedBytes = positive(options.maxQueuedBytes ?? 64 * 2 ** 20, 'maxQueuedBytes');
     this.#timeoutMs = positive(options.timeoutMs ?? 5000, 'timeoutMs');
     this.#backoff = options.backoffMs ?? { first: 50, max: 2000 };
     positive(this.#backoff.first, 'backoffMs.first');
@@ -190,6 +154,11 @@ export class SharedWindows implements SharedFailureCounter {
     this.#giveUpMs = positive(options.giveUpMs ?? 30_000, 'giveUpMs');
     this.#log = options.logger ?? silentLogger;
     this.#now = options.now ?? (() => performance.now());
+    this.#queue = new FailureQueue(
+      positive(options.maxQueued ?? 200_000, 'maxQueued'),
+      positive(options.maxQueuedBytes ?? 64 * 2 ** 20, 'maxQueuedBytes'),
+      this.#now,
+    );
     const client = this.#client as unknown as Record<string, unknown>;
     if (typeof client[COMMAND] !== 'function')
       this.#client.defineCommand(COMMAND, { numberOfKeys: 2, lua: WINDOW_SCRIPT });
@@ -203,12 +172,12 @@ export class SharedWindows implements SharedFailureCounter {
 
   /** Failures queued or in flight. */
   get held(): number {
-    return this.#held;
+    return this.#queue.held;
   }
 
   /** Bytes of their text. */
   get heldBytes(): number {
-    return this.#heldBytes;
+    return this.#queue.heldBytes;
   }
 
   add(target: Cidr, failure: Failure, rule: WindowRule): void {
@@ -222,13 +191,11 @@ export class SharedWindows implements SharedFailureCounter {
       return;
     }
     const size = 2 * (failure.line.length + failure.host.length + failure.sender.length);
-    if (this.#held >= this.#maxQueued || this.#heldBytes + size > this.#maxQueuedBytes) {
+    if (!this.#queue.fits(size)) {
       this.#drop(1);
       return;
     }
-    const group = this.#group(keys, failure.jail, target, rule);
-    group.rule = rule;
-    group.failures.push({
+    this.#queue.push(keys, failure.jail, target, rule, {
       id: `${this.#instance}.${(this.#sequence++).toString(36)}`,
       time: failure.time,
       attacker: failure.attacker,
@@ -237,8 +204,6 @@ export class SharedWindows implements SharedFailureCounter {
       line: failure.line,
       size,
     });
-    this.#held++;
-    this.#heldBytes += size;
     this.#schedule();
   }
 
@@ -246,11 +211,7 @@ export class SharedWindows implements SharedFailureCounter {
     if (this.#closed) return;
     const keys = windowKeys(this.#prefix, formatCidr(target), jail);
     if (keys === null) return;
-    const group = this.#group(keys, jail, target, FORGET_ONLY);
-    // Queued failures came before the forget: they go with the window.
-    this.#release(group.failures);
-    group.failures = [];
-    group.reset = true;
+    this.#queue.reset(keys, jail, target, FORGET_ONLY);
     this.#schedule();
   }
 
@@ -279,40 +240,8 @@ export class SharedWindows implements SharedFailureCounter {
       this.#closed = true;
       if (this.#timer !== null) clearTimeout(this.#timer);
       this.#timer = null;
-      let left = 0;
-      for (const group of this.#queue.values()) {
-        left += group.failures.length;
-        this.#release(group.failures);
-      }
-      this.#queue.clear();
-      this.#drop(left);
+      this.#drop(this.#queue.clear());
     }
-  }
-
-  /** The queued group of a window, made with `rule` when there is none (a later add sets its own). */
-  #group(
-    keys: { window: string; decided: string },
-    jail: string,
-    target: Cidr,
-    rule: WindowRule,
-  ): Group {
-    let group = this.#queue.get(keys.window);
-    if (group === undefined) {
-      if (this.#queue.size === 0) this.#queuedSince = this.#now();
-      group = {
-        window: keys.window,
-        decided: keys.decided,
-        jail,
-        target,
-        rule,
-        failures: [],
-        reset: false,
-        token: null,
-        failingSince: -1,
-      };
-      this.#queue.set(keys.window, group);
-    }
-    return group;
   }
 
   #schedule(): void {
@@ -320,9 +249,9 @@ export class SharedWindows implements SharedFailureCounter {
     const due =
       this.#pause > 0
         ? this.#pause
-        : this.#held >= this.#maxBatch
+        : this.#queue.held >= this.#maxBatch
           ? 0
-          : Math.max(0, this.#flushMs - (this.#now() - this.#queuedSince));
+          : Math.max(0, this.#flushMs - (this.#now() - this.#queue.since));
     if (this.#timer !== null) {
       if (due > 0) return;
       clearTimeout(this.#timer);
@@ -348,14 +277,7 @@ export class SharedWindows implements SharedFailureCounter {
   }
 
   async #flushOnce(): Promise<void> {
-    const batch: Group[] = [];
-    for (const group of this.#queue.values()) {
-      if (batch.length >= this.#maxScripts) break;
-      batch.push(group);
-    }
-    for (const group of batch) this.#queue.delete(group.window);
-    // What did not fit is due now.
-    if (this.#queue.size > 0) this.#queuedSince = -Infinity;
+    const batch = this.#queue.take(this.#maxScripts);
     const started = this.#now();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -427,12 +349,12 @@ export class SharedWindows implements SharedFailureCounter {
     }
     this.counters.scriptsRun++;
     this.counters.failuresSent += send.length;
-    this.#release(send);
-    this.#release(tail);
+    this.#queue.release(send);
+    this.#queue.release(tail);
     switch (reply.kind) {
       case 'open':
         this.#report(group.jail, { counted: reply.counted, stale: reply.stale, decided: 0 });
-        if (tail.length > 0) this.#requeue(group, tail);
+        if (tail.length > 0) this.#queue.putBack(group, tail);
         break;
       case 'decided':
         this.counters.decidedSkips += send.length + tail.length;
@@ -480,41 +402,16 @@ export class SharedWindows implements SharedFailureCounter {
     }
   }
 
-  /** Puts the cut-off failures of an open window back at the head of their group, for the next flush. */
-  #requeue(group: Group, tail: Pending[]): void {
-    const next = this.#group(group, group.jail, group.target, group.rule);
-    if (next.reset) return;
-    next.failures = tail.concat(next.failures);
-    this.#held += tail.length;
-    for (const f of tail) this.#heldBytes += f.size;
-    this.#queuedSince = -Infinity;
-  }
-
   /** Queues a group whose script failed again, ahead of what came after it, or drops it past giveUpMs. */
   #retry(group: Group): void {
     const now = this.#now();
     if (group.failingSince < 0) group.failingSince = now;
-    const next = this.#group(group, group.jail, group.target, group.rule);
-    if (now - group.failingSince > this.#giveUpMs) {
-      this.#release(group.failures);
-      this.#drop(group.failures.length);
-      if (next.failures.length === 0 && !next.reset) this.#queue.delete(group.window);
+    if (now - group.failingSince <= this.#giveUpMs) {
+      this.#queue.retry(group);
       return;
     }
-    next.failingSince = group.failingSince;
-    next.token = group.token;
-    if (next.reset) {
-      // A forget came after these failures: they go with the window.
-      this.#release(group.failures);
-      return;
-    }
-    next.reset = group.reset;
-    next.failures = group.failures.concat(next.failures);
-  }
-
-  #release(failures: readonly Pending[]): void {
-    this.#held -= failures.length;
-    for (const f of failures) this.#heldBytes -= f.size;
+    this.#queue.release(group.failures);
+    this.#drop(group.failures.length);
   }
 
   #drop(n: number): void {
@@ -527,10 +424,8 @@ export class SharedWindows implements SharedFailureCounter {
     this.#log.error(
       {
         dropped: n,
-        held: this.#held,
-        heldBytes: this.#heldBytes,
-        maxQueued: this.#maxQueued,
-        maxQueuedBytes: this.#maxQueuedBytes,
+        held: this.#queue.held,
+        heldBytes: this.#queue.heldBytes,
         giveUpMs: this.#giveUpMs,
       },
       'shared failure windows: Redis is not taking failures; dropping failures (not counted towards any ban) until it answers again',
