@@ -123,6 +123,7 @@ async function main(): Promise<void> {
       }),
     );
     await client0Flushall(clients[0]);
+    const cpuAtStart = process.cpuUsage();
     const started = performance.now();
     const send = (n: number): void => {
       const a = address(n);
@@ -157,6 +158,8 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     await Promise.all(instances.map((i) => i.flush()));
     const totalMs = lastCrossing - started;
+    const cpu = process.cpuUsage(cpuAtStart);
+    const nodeCpuMs = (cpu.user + cpu.system) / 1000;
     const s = summarise(latencies);
     const one = anchor(targets);
     const counters = instances.map((i) => i.counters);
@@ -195,12 +198,15 @@ async function main(): Promise<void> {
         `load ${machine.load1} at start, ${load1End} at end`,
     );
     console.log(
+      `this process (the ${servers} servers' clients): ${nodeCpuMs.toFixed(0)} ms of CPU from the first add to the last crossing`,
+    );
+    console.log(
       `Redis: ${fmtInt(redis.calls)} script calls took ${(redis.usec / 1000).toFixed(0)} ms of Redis CPU over the masters ` +
         `(${(redis.usec / Math.max(1, redis.calls)).toFixed(1)} µs a call)`,
     );
     console.log(`exactly one crossing per attacker: ${verdict(ok)}`);
     console.log(
-      `results: ${writeResult('shared-windows', { attackers, servers, maxretry, rate, flushMs, crossings: crossedBy.size, duplicates, addMs, totalMs, latencyMs: s, anchorLatencyMs: one, counters, load1End, redis })}`,
+      `results: ${writeResult('shared-windows', { attackers, servers, maxretry, rate, flushMs, crossings: crossedBy.size, duplicates, addMs, totalMs, latencyMs: s, anchorLatencyMs: one, counters, load1End, redis, nodeCpuMs })}`,
     );
     if (!ok) process.exitCode = 1;
   } finally {
