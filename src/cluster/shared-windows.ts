@@ -65,6 +65,8 @@ export interface SharedWindowsCounters {
   rejected: number;
   /** Listener calls that threw. */
   listenerErrors: number;
+  /** DEL commands sent for forgets: one per target and flush, whatever the number of jails. */
+  forgets: number;
   /** Wall time of the last flush, from its first command to its last answer. */
   lastFlushMs: number;
 }
@@ -137,6 +139,7 @@ export class SharedWindows implements SharedFailureCounter {
     dropped: 0,
     rejected: 0,
     listenerErrors: 0,
+    forgets: 0,
     lastFlushMs: 0,
   };
 
@@ -207,11 +210,13 @@ export class SharedWindows implements SharedFailureCounter {
     this.#schedule();
   }
 
-  forget(jail: string, target: Cidr): void {
+  forget(target: Cidr, jails: readonly string[]): void {
     if (this.#closed) return;
-    const keys = windowKeys(this.#prefix, formatCidr(target), jail);
-    if (keys === null) return;
-    this.#queue.reset(keys, jail, target, FORGET_ONLY);
+    const text = formatCidr(target);
+    for (const jail of jails) {
+      const keys = windowKeys(this.#prefix, text, jail);
+      if (keys !== null) this.#queue.reset(keys, jail, target, FORGET_ONLY);
+    }
     this.#schedule();
   }
 
@@ -287,7 +292,20 @@ export class SharedWindows implements SharedFailureCounter {
     });
     // Rejections are handled per group; this keeps an unanswered deadline from being unhandled.
     deadline.catch(() => undefined);
-    const results = await Promise.all(batch.map((g) => this.#send(g, deadline)));
+    // A forget alone (no failure, no reply to recover) needs no script: one DEL per target.
+    const drops = new Map<string, Group[]>();
+    const scripts: Group[] = [];
+    for (const g of batch) {
+      if (g.reset && g.failures.length === 0 && g.token === null) {
+        const same = drops.get(g.decided);
+        if (same === undefined) drops.set(g.decided, [g]);
+        else same.push(g);
+      } else scripts.push(g);
+    }
+    const results = await Promise.all([
+      ...scripts.map((g) => this.#send(g, deadline)),
+      ...[...drops.values()].map((groups) => this.#dropWindows(groups, deadline)),
+    ]);
     clearTimeout(timer);
     this.counters.lastFlushMs = this.#now() - started;
     const failed = results.filter((r) => r !== null);
@@ -372,6 +390,20 @@ export class SharedWindows implements SharedFailureCounter {
         break;
       }
     }
+    return null;
+  }
+
+  /** Drops the windows of one target's forgotten jails; null when Redis answered, else the error. */
+  async #dropWindows(groups: readonly Group[], deadline: Promise<never>): Promise<unknown> {
+    const [first, ...rest] = groups.map((g) => g.window);
+    if (first === undefined) return null;
+    try {
+      await Promise.race([this.#client.del(first, ...rest), deadline]);
+    } catch (err) {
+      for (const g of groups) this.#retry(g);
+      return err ?? new Error('unknown Redis error');
+    }
+    this.counters.forgets++;
     return null;
   }
 

@@ -306,19 +306,24 @@ export class JailEngine {
     const cidr = parseCidr(addressOrCidr);
     if (cidr === null) return 0;
     let n = 0;
+    /** Shared windows to drop, per target text: dropped in Redis, later, and not counted in n. */
+    const shared = new Map<string, { target: Cidr; jails: string[] }>();
     for (const jail of this.#jails.values()) {
       if (jailName !== undefined && jail.name !== jailName) continue;
       if (keepBanCounts && readsBans(jail)) continue;
       const target = jail.targetOf(cidr.address);
-      // Shared windows are dropped in Redis, later, and not counted in what this returns.
       if (
         this.#shared !== null &&
         target !== null &&
         target.prefix <= cidr.prefix &&
         jail.config.enabled &&
         !readsBans(jail)
-      )
-        this.#shared.forget(jail.name, target);
+      ) {
+        const text = formatCidr(target);
+        const entry = shared.get(text) ?? { target, jails: [] };
+        entry.jails.push(jail.name);
+        shared.set(text, entry);
+      }
       if (
         target !== null &&
         target.prefix <= cidr.prefix &&
@@ -326,6 +331,7 @@ export class JailEngine {
       )
         n++;
     }
+    for (const { target, jails } of shared.values()) this.#shared?.forget(target, jails);
     // Only a prefix wider than a jail's banmask can cover windows other than its own: scan then.
     const wider = [...this.#jails.values()].some(
       (j) => cidr.prefix < (cidr.family === 4 ? j.config.banmask.v4 : j.config.banmask.v6),

@@ -42,8 +42,11 @@ export interface SharedCountListener {
  */
 export interface SharedFailureCounter {
   add(target: Cidr, failure: Failure, rule: WindowRule): void;
-  /** Drops one jail's window of a target (an unban, a manual ban): later failures count anew. */
-  forget(jail: string, target: Cidr): void;
+  /**
+   * Drops a target's windows in these jails (a ban, an unban): later failures count anew. One
+   * call per target, all its jails at once: the counter may drop them in one step.
+   */
+  forget(target: Cidr, jails: readonly string[]): void;
   /** Sets the one listener (a later call replaces it). */
   listen(listener: SharedCountListener): void;
 }

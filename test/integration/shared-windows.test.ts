@@ -329,6 +329,31 @@ test('lines with any text reach the crossing intact (a lone surrogate as U+FFFD)
   assert.equal(crossings[0].attacker, '2001:db8:7::1');
 });
 
+test("a forget drops a target's windows in all its jails with one DEL, and drops what was queued before it", async () => {
+  const client = clusterClient();
+  const { shared, crossings, outcomes } = windows(client, { flushMs: 1000 });
+  const rule: WindowRule = { findtimeMs: 10 * MIN, maxretry: 3, decidedTtlMs: 30_000 };
+  const a = '198.18.0.9';
+  const jails = ['sshd', 'postfix', 'dovecot'];
+  for (const jail of jails) shared.add(cidr(a), failure(a, T0, 'web1', jail), rule);
+  await shared.flush();
+  const keys = jails.map((j) => windowKeys(PREFIX, a, j)?.window ?? assert.fail(j));
+  assert.equal(await client.exists(...keys), 3);
+  // Queued before the forget: goes with the windows.
+  shared.add(cidr(a), failure(a, T0 + 1, 'web1', 'sshd'), rule);
+  shared.forget(cidr(a), jails);
+  await shared.flush();
+  assert.equal(shared.counters.forgets, 1);
+  assert.equal(await client.exists(...keys), 0);
+  assert.equal(shared.held, 0);
+  // Two more are not three.
+  shared.add(cidr(a), failure(a, T0 + 2, 'web1', 'sshd'), rule);
+  shared.add(cidr(a), failure(a, T0 + 3, 'web1', 'sshd'), rule);
+  await shared.flush();
+  assert.equal(crossings.length, 0);
+  assert.deepEqual(outcomes, { counted: 5, stale: 0, decided: 0 });
+});
+
 test('a killed master: counting goes on after failover, nothing escapes', async () => {
   const { shared, crossings } = windows(clusterClient(), { timeoutMs: 1000, giveUpMs: 60_000 });
   const rule: WindowRule = { findtimeMs: 60 * MIN, maxretry: 4, decidedTtlMs: 30_000 };
