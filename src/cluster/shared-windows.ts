@@ -94,8 +94,8 @@ const FORGET_ONLY: WindowRule = { findtimeMs: 1, maxretry: 1, decidedTtlMs: 1 };
  * An attacker's failures count together whichever server received them. `add` queues; every
  * `flushMs` (or at `maxBatch` queued) the queue is grouped by (jail, target) and each group goes
  * to Redis as one script (window-script.ts), up to `maxScripts` of them at once so that ioredis
- * pipelines them (a Cluster client per node). The script is atomic for the attacker: of any number of
- * servers, exactly one hears a crossing.
+ * pipelines them (a Cluster client per node). The script is atomic for the attacker: of any
+ * number of servers, exactly one hears a crossing.
  *
  * One flush is in flight at a time: a group's failures then reach Redis in the order they came,
  * a retried group goes before what came after it, and what is in flight stays bounded.
@@ -106,6 +106,18 @@ const FORGET_ONLY: WindowRule = { findtimeMs: 1, maxretry: 1, decidedTtlMs: 1 };
  * crossing or a decided target they are settled as already decided (what one box does with
  * failures that follow a ban); when the window stays open they go back to the head of the queue.
  * So 10,000 failures of one attacker in one flush make one script of maxretry failures.
+ *
+ * Failures: a script that fails or does not answer within `timeoutMs` is sent again (backoff from
+ * `backoffMs.first` to `.max`), ahead of newer failures; every failure carries a unique id, so
+ * a script that ran but whose answer was lost adds nothing twice, and a crossing whose answer was
+ * lost comes back to the retry under the group's token. Failures retried past `giveUpMs`, or past
+ * a cap, are dropped: counted, and logged once per outage.
+ *
+ * Forgets: a forget drops the target's windows; the just-decided marker stays its TTL (at most
+ * 30 s), so an attacker unbanned within that time counts again only once it has passed.
+ *
+ * The client is the caller's: it should have enableAutoPipelining, and an 'error' listener (a
+ * Cluster client emits errors while a node is down). Nothing here closes it.
  */
 export class SharedWindows implements SharedFailureCounter {
   readonly #client: Redis | Cluster;
