@@ -39,4 +39,7 @@ node dist/bench/agent-burst.bench.js --base 0 --runs "$runs"
 echo
 node dist/bench/agent-burst.bench.js --base 100000 --runs "$runs" --keep "$agent_store"
 echo
+# Shared failure windows: a 6-process Redis Cluster on loopback ports (needs redis-server, redis-tools).
+node dist/bench/shared-windows.bench.js --attackers "$((attackers * 10))"
+echo
 echo "results: bench/out/results/*.json"

@@ -7,6 +7,7 @@ import { SyslogFormat, type Ban, type BanRequest, type SyslogEvent } from '../co
 import type { JailConfig } from './jail-config.js';
 import { Jail, newCounters, type JailCounters } from './jail.js';
 import { FilterSource } from './filters/definition.js';
+import type { SharedCountListener, SharedFailureCounter } from './shared-counter.js';
 import { FailureWindows } from './window.js';
 
 export interface JailEngineOptions {
@@ -27,7 +28,17 @@ export interface JailEngineOptions {
    * them would only re-request the same ban. Default: nothing is banned.
    */
   readonly isBanned?: (target: string) => boolean;
+  /**
+   * Failure windows shared with the other servers (store.backend redis): failures that jails
+   * count from log lines go there instead of this process's windows, and crossings come back
+   * to `onBan` from the counter, later and on one server only. Jails that count bans
+   * (recidive) keep local windows: every server reads the same ban feed. Default: local windows.
+   */
+  readonly sharedWindows?: SharedFailureCounter;
 }
+
+/** How long a crossing keeps its target "just decided" on every server, at most (a shorter bantime wins). */
+const DECIDED_TTL_MS = 30_000;
 
 /** One jail's state for `fleetban status` and /metrics. */
 export interface JailStats extends Readonly<JailCounters> {
@@ -52,6 +63,7 @@ export class JailEngine {
   readonly #onBan: (request: BanRequest) => void;
   readonly #isBanned: (target: string) => boolean;
   readonly #windows: FailureWindows;
+  readonly #shared: SharedFailureCounter | null;
   #configs: readonly JailConfig[] = [];
   #jails = new Map<string, Jail>();
   /** Program name as sent → the enabled jails that listen to it; filled on first sight of a name. */
@@ -63,7 +75,33 @@ export class JailEngine {
     this.#onBan = options.onBan;
     this.#isBanned = options.isBanned ?? (() => false);
     this.#windows = new FailureWindows(options.maxTrackedAttackers);
+    this.#shared = options.sharedWindows ?? null;
     this.reload(options.jails);
+    this.#shared?.listen(this.#sharedListener());
+  }
+
+  /** Crossings and outcomes of the shared windows, booked on the jail as local counting books them. */
+  #sharedListener(): SharedCountListener {
+    return {
+      crossed: (request) => {
+        const jail = this.#jails.get(request.jail);
+        // A jail removed or disabled since: its crossings are no longer wanted.
+        if (jail === undefined || !jail.config.enabled) return;
+        jail.counters.banRequests++;
+        try {
+          this.#onBan(request);
+        } catch {
+          jail.counters.callbackErrors++;
+        }
+      },
+      counted: (name, outcome) => {
+        const c = this.#jails.get(name)?.counters;
+        if (c === undefined) return;
+        c.failures += outcome.counted;
+        c.staleFailures += outcome.stale;
+        c.alreadyBanned += outcome.decided;
+      },
+    };
   }
 
   /** The hot path: never throws on any event content. */
@@ -138,6 +176,18 @@ export class JailEngine {
       user: hit.user,
       line: event.message,
     };
+    if (this.#shared !== null && skipBanned) {
+      const bantime = jail.config.bantime;
+      this.#shared.add(target, failure, {
+        findtimeMs: jail.findtimeMs,
+        maxretry: jail.config.maxretry,
+        decidedTtlMs:
+          bantime === null || bantime * 1000 >= DECIDED_TTL_MS
+            ? DECIDED_TTL_MS
+            : Math.max(1, bantime * 1000),
+      });
+      return;
+    }
     const added = this.#windows.add(target, failure, jail.findtimeMs);
     if (added.kind === 'stale') {
       c.staleFailures++;
@@ -256,10 +306,24 @@ export class JailEngine {
     const cidr = parseCidr(addressOrCidr);
     if (cidr === null) return 0;
     let n = 0;
+    /** Shared windows to drop, per target text: dropped in Redis, later, and not counted in n. */
+    const shared = new Map<string, { target: Cidr; jails: string[] }>();
     for (const jail of this.#jails.values()) {
       if (jailName !== undefined && jail.name !== jailName) continue;
       if (keepBanCounts && readsBans(jail)) continue;
       const target = jail.targetOf(cidr.address);
+      if (
+        this.#shared !== null &&
+        target !== null &&
+        target.prefix <= cidr.prefix &&
+        jail.config.enabled &&
+        !readsBans(jail)
+      ) {
+        const text = formatCidr(target);
+        const entry = shared.get(text) ?? { target, jails: [] };
+        entry.jails.push(jail.name);
+        shared.set(text, entry);
+      }
       if (
         target !== null &&
         target.prefix <= cidr.prefix &&
@@ -267,6 +331,7 @@ export class JailEngine {
       )
         n++;
     }
+    for (const { target, jails } of shared.values()) this.#shared?.forget(target, jails);
     // Only a prefix wider than a jail's banmask can cover windows other than its own: scan then.
     const wider = [...this.#jails.values()].some(
       (j) => cidr.prefix < (cidr.family === 4 ? j.config.banmask.v4 : j.config.banmask.v6),

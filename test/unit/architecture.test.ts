@@ -20,6 +20,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   control: ['core'],
   distribute: ['core', 'store', 'control', 'nft'],
   nft: ['core'],
+  cluster: ['core', 'jails'],
   notify: ['core', 'store', 'control'],
   agent: ['core', 'config', 'nft', 'distribute', 'log'],
   server: [
@@ -33,6 +34,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     'log',
     'distribute',
     'notify',
+    'cluster',
   ],
   cli: ['core', 'config', 'control', 'jails', 'log', 'server', 'distribute', 'agent', 'fail2ban'],
   bin: ['cli'],
