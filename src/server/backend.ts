@@ -75,7 +75,8 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
     feedRetention: s.feedRetention,
     logger: storeLogger,
   });
-  const shared = createRedisClient(r);
+  // The hot path's failure windows share this one: many small scripts, pipelined per tick.
+  const shared = createRedisClient(r, { autoPipelining: true });
   shared.on('error', () => undefined);
   const agents = new RedisAgentRegistry({
     client: shared,

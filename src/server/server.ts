@@ -27,6 +27,7 @@ import { SyslogTimeZone } from '../parse/syslog.js';
 import type { BanStore } from '../store/store.js';
 import { backendFromConfig, type Backend } from './backend.js';
 import { ClusterPeers, jailsDigest } from './cluster-peers.js';
+import { SharedWindows } from '../cluster/shared-windows.js';
 import { fleetbanVersion } from '../core/version.js';
 import { BanGuard, neverBanReport } from './ban-guard.js';
 import { BanManager } from './ban-manager.js';
@@ -74,6 +75,8 @@ export class FleetbanServer {
   #config: FleetbanConfig;
   readonly #store: BanStore;
   readonly #backend: Backend;
+  /** Failure windows shared through Redis; null on the level store (windows in memory). */
+  readonly #sharedWindows: SharedWindows | null;
   /** The other servers on the shared store; null on the level store. */
   readonly #peers: ClusterPeers | null;
   readonly #banLog: BanLog;
@@ -110,6 +113,16 @@ export class FleetbanServer {
       },
     });
     this.#store = this.#backend.store;
+    const redis = this.#backend.shared;
+    // On Redis an attacker's failures count together whichever server received them.
+    this.#sharedWindows =
+      redis === null
+        ? null
+        : new SharedWindows({
+            client: redis.client,
+            keyPrefix: redis.keyPrefix,
+            logger: logger.child({ part: 'windows' }),
+          });
     this.#banLog = new BanLog(config.log.banLog, logger.child({ part: 'bans' }), clock);
     this.#neverBan = new NeverBanList(neverBanSources(config));
     // The engine's list is the global ignoreip plus the jail's own, parsed once per (re)load.
@@ -155,6 +168,7 @@ export class FleetbanServer {
       maxTrackedAttackers: config.jails.maxTrackedAttackers,
       clock,
       isBanned: (target) => this.#bans.isBanned(target),
+      ...(this.#sharedWindows !== null ? { sharedWindows: this.#sharedWindows } : {}),
       onBan: (request) => {
         this.#bans.request(request);
       },
@@ -325,6 +339,7 @@ export class FleetbanServer {
       await this.#expiry.close();
       await this.#mailer?.close();
       await this.#peers?.close();
+      await this.#sharedWindows?.close();
       await this.#backend.close();
       await this.#store.close();
       throw e;
@@ -423,6 +438,8 @@ export class FleetbanServer {
     this.#closing ??= (async () => {
       for (const t of this.#timers) clearInterval(t);
       await this.#ingest.close();
+      // The last failures reach Redis; a crossing among them is a ban request drained next.
+      await this.#sharedWindows?.close();
       await this.#bans.drain();
       await this.#brake.flush();
       this.#stopReacting?.();

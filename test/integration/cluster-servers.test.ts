@@ -76,6 +76,45 @@ describe('three fleetban servers on one Redis Cluster', () => {
     }
   });
 
+  it('an attacker spreading its failures over the three servers (real rsyslog senders) is banned once', async () => {
+    const senders = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const tcp = servers[i]?.ready.tcp;
+        assert.ok(tcp !== undefined);
+        senders.push(
+          await startRsyslog({
+            hostname: `web-${i}`,
+            forwarding: Forwarding.TCP_RFC5424,
+            target: tcp,
+          }),
+        );
+      }
+      // One failure per server: maxretry 3 is reached only if the three count together.
+      senders.forEach((web, i) => {
+        web.log([`Invalid user admin${i} from 198.51.100.88 port ${41000 + i}`]);
+      });
+      const bans = await waitFor(
+        async () => {
+          const listed = (await bansOn(0)).filter((b) => b.target === '198.51.100.88');
+          return listed.length > 0 ? listed : null;
+        },
+        { what: 'the ban of the attacker whose failures were spread over three servers' },
+      );
+      assert.equal(bans.length, 1);
+      assert.equal(bans[0]?.failures, 3);
+      assert.deepEqual(Object.keys(bans[0]?.hosts ?? {}).sort(), ['web-0', 'web-1', 'web-2']);
+    } finally {
+      for (const web of senders) await web.stop();
+    }
+    // Exactly one server decided it: one ban line in all the logs, one ban entry in the feed.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const decided = servers.flatMap((s) =>
+      s.logs.filter((l) => l.msg === 'NOTICE [sshd] Ban 198.51.100.88'),
+    );
+    assert.equal(decided.length, 1);
+  });
+
   it('a manual ban on one server and its unban on another reach every server', async () => {
     const banned = await runCli(['ban', '203.0.113.44', '--socket', dirs[1]?.socket ?? '']);
     assert.equal(banned.code, 0, banned.stderr);

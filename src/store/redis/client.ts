@@ -60,9 +60,14 @@ function tlsOptions(o: RedisConnectionOptions): ConnectionOptions | undefined {
  * Redis is unreachable wait in ioredis' offline queue and are retried a few times before they
  * fail; the store above decides how long to keep trying.
  */
-export function createRedisClient(o: RedisConnectionOptions): RedisClient {
+export function createRedisClient(
+  o: RedisConnectionOptions,
+  extra: { readonly autoPipelining?: boolean } = {},
+): RedisClient {
   const tls = tlsOptions(o);
   const common = {
+    // Commands issued in one tick go out together, grouped per node on a cluster.
+    enableAutoPipelining: extra.autoPipelining === true,
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     connectTimeout: 5_000,
@@ -73,6 +78,7 @@ export function createRedisClient(o: RedisConnectionOptions): RedisClient {
   if (o.nodes.length > 0) {
     return new Cluster(o.nodes.map(hostPort), {
       lazyConnect: true,
+      enableAutoPipelining: extra.autoPipelining === true,
       redisOptions: common,
       scaleReads: 'master',
       retryDelayOnFailover: 200,
