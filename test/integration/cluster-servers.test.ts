@@ -101,9 +101,10 @@ describe('three fleetban servers on one Redis Cluster', () => {
         },
         { what: 'the ban of the attacker whose failures were spread over three servers' },
       );
+      const [ban] = bans;
       assert.equal(bans.length, 1);
-      assert.equal(bans[0]?.failures, 3);
-      assert.deepEqual(Object.keys(bans[0]?.hosts ?? {}).sort(), ['web-0', 'web-1', 'web-2']);
+      assert.equal(ban.failures, 3);
+      assert.deepEqual(Object.keys(ban.hosts).sort(), ['web-0', 'web-1', 'web-2']);
     } finally {
       for (const web of senders) await web.stop();
     }
