@@ -101,7 +101,8 @@ describe('three fleetban servers on one Redis Cluster', () => {
         },
         { what: 'the ban of the attacker whose failures were spread over three servers' },
       );
-      const [ban] = bans;
+      const ban = bans[0];
+      assert.ok(ban !== undefined);
       assert.equal(bans.length, 1);
       assert.equal(ban.failures, 3);
       assert.deepEqual(Object.keys(ban.hosts).sort(), ['web-0', 'web-1', 'web-2']);
