@@ -42,4 +42,6 @@ echo
 # Shared failure windows: a 6-process Redis Cluster on loopback ports (needs redis-server, redis-tools).
 node dist/bench/shared-windows.bench.js --attackers "$((attackers * 10))"
 echo
+node dist/bench/pipeline-cluster.bench.js --lines "$((tcp_lines * 6 / 10))" --runs "$runs"
+echo
 echo "results: bench/out/results/*.json"

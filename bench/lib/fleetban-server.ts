@@ -30,6 +30,8 @@ export interface ServerOptions {
   readonly relp?: boolean;
   readonly recvBufferSize?: number;
   readonly storePath?: string;
+  /** Keep bans on Redis (store.backend redis) instead of LevelDB. */
+  readonly redis?: { readonly nodes: readonly string[]; readonly keyPrefix: string };
   readonly readyTimeoutMs?: number;
   /** Extra node flags for the server, e.g. `--cpu-prof`. */
   readonly nodeFlags?: readonly string[];
@@ -142,7 +144,15 @@ export class FleetbanServer {
 
   static async start(options: ServerOptions): Promise<FleetbanServer> {
     const config = {
-      store: { path: options.storePath ?? join(options.dir, 'store') },
+      store: {
+        path: options.storePath ?? join(options.dir, 'store'),
+        ...(options.redis === undefined
+          ? {}
+          : {
+              backend: 'redis',
+              redis: { nodes: options.redis.nodes, keyPrefix: options.redis.keyPrefix },
+            }),
+      },
       ingest: {
         udp: {
           enabled: options.udp ?? false,

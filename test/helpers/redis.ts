@@ -221,6 +221,15 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       stop,
     };
     await cluster.waitHealthy();
+    // A replica that has not finished its first sync acknowledges no WAIT: wait for all three.
+    await waitFor(
+      () =>
+        nodes.every((n) => {
+          const info = redisCli(n.port, ['INFO', 'replication']);
+          return !/role:master/.test(info) || /slave0:.*state=online/.test(info);
+        }),
+      { what: 'every master to have its replica online', timeoutMs: 30_000, intervalMs: 100 },
+    );
     return cluster;
   } catch (e) {
     await stop();
