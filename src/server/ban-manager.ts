@@ -1,6 +1,6 @@
 // Turns ban requests (from jails or admins) into stored bans and lifts them: the only writer of the store.
 import type { Clock, EpochMs } from '../core/clock.js';
-import { FleetbanError, ErrorCode, describeError } from '../core/errors.js';
+import { FleetbanError, ErrorCode, describeError, isFleetbanError } from '../core/errors.js';
 import { cidrOverlaps, formatCidr, parseCidr, type Cidr } from '../core/ip.js';
 import type { Logger } from '../core/logger.js';
 import type { AttackerHistory, Ban, BanRequest } from '../core/types.js';
@@ -27,6 +27,8 @@ export interface BanManagerStats {
   unbansWritten: number;
   expired: number;
   writeErrors: number;
+  /** Jail bans waiting for an unreachable store (Redis down); written when it is back. */
+  waitingForStore: number;
 }
 
 export interface BanManagerDeps {
@@ -55,6 +57,9 @@ export const MANUAL_JAIL = 'manual';
 /** The unban reason of a ban whose time was up; any other unban was an administrator's. */
 export const EXPIRED = 'expired';
 
+/** Most jail bans that wait for an unreachable store at once; more are logged as not stored. */
+const MAX_WAITING = 100_000;
+
 /** Most lines kept with a ban (and shown in `fleetban bans` and mail). */
 const MAX_LINES = 10;
 
@@ -69,7 +74,11 @@ export class BanManager {
     unbansWritten: 0,
     expired: 0,
     writeErrors: 0,
+    waitingForStore: 0,
   };
+  /** Set at shutdown: bans waiting for the store give up (and are logged as not stored). */
+  #stopping = false;
+  readonly #wakers = new Set<() => void>();
 
   constructor(deps: BanManagerDeps) {
     this.#deps = deps;
@@ -91,7 +100,7 @@ export class BanManager {
     }
     if (gated && this.#deps.gate?.(req, target) === false) return;
     this.#pending.add(target);
-    const work = this.#banFromJail(req, target)
+    const work = this.#banWhenStored(req, target)
       .catch((e: unknown) => {
         this.stats.writeErrors++;
         this.#deps.logger.error(
@@ -207,6 +216,65 @@ export class BanManager {
     const active = this.#isActive(target) ? this.#deps.store.get(target) : undefined;
     if (active === undefined) return true;
     return active.end !== null && (end === null || active.end < end);
+  }
+
+  /**
+   * Stops bans waiting for an unreachable store: they fail (logged, counted) instead of holding
+   * `drain()` for ever. Call at shutdown, before `drain()`.
+   */
+  stopWaiting(): void {
+    this.#stopping = true;
+    for (const wake of this.#wakers) wake();
+  }
+
+  /**
+   * A jail ban, written once the store takes it: while the store is unreachable (Redis down) the
+   * decision waits, up to MAX_WAITING of them, and is retried with backoff, so detection goes on
+   * and what it decided is written when the store is back. Other errors are not retried.
+   */
+  async #banWhenStored(req: BanRequest, target: string): Promise<void> {
+    let waiting = false;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.#banFromJail(req, target);
+          if (waiting)
+            this.#deps.logger.info(
+              { target, jail: req.jail, waiting: this.stats.waitingForStore - 1 },
+              `the ban store took the ban of ${target} that waited for it`,
+            );
+          return;
+        } catch (e) {
+          const unavailable = isFleetbanError(e) && e.code === ErrorCode.STORE_UNAVAILABLE;
+          if (!unavailable || this.#stopping) throw e;
+          if (!waiting) {
+            if (this.stats.waitingForStore >= MAX_WAITING) throw e;
+            waiting = true;
+            this.stats.waitingForStore++;
+            if (this.stats.waitingForStore === 1)
+              this.#deps.logger.warn(
+                { target, jail: req.jail, err: e },
+                `the ban of ${target} waits for the ban store (${describeError(e)}); jail bans are kept, up to ${MAX_WAITING}, and written when it is back`,
+              );
+          }
+          await this.#pause(Math.min(250 * 2 ** Math.min(attempt, 4), 5_000));
+        }
+      }
+    } finally {
+      if (waiting) this.stats.waitingForStore--;
+    }
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#wakers.add(wake);
+    });
   }
 
   async #banFromJail(req: BanRequest, target: string): Promise<void> {

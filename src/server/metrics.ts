@@ -245,10 +245,21 @@ export function collectMetrics(s: MetricSources): MetricFamily[] {
       'Sequence number of the newest change-feed entry.',
       s.store.lastSeq,
     ),
-    one('store_batches_total', 'counter', 'LevelDB batches written.', s.store.batchesWritten),
+    one(
+      'store_batches_total',
+      'counter',
+      'Ban store writes (LevelDB batches, Redis scripts).',
+      s.store.batchesWritten,
+    ),
     one('bans_total', 'counter', 'Bans written.', s.bans.bansWritten),
     one('unbans_total', 'counter', 'Bans lifted (expired or by an admin).', s.bans.unbansWritten),
     one('bans_expired_total', 'counter', 'Bans lifted because their time was up.', s.bans.expired),
     one('ban_write_errors_total', 'counter', 'Bans that could not be stored.', s.bans.writeErrors),
+    one(
+      'bans_waiting_for_store',
+      'gauge',
+      'Jail bans decided while the ban store (Redis) is unreachable, written when it is back.',
+      s.bans.waitingForStore,
+    ),
   ];
 }

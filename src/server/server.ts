@@ -122,6 +122,8 @@ export class FleetbanServer {
             client: redis.client,
             keyPrefix: redis.keyPrefix,
             logger: logger.child({ part: 'windows' }),
+            // While Redis is down failures wait in memory (up to their caps) and count when it is back.
+            giveUpMs: 10 * 60_000,
           });
     this.#banLog = new BanLog(config.log.banLog, logger.child({ part: 'bans' }), clock);
     this.#neverBan = new NeverBanList(neverBanSources(config));
@@ -440,6 +442,7 @@ export class FleetbanServer {
       await this.#ingest.close();
       // The last failures reach Redis; a crossing among them is a ban request drained next.
       await this.#sharedWindows?.close();
+      this.#bans.stopWaiting();
       await this.#bans.drain();
       await this.#brake.flush();
       this.#stopReacting?.();

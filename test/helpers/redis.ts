@@ -53,9 +53,9 @@ export function redisCli(port: number, args: readonly string[]): string {
   return r.stdout;
 }
 
-async function startNode(dir: string, cluster: boolean): Promise<RedisNode> {
+async function startNode(dir: string, cluster: boolean, fixedPort?: number): Promise<RedisNode> {
   const { server } = requireRedis();
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const busPort = cluster ? await freePort() : 0;
   const args = [
     '--port',
@@ -117,16 +117,26 @@ function kill(node: RedisNode, signal: NodeJS.Signals): Promise<void> {
 export interface StandaloneRedis {
   readonly port: number;
   readonly url: string;
+  /** Kills the server with SIGKILL, as a crash would; `restart` brings it back on the same port. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty: nothing is saved to disk). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** One redis-server on a free loopback port, with its files in a temp folder removed at stop. */
 export async function startStandaloneRedis(): Promise<StandaloneRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetban-redis-'));
-  const node = await startNode(dir, false);
+  let node = await startNode(dir, false);
+  const port = node.port;
   return {
-    port: node.port,
-    url: `redis://127.0.0.1:${node.port}`,
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill: () => kill(node, 'SIGKILL'),
+    restart: async () => {
+      await kill(node, 'SIGKILL');
+      node = await startNode(dir, false, port);
+    },
     stop: async () => {
       await kill(node, 'SIGKILL');
       await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 // Several real `fleetban server` processes on one real Redis Cluster: one ban list, whichever server decided or was asked.
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import type { ClusterDetail, ClusterSummary, ListedBan } from '../../src/control/plane.js';
 import { Forwarding, startRsyslog } from '../helpers/rsyslog.js';
@@ -262,10 +263,11 @@ describe('three fleetban servers on one Redis Cluster', () => {
 });
 
 describe('a fleetban server whose Redis goes away', () => {
-  it('keeps running, says so on /healthz, and refuses new bans with a message naming Redis', async () => {
+  it('keeps running and detecting, says so on /healthz, refuses manual bans naming Redis, and writes what it decided once Redis is back', async () => {
     const redis = await startStandaloneRedis();
     const dir = await ServerDir.create({
       config: redisConfig({ address: `127.0.0.1:${redis.port}` }, 'down'),
+      jails: { sshd: sshdJail({ maxretry: 3, findtime: '10m', bantime: '1h' }) },
     });
     let server: ServerProcess | undefined;
     try {
@@ -273,7 +275,7 @@ describe('a fleetban server whose Redis goes away', () => {
       assert.equal((await healthz(dir.socket)).status, 200);
       const ok = await runCli(['ban', '203.0.113.50', '--socket', dir.socket]);
       assert.equal(ok.code, 0, ok.stderr);
-      await redis.stop();
+      await redis.kill();
       const sick = await waitFor(
         async () => {
           const h = await healthz(dir.socket);
@@ -299,6 +301,62 @@ describe('a fleetban server whose Redis goes away', () => {
       ]);
       assert.equal(status.store.activeBans, 1);
       await server.waitForLog((l) => /lost Redis at/.test(l.msg));
+
+      // An attack while Redis is down is still seen: its failures wait, and count once it is back.
+      const udp = server.ready.udp;
+      assert.ok(udp !== undefined);
+      const socket = createSocket('udp4');
+      try {
+        for (let i = 0; i < 3; i++) {
+          const line = `<38>${rfc3164Now()} web-d sshd[77]: Invalid user nobody${i} from 198.51.100.99 port ${43000 + i}`;
+          await new Promise<void>((resolve, reject) => {
+            socket.send(line, udp.port, udp.address, (e) => {
+              if (e) reject(e);
+              else resolve();
+            });
+          });
+        }
+      } finally {
+        socket.close();
+      }
+      await waitFor(
+        async () => {
+          const st = await cliJson<{ jails: { name: string; matched: number }[] }>([
+            'status',
+            '--json',
+            '--socket',
+            dir.socket,
+          ]);
+          return st.jails.find((j) => j.name === 'sshd')?.matched === 3;
+        },
+        { what: 'the three failures matched while Redis is down' },
+      );
+      assert.equal(
+        (
+          await cliJson<{ store: { activeBans: number } }>([
+            'status',
+            '--json',
+            '--socket',
+            dir.socket,
+          ])
+        ).store.activeBans,
+        1,
+        'no ban can be written while Redis is down',
+      );
+      await redis.restart();
+      await waitFor(
+        async () =>
+          (await cliJson<ListedBan[]>(['bans', '--json', '--socket', dir.socket])).some(
+            (b) => b.target === '198.51.100.99',
+          ),
+        {
+          what: 'the ban decided from the failures sent while Redis was down',
+          timeoutMs: 30_000,
+          intervalMs: 250,
+        },
+      );
+      assert.equal((await healthz(dir.socket)).status, 200);
+      await server.waitForLog((l) => /is reachable again/.test(l.msg));
     } finally {
       await server?.kill();
       await redis.stop().catch(() => undefined);
@@ -306,3 +364,11 @@ describe('a fleetban server whose Redis goes away', () => {
     }
   });
 });
+
+/** Now as an RFC 3164 time stamp in the local zone ("Dec  2 16:04:05"). */
+function rfc3164Now(): string {
+  const d = new Date();
+  const month = d.toLocaleString('en-US', { month: 'short' });
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${month} ${String(d.getDate()).padStart(2, ' ')} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}

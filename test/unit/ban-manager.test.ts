@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
+import { ErrorCode, FleetbanError, isFleetbanError } from '../../src/core/errors.js';
 import type { Change } from '../../src/core/types.js';
 import { compileFilter } from '../../src/jails/filter.js';
 import { recidive } from '../../src/jails/filters/recidive.js';
@@ -432,6 +432,67 @@ test('a store whose ban() rejects: request() never throws, drain() resolves, wri
   assert.equal(bans.stats.writeErrors, 3);
   assert.equal(bans.stats.alreadyBanned, 0);
   await assert.rejects(bans.ban({ target: '203.0.113.9' }), /disk full/);
+});
+
+/** A store that is unreachable (as Redis down is) for its first `outage` ban calls. */
+class UnreachableStore extends MemoryBanStore {
+  calls = 0;
+  constructor(readonly outage: number) {
+    super();
+  }
+  override ban(...args: Parameters<MemoryBanStore['ban']>): ReturnType<MemoryBanStore['ban']> {
+    this.calls++;
+    if (this.calls <= this.outage)
+      return Promise.reject(
+        new FleetbanError(
+          ErrorCode.STORE_UNAVAILABLE,
+          'cannot write to the ban store on Redis at 127.0.0.1:1: connect ECONNREFUSED',
+        ),
+      );
+    return super.ban(...args);
+  }
+}
+
+test('a jail ban decided while the store is unreachable waits, is skipped as pending, and is written when the store is back', async () => {
+  const store = new UnreachableStore(3);
+  await store.open();
+  const { bans, logger } = banManager(store, new ManualClock(T0));
+  bans.request(banRequest('sshd', '198.51.100.7'));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(bans.stats.waitingForStore, 1);
+  assert.equal(bans.isBanned('198.51.100.7'), true, 'a waiting ban counts as pending');
+  bans.request(banRequest('sshd', '198.51.100.7'));
+  assert.equal(bans.stats.alreadyBanned, 1);
+  await bans.drain();
+  assert.equal(store.calls, 4);
+  assert.notEqual(store.get('198.51.100.7'), undefined);
+  assert.equal(bans.stats.waitingForStore, 0);
+  assert.equal(bans.stats.writeErrors, 0);
+  assert.equal(
+    logger.messages('warn').filter((m) => m.includes('waits for the ban store')).length,
+    1,
+  );
+  assert.equal(
+    logger.messages('info').filter((m) => m.includes('took the ban of 198.51.100.7')).length,
+    1,
+  );
+});
+
+test('at shutdown a ban still waiting for the store fails loudly instead of holding drain()', async () => {
+  const store = new UnreachableStore(1_000);
+  await store.open();
+  const { bans, logger } = banManager(store, new ManualClock(T0));
+  bans.request(banRequest('sshd', '198.51.100.8'));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  bans.stopWaiting();
+  await bans.drain();
+  assert.equal(bans.stats.writeErrors, 1);
+  assert.equal(bans.stats.waitingForStore, 0);
+  assert.equal(
+    logger.messages('error').filter((m) => m.includes('cannot store the ban of 198.51.100.8'))
+      .length,
+    1,
+  );
 });
 
 test('ban and unban lines go to the logger and, in fail2ban layout, to the ban log file', async () => {
