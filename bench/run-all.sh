@@ -44,4 +44,6 @@ node dist/bench/shared-windows.bench.js --attackers "$((attackers * 10))"
 echo
 node dist/bench/pipeline-cluster.bench.js --lines "$((tcp_lines * 6 / 10))" --runs "$runs"
 echo
+node dist/bench/cluster-attackers.bench.js --attackers "$((attackers * 10))" --rate 500
+echo
 echo "results: bench/out/results/*.json"

@@ -19,6 +19,7 @@ export interface ReadyFile {
   readonly tls?: Endpoint;
   readonly relp?: Endpoint;
   readonly admin: { readonly socket: string };
+  readonly agents?: Endpoint;
 }
 
 export interface ServerOptions {

@@ -357,6 +357,12 @@ describe('a fleetban server whose Redis goes away', () => {
       );
       assert.equal((await healthz(dir.socket)).status, 200);
       await server.waitForLog((l) => /is reachable again/.test(l.msg));
+      // Redis came back empty: the ban this server had announced is written again, numbered after it.
+      await server.waitForLog((l) => /lost changes 1\.\.1 that this server had announced/.test(l.msg));
+      const listed = await cliJson<ListedBan[]>(['bans', '--json', '--socket', dir.socket]);
+      const restored = listed.find((b) => b.target === '203.0.113.50');
+      assert.ok(restored !== undefined, 'the lost manual ban is back');
+      assert.ok(restored.seq > 1);
     } finally {
       await server?.kill();
       await redis.stop().catch(() => undefined);

@@ -40,6 +40,7 @@ import {
   ACK_SCRIPT,
   COMMIT_SCRIPT,
   LEASE_SCRIPT,
+  PLAN_READ_SCRIPT,
   PRUNE_SCRIPT,
   RAISE_SEQ_SCRIPT,
 } from './scripts.js';
@@ -58,6 +59,9 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     fleetbanCommit(...args: (string | Buffer | number)[]): Result<[number, number], Context>;
     fleetbanRaiseSeq(key: string, seq: number): Result<number, Context>;
+    fleetbanPlanRead(
+      ...args: (string | number)[]
+    ): Result<[number, (string | null)[], [string, string[]][]], Context>;
     fleetbanAck(...args: (string | number)[]): Result<number, Context>;
     fleetbanLease(key: string, id: string, ms: number): Result<number, Context>;
     fleetbanPrune(...args: (string | number)[]): Result<number, Context>;
@@ -173,6 +177,7 @@ export class RedisBanStore implements BanStore {
     }
     this.#client.defineCommand('fleetbanCommit', { lua: COMMIT_SCRIPT });
     this.#client.defineCommand('fleetbanRaiseSeq', { lua: RAISE_SEQ_SCRIPT, numberOfKeys: 1 });
+    this.#client.defineCommand('fleetbanPlanRead', { lua: PLAN_READ_SCRIPT, numberOfKeys: 3 });
     this.#client.defineCommand('fleetbanAck', { lua: ACK_SCRIPT, numberOfKeys: 3 });
     this.#client.defineCommand('fleetbanLease', { lua: LEASE_SCRIPT, numberOfKeys: 1 });
     this.#client.defineCommand('fleetbanPrune', { lua: PRUNE_SCRIPT, numberOfKeys: 1 });
@@ -613,26 +618,6 @@ export class RedisBanStore implements BanStore {
     this.#subscribers.emit(changes);
   }
 
-  /** Reads the feed after what is known (a write must be planned against all of it). */
-  async #catchUp(): Promise<void> {
-    for (;;) {
-      const from = this.#lastKnown();
-      const entries = await this.#client.xrange(
-        this.#keys.feed,
-        feedId(from + 1),
-        '+',
-        'COUNT',
-        SCAN_COUNT,
-      );
-      if (entries.length === 0) return;
-      if (!this.#accept(entries.map(([, fields]) => changeOf(fields)))) {
-        await this.#recover('a gap in the change feed');
-        return;
-      }
-      if (entries.length < SCAN_COUNT) return;
-    }
-  }
-
   /**
    * The feed does not continue where this server's view ends. When Redis is behind what this
    * server announced (a master failed before its replica had the last writes), the sequence
@@ -696,17 +681,36 @@ export class RedisBanStore implements BanStore {
 
   /** One attempt: null when another server wrote first (the caller plans again). */
   async #tryCommit(ops: readonly StoreOp[]): Promise<(DetailedBan[] | Ban[])[] | null> {
-    await this.#catchUp();
     const attackers = new Set<string>();
     for (const op of ops)
       if (op.kind === 'ban')
         for (const b of op.bans) if (b.attacker !== '') attackers.add(b.attacker);
     const names = [...attackers];
-    const stored = names.length === 0 ? [] : await this.#client.hmget(this.#keys.history, ...names);
+    // One round trip: the store's sequence number, these histories as of it, and the feed up to it.
+    const before = this.#lastKnown();
+    const [seq, stored, entries] = await this.#client.fleetbanPlanRead(
+      this.#keys.seq,
+      this.#keys.history,
+      this.#keys.feed,
+      before + 1,
+      SCAN_COUNT,
+      ...names,
+    );
+    if (seq < before) {
+      await this.#recover('a write found Redis behind this server');
+      return null;
+    }
+    if (!this.#accept(entries.map(([, fields]) => changeOf(fields)))) {
+      await this.#recover('a gap in the change feed');
+      return null;
+    }
+    // Far behind (more than a page), or the follower read newer entries while this read was on
+    // its way back (the histories may be older than the view): plan again from a fresh read.
+    if (this.#lastKnown() !== seq) return null;
     const known = new Map<string, AttackerHistory>();
     names.forEach((name, i) => {
       const raw = stored[i];
-      if (raw != null) known.set(name, JSON.parse(raw) as AttackerHistory);
+      if (typeof raw === 'string') known.set(name, JSON.parse(raw) as AttackerHistory);
     });
     const base = this.#lastKnown();
     const overlay = new Map<string, Ban | null>();

@@ -34,6 +34,21 @@ if tonumber(ARGV[3]) > 1 then redis.call('XTRIM', KEYS[2], 'MINID', ARGV[3] .. '
 return {1, redis.call('ZCARD', KEYS[3])}
 `;
 
+/**
+ * What planning a group needs, in one atomic read: the sequence number, the histories of the
+ * attackers named, and the feed entries after the reader's view (so the histories and the view
+ * match that sequence number exactly).
+ * KEYS: seq, history, feed. ARGV: first seq wanted, most entries, then attackers.
+ * Returns {seq, {history or false, …}, {{id, {field, value}}, …}}.
+ */
+export const PLAN_READ_SCRIPT = `
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+local histories = {}
+if #ARGV > 2 then histories = redis.call('HMGET', KEYS[2], unpack(ARGV, 3)) end
+local entries = redis.call('XRANGE', KEYS[3], ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
+return {seq, histories, entries}
+`;
+
 /** Raises the sequence number to ARGV[1] if it is lower (numbers announced are never reused). KEYS: seq. */
 export const RAISE_SEQ_SCRIPT = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
