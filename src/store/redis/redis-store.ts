@@ -46,6 +46,27 @@ import {
 } from './scripts.js';
 
 export const REDIS_SCHEMA_VERSION = 1;
+
+/** What planning a group reads: the store's sequence number, histories and feed as of it. */
+interface PlanRead {
+  /** This server's last known sequence number when the read was sent. */
+  readonly before: number;
+  readonly seq: number;
+  readonly histories: readonly (string | null)[];
+  readonly entries: readonly [string, string[]][];
+}
+
+/** COMMIT_SCRIPT's answer: written (outbox size), or a conflict with what the next plan needs. */
+type CommitReply = [1, number] | [0, number, (string | null)[], [string, string[]][]];
+
+/** The attackers whose history a group of calls needs. */
+function attackersOf(ops: readonly StoreOp[]): string[] {
+  const attackers = new Set<string>();
+  for (const op of ops)
+    if (op.kind === 'ban')
+      for (const b of op.bans) if (b.attacker !== '') attackers.add(b.attacker);
+  return [...attackers];
+}
 const DEFAULT_FEED_RETENTION = 1_000_000;
 /** The outbox lease: the server holding it mails; a dead holder's lease runs out after this. */
 const OUTBOX_LEASE_MS = 30_000;
@@ -57,7 +78,7 @@ const SCAN_COUNT = 5_000;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    fleetbanCommit(...args: (string | Buffer | number)[]): Result<[number, number], Context>;
+    fleetbanCommit(...args: (string | Buffer | number)[]): Result<CommitReply, Context>;
     fleetbanRaiseSeq(key: string, seq: number): Result<number, Context>;
     fleetbanPlanRead(
       ...args: (string | number)[]
@@ -658,15 +679,20 @@ export class RedisBanStore implements BanStore {
   /** Writes one group, retrying while Redis is unreachable, up to `retryForMs`. */
   async #commit(ops: readonly StoreOp[]): Promise<(DetailedBan[] | Ban[])[]> {
     const deadline = Date.now() + (this.#o.retryForMs ?? 30_000);
+    const names = attackersOf(ops);
+    let read: PlanRead | null = null;
     for (let attempt = 0; ; attempt++) {
       try {
-        const results = await this.#tryCommit(ops);
-        if (results !== null) {
+        read ??= await this.#planRead(names);
+        const outcome = await this.#tryCommit(ops, names, read);
+        if (outcome.kind === 'written') {
           this.#noteOk();
-          return results;
+          return outcome.results;
         }
         this.#conflicts++;
+        read = outcome.next;
       } catch (e) {
+        read = null;
         this.#noteError(e);
         if (Date.now() >= deadline || this.#state !== 'open')
           throw new FleetbanError(
@@ -679,16 +705,10 @@ export class RedisBanStore implements BanStore {
     }
   }
 
-  /** One attempt: null when another server wrote first (the caller plans again). */
-  async #tryCommit(ops: readonly StoreOp[]): Promise<(DetailedBan[] | Ban[])[] | null> {
-    const attackers = new Set<string>();
-    for (const op of ops)
-      if (op.kind === 'ban')
-        for (const b of op.bans) if (b.attacker !== '') attackers.add(b.attacker);
-    const names = [...attackers];
-    // One round trip: the store's sequence number, these histories as of it, and the feed up to it.
+  /** One round trip: the store's sequence number, these histories as of it, and the feed up to it. */
+  async #planRead(names: readonly string[]): Promise<PlanRead> {
     const before = this.#lastKnown();
-    const [seq, stored, entries] = await this.#client.fleetbanPlanRead(
+    const [seq, histories, entries] = await this.#client.fleetbanPlanRead(
       this.#keys.seq,
       this.#keys.history,
       this.#keys.feed,
@@ -696,23 +716,39 @@ export class RedisBanStore implements BanStore {
       SCAN_COUNT,
       ...names,
     );
-    if (seq < before) {
+    return { before, seq, histories, entries };
+  }
+
+  /**
+   * One attempt on what `read` answered. 'again' (with what the next attempt reads, or null to
+   * read afresh) when the view cannot be planned on or another server wrote first.
+   */
+  async #tryCommit(
+    ops: readonly StoreOp[],
+    names: readonly string[],
+    read: PlanRead,
+  ): Promise<
+    | { readonly kind: 'written'; readonly results: (DetailedBan[] | Ban[])[] }
+    | { readonly kind: 'again'; readonly next: PlanRead | null }
+  > {
+    const again = { kind: 'again', next: null } as const;
+    if (read.seq < read.before) {
       await this.#recover('a write found Redis behind this server');
-      return null;
+      return again;
     }
-    if (!this.#accept(entries.map(([, fields]) => changeOf(fields)))) {
+    if (!this.#accept(read.entries.map(([, fields]) => changeOf(fields)))) {
       await this.#recover('a gap in the change feed');
-      return null;
+      return again;
     }
     // Far behind (more than a page), or the follower read newer entries while this read was on
     // its way back (the histories may be older than the view): plan again from a fresh read.
-    if (this.#lastKnown() !== seq) return null;
+    if (this.#lastKnown() !== read.seq) return again;
     const known = new Map<string, AttackerHistory>();
     names.forEach((name, i) => {
-      const raw = stored[i];
+      const raw = read.histories[i];
       if (typeof raw === 'string') known.set(name, JSON.parse(raw) as AttackerHistory);
     });
-    const base = this.#lastKnown();
+    const base = read.seq;
     const overlay = new Map<string, Ban | null>();
     for (const c of this.#pending)
       overlay.set(c.kind === 'ban' ? c.ban.target : c.target, c.kind === 'ban' ? c.ban : null);
@@ -725,31 +761,44 @@ export class RedisBanStore implements BanStore {
       },
       (a) => known.get(a) ?? null,
     );
-    if (plan.effects.length === 0) return plan.results;
+    if (plan.effects.length === 0) return { kind: 'written', results: plan.results };
 
     // The follower waits for this write: its changes are announced here, outbox count and all.
-    const write = this.#write(plan, base);
+    const write = this.#write(plan, base, names);
     this.#inFlight = write;
     try {
-      return (await write) ? plan.results : null;
+      const next = await write;
+      return next === true ? { kind: 'written', results: plan.results } : { kind: 'again', next };
     } finally {
       this.#inFlight = null;
     }
   }
 
-  /** Writes a plan made on top of `base`; false when another server wrote first. */
-  async #write(plan: GroupPlan, base: number): Promise<boolean> {
-    const { keys, args } = this.#commitArgs(plan, base);
+  /**
+   * Writes a plan made on top of `base`: true when written; when another server wrote first,
+   * what the next attempt needs (read by the same script), or null to read afresh.
+   */
+  async #write(
+    plan: GroupPlan,
+    base: number,
+    names: readonly string[],
+  ): Promise<true | PlanRead | null> {
+    const { keys, args } = this.#commitArgs(plan, base, names);
     const pipeline = this.#client.pipeline().fleetbanCommit(keys.length, ...keys, ...args);
     if (this.#waitReplicas > 0) pipeline.wait(this.#waitReplicas, this.#o.waitTimeoutMs);
     const replies = (await pipeline.exec()) ?? [];
     const [commitErr, written] = replies[0] ?? [new Error('no reply'), null];
     if (commitErr !== null) throw commitErr;
-    const [ok, value] = written as [number, number];
-    if (ok === 0) {
-      if (value < base) await this.#recover('a write found Redis behind this server');
-      return false;
+    const reply = written as CommitReply;
+    if (reply[0] === 0) {
+      const [, current, histories, entries] = reply;
+      if (current < base) {
+        await this.#recover('a write found Redis behind this server');
+        return null;
+      }
+      return { before: base, seq: current, histories, entries };
     }
+    const value = reply[1];
     this.#batches++;
     this.#records += args.length;
     this.#outboxSize = value;
@@ -778,6 +827,7 @@ export class RedisBanStore implements BanStore {
   #commitArgs(
     plan: GroupPlan,
     base: number,
+    names: readonly string[],
   ): { keys: string[]; args: (string | Buffer | number)[] } {
     const k = this.#keys;
     const keys = [k.seq, k.feed, k.outboxIds, k.bans, k.details, k.history, k.outbox];
@@ -786,7 +836,14 @@ export class RedisBanStore implements BanStore {
     const HISTORY = 6;
     const OUTBOX = 7;
     const keepFrom = plan.lastSeq - this.#retention + 1;
-    const args: (string | Buffer | number)[] = [base, plan.lastSeq, keepFrom];
+    const args: (string | Buffer | number)[] = [
+      base,
+      plan.lastSeq,
+      keepFrom,
+      SCAN_COUNT,
+      names.length,
+      ...names,
+    ];
     for (const e of plan.effects) {
       if (e.kind === 'ban') {
         args.push('h', BANS, e.target, encodeBan(e.ban));

@@ -2,19 +2,28 @@
 
 /**
  * Writes one planned group if nobody wrote since it was planned (compare-and-set on the sequence
- * number), else changes nothing. The plan itself is made in TypeScript by planGroup, as for the
- * LevelDB store: the script only applies it, so both stores share one set of semantics.
+ * number), else changes nothing and answers what the next plan needs (as PLAN_READ_SCRIPT does),
+ * so that a retry costs no extra round trip. The plan itself is made in TypeScript by planGroup,
+ * as for the LevelDB store: the script only applies it, so both stores share one set of semantics.
  *
- * KEYS: seq, feed, outboxIds, then the hashes the ops name by index (KEYS[4…]).
- * ARGV: expected seq, new seq, lowest seq the feed keeps, then ops:
+ * KEYS: seq, feed, outboxIds, then the hashes the ops name by index (KEYS[4…]; history is KEYS[6]).
+ * ARGV: expected seq, new seq, lowest seq the feed keeps, most feed entries to answer, the count
+ * of attacker names, the names, then ops:
  *   'h' key field value  → HSET        'd' key field → HDEL
  *   'x' seq json         → XADD feed   'o' id        → ZADD outboxIds id id
- * Returns {1, outbox size} when written, {0, current seq} on a conflict.
+ * Returns {1, outbox size} when written; on a conflict {0, current seq, {history or false, …},
+ * {feed entries after the expected seq}}.
  */
 export const COMMIT_SCRIPT = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current ~= tonumber(ARGV[1]) then return {0, current} end
-local i = 4
+local names = tonumber(ARGV[5])
+if current ~= tonumber(ARGV[1]) then
+  local histories = {}
+  if names > 0 then histories = redis.call('HMGET', KEYS[6], unpack(ARGV, 6, 5 + names)) end
+  local entries = redis.call('XRANGE', KEYS[2], (tonumber(ARGV[1]) + 1) .. '-0', '+', 'COUNT', ARGV[4])
+  return {0, current, histories, entries}
+end
+local i = 6 + names
 while i <= #ARGV do
   local op = ARGV[i]
   if op == 'h' then
