@@ -97,6 +97,8 @@ export interface ClusterSummary {
   readonly store: string;
   readonly self: string;
   readonly servers: readonly ClusterServerReport[];
+  /** The server that does what must happen once (counting bans for recidive); null: none yet. */
+  readonly leader: string | null;
   /** The live servers run different jail definitions. */
   readonly jailsDiffer: boolean;
 }

@@ -9,6 +9,12 @@ export interface BanReactionDeps {
   readonly engine: Pick<JailEngine, 'forget' | 'processBan'>;
   /** Called after changes that stored a ban (the expiry timer may need to fire sooner). */
   readonly onBanStored?: () => void;
+  /**
+   * Whether this server counts bans for the jails that read them (recidive). On a shared store
+   * every server sees every ban: only the leader counts, or each would ask for the same ban.
+   * Absent: always.
+   */
+  readonly countsBans?: () => boolean;
 }
 
 /**
@@ -34,6 +40,7 @@ export function followBanChanges(deps: BanReactionDeps): () => void {
     // Recidive reads fleetban's own decisions from the store, never ban lines from the network.
     // Counted once the write that made the ban has settled: a recidive ban of the same target
     // asked for earlier would find that write still pending and be dropped as a duplicate.
+    if (deps.countsBans?.() === false) return;
     setImmediate(() => {
       for (const c of changes) if (c.kind === 'ban') engine.processBan(c.ban);
     });

@@ -1,6 +1,6 @@
 // The servers of a Redis deployment see each other: heartbeats, which are alive, whether they run the same jails, how Redis is laid out.
 import { createHash } from 'node:crypto';
-import { Cluster } from 'ioredis';
+import { Cluster, type Result } from 'ioredis';
 import type { Clock, EpochMs } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -11,6 +11,12 @@ import type {
   RedisNodeReport,
 } from '../control/plane.js';
 import type { RedisClient } from '../store/redis/client.js';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    fleetbanLeader(key: string, id: string, ms: number): Result<string, Context>;
+  }
+}
 
 /** What a server says of itself in each heartbeat. */
 export interface SelfReport {
@@ -39,6 +45,16 @@ export interface ClusterPeersOptions {
 const DEFAULT_INTERVAL_MS = 2_000;
 /** A server not heard of for this many intervals is taken for dead. */
 const DEAD_AFTER = 3;
+/** Takes or keeps the leader lease. KEYS: the lease. ARGV: this server, lease ms. Returns the leader. */
+const LEADER_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+return holder
+`;
+
 /** Records of servers dead this long are deleted. */
 const FORGET_AFTER_MS = 3_600_000;
 
@@ -70,11 +86,24 @@ export class ClusterPeers {
   #timer: NodeJS.Timeout | undefined;
   #servers: ClusterServerReport[] = [];
   #warnedDigests = '';
+  #leader = false;
+  #leaderId: string | null = null;
   #beating: Promise<void> = Promise.resolve();
 
   constructor(options: ClusterPeersOptions) {
     this.#o = options;
     this.#key = `{${options.keyPrefix}}:servers`;
+    options.client.defineCommand('fleetbanLeader', { lua: LEADER_SCRIPT, numberOfKeys: 1 });
+  }
+
+  /**
+   * Whether this server leads: one server of the deployment does what must happen once, not once
+   * per server (the jails that count bans, such as recidive: each server sees every ban, and
+   * each would ask for the same longer ban). The lease is renewed with each heartbeat and runs
+   * out after three missed ones; a new leader starts those counts afresh.
+   */
+  isLeader(): boolean {
+    return this.#leader;
   }
 
   get #interval(): number {
@@ -96,6 +125,12 @@ export class ClusterPeers {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#beating;
     await this.#o.client.hdel(this.#key, this.#o.serverId).catch(() => undefined);
+    // Hand the lead over at once rather than after the lease runs out.
+    if (this.#leader)
+      await this.#o.client
+        .fleetbanLeader(`{${this.#o.keyPrefix}}:leader`, this.#o.serverId, 1)
+        .catch(() => undefined);
+    this.#leader = false;
   }
 
   /** The servers alive as of the last heartbeat, and whether their jails differ. */
@@ -106,6 +141,7 @@ export class ClusterPeers {
       store: this.#o.store,
       self: this.#o.serverId,
       servers: this.#servers,
+      leader: this.#leaderId,
       jailsDiffer: digests.size > 1,
     };
   }
@@ -135,6 +171,20 @@ export class ClusterPeers {
     const me = { ...this.#o.self(), seenAt: now };
     const client = this.#o.client;
     await client.hset(this.#key, this.#o.serverId, JSON.stringify(me));
+    this.#leaderId = await client.fleetbanLeader(
+      `{${this.#o.keyPrefix}}:leader`,
+      this.#o.serverId,
+      DEAD_AFTER * this.#interval,
+    );
+    const leading = this.#leaderId === this.#o.serverId;
+    if (leading !== this.#leader)
+      this.#o.logger.info(
+        { server: this.#o.serverId },
+        leading
+          ? 'this server now leads the deployment (it counts bans for recidive-style jails)'
+          : 'another server leads the deployment now',
+      );
+    this.#leader = leading;
     const all = await client.hgetall(this.#key);
     const servers: ClusterServerReport[] = [];
     const forget: string[] = [];

@@ -323,6 +323,7 @@ export class FleetbanServer {
       onBanStored: () => {
         this.#expiry.rearm();
       },
+      ...(this.#peers !== null ? { countsBans: () => this.#peers?.isLeader() === true } : {}),
     });
     await this.#replayRecentBans();
     // Before ingest: mail left from the last run goes out; bans restored from the store are not re-mailed.

@@ -34,12 +34,13 @@ export interface ClusterServers {
   stop(): Promise<void>;
 }
 
-/** `count` servers on `nodes` under `prefix`, each with an sshd jail banning at `maxretry`. */
+/** `count` servers on `nodes` under `prefix`, each with an sshd jail banning at `maxretry`, and `extraJails`. */
 export async function startClusterServers(
   nodes: readonly string[],
   prefix: string,
   count: number,
   maxretry = 3,
+  extraJails: JsonObject = {},
 ): Promise<ClusterServers> {
   const servers: ServerProcess[] = [];
   const dirs: ServerDir[] = [];
@@ -51,7 +52,7 @@ export async function startClusterServers(
     for (let i = 0; i < count; i++) {
       const dir = await ServerDir.create({
         config: redisConfig({ nodes }, prefix),
-        jails: { sshd: sshdJail({ maxretry, findtime: '10m', bantime: '1h' }) },
+        jails: { sshd: sshdJail({ maxretry, findtime: '10m', bantime: '1h' }), ...extraJails },
       });
       dirs.push(dir);
       servers.push(await startServer(dir));

@@ -35,7 +35,9 @@ describe('three fleetban servers on one Redis Cluster', () => {
   before(async () => {
     cluster = await startRedisCluster();
     cleanups.push(() => cluster.stop());
-    const started = await startClusterServers(cluster.seeds, prefix, 3);
+    const started = await startClusterServers(cluster.seeds, prefix, 3, 3, {
+      recidive: { enabled: true, filter: 'recidive', maxretry: 2, findtime: '1d', bantime: '1w' },
+    });
     cleanups.push(() => started.stop());
     servers.push(...started.servers);
     dirs.push(...started.dirs);
@@ -188,6 +190,38 @@ describe('three fleetban servers on one Redis Cluster', () => {
           (e: unknown) => /HTTP 401/.test(String(e)),
         ),
       { what: 'server 1 to refuse the removed token', intervalMs: 1_200 },
+    );
+  });
+
+  it('a repeat offender is banned again by one server only (the leader counts bans for recidive)', async () => {
+    const s = (i: number): string => dirs[i]?.socket ?? '';
+    const run = async (args: string[]): Promise<void> => {
+      const r = await runCli(args);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    await run(['ban', '198.51.100.123', '--jail', 'sshd', '--socket', s(0)]);
+    await run(['unban', '198.51.100.123', '--socket', s(1)]);
+    await run(['ban', '198.51.100.123', '--jail', 'sshd', '--socket', s(2)]);
+    const ban = await waitFor(
+      async () =>
+        (await bansOn(1)).find((b) => b.target === '198.51.100.123' && b.jail === 'recidive'),
+      { what: 'the recidive ban of the repeat offender' },
+    );
+    assert.equal(ban.end !== null && ban.end - ban.start, 7 * 86_400_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const decided = servers.flatMap((p) =>
+      p.logs.filter((l) => l.msg === 'NOTICE [recidive] Ban 198.51.100.123'),
+    );
+    assert.equal(decided.length, 1, 'one server decided the recidive ban');
+    const status = await cliJson<{ cluster: ClusterSummary }>([
+      'status',
+      '--json',
+      '--socket',
+      s(0),
+    ]);
+    assert.ok(
+      status.cluster.leader !== null &&
+        status.cluster.servers.some((x) => x.id === status.cluster.leader),
     );
   });
 
@@ -358,7 +392,9 @@ describe('a fleetban server whose Redis goes away', () => {
       assert.equal((await healthz(dir.socket)).status, 200);
       await server.waitForLog((l) => /is reachable again/.test(l.msg));
       // Redis came back empty: the ban this server had announced is written again, numbered after it.
-      await server.waitForLog((l) => /lost changes 1\.\.1 that this server had announced/.test(l.msg));
+      await server.waitForLog((l) =>
+        /lost changes 1\.\.1 that this server had announced/.test(l.msg),
+      );
       const listed = await cliJson<ListedBan[]>(['bans', '--json', '--socket', dir.socket]);
       const restored = listed.find((b) => b.target === '203.0.113.50');
       assert.ok(restored !== undefined, 'the lost manual ban is back');

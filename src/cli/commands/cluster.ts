@@ -26,7 +26,7 @@ export function renderClusterSummary(c: ClusterSummary, now: number): string {
   const alive = c.servers.filter((s) => s.alive).length;
   let out = `cluster: ${alive} of ${c.servers.length} servers alive on ${c.store}\n`;
   for (const s of c.servers)
-    out += `  ${s.self ? '*' : ' '} ${s.id}  ${s.alive ? 'alive' : 'DEAD'}, seen ${formatRelative(s.seenAt, now)}, jails ${s.jails}\n`;
+    out += `  ${s.self ? '*' : ' '} ${s.id}  ${s.alive ? 'alive' : 'DEAD'}${s.id === c.leader ? ' (leader)' : ''}, seen ${formatRelative(s.seenAt, now)}, jails ${s.jails}\n`;
   if (c.jailsDiffer)
     out +=
       '  WARNING: the live servers run different jail definitions: failures count differently depending on the server a line reaches\n';
