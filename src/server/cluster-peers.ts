@@ -11,6 +11,7 @@ import type {
   RedisNodeReport,
 } from '../control/plane.js';
 import type { RedisClient } from '../store/redis/client.js';
+import { RELEASE_SCRIPT } from '../store/redis/scripts.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -94,6 +95,7 @@ export class ClusterPeers {
     this.#o = options;
     this.#key = `{${options.keyPrefix}}:servers`;
     options.client.defineCommand('fleetbanLeader', { lua: LEADER_SCRIPT, numberOfKeys: 1 });
+    options.client.defineCommand('fleetbanRelease', { lua: RELEASE_SCRIPT, numberOfKeys: 1 });
   }
 
   /**
@@ -128,7 +130,7 @@ export class ClusterPeers {
     // Hand the lead over at once rather than after the lease runs out.
     if (this.#leader)
       await this.#o.client
-        .fleetbanLeader(`{${this.#o.keyPrefix}}:leader`, this.#o.serverId, 1)
+        .fleetbanRelease(`{${this.#o.keyPrefix}}:leader`, this.#o.serverId)
         .catch(() => undefined);
     this.#leader = false;
   }

@@ -52,6 +52,9 @@ const PRUNE_INTERVAL_MS = 6 * 3600_000;
 /** How often refused HOSTNAME claims (ingest.senders) are logged, aggregated. */
 const SPOOF_REPORT_INTERVAL_MS = 10_000;
 
+/** How often a server on a shared store looks for notices another server left behind. */
+const OUTBOX_LOOK_INTERVAL_MS = 10_000;
+
 export interface ServerOptions {
   readonly config: FleetbanConfig;
   readonly logger: Logger;
@@ -348,6 +351,14 @@ export class FleetbanServer {
       throw e;
     }
     this.#every(SWEEP_INTERVAL_MS, () => this.#engine.sweep());
+    // On a shared store the server holding the outbox lease mails; when it dies, whoever looks
+    // next after its lease runs out takes the pending notices over.
+    if (this.#backend.shared !== null && this.#mailer !== null) {
+      const mailer = this.#mailer;
+      this.#every(OUTBOX_LOOK_INTERVAL_MS, () => {
+        if (this.#store.outboxSize() > 0) mailer.kick();
+      });
+    }
     this.#every(PRUNE_INTERVAL_MS, () => void this.#pruneHistory());
     if (!this.#hostBindings.empty)
       this.#every(SPOOF_REPORT_INTERVAL_MS, () => {

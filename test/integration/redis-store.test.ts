@@ -198,6 +198,19 @@ describe('RedisBanStore shared by several servers (Redis Cluster)', () => {
       await a.ackOutbox([first[0]?.id ?? -1], { route: 'admin@example.net', at: T0 });
       assert.equal(a.outboxSize(), 0);
       assert.deepEqual(await b.sentMail(T0 - 1), [{ route: 'admin@example.net', at: T0 }]);
+      // A server that stops hands the outbox over: the next one to look mails what is pending.
+      await a.ban([newBan('203.0.113.21', 10, { notify: true })]);
+      assert.equal((await a.outbox(10)).length, 1);
+      await waitFor(() => b.outboxSize() === 1, {
+        what: 'the new notice counted on the second server',
+      });
+      await a.close();
+      const taken = await b.outbox(10);
+      assert.deepEqual(
+        taken.map((n) => n.ban.target),
+        ['203.0.113.21'],
+      );
+      assert.equal(b.health().outboxLeader, true);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

@@ -43,6 +43,7 @@ import {
   PLAN_READ_SCRIPT,
   PRUNE_SCRIPT,
   RAISE_SEQ_SCRIPT,
+  RELEASE_SCRIPT,
 } from './scripts.js';
 
 export const REDIS_SCHEMA_VERSION = 1;
@@ -85,6 +86,7 @@ declare module 'ioredis' {
     ): Result<[number, (string | null)[], [string, string[]][]], Context>;
     fleetbanAck(...args: (string | number)[]): Result<number, Context>;
     fleetbanLease(key: string, id: string, ms: number): Result<number, Context>;
+    fleetbanRelease(key: string, id: string): Result<number, Context>;
     fleetbanPrune(...args: (string | number)[]): Result<number, Context>;
   }
 }
@@ -201,6 +203,7 @@ export class RedisBanStore implements BanStore {
     this.#client.defineCommand('fleetbanPlanRead', { lua: PLAN_READ_SCRIPT, numberOfKeys: 3 });
     this.#client.defineCommand('fleetbanAck', { lua: ACK_SCRIPT, numberOfKeys: 3 });
     this.#client.defineCommand('fleetbanLease', { lua: LEASE_SCRIPT, numberOfKeys: 1 });
+    this.#client.defineCommand('fleetbanRelease', { lua: RELEASE_SCRIPT, numberOfKeys: 1 });
     this.#client.defineCommand('fleetbanPrune', { lua: PRUNE_SCRIPT, numberOfKeys: 1 });
   }
 
@@ -250,6 +253,11 @@ export class RedisBanStore implements BanStore {
         await this.#writer.idle();
         this.#reader.disconnect();
         await this.#following;
+        // Hand the outbox over at once rather than after the lease runs out.
+        if (this.#outboxLeader)
+          await this.#client
+            .fleetbanRelease(this.#keys.outboxLease, this.#serverId)
+            .catch(() => undefined);
         await this.#client.quit().catch(() => undefined);
       }
       this.#state = 'closed';

@@ -92,6 +92,12 @@ end
 return 0
 `;
 
+/** Gives a lease up if this server holds it. KEYS: the lease. ARGV: this server's id. */
+export const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 /**
  * Deletes history records whose last ban is before ARGV[1], re-read here so a ban in between
  * keeps its record. KEYS: history. ARGV: cutoff, then attackers. Returns how many went.
