@@ -102,9 +102,25 @@ describe('a fleet on Redis Cluster when parts die', () => {
     });
     cleanups.push(() => agent.close());
     await agent.start();
+    // A second agent follows the other server only: both enforce every ban, whoever decided it.
+    const otherFirewall = new MemoryFirewall(systemClock);
+    const other = new Agent({
+      config: loadAgentConfig({
+        env: {},
+        overrides: { server: url(1), token, reconnect: { min: 1, max: 5 }, batchWindowMs: 5 },
+      }),
+      logger: silentLogger,
+      clock: systemClock,
+      firewall: otherFirewall,
+    });
+    cleanups.push(() => other.close());
+    await other.start();
     await ban(0, '203.0.113.70');
     await waitFor(async () => (await enforced(firewall)).has('203.0.113.70'), {
       what: 'the first ban on the agent',
+    });
+    await waitFor(async () => (await enforced(otherFirewall)).has('203.0.113.70'), {
+      what: 'the first ban on the agent of the other server',
     });
 
     const primary = a.ready.tcp;
@@ -146,6 +162,11 @@ describe('a fleet on Redis Cluster when parts die', () => {
       `agent resumed on the second server ${resumedMs} ms after the kill`,
     );
     assert.equal(agent.server, url(1));
+    const onOther = await enforced(otherFirewall);
+    assert.ok(
+      during.every((target) => onOther.has(target)),
+      'the other agent has them all too',
+    );
     const stored = await cliJson<{ store: { lastSeq: number } }>([
       'status',
       '--json',
