@@ -23,7 +23,7 @@ function setup(options: { allow?: string[]; batchMax?: number; windowMs?: number
   const allow = (options.allow ?? []).map((t) => parseCidr(t)).filter((c) => c !== null);
   const enforcer = new Enforcer({
     firewall,
-    ruleset: { mode: 'host', verdict: 'drop', ports: [], interface: '' },
+    ruleset: { mode: 'host', verdict: 'drop', hooks: [], ports: [], udpPorts: [], interface: '' },
     clock,
     logger: silentLogger,
     metrics,
@@ -183,7 +183,8 @@ test('own, server and allowlisted addresses are never banned, not even inside a 
   const own = new Guard({
     'own address': [parseCidr('192.0.2.200') ?? assert.fail('cidr')],
     'server address': [],
-    allowlist: [],
+    // As the agent builds it: the allow list stays (a guard without it would let .5 and .6 back).
+    allowlist: [parseCidr('192.0.2.0/28') ?? assert.fail('cidr')],
   });
   await enforcer.reconcile(own);
   assert.deepEqual([...(await listed()).keys()], []);
@@ -232,4 +233,51 @@ test('an older table put back behind the agent is migrated by the next snapshot,
   assert.deepEqual([...(await listed(4)).keys()].sort(), ['192.0.2.1', '198.51.100.0/24']);
   assert.deepEqual([...(await listed(6)).keys()], []);
   assert.equal((await firewall.list('banned_v4'))?.interval, false);
+});
+
+test('reconfigure (a reload): chains replaced over the kept sets; a wider allow list lifts a ban, a narrower one brings it back', async () => {
+  const { clock, firewall, enforcer, listed } = setup({ allow: ['198.51.100.7'] });
+  const now = clock.now();
+  await enforcer.replaceAll([ban('198.51.100.7', now + 60_000), ban('203.0.113.5', null)]);
+  assert.deepEqual([...(await listed()).keys()], ['203.0.113.5'], 'the allow list holds back .7');
+  const guard = (allow: string[]) =>
+    new Guard({
+      'own address': [],
+      'server address': [],
+      allowlist: allow.map((t) => parseCidr(t)).filter((c) => c !== null),
+    });
+  const docker = {
+    mode: 'host',
+    verdict: 'drop',
+    hooks: ['input', 'prerouting'],
+    ports: [22],
+    udpPorts: [53],
+    interface: '',
+  } as const;
+  const batches = firewall.applied.length;
+  await enforcer.reconfigure(docker, guard([]));
+  assert.deepEqual(
+    [...firewall.chains()],
+    [
+      ['input', 10],
+      ['prerouting', 10],
+    ],
+    'a TCP and a UDP rule per set in each chain',
+  );
+  assert.deepEqual([...(await listed()).keys()].sort(), ['198.51.100.7', '203.0.113.5']);
+  assert.equal(firewall.applied.length, batches + 2, 'the chains, then the batch of the guard');
+  assert.equal(
+    JSON.stringify(firewall.applied[batches]).includes('"flush":{"set"'),
+    false,
+    'the sets are kept as they are',
+  );
+  await enforcer.reconfigure({ ...docker, hooks: [], udpPorts: [] }, guard(['203.0.113.0/24']));
+  assert.deepEqual([...firewall.chains()], [['input', 5]]);
+  assert.deepEqual([...(await listed()).keys()], ['198.51.100.7']);
+  // An unban of a refused ban is remembered: a later reload does not bring it back.
+  enforcer.unban('203.0.113.5');
+  await enforcer.flush();
+  await enforcer.reconfigure({ ...docker, hooks: [] }, guard([]));
+  assert.deepEqual([...(await listed()).keys()], ['198.51.100.7']);
+  assert.equal(firewall.refused, 0);
 });
