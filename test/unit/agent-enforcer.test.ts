@@ -10,20 +10,30 @@ import { Guard } from '../../src/agent/guard.js';
 import { AgentCounter, AgentMetrics } from '../../src/agent/metrics.js';
 import { BAN_SET_SPECS, BAN_SETS, setElement } from '../../src/nft/element.js';
 import { MemoryFirewall } from '../../src/nft/memory-firewall.js';
+import type { Hook } from '../../src/nft/render.js';
 import { olderLayoutDocument } from './firewall-contract.js';
 
 function ban(target: string, end: number | null): BanEntry {
   return { target, family: target.includes(':') ? 6 : 4, end, jail: 'sshd' };
 }
 
-function setup(options: { allow?: string[]; batchMax?: number; windowMs?: number } = {}) {
+function setup(
+  options: { allow?: string[]; batchMax?: number; windowMs?: number; hooks?: Hook[] } = {},
+) {
   const clock = new ManualClock();
   const firewall = new MemoryFirewall(clock);
   const metrics = new AgentMetrics();
   const allow = (options.allow ?? []).map((t) => parseCidr(t)).filter((c) => c !== null);
   const enforcer = new Enforcer({
     firewall,
-    ruleset: { mode: 'host', verdict: 'drop', hooks: [], ports: [], udpPorts: [], interface: '' },
+    ruleset: {
+      mode: 'host',
+      verdict: 'drop',
+      hooks: options.hooks ?? [],
+      ports: [],
+      udpPorts: [],
+      interface: '',
+    },
     clock,
     logger: silentLogger,
     metrics,
@@ -280,4 +290,20 @@ test('reconfigure (a reload): chains replaced over the kept sets; a wider allow 
   await enforcer.reconfigure({ ...docker, hooks: [] }, guard([]));
   assert.deepEqual([...(await listed()).keys()], ['198.51.100.7']);
   assert.equal(firewall.refused, 0);
+});
+
+test('an older table adopted by an agent with hooks input + prerouting: migrated, both chains hold every set', async () => {
+  const { clock, firewall, enforcer, listed } = setup({ hooks: ['input', 'prerouting'] });
+  const end = clock.now() + 600_000;
+  const older = ['198.51.100.0/24', '192.0.2.1'].map((t) =>
+    setElement(parseCidr(t) ?? assert.fail(t), end),
+  );
+  await firewall.apply(olderLayoutDocument(older, clock.now()));
+  await enforcer.adopt([ban('198.51.100.0/24', end), ban('192.0.2.1', end)]);
+  assert.equal(firewall.refused, 0);
+  assert.deepEqual([...firewall.chains()].sort(), [
+    ['input', 5],
+    ['prerouting', 5],
+  ]);
+  assert.deepEqual([...(await listed(4)).keys()].sort(), ['192.0.2.1', '198.51.100.0/24']);
 });
