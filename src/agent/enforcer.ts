@@ -245,9 +245,12 @@ export class Enforcer {
     this.#ruleset = ruleset;
     this.setGuard(guard);
     return this.#enqueue(async () => {
-      // Without a known table of ours the next snapshot or sync builds it with these chains.
+      // After a refused batch the picture is unknown: look first, or the chains would wait for
+      // the next snapshot. With no table of ours, the sync (or the first snapshot) builds one.
+      const listed = this.#known === null;
+      if (listed) this.#known = (await this.#takeOver()).known;
       if (this.#known !== null) await this.#apply(renderRuleset(ruleset, false));
-      if (this.#authoritative) await this.#sync(false);
+      if (this.#authoritative) await this.#sync(listed);
     });
   }
 

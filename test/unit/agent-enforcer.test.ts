@@ -10,7 +10,8 @@ import { Guard } from '../../src/agent/guard.js';
 import { AgentCounter, AgentMetrics } from '../../src/agent/metrics.js';
 import { BAN_SET_SPECS, BAN_SETS, setElement } from '../../src/nft/element.js';
 import { MemoryFirewall } from '../../src/nft/memory-firewall.js';
-import type { Hook } from '../../src/nft/render.js';
+import { renderReplace, type Hook } from '../../src/nft/render.js';
+import { normaliseBans } from '../../src/nft/normalise.js';
 import { olderLayoutDocument } from './firewall-contract.js';
 
 function ban(target: string, end: number | null): BanEntry {
@@ -306,4 +307,23 @@ test('an older table adopted by an agent with hooks input + prerouting: migrated
     ['prerouting', 5],
   ]);
   assert.deepEqual([...(await listed(4)).keys()].sort(), ['192.0.2.1', '198.51.100.0/24']);
+});
+
+test('reconfigure with the kernel picture unknown (a table of an earlier run, no snapshot yet) lists it and replaces the chains', async () => {
+  const { clock, firewall, enforcer, listed } = setup();
+  const end = clock.now() + 600_000;
+  const sets = normaliseBans([{ target: '192.0.2.1', end }], clock.now()).sets;
+  const host = {
+    mode: 'host',
+    verdict: 'drop',
+    hooks: [],
+    ports: [],
+    udpPorts: [],
+    interface: '',
+  } as const;
+  await firewall.apply(renderReplace(host, sets, clock.now()));
+  const guard = new Guard({ 'own address': [], 'server address': [], allowlist: [] });
+  await enforcer.reconfigure({ ...host, hooks: ['prerouting'] }, guard);
+  assert.deepEqual([...firewall.chains()], [['prerouting', 5]]);
+  assert.deepEqual([...(await listed()).keys()], ['192.0.2.1'], 'the earlier bans stay');
 });
