@@ -8,6 +8,7 @@ import { readTlsFile } from '../core/tls-files.js';
 import type { DecodeError, StreamMessage } from '../distribute/protocol.js';
 import type { Firewall } from '../nft/firewall.js';
 import { NftFirewall } from '../nft/nft.js';
+import type { RulesetOptions } from '../nft/render.js';
 import { Backoff } from './backoff.js';
 import { parseListen, type AgentConfig } from './config.js';
 import { Enforcer, type ReconcileResult } from './enforcer.js';
@@ -32,6 +33,29 @@ export interface AgentOptions {
   readonly resolve?: Resolve;
 }
 
+/** The keys a reload (SIGHUP) applies; any other needs a restart. */
+export const RELOADABLE_KEYS = [
+  'mode',
+  'hooks',
+  'verdict',
+  'ports',
+  'udpPorts',
+  'interface',
+  'allow',
+] as const satisfies readonly (keyof AgentConfig)[];
+
+/** The chains and rules the config asks for. */
+function rulesetOf(c: AgentConfig): RulesetOptions {
+  return {
+    mode: c.mode,
+    hooks: c.hooks,
+    verdict: c.verdict,
+    ports: c.ports,
+    udpPorts: c.udpPorts,
+    interface: c.interface,
+  };
+}
+
 /** How long changes may sit in memory before the state file is rewritten. */
 const STATE_WRITE_DELAY_MS = 1000;
 
@@ -47,7 +71,7 @@ const STATE_WRITE_DELAY_MS = 1000;
  */
 export class Agent extends EventEmitter {
   readonly metrics = new AgentMetrics();
-  readonly #config: AgentConfig;
+  #config: AgentConfig;
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #rotation: ServerRotation;
@@ -92,7 +116,7 @@ export class Agent extends EventEmitter {
       new NftFirewall({ nftPath: c.nftPath, timeoutMs: c.nftTimeout * 1000, clock: options.clock });
     this.#enforcer = new Enforcer({
       firewall,
-      ruleset: { mode: c.mode, verdict: c.verdict, ports: c.ports, interface: c.interface },
+      ruleset: rulesetOf(c),
       clock: options.clock,
       logger: options.logger,
       metrics: this.metrics,
@@ -174,6 +198,39 @@ export class Agent extends EventEmitter {
     await this.#enforcer.idle();
     await this.#saveState();
     await this.#metricsServer?.close();
+  }
+
+  /**
+   * SIGHUP: takes the keys that can change while running (RELOADABLE_KEYS) from `next`, a config
+   * loaded and validated by the caller. The chains are replaced in one transaction over the kept
+   * sets, so enforcement has no gap; the allow list applies with the batch that follows. Other
+   * keys that changed are returned (and logged): they need a restart and keep their old value.
+   */
+  async reload(next: AgentConfig): Promise<{ applied: string[]; needRestart: string[] }> {
+    const old = this.#config;
+    const changed = (key: keyof AgentConfig): boolean =>
+      JSON.stringify(old[key]) !== JSON.stringify(next[key]);
+    const applied = RELOADABLE_KEYS.filter(changed);
+    const needRestart = (Object.keys(next) as (keyof AgentConfig)[])
+      .filter((key) => key !== 'file' && !(RELOADABLE_KEYS as readonly string[]).includes(key))
+      .filter(changed);
+    const taken: Partial<Record<keyof AgentConfig, unknown>> = {};
+    for (const key of RELOADABLE_KEYS) taken[key] = next[key];
+    this.#config = Object.freeze({ ...old, ...taken }) as AgentConfig;
+    await this.#enforcer.reconfigure(rulesetOf(this.#config), this.#guard());
+    this.#logger.info(
+      { applied, ruleset: rulesetOf(this.#config) },
+      applied.length === 0
+        ? 'configuration reloaded: nothing to change'
+        : `configuration reloaded: ${applied.join(', ')} applied`,
+    );
+    if (needRestart.length > 0) {
+      this.#logger.warn(
+        { keys: needRestart },
+        `configuration reloaded, but ${needRestart.join(', ')} changed: restart the agent to apply ${needRestart.length === 1 ? 'it' : 'them'}`,
+      );
+    }
+    return { applied, needRestart };
   }
 
   /** Runs a reconcile now (tests; the timer does it every reconcileInterval). */

@@ -4,22 +4,52 @@ import convict from 'convict';
 import { FleetbanError, describeError } from '../core/errors.js';
 import { configInvalid, deepFreeze, readConfigObject } from '../config/config-file.js';
 import { allFormats, type ConvictFormat } from '../config/formats.js';
+import { Hook } from '../nft/render.js';
 import { valuesOf, type CustomFormatValues, type SchemaValues } from '../config/schema.js';
 
 export const DEFAULT_AGENT_CONFIG_FILE = '/etc/fleetban/agent.json';
 
-const portListFormat: ConvictFormat = {
-  name: 'port-list',
-  coerce: (value: unknown) =>
-    typeof value === 'string'
-      ? value
-          .split(/[\s,]+/)
-          .filter((s) => s !== '')
-          .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
-      : value,
+/** Text separated by commas or spaces (the environment) → a list; anything else unchanged. */
+function listOf(value: unknown): unknown {
+  return typeof value === 'string' ? value.split(/[\s,]+/).filter((s) => s !== '') : value;
+}
+
+function portListFormat(name: string, protocol: string, example: string): ConvictFormat {
+  return {
+    name,
+    coerce: (value: unknown) =>
+      typeof value === 'string'
+        ? (listOf(value) as string[]).map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+        : value,
+    validate: (value: unknown) => {
+      if (
+        !Array.isArray(value) ||
+        !value.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)
+      ) {
+        throw new Error(`must be a list of ${protocol} ports from 1 to 65535, such as ${example}`);
+      }
+    },
+  };
+}
+
+const HOOKS: readonly string[] = Object.values(Hook);
+
+/** The chains by hook: a list out of input, forward, prerouting, each once; empty = by mode. */
+const hookListFormat: ConvictFormat = {
+  name: 'hook-list',
+  coerce: listOf,
   validate: (value: unknown) => {
-    if (!Array.isArray(value) || !value.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)) {
-      throw new Error('must be a list of TCP ports from 1 to 65535, such as [22, 443]');
+    const example = 'such as ["input", "prerouting"]';
+    if (!Array.isArray(value))
+      throw new Error(`must be a list of chains out of ${HOOKS.join(', ')}, ${example}`);
+    const seen = new Set<unknown>();
+    for (const hook of value as unknown[]) {
+      if (typeof hook !== 'string' || !HOOKS.includes(hook))
+        throw new Error(
+          `${JSON.stringify(hook)} is not a chain: use ${HOOKS.join(', ')}, ${example}`,
+        );
+      if (seen.has(hook)) throw new Error(`${JSON.stringify(hook)} is listed twice`);
+      seen.add(hook);
     }
   },
 };
@@ -64,7 +94,14 @@ function serverHref(value: unknown): string | null {
   }
 }
 
-for (const format of [...allFormats, portListFormat, serverListFormat]) convict.addFormat(format);
+for (const format of [
+  ...allFormats,
+  portListFormat('port-list', 'TCP', '[22, 443]'),
+  portListFormat('udp-port-list', 'UDP', '[53, 51820]'),
+  hookListFormat,
+  serverListFormat,
+])
+  convict.addFormat(format);
 
 export const agentSchema = {
   server: {
@@ -92,6 +129,12 @@ export const agentSchema = {
     default: 'host',
     env: 'FLEETBAN_AGENT_MODE',
   },
+  hooks: {
+    doc: 'The chains, by netfilter hook, out of input, forward and prerouting; empty = those of mode. prerouting runs at raw priority (-300), before DNAT: it also drops banned traffic to Docker-published ports and other forwarded services, which input never sees. Set, this list replaces what mode chooses, e.g. ["input", "prerouting"].',
+    format: 'hook-list',
+    default: [] as string[],
+    env: 'FLEETBAN_AGENT_HOOKS',
+  },
   verdict: {
     doc: 'What happens to banned packets: drop (silently) or reject (ICMP / TCP reset).',
     format: ['drop', 'reject'],
@@ -99,10 +142,16 @@ export const agentSchema = {
     env: 'FLEETBAN_AGENT_VERDICT',
   },
   ports: {
-    doc: 'Only these TCP destination ports are closed to banned addresses; empty = all traffic.',
+    doc: 'Only these TCP destination ports are closed to banned addresses (with udpPorts); both empty = all traffic. In the prerouting chain these are the ports before DNAT (the published ones).',
     format: 'port-list',
     default: [] as number[],
     env: 'FLEETBAN_AGENT_PORTS',
+  },
+  udpPorts: {
+    doc: 'Only these UDP destination ports are closed to banned addresses (with ports); both empty = all traffic.',
+    format: 'udp-port-list',
+    default: [] as number[],
+    env: 'FLEETBAN_AGENT_UDP_PORTS',
   },
   interface: {
     doc: 'Only traffic arriving on this interface (iifname); empty = any interface.',
@@ -201,6 +250,8 @@ interface AgentFormatValues extends CustomFormatValues {
   /** Always a list once loaded: the format turns text into one. */
   readonly 'agent-server-list': readonly string[];
   readonly 'port-list': readonly number[];
+  readonly 'udp-port-list': readonly number[];
+  readonly 'hook-list': readonly Hook[];
 }
 
 /** The validated agent configuration: typed from agentSchema's formats, and its file. */

@@ -76,7 +76,10 @@ export class Enforcer {
   readonly #o: EnforcerOptions;
   readonly #limits: PlanLimits;
   readonly #wanted = new WantedSet();
+  /** Bans the guard refused, by target: admitted again when a new guard no longer covers them. */
+  readonly #refused = new Map<string, BanEntry>();
   #guard: Guard;
+  #ruleset: RulesetOptions;
   /** What the kernel holds, as far as we know; null = unknown, list before diffing. */
   #known: Known | null = null;
   #queue: Promise<unknown> = Promise.resolve();
@@ -94,6 +97,7 @@ export class Enforcer {
     this.#o = options;
     this.#limits = options.planLimits ?? DEFAULT_PLAN_LIMITS;
     this.#guard = options.guard;
+    this.#ruleset = options.ruleset;
   }
 
   /** The bans being enforced. */
@@ -117,6 +121,7 @@ export class Enforcer {
     this.#pending = 0;
     this.#pendingRemovals = 0;
     this.#wanted.clear();
+    this.#refused.clear();
     for (const ban of bans) this.#accept(ban);
     this.#authoritative = true;
     return this.#enqueue(() => this.#replace());
@@ -130,6 +135,7 @@ export class Enforcer {
    */
   adopt(bans: readonly BanEntry[]): Promise<void> {
     this.#wanted.clear();
+    this.#refused.clear();
     for (const ban of bans) this.#accept(ban);
     this.#authoritative = true;
     return this.#enqueue(async () => {
@@ -137,7 +143,7 @@ export class Enforcer {
       this.#known = known;
       // The chains follow this agent's mode and ports (the migration built them already).
       if (known !== null && !migrated) {
-        await this.#apply(renderRuleset(this.#o.ruleset, false));
+        await this.#apply(renderRuleset(this.#ruleset, false));
       }
       await this.#sync(true);
     });
@@ -150,6 +156,7 @@ export class Enforcer {
 
   /** A lifted ban; applied with the next batch. */
   unban(target: string): void {
+    this.#refused.delete(target);
     const cidr = this.#wanted.get(target)?.cidr;
     if (cidr === undefined || !this.#wanted.delete(target)) return;
     if (BAN_SET_SPECS[banSetOf(cidr)].interval) this.#pendingRemovals++;
@@ -204,12 +211,47 @@ export class Enforcer {
     });
   }
 
-  /** Replaces the protection list (own addresses change) and drops wanted bans it now covers. */
+  /**
+   * Replaces the protection list (own addresses change, the allow list is reloaded): drops wanted
+   * bans it now covers, and takes back refused bans it no longer covers. The next job applies both.
+   */
   setGuard(guard: Guard): void {
     this.#guard = guard;
     for (const w of this.#wanted.entries()) {
-      if (!this.#allowed(w.ban, w.cidr)) this.#wanted.delete(w.target);
+      if (!this.#allowed(w.ban, w.cidr)) {
+        this.#wanted.delete(w.target);
+        this.#refused.set(w.target, w.ban);
+      }
     }
+    const now = this.#o.clock.now();
+    for (const [target, ban] of this.#refused) {
+      const cidr = parseCidr(target);
+      if (cidr === null || (ban.end !== null && ban.end <= now)) {
+        this.#refused.delete(target);
+      } else if (guard.protectsCidr(cidr) === null) {
+        this.#refused.delete(target);
+        this.#wanted.set({ ban, target, end: ban.end, cidr });
+        this.#o.logger.info({ target, jail: ban.jail }, `banning ${target}: no longer protected`);
+      }
+    }
+  }
+
+  /**
+   * A reload: the new chains (hooks, ports, verdict, interface) replace the old ones in one
+   * transaction over the kept sets, so no banned packet passes meanwhile (nft/render.ts), and the
+   * new guard (allow list) is applied by the batch that follows.
+   */
+  reconfigure(ruleset: RulesetOptions, guard: Guard): Promise<void> {
+    this.#ruleset = ruleset;
+    this.setGuard(guard);
+    return this.#enqueue(async () => {
+      // After a refused batch the picture is unknown: look first, or the chains would wait for
+      // the next snapshot. With no table of ours, the sync (or the first snapshot) builds one.
+      const listed = this.#known === null;
+      if (listed) this.#known = (await this.#takeOver()).known;
+      if (this.#known !== null) await this.#apply(renderRuleset(ruleset, false));
+      if (this.#authoritative) await this.#sync(listed);
+    });
   }
 
   /** Resolves when every queued job has run. */
@@ -229,7 +271,9 @@ export class Enforcer {
 
   #accept(ban: BanEntry): boolean {
     const cidr = parseCidr(ban.target);
+    this.#refused.delete(ban.target);
     if (cidr === null || !this.#allowed(ban, cidr)) {
+      if (cidr !== null) this.#refused.set(ban.target, ban);
       if (cidr === null) {
         this.#o.metrics.inc(AgentCounter.BAD_LINES);
         this.#o.logger.warn(
@@ -333,7 +377,7 @@ export class Enforcer {
     const now = this.#o.clock.now();
     const { sets } = this.#normalised(now);
     const render = fresh ? renderReplace : renderRefill;
-    await this.#apply(render(this.#o.ruleset, sets, now).nftables);
+    await this.#apply(render(this.#ruleset, sets, now).nftables);
     applied();
     this.#known = perSet((set) => kernelView(sets[set], now));
     this.#o.metrics.set(AgentGauge.ELEMENTS, this.knownSize);
@@ -482,8 +526,7 @@ export class Enforcer {
    */
   async #migrate(older: Known): Promise<void> {
     const now = this.#o.clock.now();
-    for (const commands of renderMigration(this.#o.ruleset, older, now))
-      await this.#apply(commands);
+    for (const commands of renderMigration(this.#ruleset, older, now)) await this.#apply(commands);
     const count = BAN_SETS.reduce((n, set) => n + older[set].size, 0);
     this.#o.logger.info(
       { elements: count },

@@ -2,7 +2,7 @@
 import type { EpochMs } from '../core/clock.js';
 import { BAN_SET_SPECS, BAN_SETS } from '../nft/element.js';
 import { normaliseBans } from '../nft/normalise.js';
-import { renderReplace, Verdict, type NftCommand } from '../nft/render.js';
+import { renderReplace, Verdict, type Hook, type NftCommand } from '../nft/render.js';
 import type { BanEntry, NftMode } from './protocol.js';
 
 export const NftVerdict = Verdict;
@@ -10,6 +10,8 @@ export type NftVerdict = Verdict;
 
 export interface NftDocumentOptions {
   readonly mode: NftMode;
+  /** The chains by hook (`prerouting` drops before DNAT); empty or absent = those of `mode`. */
+  readonly hooks?: readonly Hook[];
   readonly now: EpochMs;
   readonly verdict?: NftVerdict;
 }
@@ -43,8 +45,10 @@ export function renderNftablesDocument(
   const { sets, covered, expired } = normaliseBans(bans, options.now);
   const ruleset = {
     mode: options.mode,
+    hooks: options.hooks ?? [],
     verdict: options.verdict ?? NftVerdict.DROP,
     ports: [],
+    udpPorts: [],
     interface: '',
   };
   const counts = { 4: 0, 6: 0 };

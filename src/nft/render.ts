@@ -14,15 +14,23 @@ import {
 export const EnforceMode = { HOST: 'host', GATEWAY: 'gateway', BOTH: 'both' } as const;
 export type EnforceMode = (typeof EnforceMode)[keyof typeof EnforceMode];
 
+/** The netfilter hooks fleetban can hang a chain on; each chain is named after its hook. */
+export const Hook = { INPUT: 'input', FORWARD: 'forward', PREROUTING: 'prerouting' } as const;
+export type Hook = (typeof Hook)[keyof typeof Hook];
+
 export const Verdict = { DROP: 'drop', REJECT: 'reject' } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
 /** How banned traffic is matched and refused. */
 export interface RulesetOptions {
   readonly mode: EnforceMode;
+  /** The chains to keep, by hook; empty = those of `mode` (see chainsOf). */
+  readonly hooks: readonly Hook[];
   readonly verdict: Verdict;
-  /** Only these TCP destination ports; empty = all traffic. */
+  /** Only these TCP destination ports (with udpPorts); both empty = all traffic. */
   readonly ports: readonly number[];
+  /** Only these UDP destination ports (with ports); both empty = all traffic. */
+  readonly udpPorts: readonly number[];
   /** Only traffic arriving on this interface; '' = any. */
   readonly interface: string;
 }
@@ -35,12 +43,33 @@ export interface NftDocument {
   readonly nftables: readonly NftCommand[];
 }
 
+/**
+ * `input` and `forward` run after NAT and conntrack (filter priority -10). `prerouting` runs at
+ * raw priority (-300): before conntrack and DNAT, so a banned source is dropped before a
+ * published port (Docker's `-p 8080:80`, any DNAT) turns its packets into forwarded traffic that
+ * `input` never sees, and before a conntrack entry is made for it.
+ */
 const CHAINS = [
-  { name: 'input', hook: 'input', modes: [EnforceMode.HOST, EnforceMode.BOTH] },
-  { name: 'forward', hook: 'forward', modes: [EnforceMode.GATEWAY, EnforceMode.BOTH] },
+  { name: 'input', hook: Hook.INPUT, prio: -10, modes: [EnforceMode.HOST, EnforceMode.BOTH] },
+  {
+    name: 'forward',
+    hook: Hook.FORWARD,
+    prio: -10,
+    modes: [EnforceMode.GATEWAY, EnforceMode.BOTH],
+  },
+  { name: 'prerouting', hook: Hook.PREROUTING, prio: -300, modes: [] },
 ] as const;
 
-const PRIORITY = -10;
+type Chain = (typeof CHAINS)[number];
+
+/** The hooks a ruleset hangs chains on: `hooks` when given, else those of `mode`. */
+export function chainsOf(options: Pick<RulesetOptions, 'mode' | 'hooks'>): Hook[] {
+  if (options.hooks.length > 0)
+    return CHAINS.map((c) => c.hook).filter((h) => options.hooks.includes(h));
+  return CHAINS.filter((c) => (c.modes as readonly EnforceMode[]).includes(options.mode)).map(
+    (c) => c.hook,
+  );
+}
 
 const table = { family: NFT_FAMILY, name: NFT_TABLE } as const;
 
@@ -52,15 +81,17 @@ function inTable<T extends object>(fields: T): T & { family: string; table: stri
  * Table, sets, chains and rules. `fresh` deletes the table first (add-then-delete, because a
  * delete of an absent table fails the batch), which also empties the sets: the full replace that
  * a snapshot is. Without `fresh` the sets keep their elements and only the chains are rebuilt;
- * a chain of the other mode is removed the same add-then-delete way.
+ * a chain no longer wanted is removed the same add-then-delete way. Flushing and refilling a
+ * chain in one transaction leaves no moment without its rules: that is how a reload changes
+ * hooks, ports or verdict while the bans keep dropping.
  */
 export function renderRuleset(options: RulesetOptions, fresh: boolean): NftCommand[] {
   const out: NftCommand[] = [{ add: { table } }];
   if (fresh) out.push({ delete: { table } }, { add: { table } });
   out.push(...renderSets(BAN_SETS));
+  const hooks = chainsOf(options);
   for (const chain of CHAINS) {
-    const wanted = (chain.modes as readonly EnforceMode[]).includes(options.mode);
-    if (!wanted) {
+    if (!hooks.includes(chain.hook)) {
       if (!fresh) out.push({ add: { chain: chainSpec(chain) } }, deleteChain(chain.name));
       continue;
     }
@@ -77,13 +108,15 @@ export function renderSets(sets: readonly BanSet[]): NftCommand[] {
 }
 
 /**
- * The chains of the mode (created if missing, kept if present) with rules for these sets
- * appended: nothing is removed, so what the chains matched before they still match.
+ * The wanted chains (created if missing, kept if present) with rules for these sets appended:
+ * nothing is removed, so what the chains matched before they still match.
  */
 export function renderAddedRules(options: RulesetOptions, sets: readonly BanSet[]): NftCommand[] {
-  return CHAINS.filter((c) => (c.modes as readonly EnforceMode[]).includes(options.mode)).flatMap(
-    (chain) => [{ add: { chain: chainSpec(chain) } }, ...renderRules(options, chain.name, sets)],
-  );
+  const hooks = chainsOf(options);
+  return CHAINS.filter((c) => hooks.includes(c.hook)).flatMap((chain) => [
+    { add: { chain: chainSpec(chain) } },
+    ...renderRules(options, chain.name, sets),
+  ]);
 }
 
 /** Every fleetban chain emptied of its rules (created empty first, so a missing one cannot fail the batch). */
@@ -91,12 +124,12 @@ export function renderEmptyChains(): NftCommand[] {
   return CHAINS.flatMap((chain) => [{ add: { chain: chainSpec(chain) } }, flushChain(chain.name)]);
 }
 
-function chainSpec(chain: (typeof CHAINS)[number]): NftCommand {
+function chainSpec(chain: Chain): NftCommand {
   return inTable({
     name: chain.name,
     type: 'filter',
     hook: chain.hook,
-    prio: PRIORITY,
+    prio: chain.prio,
     policy: 'accept',
   });
 }
@@ -109,12 +142,28 @@ function deleteChain(name: string): NftCommand {
   return { delete: { chain: inTable({ name }) } };
 }
 
+/** One rule per set, or per set and protocol when ports are scoped (`tcp dport`, `udp dport`). */
 function renderRules(
   options: RulesetOptions,
   chain: string,
   sets: readonly BanSet[],
 ): NftCommand[] {
-  return sets.map((set) => ({ add: { rule: inTable({ chain, expr: ruleExpr(options, set) }) } }));
+  const scopes = portScopes(options);
+  return sets.flatMap((set) =>
+    scopes.map((scope) => ({
+      add: { rule: inTable({ chain, expr: ruleExpr(options, set, scope) }) },
+    })),
+  );
+}
+
+/** A port match of one protocol; null = every packet. */
+type PortScope = { readonly protocol: 'tcp' | 'udp'; readonly ports: readonly number[] } | null;
+
+function portScopes(options: RulesetOptions): PortScope[] {
+  const scopes: PortScope[] = [];
+  if (options.ports.length > 0) scopes.push({ protocol: 'tcp', ports: options.ports });
+  if (options.udpPorts.length > 0) scopes.push({ protocol: 'udp', ports: options.udpPorts });
+  return scopes.length > 0 ? scopes : [null];
 }
 
 function setSpec(set: BanSet): NftCommand {
@@ -132,15 +181,15 @@ function v6Mask(bits: number): string {
   return `${groups.join(':')}::`;
 }
 
-function ruleExpr(options: RulesetOptions, set: BanSet): NftCommand[] {
+function ruleExpr(options: RulesetOptions, set: BanSet, scope: PortScope): NftCommand[] {
   const { family, masked } = BAN_SET_SPECS[set];
   const expr: NftCommand[] = [];
   if (options.interface !== '') {
     expr.push(match({ meta: { key: 'iifname' } }, options.interface));
   }
-  if (options.ports.length > 0) {
-    const right = options.ports.length === 1 ? options.ports[0] : { set: [...options.ports] };
-    expr.push(match({ payload: { protocol: 'tcp', field: 'dport' } }, right));
+  if (scope !== null) {
+    const right = scope.ports.length === 1 ? scope.ports[0] : { set: [...scope.ports] };
+    expr.push(match({ payload: { protocol: scope.protocol, field: 'dport' } }, right));
   }
   const saddr = { payload: { protocol: family === 4 ? 'ip' : 'ip6', field: 'saddr' } };
   // `ip6 saddr & ffff:ffff:ffff:ffff:: @banned_v6_64`: one hash lookup of the source's /64.

@@ -113,11 +113,11 @@ describe('GET /v1/nftables with real nft', () => {
     for (const undo of cleanups.reverse()) await undo().catch(() => undefined);
   });
 
-  async function fetchDocument(mode: string): Promise<string> {
-    const { res } = await get(port, `/v1/nftables?mode=${mode}`, token);
+  async function fetchDocument(mode: string, extra = ''): Promise<string> {
+    const { res } = await get(port, `/v1/nftables?mode=${mode}${extra}`, token);
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^application\/json/);
-    const file = join(dir, `${mode}.json`);
+    const file = join(dir, `${mode}${extra.replace(/\W/g, '-')}.json`);
     await writeFile(file, await bodyOf(res));
     return file;
   }
@@ -172,9 +172,24 @@ describe('GET /v1/nftables with real nft', () => {
     assert.match(stdout, /198\.51\.100\.0\/24/);
   });
 
-  it('refuses an unknown mode', async () => {
-    const { res } = await get(port, '/v1/nftables?mode=router', token);
-    res.resume();
-    assert.equal(res.statusCode, 400);
+  it('hooks=input,prerouting adds the prerouting chain at raw priority; without hooks it goes again', async () => {
+    await nft('-j', '-f', await fetchDocument('host', '&hooks=input,prerouting'));
+    const docker = (await nft('list', 'table', 'inet', 'fleetban')).stdout;
+    assert.match(docker, /hook input priority filter - 10/);
+    assert.match(docker, /hook prerouting priority raw;/);
+    assert.doesNotMatch(docker, /forward/);
+    assert.equal(docker.match(/ip saddr @banned_v4 drop/g)?.length, 2, 'one rule per chain');
+    assert.match(docker, /198\.51\.100\.0\/24/);
+    await nft('-j', '-f', await fetchDocument('host'));
+    assert.doesNotMatch((await nft('list', 'table', 'inet', 'fleetban')).stdout, /prerouting/);
+  });
+
+  it('refuses an unknown mode or hook, naming the parameter', async () => {
+    for (const query of ['mode=router', 'hooks=input,output']) {
+      const { res } = await get(port, `/v1/nftables?${query}`, token);
+      const body = (JSON.parse(await bodyOf(res)) as { error: { message: string } }).error.message;
+      assert.equal(res.statusCode, 400, query);
+      assert.match(body, query.startsWith('hooks') ? /hooks must name chains.*"output"/ : /mode/);
+    }
   });
 });

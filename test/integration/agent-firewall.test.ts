@@ -41,7 +41,7 @@ function makeEnforcer(firewall: Firewall = nftIn(ns), mode: EnforceMode = 'both'
   const metrics = new AgentMetrics();
   const enforcer = new Enforcer({
     firewall,
-    ruleset: { mode, verdict: 'drop', ports: [], interface: '' },
+    ruleset: { mode, verdict: 'drop', hooks: [], ports: [], udpPorts: [], interface: '' },
     clock: systemClock,
     logger: silentLogger,
     metrics,

@@ -126,10 +126,12 @@ export class AgentProcess {
   #stderr = '';
   readonly #waiters = new Set<() => void>();
 
-  constructor(bin: string, ns: string, configFile: string) {
+  /** `ns` null: in the root namespace (its nft can still act in another, through nftPath). */
+  constructor(bin: string, ns: string | null, configFile: string) {
+    const command = [process.execPath, bin, 'agent', '--config', configFile];
     this.#child = spawn(
-      'ip',
-      ['netns', 'exec', ns, process.execPath, bin, 'agent', '--config', configFile],
+      ns === null ? process.execPath : 'ip',
+      ns === null ? command.slice(1) : ['netns', 'exec', ns, ...command],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: Object.fromEntries(

@@ -40,12 +40,16 @@ test('env overrides and list formats', () => {
       FLEETBAN_AGENT_TOKEN: 'secret',
       FLEETBAN_AGENT_MODE: 'gateway',
       FLEETBAN_AGENT_PORTS: '22,443',
+      FLEETBAN_AGENT_UDP_PORTS: '53 51820',
+      FLEETBAN_AGENT_HOOKS: 'input,prerouting',
       FLEETBAN_AGENT_ALLOW: '192.0.2.0/24 2001:db8::/32',
       FLEETBAN_AGENT_RECONCILE_INTERVAL: '2m',
     },
   });
   assert.equal(c.mode, 'gateway');
   assert.deepEqual(c.ports, [22, 443]);
+  assert.deepEqual(c.udpPorts, [53, 51820]);
+  assert.deepEqual(c.hooks, ['input', 'prerouting']);
   assert.deepEqual(c.allow, ['192.0.2.0/24', '2001:db8::/32']);
   assert.equal(c.reconcileInterval, 120);
 });
@@ -57,6 +61,14 @@ test('bad values are refused with the file and the key named', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ token: 't', mode: 'router' }, /mode/],
       [{ token: 't', ports: [22, 70000] }, /ports/],
+      [{ token: 't', udpPorts: [0] }, /udpPorts: must be a list of UDP ports/],
+      [{ token: 't', udpPorts: 'dns' }, /udpPorts/],
+      [
+        { token: 't', hooks: ['output'] },
+        /hooks: "output" is not a chain: use input, forward, prerouting/,
+      ],
+      [{ token: 't', hooks: ['input', 'input'] }, /hooks: "input" is listed twice/],
+      [{ token: 't', hooks: [1] }, /hooks: 1 is not a chain/],
       [{ token: 't', allow: ['10.0.0.0/33'] }, /allow/],
       [{ token: 't', server: 'ftp://x' }, /server/],
       [{ token: 't', colour: 'blue' }, /colour/],

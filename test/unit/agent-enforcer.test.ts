@@ -10,20 +10,31 @@ import { Guard } from '../../src/agent/guard.js';
 import { AgentCounter, AgentMetrics } from '../../src/agent/metrics.js';
 import { BAN_SET_SPECS, BAN_SETS, setElement } from '../../src/nft/element.js';
 import { MemoryFirewall } from '../../src/nft/memory-firewall.js';
+import { renderReplace, type Hook } from '../../src/nft/render.js';
+import { normaliseBans } from '../../src/nft/normalise.js';
 import { olderLayoutDocument } from './firewall-contract.js';
 
 function ban(target: string, end: number | null): BanEntry {
   return { target, family: target.includes(':') ? 6 : 4, end, jail: 'sshd' };
 }
 
-function setup(options: { allow?: string[]; batchMax?: number; windowMs?: number } = {}) {
+function setup(
+  options: { allow?: string[]; batchMax?: number; windowMs?: number; hooks?: Hook[] } = {},
+) {
   const clock = new ManualClock();
   const firewall = new MemoryFirewall(clock);
   const metrics = new AgentMetrics();
   const allow = (options.allow ?? []).map((t) => parseCidr(t)).filter((c) => c !== null);
   const enforcer = new Enforcer({
     firewall,
-    ruleset: { mode: 'host', verdict: 'drop', ports: [], interface: '' },
+    ruleset: {
+      mode: 'host',
+      verdict: 'drop',
+      hooks: options.hooks ?? [],
+      ports: [],
+      udpPorts: [],
+      interface: '',
+    },
     clock,
     logger: silentLogger,
     metrics,
@@ -183,7 +194,8 @@ test('own, server and allowlisted addresses are never banned, not even inside a 
   const own = new Guard({
     'own address': [parseCidr('192.0.2.200') ?? assert.fail('cidr')],
     'server address': [],
-    allowlist: [],
+    // As the agent builds it: the allow list stays (a guard without it would let .5 and .6 back).
+    allowlist: [parseCidr('192.0.2.0/28') ?? assert.fail('cidr')],
   });
   await enforcer.reconcile(own);
   assert.deepEqual([...(await listed()).keys()], []);
@@ -232,4 +244,86 @@ test('an older table put back behind the agent is migrated by the next snapshot,
   assert.deepEqual([...(await listed(4)).keys()].sort(), ['192.0.2.1', '198.51.100.0/24']);
   assert.deepEqual([...(await listed(6)).keys()], []);
   assert.equal((await firewall.list('banned_v4'))?.interval, false);
+});
+
+test('reconfigure (a reload): chains replaced over the kept sets; a wider allow list lifts a ban, a narrower one brings it back', async () => {
+  const { clock, firewall, enforcer, listed } = setup({ allow: ['198.51.100.7'] });
+  const now = clock.now();
+  await enforcer.replaceAll([ban('198.51.100.7', now + 60_000), ban('203.0.113.5', null)]);
+  assert.deepEqual([...(await listed()).keys()], ['203.0.113.5'], 'the allow list holds back .7');
+  const guard = (allow: string[]) =>
+    new Guard({
+      'own address': [],
+      'server address': [],
+      allowlist: allow.map((t) => parseCidr(t)).filter((c) => c !== null),
+    });
+  const docker = {
+    mode: 'host',
+    verdict: 'drop',
+    hooks: ['input', 'prerouting'],
+    ports: [22],
+    udpPorts: [53],
+    interface: '',
+  } as const;
+  const batches = firewall.applied.length;
+  await enforcer.reconfigure(docker, guard([]));
+  assert.deepEqual(
+    [...firewall.chains()],
+    [
+      ['input', 10],
+      ['prerouting', 10],
+    ],
+    'a TCP and a UDP rule per set in each chain',
+  );
+  assert.deepEqual([...(await listed()).keys()].sort(), ['198.51.100.7', '203.0.113.5']);
+  assert.equal(firewall.applied.length, batches + 2, 'the chains, then the batch of the guard');
+  assert.equal(
+    JSON.stringify(firewall.applied[batches]).includes('"flush":{"set"'),
+    false,
+    'the sets are kept as they are',
+  );
+  await enforcer.reconfigure({ ...docker, hooks: [], udpPorts: [] }, guard(['203.0.113.0/24']));
+  assert.deepEqual([...firewall.chains()], [['input', 5]]);
+  assert.deepEqual([...(await listed()).keys()], ['198.51.100.7']);
+  // An unban of a refused ban is remembered: a later reload does not bring it back.
+  enforcer.unban('203.0.113.5');
+  await enforcer.flush();
+  await enforcer.reconfigure({ ...docker, hooks: [] }, guard([]));
+  assert.deepEqual([...(await listed()).keys()], ['198.51.100.7']);
+  assert.equal(firewall.refused, 0);
+});
+
+test('an older table adopted by an agent with hooks input + prerouting: migrated, both chains hold every set', async () => {
+  const { clock, firewall, enforcer, listed } = setup({ hooks: ['input', 'prerouting'] });
+  const end = clock.now() + 600_000;
+  const older = ['198.51.100.0/24', '192.0.2.1'].map((t) =>
+    setElement(parseCidr(t) ?? assert.fail(t), end),
+  );
+  await firewall.apply(olderLayoutDocument(older, clock.now()));
+  await enforcer.adopt([ban('198.51.100.0/24', end), ban('192.0.2.1', end)]);
+  assert.equal(firewall.refused, 0);
+  assert.deepEqual([...firewall.chains()].sort(), [
+    ['input', 5],
+    ['prerouting', 5],
+  ]);
+  assert.deepEqual([...(await listed(4)).keys()].sort(), ['192.0.2.1', '198.51.100.0/24']);
+});
+
+test('reconfigure with the kernel picture unknown (a table of an earlier run, no snapshot yet) lists it and replaces the chains', async () => {
+  const { clock, firewall, enforcer, listed } = setup();
+  const end = clock.now() + 600_000;
+  const sets = normaliseBans([{ target: '192.0.2.1', end }], clock.now()).sets;
+  const host = {
+    mode: 'host',
+    verdict: 'drop',
+    hooks: [],
+    ports: [],
+    udpPorts: [],
+    interface: '',
+  } as const;
+  await firewall.apply(renderReplace(host, sets, clock.now()));
+  const guard = new Guard({ 'own address': [], 'server address': [], allowlist: [] });
+  await enforcer.reconfigure({ ...host, hooks: ['prerouting'] }, guard);
+  assert.deepEqual([...firewall.chains()], [['prerouting', 5]]);
+  assert.deepEqual([...(await listed()).keys()], ['192.0.2.1'], 'the earlier bans stay');
 });

@@ -130,7 +130,7 @@ test('the enforcer keeps the sets equal to the normalised wanted bans through ra
   const firewall = new MemoryFirewall(clock);
   const enforcer = new Enforcer({
     firewall,
-    ruleset: { mode: 'host', verdict: 'drop', ports: [], interface: '' },
+    ruleset: { mode: 'host', verdict: 'drop', hooks: [], ports: [], udpPorts: [], interface: '' },
     clock,
     logger: silentLogger,
     metrics: new AgentMetrics(),

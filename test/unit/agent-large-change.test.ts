@@ -118,7 +118,7 @@ function setup() {
   const metrics = new AgentMetrics();
   const enforcer = new Enforcer({
     firewall,
-    ruleset: { mode: 'host', verdict: 'drop', ports: [], interface: '' },
+    ruleset: { mode: 'host', verdict: 'drop', hooks: [], ports: [], udpPorts: [], interface: '' },
     clock,
     logger: silentLogger,
     metrics,

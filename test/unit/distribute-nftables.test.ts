@@ -85,7 +85,7 @@ describe('nftables document', () => {
     const bans = [e('192.0.2.1', NOW + 60_000), e('192.0.2.0/24'), e('2001:db8::/64')];
     const doc = renderNftablesDocument(bans, { mode: 'both', now: NOW, verdict: 'reject' });
     const agent = renderReplace(
-      { mode: 'both', verdict: 'reject', ports: [], interface: '' },
+      { mode: 'both', verdict: 'reject', hooks: [], ports: [], udpPorts: [], interface: '' },
       normaliseBans(bans, NOW).sets,
       NOW,
     );

@@ -32,7 +32,14 @@ export interface FirewallUnderTest {
   readonly cleanup: () => Promise<void>;
 }
 
-const RULESET: RulesetOptions = { mode: 'both', verdict: 'drop', ports: [], interface: '' };
+const RULESET: RulesetOptions = {
+  mode: 'both',
+  verdict: 'drop',
+  hooks: [],
+  ports: [],
+  udpPorts: [],
+  interface: '',
+};
 const HOUR = 3600_000;
 
 function element(text: string, end: number | null): SetElement {

@@ -17,7 +17,14 @@ import { renderReplace, renderRuleset, type RulesetOptions } from '../../src/nft
 
 const NOW = Date.UTC(2026, 0, 1);
 const T = { family: 'inet', table: 'fleetban' } as const;
-const host: RulesetOptions = { mode: 'host', verdict: 'drop', ports: [], interface: '' };
+const host: RulesetOptions = {
+  mode: 'host',
+  verdict: 'drop',
+  hooks: [],
+  ports: [],
+  udpPorts: [],
+  interface: '',
+};
 
 function el(target: string, end: number | null): SetElement {
   const cidr = parseCidr(target);
@@ -234,7 +241,14 @@ test('golden: a snapshot is one fresh table with every set filled (host mode, dr
 
 test('golden: gateway mode with reject, ports and an interface; the input chain is removed on a rebuild', () => {
   const rules = renderRuleset(
-    { mode: 'gateway', verdict: 'reject', ports: [22, 443], interface: 'eth0' },
+    {
+      mode: 'gateway',
+      verdict: 'reject',
+      hooks: [],
+      ports: [22, 443],
+      udpPorts: [],
+      interface: 'eth0',
+    },
     false,
   );
   const scoped = (left: unknown, set: string) => ({
@@ -282,8 +296,25 @@ test('golden: gateway mode with reject, ports and an interface; the input chain 
     scoped(IP6_64, 'banned_v6_64'),
     scoped(IP, 'banned_v4_net'),
     scoped(IP6, 'banned_v6_net'),
+    // A prerouting chain left by an earlier configuration goes too (add first: it may be absent).
+    {
+      add: {
+        chain: {
+          ...T,
+          name: 'prerouting',
+          type: 'filter',
+          hook: 'prerouting',
+          prio: -300,
+          policy: 'accept',
+        },
+      },
+    },
+    { delete: { chain: { ...T, name: 'prerouting' } } },
   ]);
-  const both = renderRuleset({ mode: 'both', verdict: 'drop', ports: [22], interface: '' }, true);
+  const both = renderRuleset(
+    { mode: 'both', verdict: 'drop', hooks: [], ports: [22], udpPorts: [], interface: '' },
+    true,
+  );
   const chains = both
     .filter((c) => 'add' in c && 'chain' in (c.add as object))
     .map((c) => (c.add as { chain: { name: string } }).chain.name);
@@ -422,4 +453,100 @@ test('parse a hash set: the /64 set holds network addresses; anything fleetban n
   );
   assert.deepEqual([...net.elements.keys()], ['10.0.0.0/8']);
   assert.equal(net.foreign, 1);
+});
+
+/** The chains a ruleset adds and keeps (not deleted in the same batch), as [name, hook, prio]. */
+function keptChains(commands: readonly Readonly<Record<string, unknown>>[]): unknown[][] {
+  const deleted = new Set(
+    commands
+      .map((c) => (c['delete'] as { chain?: { name: string } } | undefined)?.chain?.name)
+      .filter((n) => n !== undefined),
+  );
+  return commands
+    .map((c) => (c['add'] as { chain?: Record<string, unknown> } | undefined)?.chain)
+    .filter((c) => c !== undefined && !deleted.has(c['name'] as string))
+    .map((c) => [c?.['name'], c?.['hook'], c?.['prio']]);
+}
+
+function rulesOf(
+  commands: readonly Readonly<Record<string, unknown>>[],
+  chain: string,
+): { expr: Record<string, unknown>[] }[] {
+  return commands
+    .map(
+      (c) =>
+        (c['add'] as { rule?: { chain: string; expr: Record<string, unknown>[] } } | undefined)
+          ?.rule,
+    )
+    .filter((r) => r !== undefined && r.chain === chain) as { expr: Record<string, unknown>[] }[];
+}
+
+test('hooks: prerouting at raw priority (-300), before DNAT; empty hooks keep the chains of the mode', () => {
+  assert.deepEqual(keptChains(renderRuleset(host, true)), [['input', 'input', -10]]);
+  assert.deepEqual(keptChains(renderRuleset({ ...host, mode: 'both' }, false)), [
+    ['input', 'input', -10],
+    ['forward', 'forward', -10],
+  ]);
+  const docker = renderRuleset({ ...host, hooks: ['prerouting', 'input'] }, true);
+  assert.deepEqual(keptChains(docker), [
+    ['input', 'input', -10],
+    ['prerouting', 'prerouting', -300],
+  ]);
+  assert.deepEqual(
+    rulesOf(docker, 'prerouting').map((r) => r.expr),
+    rulesOf(docker, 'input').map((r) => r.expr),
+    'the same rule per set in both chains',
+  );
+  assert.equal(rulesOf(docker, 'prerouting').length, 5);
+  // Set, hooks replace the mode's choice: a gateway that only wants prerouting gets no forward.
+  const only = renderRuleset({ ...host, mode: 'gateway', hooks: ['prerouting'] }, false);
+  assert.deepEqual(keptChains(only), [['prerouting', 'prerouting', -300]]);
+  assert.equal(rulesOf(only, 'forward').length, 0);
+  // A fresh table names no chain it does not want: the documents of today stay as they were.
+  const fresh = JSON.stringify(renderRuleset({ ...host, mode: 'both' }, true));
+  assert.equal(fresh.includes('prerouting'), false);
+});
+
+test('ports scope TCP, udpPorts UDP: one rule per set and protocol, all traffic when both are empty', () => {
+  const dport = (r: { expr: Record<string, unknown>[] }) => r.expr[0];
+  const udp = renderRuleset({ ...host, udpPorts: [53] }, true);
+  assert.deepEqual(rulesOf(udp, 'input').map(dport).slice(0, 1), [
+    { match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: 53 } },
+  ]);
+  assert.equal(rulesOf(udp, 'input').length, 5);
+  const both = rulesOf(
+    renderRuleset({ ...host, ports: [22, 443], udpPorts: [51820, 53] }, true),
+    'input',
+  );
+  assert.equal(both.length, 10);
+  assert.deepEqual(
+    both.slice(0, 2).map((r) => r.expr),
+    [
+      [
+        {
+          match: {
+            op: '==',
+            left: { payload: { protocol: 'tcp', field: 'dport' } },
+            right: { set: [22, 443] },
+          },
+        },
+        { match: { op: '==', left: IP, right: '@banned_v4' } },
+        { drop: null },
+      ],
+      [
+        {
+          match: {
+            op: '==',
+            left: { payload: { protocol: 'udp', field: 'dport' } },
+            right: { set: [51820, 53] },
+          },
+        },
+        { match: { op: '==', left: IP, right: '@banned_v4' } },
+        { drop: null },
+      ],
+    ],
+  );
+  const all = rulesOf(renderRuleset(host, true), 'input');
+  assert.equal(all.length, 5);
+  assert.equal(JSON.stringify(all).includes('dport'), false);
 });

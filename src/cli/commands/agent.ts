@@ -1,5 +1,6 @@
-// `fleetban agent`: runs the enforcement agent in the foreground until SIGTERM/SIGINT.
+// `fleetban agent`: runs the enforcement agent in the foreground until SIGTERM/SIGINT; SIGHUP reloads.
 import { systemClock } from '../../core/clock.js';
+import { describeError } from '../../core/errors.js';
 import { stringOption, type Command } from '../command.js';
 import { runInForeground } from '../foreground.js';
 
@@ -9,7 +10,9 @@ export const agentCommand: Command = {
   usage: 'agent [--config FILE]',
   description:
     'Without --config, reads FLEETBAN_AGENT_CONFIG, else /etc/fleetban/agent.json. Needs CAP_NET_ADMIN.\n' +
-    'Bans stay in the kernel (with their timeouts) when the agent or the server stops.',
+    'Bans stay in the kernel (with their timeouts) when the agent or the server stops. SIGHUP\n' +
+    'reloads mode, hooks, verdict, ports, udpPorts, interface and allow without a gap in\n' +
+    'enforcement; a bad configuration is refused and the old one keeps running.',
   options: {
     config: { type: 'string', value: 'FILE', help: 'agent configuration file (JSON or YAML)' },
   },
@@ -21,19 +24,33 @@ export const agentCommand: Command = {
       import('../../agent/config.js'),
       import('../../log/logger.js'),
     ]);
-    const config = loadAgentConfig({ file: stringOption(values, 'config'), env: io.env });
+    const load = () => loadAgentConfig({ file: stringOption(values, 'config'), env: io.env });
+    const config = load();
     const logger = createLogger(config.log.level).child({ component: 'agent' });
     const agent = new Agent({ config, logger, clock: systemClock });
+    let reloading = Promise.resolve();
     return runInForeground(agent, {
       name: 'agent',
       logger,
       io,
       stopDetails: () => ({ counters: agent.metrics.snapshot() }),
-      // Without a handler Node would exit on SIGHUP and take the agent down with a terminal.
+      // One reload at a time, in order: a second SIGHUP waits for the first.
       onHangup: () => {
-        logger.warn(
-          'SIGHUP ignored: the agent reads its configuration at start; restart it to apply changes',
-        );
+        reloading = reloading.then(async () => {
+          let next;
+          try {
+            next = load();
+          } catch (e) {
+            logger.error(
+              { err: describeError(e) },
+              `reload refused, the running configuration stays: ${describeError(e)}`,
+            );
+            return;
+          }
+          await agent.reload(next).catch((e: unknown) => {
+            logger.error({ err: describeError(e) }, `reload failed: ${describeError(e)}`);
+          });
+        });
       },
     });
   },
