@@ -162,10 +162,12 @@ describe('a fleet on Redis Cluster when parts die', () => {
       `agent resumed on the second server ${resumedMs} ms after the kill`,
     );
     assert.equal(agent.server, url(1));
-    const onOther = await enforced(otherFirewall);
-    assert.ok(
-      during.every((target) => onOther.has(target)),
-      'the other agent has them all too',
+    await waitFor(
+      async () => {
+        const held = await enforced(otherFirewall);
+        return during.every((target) => held.has(target));
+      },
+      { what: 'every ban made during the failover on the agent of the other server' },
     );
     const stored = await cliJson<{ store: { lastSeq: number } }>([
       'status',
