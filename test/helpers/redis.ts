@@ -53,7 +53,28 @@ export function redisCli(port: number, args: readonly string[]): string {
   return r.stdout;
 }
 
-async function startNode(dir: string, cluster: boolean, fixedPort?: number): Promise<RedisNode> {
+/** A standalone server that asks for a password, or speaks only TLS (and checks client certificates). */
+export interface SecureRedisOptions {
+  readonly password?: string;
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
+}
+
+/** redis-cli's options to reach a node started with `secure`. */
+function cliAccess(secure: SecureRedisOptions): string[] {
+  return [
+    ...(secure.password !== undefined ? ['--no-auth-warning', '-a', secure.password] : []),
+    ...(secure.tls !== undefined
+      ? ['--tls', '--cacert', secure.tls.ca, '--cert', secure.tls.cert, '--key', secure.tls.key]
+      : []),
+  ];
+}
+
+async function startNode(
+  dir: string,
+  cluster: boolean,
+  fixedPort?: number,
+  secure: SecureRedisOptions = {},
+): Promise<RedisNode> {
   const { server } = requireRedis();
   const port = fixedPort ?? (await freePort());
   const busPort = cluster ? await freePort() : 0;
@@ -93,12 +114,27 @@ async function startNode(dir: string, cluster: boolean, fixedPort?: number): Pro
       '--cluster-replica-validity-factor',
       '0',
     );
+  if (secure.password !== undefined) args.push('--requirepass', secure.password);
+  if (secure.tls !== undefined) {
+    // TLS only: the plain port is off, the TLS port is the one given.
+    args.splice(args.indexOf('--port'), 2, '--port', '0', '--tls-port', String(port));
+    args.push(
+      '--tls-cert-file',
+      secure.tls.cert,
+      '--tls-key-file',
+      secure.tls.key,
+      '--tls-ca-cert-file',
+      secure.tls.ca,
+      '--tls-auth-clients',
+      'yes',
+    );
+  }
   const child = spawn(server, args, { stdio: 'ignore' });
   const node: RedisNode = { port, busPort, process: child, alive: true };
   child.once('exit', () => {
     node.alive = false;
   });
-  await waitFor(() => redisCli(port, ['PING']).trim() === 'PONG', {
+  await waitFor(() => redisCli(port, [...cliAccess(secure), 'PING']).trim() === 'PONG', {
     what: `redis-server on port ${port} to answer PING`,
   });
   return node;
@@ -125,9 +161,11 @@ export interface StandaloneRedis {
 }
 
 /** One redis-server on a free loopback port, with its files in a temp folder removed at stop. */
-export async function startStandaloneRedis(): Promise<StandaloneRedis> {
+export async function startStandaloneRedis(
+  secure: SecureRedisOptions = {},
+): Promise<StandaloneRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetban-redis-'));
-  let node = await startNode(dir, false);
+  let node = await startNode(dir, false, undefined, secure);
   const port = node.port;
   return {
     port,
@@ -135,7 +173,7 @@ export async function startStandaloneRedis(): Promise<StandaloneRedis> {
     kill: () => kill(node, 'SIGKILL'),
     restart: async () => {
       await kill(node, 'SIGKILL');
-      node = await startNode(dir, false, port);
+      node = await startNode(dir, false, port, secure);
     },
     stop: async () => {
       await kill(node, 'SIGKILL');

@@ -1,6 +1,9 @@
 // The Redis ban store: the shared store contract on a real standalone Redis and a real Redis Cluster, then what sharing adds.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
 import type { Change } from '../../src/core/types.js';
@@ -16,6 +19,7 @@ import {
   type RedisCluster,
   type StandaloneRedis,
 } from '../helpers/redis.js';
+import { makeCertificates } from '../helpers/certs.js';
 import { waitFor } from '../helpers/wait.js';
 import { newBan, storeContract, T0 } from '../unit/store-contract.js';
 
@@ -320,6 +324,61 @@ describe('RedisAgentRegistry (agent tokens shared by the servers)', () => {
     } finally {
       for (const r of registries) r.close();
       await Promise.all(clients.map((c) => c.quit()));
+    }
+  });
+});
+
+describe('RedisBanStore with a password and TLS (client certificates)', () => {
+  it('connects with both, and says what is wrong when the password or the certificate is', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleetban-redis-tls-'));
+    const certs = await makeCertificates(dir);
+    const redis = await startStandaloneRedis({
+      password: 'correct-horse-battery',
+      tls: { ca: certs.ca, cert: certs.cert, key: certs.key },
+    });
+    const connection = (password: string, cert: string, key: string): RedisConnectionOptions => ({
+      nodes: [],
+      address: `127.0.0.1:${redis.port}`,
+      username: '',
+      password,
+      tls: { enabled: true, ca: certs.ca, cert, key },
+    });
+    const store = (c: RedisConnectionOptions): RedisBanStore =>
+      new RedisBanStore({
+        connection: c,
+        keyPrefix: freshPrefix(),
+        waitReplicas: 'auto',
+        waitTimeoutMs: 500,
+        retryForMs: 1_000,
+      });
+    try {
+      const good = store(connection('correct-horse-battery', certs.clientCert, certs.clientKey));
+      await good.open();
+      try {
+        await good.ban([newBan('203.0.113.80')]);
+        assert.notEqual(good.get('203.0.113.80'), undefined);
+      } finally {
+        await good.close();
+      }
+      await assert.rejects(
+        store(connection('wrong', certs.clientCert, certs.clientKey)).open(),
+        (e: unknown) => {
+          assert.ok(isFleetbanError(e) && e.code === ErrorCode.STORE_OPEN_FAILED, String(e));
+          assert.match(
+            (e as Error).message,
+            /cannot open the ban store on Redis at 127\.0\.0\.1:\d+: .*(WRONGPASS|invalid password)/,
+          );
+          return true;
+        },
+      );
+      // Without a client certificate the server refuses the TLS handshake.
+      await assert.rejects(
+        store(connection('correct-horse-battery', '', '')).open(),
+        /cannot open the ban store on Redis at/,
+      );
+    } finally {
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

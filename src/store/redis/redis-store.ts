@@ -236,9 +236,15 @@ export class RedisBanStore implements BanStore {
       this.#client.disconnect();
       this.#reader.disconnect();
       if (isFleetbanError(e)) throw e;
+      // "Connection is closed." says little: the error the connection reported says why.
+      const said = describeError(e);
+      const why =
+        this.#lastError !== null && this.#lastError !== said
+          ? `${said} (${this.#lastError})`
+          : said;
       throw new FleetbanError(
         ErrorCode.STORE_OPEN_FAILED,
-        `cannot open the ban store on ${this.target}: ${describeError(e)}`,
+        `cannot open the ban store on ${this.target}: ${why}`,
         { cause: e },
       );
     }
