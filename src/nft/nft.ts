@@ -116,5 +116,10 @@ function firstLines(stderr: string): string {
   const errors = lines.filter((l) => /Error/.test(l));
   const chosen = errors.length > 0 ? errors : lines;
   const text = chosen.slice(0, 3).join(' | ');
-  return text.length > 500 ? `${text.slice(0, 500)}…` : text === '' ? '(no message)' : text;
+  const said = text.length > 500 ? `${text.slice(0, 500)}…` : text === '' ? '(no message)' : text;
+  return /Operation not permitted/.test(stderr) ? `${said}${PERMISSION_HINT}` : said;
 }
+
+/** What to do about nft's EPERM: the agent lacks the one capability it needs. */
+const PERMISSION_HINT =
+  ' (changing nftables needs CAP_NET_ADMIN: run the agent as root, or as its own user with AmbientCapabilities=CAP_NET_ADMIN as the packaged fleetban-agent.service does)';

@@ -126,11 +126,19 @@ export class AgentProcess {
   #stderr = '';
   readonly #waiters = new Set<() => void>();
 
-  /** `ns` null: in the root namespace (its nft can still act in another, through nftPath). */
-  constructor(bin: string, ns: string | null, configFile: string) {
-    const command = [process.execPath, bin, 'agent', '--config', configFile];
+  /**
+   * `ns` null: in the root namespace (its nft can still act in another, through nftPath).
+   * `privileges`: a command that execs the agent with other credentials (`setpriv …`).
+   */
+  constructor(
+    bin: string,
+    ns: string | null,
+    configFile: string,
+    privileges: readonly string[] = [],
+  ) {
+    const command = [...privileges, process.execPath, bin, 'agent', '--config', configFile];
     this.#child = spawn(
-      ns === null ? process.execPath : 'ip',
+      ns === null ? (command[0] ?? '') : 'ip',
       ns === null ? command.slice(1) : ['netns', 'exec', ns, ...command],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -208,6 +216,11 @@ export class AgentProcess {
   /** Sends a signal (`ip netns exec` execs node, so the child is the agent itself). */
   signal(signal: NodeJS.Signals): void {
     this.#child.kill(signal);
+  }
+
+  /** The agent's process id: `ip netns exec` and `setpriv` exec, so it is the child's. */
+  get pid(): number {
+    return this.#child.pid ?? -1;
   }
 
   get running(): boolean {
