@@ -281,6 +281,7 @@ export class AgentApi {
           store: this.#o.store,
           clock: this.#o.clock,
           withheld: this.#withheld,
+          log: this.#log,
         });
         this.#nftRequests++;
       }

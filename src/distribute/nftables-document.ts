@@ -1,8 +1,15 @@
 // Renders the whole ban set as one libnftables JSON document that `nft -j -f -` applies atomically and repeatably.
 import type { EpochMs } from '../core/clock.js';
-import { BAN_SET_SPECS, BAN_SETS } from '../nft/element.js';
+import { BAN_SET_SPECS, BAN_SETS, BanSet, setElement, type SetElement } from '../nft/element.js';
 import { normaliseBans } from '../nft/normalise.js';
-import { renderReplace, Verdict, type Hook, type NftCommand } from '../nft/render.js';
+import {
+  renderAdd,
+  renderReplace,
+  renderRuleset,
+  Verdict,
+  type Hook,
+  type NftCommand,
+} from '../nft/render.js';
 import type { BanEntry, NftMode } from './protocol.js';
 
 export const NftVerdict = Verdict;
@@ -61,4 +68,60 @@ export function renderNftablesDocument(
     covered,
     ended: expired,
   };
+}
+
+/** Elements per `add element` command in the streamed document. */
+const ELEMENTS_PER_COMMAND = 5_000;
+
+/** The hash set a ban of this canonical target goes to, or null for an interval set. */
+function hashSetOf(target: string, family: 4 | 6): BanSet | null {
+  const slash = target.indexOf('/');
+  if (slash === -1) return family === 4 ? BanSet.V4 : BanSet.V6;
+  return family === 6 && target.endsWith('/64') ? BanSet.V6_64 : null;
+}
+
+/**
+ * The same document as renderNftablesDocument, as text a piece at a time, for any number of
+ * bans: `bans` is walked once per hash set and once for the interval sets, and never held, so
+ * a million bans cost the server a few chunks of memory, not the document. Elements go out in
+ * `add element` commands of ELEMENTS_PER_COMMAND each (one transaction all the same); the
+ * interval sets, which hold the rare other prefixes, are normalised as a whole.
+ */
+export function* renderNftablesText(
+  bans: () => Iterable<BanEntry>,
+  options: NftDocumentOptions,
+): Generator<string> {
+  const now = options.now;
+  const ruleset = {
+    mode: options.mode,
+    hooks: options.hooks ?? [],
+    verdict: options.verdict ?? NftVerdict.DROP,
+    ports: [],
+    udpPorts: [],
+    interface: '',
+  };
+  yield `{"nftables":[${JSON.stringify({ metainfo: { json_schema_version: 1 } })}`;
+  for (const command of renderRuleset(ruleset, true)) yield `,${JSON.stringify(command)}`;
+  for (const set of [BanSet.V4, BanSet.V6, BanSet.V6_64]) {
+    let batch: SetElement[] = [];
+    for (const ban of bans()) {
+      if ((ban.end !== null && ban.end <= now) || hashSetOf(ban.target, ban.family) !== set)
+        continue;
+      const address = set === BanSet.V6_64 ? ban.target.slice(0, -3) : ban.target;
+      const prefix = set === BanSet.V4 ? 32 : set === BanSet.V6 ? 128 : 64;
+      batch.push(setElement({ family: ban.family, address, prefix }, ban.end));
+      if (batch.length === ELEMENTS_PER_COMMAND) {
+        for (const command of renderAdd(set, batch, now)) yield `,${JSON.stringify(command)}`;
+        batch = [];
+      }
+    }
+    for (const command of renderAdd(set, batch, now)) yield `,${JSON.stringify(command)}`;
+  }
+  const nets: BanEntry[] = [];
+  for (const ban of bans()) if (hashSetOf(ban.target, ban.family) === null) nets.push(ban);
+  const { sets } = normaliseBans(nets, now);
+  for (const set of [BanSet.V4_NET, BanSet.V6_NET])
+    for (const command of renderAdd(set, [...sets[set].values()], now))
+      yield `,${JSON.stringify(command)}`;
+  yield ']}\n';
 }

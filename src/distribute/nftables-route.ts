@@ -1,11 +1,13 @@
 // GET /v1/nftables: the active bans as one libnftables JSON document, for gateways that load it with `nft -j -f`.
 import type { ServerResponse } from 'node:http';
+import { pipeline, Readable } from 'node:stream';
 import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import type { BanStore } from '../store/store.js';
 import { toBanEntry } from './ban-entry.js';
 import { Hook } from '../nft/render.js';
-import { NftVerdict, renderNftablesDocument } from './nftables-document.js';
+import { NftVerdict, renderNftablesText } from './nftables-document.js';
 import { NftMode, type BanEntry } from './protocol.js';
 import type { WithheldBans } from './withheld-bans.js';
 
@@ -13,6 +15,7 @@ export interface NftablesRouteDeps {
   readonly store: Pick<BanStore, 'active' | 'stats'>;
   readonly clock: Clock;
   readonly withheld: WithheldBans;
+  readonly log: Logger;
 }
 
 /**
@@ -27,24 +30,47 @@ export function serveNftables(
   const mode = oneOf(query, 'mode', Object.values(NftMode), NftMode.HOST);
   const verdict = oneOf(query, 'verdict', Object.values(NftVerdict), NftVerdict.DROP);
   const hooks = hookList(query);
-  const entries: BanEntry[] = [];
-  for (const ban of deps.store.active())
-    if (!deps.withheld.withheld('nftables', ban.target)) entries.push(toBanEntry(ban));
-  const report = renderNftablesDocument(entries, {
-    mode,
-    hooks,
-    verdict,
-    now: deps.clock.now(),
-  });
-  const text = `${JSON.stringify(report.document)}\n`;
+  const withheld = deps.withheld;
+  let walks = 0;
+  // Walked once per set: each withheld ban is counted (and warned of) on the first walk only.
+  const bans = function* (): Generator<BanEntry> {
+    const first = walks++ === 0;
+    for (const ban of deps.store.active()) {
+      const out = first ? withheld.withheld('nftables', ban.target) : withheld.covers(ban.target);
+      if (!out) yield toBanEntry(ban);
+    }
+  };
   res.writeHead(200, {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
     'x-fleetban-seq': String(deps.store.stats().lastSeq),
   });
-  res.end(text);
+  // Streamed: Readable.from pulls the next piece only when the response has drained.
+  const body = Readable.from(
+    batched(renderNftablesText(bans, { mode, hooks, verdict, now: deps.clock.now() })),
+    { objectMode: false },
+  );
+  pipeline(body, res, (e?: NodeJS.ErrnoException | null) => {
+    // A client that hangs up mid-document is not an error of the server's.
+    if (e === undefined || e === null || e.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    deps.log.error({ err: e }, 'nftables response failed');
+  });
 }
+
+/** Joins small pieces into chunks of about CHUNK_CHARS: few writes, little held. */
+function* batched(pieces: Iterable<string>): Generator<string> {
+  let chunk = '';
+  for (const piece of pieces) {
+    chunk += piece;
+    if (chunk.length >= CHUNK_CHARS) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
+}
+
+const CHUNK_CHARS = 64 * 1024;
 
 function oneOf<T extends string>(
   query: URLSearchParams,

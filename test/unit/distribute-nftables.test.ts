@@ -1,8 +1,12 @@
 // The /v1/nftables renderer: the agent's set layout, remaining-time timeouts, chains per mode, verdicts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderNftablesDocument } from '../../src/distribute/nftables-document.js';
+import {
+  renderNftablesDocument,
+  renderNftablesText,
+} from '../../src/distribute/nftables-document.js';
 import type { BanEntry } from '../../src/distribute/protocol.js';
+import { formatCidr, parseCidr } from '../../src/core/ip.js';
 import { normaliseBans } from '../../src/nft/normalise.js';
 import { renderReplace } from '../../src/nft/render.js';
 
@@ -120,5 +124,81 @@ describe('nftables document', () => {
     );
     assert.match(text, /\{"reject":null\}/);
     assert.doesNotMatch(text, /"drop"/);
+  });
+});
+
+describe('nftables document, streamed', () => {
+  /** Every element of every `add element` command, per set. */
+  function allElements(doc: {
+    nftables: readonly Record<string, unknown>[];
+  }): Map<string, unknown[]> {
+    const out = new Map<string, unknown[]>();
+    for (const c of doc.nftables as Cmd[]) {
+      const el = c['add']?.['element'];
+      if (el === undefined) continue;
+      const name = String(el['name']);
+      out.set(name, [...(out.get(name) ?? []), ...(el['elem'] as unknown[])]);
+    }
+    return out;
+  }
+
+  it('says what the whole document says, the same commands around the same elements, in pieces', () => {
+    const bans: BanEntry[] = [
+      e('198.51.100.0/24'),
+      e('198.51.0.0/16'),
+      e('2001:db8::/48'),
+      e('2001:db8::/56'),
+      e('203.0.113.9', NOW - 1),
+    ];
+    // Enough single addresses for several `add element` commands per hash set.
+    for (let i = 0; i < 12_000; i++)
+      bans.push(e(`10.${(i >> 8) & 255}.${i & 255}.1`, NOW + 60_000 + i));
+    // Canonical text, as the store holds targets.
+    const canonical = (text: string): string => formatCidr(parseCidr(text) ?? assert.fail(text));
+    for (let i = 0; i < 6_000; i++) bans.push(e(canonical(`2001:db8:${i.toString(16)}::1`)));
+    for (let i = 0; i < 300; i++)
+      bans.push(e(canonical(`2001:db8:1:${i.toString(16)}::/64`), NOW + 3_600_000));
+    for (const options of [
+      { mode: 'host' as const, now: NOW },
+      {
+        mode: 'both' as const,
+        now: NOW,
+        verdict: 'reject' as const,
+        hooks: ['input' as const, 'prerouting' as const],
+      },
+    ]) {
+      const whole = renderNftablesDocument(bans, options).document;
+      let walks = 0;
+      const pieces = [
+        ...renderNftablesText(() => {
+          walks++;
+          return bans;
+        }, options),
+      ];
+      const streamed = JSON.parse(pieces.join('')) as { nftables: Record<string, unknown>[] };
+      const isElements = (c: Record<string, unknown>): boolean =>
+        (c as Cmd)['add']?.['element'] !== undefined;
+      assert.deepEqual(
+        streamed.nftables.filter((c) => !isElements(c)),
+        whole.nftables.filter((c) => !isElements(c)),
+      );
+      const got = allElements(streamed);
+      const want = allElements(whole);
+      assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+      for (const [set, elems] of want) assert.deepEqual(got.get(set), elems, set);
+      assert.equal(got.get('banned_v4')?.length, 12_000);
+      assert.equal(
+        streamed.nftables.filter((c) => (c as Cmd)['add']?.['element']?.['name'] === 'banned_v4')
+          .length,
+        3,
+        '12,000 addresses in commands of 5,000',
+      );
+      assert.equal(
+        walks,
+        4,
+        'the bans are walked once per hash set and once for the interval sets',
+      );
+      assert.ok(pieces.length > 10, 'the document comes in pieces');
+    }
   });
 });
