@@ -25,6 +25,7 @@ th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid var(--
 td.reason { white-space: normal; }
 .filter, .ban-form form { display: flex; gap: .5rem; flex-wrap: wrap; margin: .5rem 0; align-items: center; }
 input, select, button { font: inherit; padding: .25rem .5rem; }
+#prefix { width: 20rem; }
 button { cursor: pointer; }
 .pager { margin-top: .6rem; display: flex; gap: .5rem; }
 .error { color: var(--accent); }

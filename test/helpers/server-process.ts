@@ -23,6 +23,7 @@ export interface ReadyInfo {
   readonly relp?: ListenerAddress;
   readonly admin: { readonly socket?: string };
   readonly agents?: { readonly address: string; readonly port: number };
+  readonly dashboard?: { readonly address: string; readonly port: number; readonly url: string };
 }
 
 /** One stdout line: a pino record, or `{ level: 'raw', msg }` for anything that is not JSON. */

@@ -52,7 +52,7 @@ async function load(): Promise<void> {
     next = page.next;
     older.disabled = next === null;
     first.disabled = cursor === null;
-    summary.textContent = `${formatCount(page.total)} active bans match${cursor === null ? '' : ' (older page)'}`;
+    summary.textContent = `${formatCount(page.total)} active ban${page.total === 1 ? '' : 's'} match${cursor === null ? '' : ' (older page)'}`;
     tbody.replaceChildren(...page.bans.map(rowOf));
   } catch (e) {
     summary.textContent = e instanceof Error ? e.message : String(e);

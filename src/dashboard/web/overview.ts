@@ -9,6 +9,11 @@ const UPlot = (globalThis as unknown as { uPlot: typeof uPlotType }).uPlot;
 
 wireLogout();
 
+/** Tick steps of the count axes: 1, 2, 5, 10, 20, 50, … */
+const INTEGER_STEPS = Array.from({ length: 24 }, (_, i) => [1, 2, 5][i % 3] ?? 1).map(
+  (step, i) => step * 10 ** Math.floor(i / 3),
+);
+
 function chart(id: string, label: string, stroke: string): uPlotType {
   const target = byId(id);
   return new UPlot(
@@ -16,7 +21,8 @@ function chart(id: string, label: string, stroke: string): uPlotType {
       width: target.clientWidth || 560,
       height: 220,
       series: [{}, { label, stroke, fill: `${stroke}33`, width: 2 }],
-      axes: [{}, { size: 50 }],
+      // Counts: whole-number ticks only.
+      axes: [{}, { size: 50, incrs: INTEGER_STEPS }],
       legend: { show: false },
     },
     [[], []],
