@@ -252,6 +252,7 @@ export class DashboardServer {
       return;
     }
     if (path.startsWith('/api/')) {
+      const began = performance.now();
       const result = await handleApi(
         {
           plane: this.#d.plane,
@@ -268,7 +269,12 @@ export class DashboardServer {
           body: () => readJsonObject(req, BODY_LIMIT),
         },
       );
-      sendJson(res, result.status, result.body, SECURITY_HEADERS);
+      // Server time in the answer (Server-Timing): the browser's network panel and bench/ read it.
+      const dur = (performance.now() - began).toFixed(1);
+      sendJson(res, result.status, result.body, {
+        ...SECURITY_HEADERS,
+        'server-timing': `app;dur=${dur}`,
+      });
       return;
     }
     throw new FleetbanError(ErrorCode.NOT_FOUND, `no such page: ${path}`);
