@@ -48,13 +48,49 @@ export class BanIndex {
     seen: (ban: Ban) => void,
     onChanges: (changes: readonly Change[]) => void,
   ): void {
-    const all: { seq: number; target: string; jail: string }[] = [];
+    // Columns, not a million small objects: what start leaves behind is only what the index keeps.
+    let n = 0;
+    let seqs = new Float64Array(Math.max(1024, store.stats().activeBans));
+    let jails = new Uint32Array(seqs.length);
+    const targets: string[] = [];
+    let sorted = true;
     for (const b of store.active()) {
-      all.push({ seq: b.seq, target: b.target, jail: b.jail });
+      if (n === seqs.length) {
+        seqs = grow(seqs, n * 2);
+        jails = grow(jails, n * 2);
+      }
+      seqs[n] = b.seq;
+      jails[n] = this.#jailId(b.jail);
+      targets.push(b.target);
+      if (n > 0 && (seqs[n - 1] ?? 0) > b.seq) sorted = false;
+      n++;
       seen(b);
     }
-    all.sort((a, b) => a.seq - b.seq);
-    for (const b of all) this.#append(b.seq, b.target, b.jail);
+    if (sorted) {
+      this.#seqs = seqs;
+      this.#jails = jails;
+      this.#targets = targets;
+    } else {
+      const order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((a, b) => (seqs[a] ?? 0) - (seqs[b] ?? 0));
+      this.#seqs = new Float64Array(seqs.length);
+      this.#jails = new Uint32Array(seqs.length);
+      this.#targets = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) {
+        const from = order[i] ?? 0;
+        this.#seqs[i] = seqs[from] ?? 0;
+        this.#jails[i] = jails[from] ?? 0;
+        this.#targets[i] = targets[from] ?? null;
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const t = this.#targets[i];
+      if (t === null || t === undefined) continue;
+      this.#pos.set(t, i);
+      const id = this.#jails[i] ?? 0;
+      this.#jailBans[id] = (this.#jailBans[id] ?? 0) + 1;
+    }
     this.#unsubscribe = store.subscribe((changes) => {
       this.apply(changes);
       onChanges(changes);
@@ -145,23 +181,24 @@ export class BanIndex {
     this.#remove(target);
     const i = this.#targets.length;
     if (i === this.#seqs.length) {
-      const seqs = new Float64Array(i * 2);
-      seqs.set(this.#seqs);
-      this.#seqs = seqs;
-      const jails = new Uint32Array(i * 2);
-      jails.set(this.#jails);
-      this.#jails = jails;
+      this.#seqs = grow(this.#seqs, i * 2);
+      this.#jails = grow(this.#jails, i * 2);
     }
-    let id = this.#jailIds.get(jail);
-    if (id === undefined) {
-      id = this.#jailIds.size;
-      this.#jailIds.set(jail, id);
-    }
+    const id = this.#jailId(jail);
     this.#targets.push(target);
     this.#seqs[i] = seq;
     this.#jails[i] = id;
     this.#pos.set(target, i);
     this.#jailBans[id] = (this.#jailBans[id] ?? 0) + 1;
+  }
+
+  #jailId(jail: string): number {
+    let id = this.#jailIds.get(jail);
+    if (id === undefined) {
+      id = this.#jailIds.size;
+      this.#jailIds.set(jail, id);
+    }
+    return id;
   }
 
   #remove(target: string): void {
@@ -189,4 +226,10 @@ export class BanIndex {
     targets.length = w;
     this.#holes = 0;
   }
+}
+
+function grow<T extends Float64Array | Uint32Array>(a: T, size: number): T {
+  const bigger = new (a.constructor as new (n: number) => T)(size);
+  bigger.set(a);
+  return bigger;
 }

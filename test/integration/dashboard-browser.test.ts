@@ -199,18 +199,18 @@ describe('dashboard in a real browser', () => {
     await page.fill('#prefix', '203.');
     await page.click('#filter button[type=submit]');
     await page.waitForFunction(() =>
-      document.getElementById('bans-summary')?.textContent?.startsWith('0 active bans'),
+      document.getElementById('bans-summary')?.textContent.startsWith('0 active bans'),
     );
     await page.selectOption('#jail', 'sshd');
     await page.fill('#prefix', '');
     await page.click('#filter button[type=submit]');
     await page.waitForFunction(() =>
-      document.getElementById('bans-summary')?.textContent?.startsWith('0 active bans'),
+      document.getElementById('bans-summary')?.textContent.startsWith('0 active bans'),
     );
     await page.selectOption('#jail', '');
     await page.click('#filter button[type=submit]');
     await page.waitForFunction(() =>
-      document.getElementById('bans-summary')?.textContent?.startsWith('1 active ban match'),
+      document.getElementById('bans-summary')?.textContent.startsWith('1 active ban match'),
     );
     assert.deepEqual(problems, [], 'no script errors or CSP violations');
     await context.close();
