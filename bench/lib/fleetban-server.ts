@@ -173,6 +173,8 @@ export class FleetbanServer {
       control: { socket: join(options.dir, 'admin.sock') },
       // A free port: the default 5515 may be taken by another server on the box.
       agents: { port: 0 },
+      // The pipeline and agent figures are measured without the dashboard (on by default at 9515).
+      dashboard: { enabled: false },
       log: { level: 'warn' },
     };
     const spawned = await spawnServer(

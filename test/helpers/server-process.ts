@@ -99,6 +99,8 @@ export class ServerDir {
       jails: { dir: this.jailsDir },
       control: { socket: this.socket },
       agents: { address: '127.0.0.1', port: 0 },
+      // On by default at 9515: every test server takes a port of its own.
+      dashboard: { address: '127.0.0.1', port: 0 },
       log: { level: 'info' },
     };
   }
