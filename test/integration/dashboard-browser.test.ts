@@ -1,7 +1,7 @@
 // The dashboard in a real browser (Debian's chromium through playwright-core) against a real server: sign-in, live bans, unban, roles, CSRF, rate limit, sign-out.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -157,6 +157,16 @@ describe('dashboard in a real browser', () => {
     assert.ok(cookie.expires > Date.now() / 1000, 'the cookie expires');
     await page.waitForSelector('#live.on');
     await page.screenshot({ path: join(ARTIFACTS, 'overview-empty.png'), fullPage: true });
+    // First render: from navigation start to the load event (scripts run, charts drawn).
+    const render = await page.evaluate(() => {
+      const [nav] = performance.getEntriesByType('navigation') as PerformanceNavigationTiming[];
+      return nav === undefined ? NaN : nav.loadEventEnd - nav.startTime;
+    });
+    await writeFile(
+      join(ARTIFACTS, 'timings.json'),
+      `${JSON.stringify({ overviewFirstRenderMs: Math.round(render) })}\n`,
+    );
+    assert.ok(render < 5000, `overview rendered in ${Math.round(render)} ms`);
 
     await page.click('nav a[href="/bans"]');
     await page.waitForURL(/\/bans$/);

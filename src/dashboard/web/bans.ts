@@ -150,7 +150,10 @@ banForm?.addEventListener('submit', (e) => {
 });
 
 void fillJails().then(load);
-// Live: the newest page follows every change; an older page stays put until asked.
-liveEvents(() => {
+// Live: the newest page follows every change of the feed; an older page stays put until asked.
+let shownSeq = -1;
+liveEvents<{ lastSeq: number }>(({ lastSeq }) => {
+  if (lastSeq === shownSeq) return;
+  shownSeq = lastSeq;
   if (cursor === null) void load();
 });
