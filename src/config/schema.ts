@@ -474,7 +474,7 @@ export const schema = {
   },
   apiAuth: {
     maxFailures: {
-      doc: 'Failed token attempts one source (an IPv4 address or an IPv6 /64) may make on the agent API or the admin TCP listener within apiAuth.window; its next requests are answered 429 with Retry-After, without their token being checked, until the window has passed.',
+      doc: 'Failed token attempts one source (an IPv4 address or an IPv6 /64) may make on the agent API, the admin TCP listener or the dashboard sign-in within apiAuth.window; its next requests are answered 429 with Retry-After, without their token being checked, until the window has passed.',
       format: 'positive-int',
       default: 20,
       env: 'FLEETBAN_API_AUTH_MAX_FAILURES',

@@ -14,6 +14,8 @@ export interface ApiDeps {
   readonly index: BanIndex;
   readonly jails: () => string[];
   readonly overview: () => OverviewReport;
+  /** Who banned or unbanned what from the dashboard: one log line each. */
+  readonly audit: (fields: Record<string, unknown>, message: string) => void;
 }
 
 export interface ApiRequest {
@@ -46,7 +48,12 @@ export async function handleApi(d: ApiDeps, r: ApiRequest): Promise<ApiResult> {
       return ok(bansPage(d, r.query));
     case 'POST /api/bans': {
       admin(r.session, 'ban');
-      return { status: 201, body: { ban: await d.plane.ban(parseBanBody(await r.body())) } };
+      const ban = await d.plane.ban(parseBanBody(await r.body()));
+      d.audit(
+        { user: r.session.user, target: ban.target, jail: ban.jail, end: ban.end },
+        `dashboard: ${r.session.user} banned ${ban.target}`,
+      );
+      return { status: 201, body: { ban } };
     }
     case 'POST /api/unban': {
       admin(r.session, 'unban');
@@ -54,7 +61,12 @@ export async function handleApi(d: ApiDeps, r: ApiRequest): Promise<ApiResult> {
       if (typeof target !== 'string' || target === '') {
         throw new FleetbanError(ErrorCode.REQUEST_INVALID, 'body must be {"target": "IP or CIDR"}');
       }
-      return ok({ unbanned: await d.plane.unban({ target }) });
+      const unbanned = await d.plane.unban({ target });
+      d.audit(
+        { user: r.session.user, targets: unbanned.map((b) => b.target) },
+        `dashboard: ${r.session.user} unbanned ${unbanned.map((b) => b.target).join(', ')}`,
+      );
+      return ok({ unbanned });
     }
     default:
       throw new FleetbanError(ErrorCode.NOT_FOUND, `no such endpoint: ${route}`);

@@ -14,6 +14,7 @@ import type { Logger } from '../core/logger.js';
 import { readTlsFile } from '../core/tls-files.js';
 import { AuthLimiter, throttledError, type AuthLimitOptions } from '../control/auth-limiter.js';
 import { readJsonObject, sendError, sendJson } from '../control/http-io.js';
+import type { MetricFamily } from '../control/metrics.js';
 import type { ControlPlane } from '../control/plane.js';
 import type { BanStore } from '../store/store.js';
 import { handleApi } from './api.js';
@@ -91,6 +92,31 @@ export class DashboardServer {
       () => JSON.stringify(this.overview()),
       (id) => this.#sessions.get(id) !== undefined,
     );
+  }
+
+  /** The dashboard's part of /metrics. */
+  metrics(): MetricFamily[] {
+    return [
+      {
+        name: 'fleetban_dashboard_sessions',
+        help: 'Dashboard sessions signed in and not expired or ended (expired ones are counted until next looked at).',
+        type: 'gauge',
+        samples: [{ value: this.#sessions.size }],
+      },
+      {
+        name: 'fleetban_dashboard_event_streams',
+        help: 'Dashboard pages following the live events now.',
+        type: 'gauge',
+        samples: [{ value: this.#events.size }],
+      },
+      {
+        name: 'fleetban_dashboard_signin_failures_total',
+        help: 'Dashboard sign-ins refused for a missing or wrong token.',
+        type: 'counter',
+        samples: [{ value: this.#limiter.failures }],
+      },
+      ...this.#limiter.metrics('fleetban_dashboard', 'dashboard sign-in'),
+    ];
   }
 
   /** Ends every session of a removed user. */
@@ -260,6 +286,9 @@ export class DashboardServer {
           index: this.#index,
           jails: this.#d.jails,
           overview: () => this.overview(),
+          audit: (fields, message) => {
+            this.#log.info(fields, message);
+          },
         },
         {
           method,

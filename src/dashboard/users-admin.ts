@@ -1,5 +1,6 @@
 // The admin API's user routes (POST/GET /v1/users, DELETE /v1/users/NAME), mounted beside the built-in table.
 import { ErrorCode, FleetbanError } from '../core/errors.js';
+import type { MetricFamily } from '../control/metrics.js';
 import type { AdminExtension, Route, RouteResult } from '../control/routes.js';
 import { isRole, ROLES, type UserRegistry, type UserReport } from './users.js';
 
@@ -11,10 +12,14 @@ export interface AddedUser {
 
 const json = (body: unknown, status = 200): RouteResult => ({ kind: 'json', status, body });
 
-/** `onRemoved` ends the removed user's dashboard sessions. */
+/**
+ * `onRemoved` ends the removed user's dashboard sessions; `metrics` is the dashboard's part of
+ * /metrics (none when it is off).
+ */
 export function usersAdminExtension(
   users: UserRegistry,
   onRemoved: (name: string) => void,
+  metrics: () => MetricFamily[],
 ): AdminExtension {
   const routes: readonly Route[] = [
     {
@@ -50,5 +55,5 @@ export function usersAdminExtension(
       },
     },
   ];
-  return { routes, metrics: () => [] };
+  return { routes, metrics };
 }

@@ -315,7 +315,11 @@ export class FleetbanServer {
         agentsAdminExtension(this.#agentApi),
         mailAdminExtension(this.#mailer),
         brakeAdminExtension(this.#brake),
-        usersAdminExtension(this.#users, (name) => this.#dashboard?.endUser(name)),
+        usersAdminExtension(
+          this.#users,
+          (name) => this.#dashboard?.endUser(name),
+          () => this.#dashboard?.metrics() ?? [],
+        ),
       ],
       logger: logger.child({ part: 'admin' }),
       ...(config.control.socket !== '' ? { socket: config.control.socket } : {}),

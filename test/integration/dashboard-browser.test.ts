@@ -194,6 +194,7 @@ describe('dashboard in a real browser', () => {
     await row.locator('button.unban').click();
     await row.waitFor({ state: 'detached', timeout: 10_000 });
     assert.deepEqual(await bansCli(), [], 'fleetban bans no longer lists it');
+    await server.waitForLog(`dashboard: alice unbanned ${ATTACKER}`);
 
     // The ban form: a manual ban of a prefix, shown at once.
     await page.click('.ban-form summary');
@@ -203,6 +204,7 @@ describe('dashboard in a real browser', () => {
     await page.click('#ban-form button[type=submit]');
     await page.locator('tr[data-target="198.51.100.0/24"]').waitFor({ timeout: 10_000 });
     assert.deepEqual(await bansCli(), ['198.51.100.0/24']);
+    await server.waitForLog('dashboard: alice banned 198.51.100.0/24');
     await page.screenshot({ path: join(ARTIFACTS, 'bans-manual.png'), fullPage: true });
 
     // Search by prefix and jail filter, paged on the server.

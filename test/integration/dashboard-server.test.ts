@@ -1,5 +1,6 @@
 // The dashboard without a browser: users through the CLI (bad input, revocation ends sessions), TLS with a Secure cookie, headers, local assets.
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { makeCertificates } from '../helpers/certs.js';
@@ -38,6 +39,20 @@ function httpsRequest(
     );
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/** GET over the admin unix socket. */
+function adminGet(socketPath: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ socketPath, path }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        resolve(body);
+      });
+    }).on('error', reject);
   });
 }
 
@@ -105,6 +120,9 @@ describe('dashboard users and sessions', () => {
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
     assert.match(cookie, /^fleetban_session=[A-Za-z0-9_-]{43}$/);
     assert.equal((await fetch(`${base}/api/session`, { headers: { cookie } })).status, 200);
+    const metrics = await adminGet(dir.socket, '/metrics');
+    assert.match(metrics, /^fleetban_dashboard_sessions [1-9]/m);
+    assert.match(metrics, /^fleetban_dashboard_signin_failures_total 0$/m);
     const removed = await runCli(['users', 'remove', 'carol', ...socket()]);
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal((await fetch(`${base}/api/session`, { headers: { cookie } })).status, 401);
