@@ -1,4 +1,4 @@
-// The dashboard's view of active bans, newest first: targets in feed order, kept current from the store's change feed.
+// The dashboard's view of active bans, newest first: targets in feed order as packed bytes, kept current from the store's change feed.
 import type { Ban, Change } from '../core/types.js';
 import type { BanStore } from '../store/store.js';
 
@@ -21,22 +21,40 @@ export interface BanPage {
   readonly total: number;
 }
 
+const EMPTY = -1;
+const DELETED = -2;
+
 /**
  * Sorting a million bans per request costs most of a second; here the order comes for free:
  * a ban's position is its feed sequence number, and the feed only appends. A page walks back
  * from the newest (or from the cursor, found by binary search) and stops once it is full; the
- * total of a filtered query is one pass over small typed arrays and one string test per ban.
- * Lifted and replaced bans leave holes, squeezed out once they outnumber the live ones.
+ * total of a filtered query is one pass over typed arrays.
+ *
+ * A million bans as strings and a Map would cost about 90 MB of heap; here every position is a
+ * few typed-array cells and the target's bytes (targets are canonical addresses and prefixes:
+ * ASCII, at most 255 characters), found again by an open-addressing table of positions. Strings
+ * are made only for the rows a page returns. Lifted and replaced bans leave holes (length 0),
+ * squeezed out once they outnumber the live ones.
  */
 export class BanIndex {
-  #targets: (string | null)[] = [];
+  /** Positions handed out (live ones and holes). */
+  #n = 0;
   #seqs = new Float64Array(1024);
   #jails = new Uint32Array(1024);
-  readonly #pos = new Map<string, number>();
+  #offsets = new Uint32Array(1024);
+  /** 0 = a hole. */
+  #lengths = new Uint8Array(1024);
+  #bytes = new Uint8Array(16 * 1024);
+  #bytesUsed = 0;
+  #live = 0;
+  #holes = 0;
+  /** target → position: open addressing with linear probing; EMPTY or DELETED otherwise. */
+  #table = new Int32Array(2048).fill(EMPTY);
+  /** Entries of the table that are not EMPTY (live and DELETED). */
+  #tableUsed = 0;
   readonly #jailIds = new Map<string, number>();
   /** Active bans per jail id. */
   readonly #jailBans: number[] = [];
-  #holes = 0;
   #unsubscribe: (() => void) | null = null;
 
   /**
@@ -48,53 +66,40 @@ export class BanIndex {
     seen: (ban: Ban) => void,
     onChanges: (changes: readonly Change[]) => void,
   ): void {
-    // Columns, not a million small objects: what start leaves behind is only what the index keeps.
-    let n = 0;
-    let seqs = new Float64Array(Math.max(1024, store.stats().activeBans));
-    let jails = new Uint32Array(seqs.length);
-    const targets: string[] = [];
     let sorted = true;
-    for (const b of store.active()) {
-      if (n === seqs.length) {
-        seqs = grow(seqs, n * 2);
-        jails = grow(jails, n * 2);
-      }
-      seqs[n] = b.seq;
-      jails[n] = this.#jailId(b.jail);
-      targets.push(b.target);
-      if (n > 0 && (seqs[n - 1] ?? 0) > b.seq) sorted = false;
-      n++;
-      seen(b);
+    let last = -Infinity;
+    // activeTargets() leaves no strings behind in the store; each target is packed here.
+    for (const target of store.activeTargets()) {
+      const ban = store.get(target);
+      if (ban === undefined) continue;
+      this.#put(ban.seq, target, this.#jailId(ban.jail));
+      if (ban.seq < last) sorted = false;
+      last = ban.seq;
+      seen(ban);
     }
-    if (sorted) {
-      this.#seqs = seqs;
-      this.#jails = jails;
-      this.#targets = targets;
-    } else {
-      const order = new Uint32Array(n);
-      for (let i = 0; i < n; i++) order[i] = i;
-      order.sort((a, b) => (seqs[a] ?? 0) - (seqs[b] ?? 0));
-      this.#seqs = new Float64Array(seqs.length);
-      this.#jails = new Uint32Array(seqs.length);
-      this.#targets = new Array<string | null>(n);
-      for (let i = 0; i < n; i++) {
-        const from = order[i] ?? 0;
-        this.#seqs[i] = seqs[from] ?? 0;
-        this.#jails[i] = jails[from] ?? 0;
-        this.#targets[i] = targets[from] ?? null;
-      }
-    }
-    for (let i = 0; i < n; i++) {
-      const t = this.#targets[i];
-      if (t === null || t === undefined) continue;
-      this.#pos.set(t, i);
-      const id = this.#jails[i] ?? 0;
-      this.#jailBans[id] = (this.#jailBans[id] ?? 0) + 1;
-    }
+    if (!sorted) this.#sortBySeq();
+    this.#rehash(this.#table.length);
     this.#unsubscribe = store.subscribe((changes) => {
       this.apply(changes);
       onChanges(changes);
     });
+  }
+
+  close(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+  }
+
+  get size(): number {
+    return this.#live;
+  }
+
+  apply(changes: readonly Change[]): void {
+    for (const c of changes) {
+      if (c.kind === 'ban') this.#append(c.seq, c.ban.target, c.ban.jail);
+      else this.#remove(c.target);
+    }
+    if (this.#holes > 1024 && this.#holes > this.#live) this.#compact();
   }
 
   /** Jails by active bans, most first. */
@@ -107,68 +112,53 @@ export class BanIndex {
     return out.sort((a, b) => b.bans - a.bans || a.jail.localeCompare(b.jail)).slice(0, n);
   }
 
-  close(): void {
-    this.#unsubscribe?.();
-    this.#unsubscribe = null;
-  }
-
-  get size(): number {
-    return this.#pos.size;
-  }
-
-  apply(changes: readonly Change[]): void {
-    for (const c of changes) {
-      if (c.kind === 'ban') this.#append(c.seq, c.ban.target, c.ban.jail);
-      else this.#remove(c.target);
-    }
-    if (this.#holes > 1024 && this.#holes > this.#pos.size) this.#compact();
-  }
-
   page(q: BanQuery): BanPage {
     const jail = q.jail === undefined ? -1 : (this.#jailIds.get(q.jail) ?? -2);
-    const prefix = q.prefix?.toLowerCase() ?? '';
-    const n = this.#targets.length;
-    let start = n - 1;
-    if (q.before !== undefined) start = this.#below(q.before);
+    const prefix = asciiBytes(q.prefix?.toLowerCase() ?? '');
+    const start = q.before === undefined ? this.#n - 1 : this.#below(q.before);
     const targets: string[] = [];
     let next: number | null = null;
     let lastSeq = 0;
-    for (let i = start; i >= 0; i--) {
-      const t = this.#targets[i];
-      if (t === null || t === undefined) continue;
-      if (jail !== -1 && this.#jails[i] !== jail) continue;
-      if (prefix !== '' && !t.startsWith(prefix)) continue;
-      if (targets.length === q.limit) {
-        // The cursor is exclusive: the next page starts below the last ban shown.
-        next = lastSeq;
-        break;
+    if (jail !== -2) {
+      for (let i = start; i >= 0; i--) {
+        if (!this.#matches(i, jail, prefix)) continue;
+        if (targets.length === q.limit) {
+          // The cursor is exclusive: the next page starts below the last ban shown.
+          next = lastSeq;
+          break;
+        }
+        targets.push(this.#text(i));
+        lastSeq = this.#seqs[i] ?? 0;
       }
-      targets.push(t);
-      lastSeq = this.#seqs[i] ?? 0;
     }
     return { targets, next, total: this.#count(jail, prefix) };
   }
 
-  #count(jail: number, prefix: string): number {
-    if (jail === -2) return 0;
-    if (jail === -1 && prefix === '') return this.#pos.size;
+  #matches(i: number, jail: number, prefix: Uint8Array | null): boolean {
+    const len = this.#lengths[i] ?? 0;
+    if (len === 0) return false;
+    if (jail !== -1 && this.#jails[i] !== jail) return false;
+    if (prefix === null) return false;
+    if (prefix.length === 0) return true;
+    if (len < prefix.length) return false;
+    const off = this.#offsets[i] ?? 0;
+    const bytes = this.#bytes;
+    for (let k = 0; k < prefix.length; k++) if (bytes[off + k] !== prefix[k]) return false;
+    return true;
+  }
+
+  #count(jail: number, prefix: Uint8Array | null): number {
+    if (jail === -2 || prefix === null) return 0;
+    if (jail === -1 && prefix.length === 0) return this.#live;
     let count = 0;
-    const targets = this.#targets;
-    const jails = this.#jails;
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[i];
-      if (t === null || t === undefined) continue;
-      if (jail !== -1 && jails[i] !== jail) continue;
-      if (prefix !== '' && !t.startsWith(prefix)) continue;
-      count++;
-    }
+    for (let i = 0; i < this.#n; i++) if (this.#matches(i, jail, prefix)) count++;
     return count;
   }
 
   /** The highest position whose sequence number is below `seq`, -1 if none. */
   #below(seq: number): number {
     let lo = 0;
-    let hi = this.#targets.length;
+    let hi = this.#n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if ((this.#seqs[mid] ?? 0) < seq) lo = mid + 1;
@@ -177,19 +167,9 @@ export class BanIndex {
     return lo - 1;
   }
 
-  #append(seq: number, target: string, jail: string): void {
-    this.#remove(target);
-    const i = this.#targets.length;
-    if (i === this.#seqs.length) {
-      this.#seqs = grow(this.#seqs, i * 2);
-      this.#jails = grow(this.#jails, i * 2);
-    }
-    const id = this.#jailId(jail);
-    this.#targets.push(target);
-    this.#seqs[i] = seq;
-    this.#jails[i] = id;
-    this.#pos.set(target, i);
-    this.#jailBans[id] = (this.#jailBans[id] ?? 0) + 1;
+  #text(i: number): string {
+    const off = this.#offsets[i] ?? 0;
+    return String.fromCharCode(...this.#bytes.subarray(off, off + (this.#lengths[i] ?? 0)));
   }
 
   #jailId(jail: string): number {
@@ -201,34 +181,190 @@ export class BanIndex {
     return id;
   }
 
-  #remove(target: string): void {
-    const i = this.#pos.get(target);
-    if (i === undefined) return;
-    this.#pos.delete(target);
-    this.#targets[i] = null;
-    const id = this.#jails[i] ?? 0;
-    this.#jailBans[id] = (this.#jailBans[id] ?? 1) - 1;
-    this.#holes++;
+  #append(seq: number, target: string, jail: string): void {
+    this.#remove(target);
+    const i = this.#put(seq, target, this.#jailId(jail));
+    if ((this.#tableUsed + 1) * 2 > this.#table.length) {
+      // Mostly DELETED entries (bans come and go): a fresh table of the same size will do.
+      const crowded = (this.#live + 1) * 4 > this.#table.length;
+      this.#rehash(crowded ? this.#table.length * 2 : this.#table.length);
+    }
+    this.#insert(target, i);
   }
 
+  /** Writes a position (not yet in the table); returns it. */
+  #put(seq: number, target: string, jail: number): number {
+    if (target.length === 0 || target.length > 255) {
+      throw new TypeError(`a ban target must have 1 to 255 characters: ${target}`);
+    }
+    const i = this.#n;
+    if (i === this.#seqs.length) {
+      const size = i * 2;
+      this.#seqs = grown(this.#seqs, size);
+      this.#jails = grown(this.#jails, size);
+      this.#offsets = grown(this.#offsets, size);
+      this.#lengths = grown(this.#lengths, size);
+    }
+    if (this.#bytesUsed + target.length > this.#bytes.length) {
+      this.#bytes = grown(this.#bytes, Math.max(this.#bytes.length * 2, this.#bytesUsed + 256));
+    }
+    const off = this.#bytesUsed;
+    for (let k = 0; k < target.length; k++) this.#bytes[off + k] = target.charCodeAt(k) & 0xff;
+    this.#bytesUsed += target.length;
+    this.#seqs[i] = seq;
+    this.#jails[i] = jail;
+    this.#offsets[i] = off;
+    this.#lengths[i] = target.length;
+    this.#n++;
+    this.#live++;
+    this.#jailBans[jail] = (this.#jailBans[jail] ?? 0) + 1;
+    return i;
+  }
+
+  #remove(target: string): void {
+    const slot = this.#find(target);
+    if (slot < 0) return;
+    const i = this.#table[slot] ?? 0;
+    this.#table[slot] = DELETED;
+    this.#lengths[i] = 0;
+    this.#live--;
+    this.#holes++;
+    const id = this.#jails[i] ?? 0;
+    this.#jailBans[id] = (this.#jailBans[id] ?? 1) - 1;
+  }
+
+  /** The table slot holding `target`, or -1. */
+  #find(target: string): number {
+    const mask = this.#table.length - 1;
+    for (let s = hashString(target) & mask; ; s = (s + 1) & mask) {
+      const i = this.#table[s] ?? EMPTY;
+      if (i === EMPTY) return -1;
+      if (i >= 0 && this.#equals(i, target)) return s;
+    }
+  }
+
+  #insert(target: string, i: number): void {
+    const mask = this.#table.length - 1;
+    for (let s = hashString(target) & mask; ; s = (s + 1) & mask) {
+      const v = this.#table[s] ?? EMPTY;
+      if (v === EMPTY || v === DELETED) {
+        if (v === EMPTY) this.#tableUsed++;
+        this.#table[s] = i;
+        return;
+      }
+    }
+  }
+
+  #equals(i: number, target: string): boolean {
+    const len = this.#lengths[i] ?? 0;
+    if (len !== target.length) return false;
+    const off = this.#offsets[i] ?? 0;
+    for (let k = 0; k < len; k++) {
+      if (this.#bytes[off + k] !== (target.charCodeAt(k) & 0xff)) return false;
+    }
+    return true;
+  }
+
+  /** A fresh table of at least `size` slots (and twice the live positions), DELETED ones dropped. */
+  #rehash(size: number): void {
+    let cap = 2048;
+    while (cap < size || cap < this.#live * 2 + 2) cap *= 2;
+    const table = new Int32Array(cap).fill(EMPTY);
+    const mask = cap - 1;
+    for (let i = 0; i < this.#n; i++) {
+      const len = this.#lengths[i] ?? 0;
+      if (len === 0) continue;
+      const off = this.#offsets[i] ?? 0;
+      let s = hashBytes(this.#bytes, off, len) & mask;
+      while (table[s] !== EMPTY) s = (s + 1) & mask;
+      table[s] = i;
+    }
+    this.#table = table;
+    this.#tableUsed = this.#live;
+  }
+
+  /** Reorders every position by sequence number (once, at start, when the store's order differs). */
+  #sortBySeq(): void {
+    const n = this.#n;
+    const seqs = this.#seqs;
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => (seqs[a] ?? 0) - (seqs[b] ?? 0));
+    const nextSeqs = new Float64Array(seqs.length);
+    const jails = new Uint32Array(seqs.length);
+    const offsets = new Uint32Array(seqs.length);
+    const lengths = new Uint8Array(seqs.length);
+    const bytes = new Uint8Array(this.#bytes.length);
+    let used = 0;
+    for (let i = 0; i < n; i++) {
+      const from = order[i] ?? 0;
+      const off = this.#offsets[from] ?? 0;
+      const len = this.#lengths[from] ?? 0;
+      bytes.set(this.#bytes.subarray(off, off + len), used);
+      nextSeqs[i] = seqs[from] ?? 0;
+      jails[i] = this.#jails[from] ?? 0;
+      offsets[i] = used;
+      lengths[i] = len;
+      used += len;
+    }
+    this.#seqs = nextSeqs;
+    this.#jails = jails;
+    this.#offsets = offsets;
+    this.#lengths = lengths;
+    this.#bytes = bytes;
+    this.#bytesUsed = used;
+  }
+
+  /** Squeezes out the holes, keeping the order; positions change, so the table is rebuilt. */
   #compact(): void {
     let w = 0;
-    const targets = this.#targets;
-    for (let r = 0; r < targets.length; r++) {
-      const t = targets[r];
-      if (t === null || t === undefined) continue;
-      targets[w] = t;
+    let used = 0;
+    for (let r = 0; r < this.#n; r++) {
+      const len = this.#lengths[r] ?? 0;
+      if (len === 0) continue;
+      const off = this.#offsets[r] ?? 0;
+      // Writes only move left, so a forward copy never overwrites what is still to be read.
+      this.#bytes.copyWithin(used, off, off + len);
       this.#seqs[w] = this.#seqs[r] ?? 0;
       this.#jails[w] = this.#jails[r] ?? 0;
-      this.#pos.set(t, w);
+      this.#offsets[w] = used;
+      this.#lengths[w] = len;
+      used += len;
       w++;
     }
-    targets.length = w;
+    this.#lengths.fill(0, w, this.#n);
+    this.#n = w;
+    this.#bytesUsed = used;
     this.#holes = 0;
+    this.#rehash(this.#table.length);
   }
 }
 
-function grow<T extends Float64Array | Uint32Array>(a: T, size: number): T {
+/** FNV-1a over the character codes; the same as `hashBytes` of the packed (ASCII) text. */
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < s.length; k++) h = Math.imul(h ^ (s.charCodeAt(k) & 0xff), 16777619);
+  return h >>> 0;
+}
+
+function hashBytes(bytes: Uint8Array, off: number, len: number): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < len; k++) h = Math.imul(h ^ (bytes[off + k] ?? 0), 16777619);
+  return h >>> 0;
+}
+
+/** The prefix as bytes; null when it has a character no target has (nothing can match). */
+function asciiBytes(text: string): Uint8Array | null {
+  const out = new Uint8Array(text.length);
+  for (let k = 0; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if (c > 0x7f) return null;
+    out[k] = c;
+  }
+  return out;
+}
+
+function grown<T extends Float64Array | Uint32Array | Uint8Array>(a: T, size: number): T {
   const bigger = new (a.constructor as new (n: number) => T)(size);
   bigger.set(a);
   return bigger;

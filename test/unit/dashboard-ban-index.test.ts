@@ -92,6 +92,53 @@ describe('BanIndex', () => {
   });
 });
 
+describe('BanIndex under churn', () => {
+  it('bans coming and going on the same targets leave the right set and order', () => {
+    const index = new BanIndex();
+    let seq = 0;
+    const ban = (target: string) => ({
+      seq: ++seq,
+      kind: 'ban' as const,
+      ban: { ...newBan(target), seq, jail: 'sshd' },
+    });
+    const unban = (target: string) => ({
+      seq: ++seq,
+      kind: 'unban' as const,
+      target,
+      jail: 'sshd',
+      at: T0,
+      reason: 'expired',
+    });
+    // The model: the same changes on a plain Map, in order of their last ban.
+    const model = new Map<string, number>();
+    for (let round = 0; round < 3000; round++) {
+      const t = `192.0.2.${round % 7}`;
+      const changes = [ban(t), ban('2001:db8::/64')];
+      index.apply(changes);
+      for (const c of changes) {
+        model.delete(c.ban.target);
+        model.set(c.ban.target, c.seq);
+      }
+      if (round % 2 === 0) {
+        index.apply([unban(t)]);
+        model.delete(t);
+      }
+    }
+    const newestFirst = [...model.keys()].reverse();
+    const all = index.page({ limit: 100 });
+    assert.deepEqual(all.targets, newestFirst);
+    assert.equal(all.targets[0], '2001:db8::/64', 'banned again last');
+    assert.equal(all.total, model.size);
+    assert.equal(index.size, model.size);
+    assert.equal(
+      index.page({ limit: 10, prefix: '2001:DB8:' }).total,
+      1,
+      'prefix case-insensitive',
+    );
+    assert.equal(index.page({ limit: 10, prefix: 'é' }).total, 0);
+  });
+});
+
 describe('OverviewFigures', () => {
   it('counts bans per minute over the hour and failures per minute from the counter', () => {
     const clock = new ManualClock(T0 + 3600_000);
