@@ -1,5 +1,5 @@
 // Benchmark: the whole pipeline over TCP (ingest → parse → jails → bans) against rsyslogd imtcp → file, same stream, same run.
-// Run: npx tsc -p . && node dist/bench/pipeline-tcp.bench.js [--lines 1000000] [--runs 3] [--framing both|lf|octet]
+// Run: npx tsc -p . && node dist/bench/pipeline-tcp.bench.js [--lines 1000000] [--runs 3] [--framing both|lf|octet] [--dashboard]
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { FleetbanServer, type StatusView } from './lib/fleetban-server.js';
@@ -16,10 +16,12 @@ import {
 } from './lib/report.js';
 import { Rsyslog } from './lib/rsyslog.js';
 import { attempt, withTempDir, type Outcome } from './lib/scratch.js';
+import { watchDashboard, type Watcher } from './lib/dashboard-watcher.js';
 import { tcpblast, type SenderReport } from './lib/senders.js';
 import { ensureAuthLog, ensureSender, ensureWireLines } from './lib/tools.js';
 
 const TARGET = 500_000;
+const DASHBOARD_TOKEN = 'bench-dashboard-token-0123456789abcdef';
 const SENDER_MAX_SEC = 60;
 const DRAIN_TIMEOUT_MS = 120_000;
 
@@ -29,6 +31,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     framing: { type: 'string', default: 'both' },
     'poll-ms': { type: 'string', default: '25' },
+    // Also run fleetban with an open Bans page following the live events (target: within 5 %).
+    dashboard: { type: 'boolean', default: false },
   },
 });
 const lines = Number(values.lines);
@@ -47,6 +51,8 @@ interface FleetbanRun {
   readonly sent: number;
   readonly activeBans: number;
   readonly sshd: StatusView['jails'][number] | null;
+  /** With an open dashboard: the events it got and the bans pages it fetched. */
+  readonly dashboard?: { readonly events: number; readonly pages: number };
 }
 
 interface RsyslogRun {
@@ -74,10 +80,22 @@ async function fleetbanRun(
   file: string,
   framing: 'lf' | 'octet',
   sender: string,
+  withDashboard = false,
 ): Promise<FleetbanRun> {
   return withTempDir('tcp', async (dir) => {
-    const server = await FleetbanServer.start({ dir, core: cores.receiver, tcp: true });
+    const server = await FleetbanServer.start({
+      dir,
+      core: cores.receiver,
+      tcp: true,
+      ...(withDashboard ? { dashboardToken: DASHBOARD_TOKEN } : {}),
+    });
+    let watcher: Watcher | null = null;
     try {
+      if (withDashboard) {
+        const url = server.ready.dashboard?.url;
+        if (url === undefined) throw new Error('the ready file names no dashboard');
+        watcher = await watchDashboard(url, DASHBOARD_TOKEN);
+      }
       const port = server.ready.tcp?.port;
       if (port === undefined) throw new Error('the ready file names no tcp listener');
       // Written from inside the polling closure, so held in one object rather than narrowed locals.
@@ -133,8 +151,10 @@ async function fleetbanRun(
         sent,
         activeBans: settled.activeBans,
         sshd: settled.jails.find((j) => j.name === 'sshd') ?? null,
+        ...(watcher !== null ? { dashboard: { ...watcher.counts } } : {}),
       };
     } finally {
+      await watcher?.stop();
       await server.close();
     }
   });
@@ -201,8 +221,10 @@ async function main(): Promise<void> {
 
   const results: Record<string, unknown> = {};
   const rows: string[][] = [];
+  const dashboardRows: string[][] = [];
   for (const framing of framings) {
     const fb: Outcome<FleetbanRun>[] = [];
+    const fd: Outcome<FleetbanRun>[] = [];
     const rs: Outcome<RsyslogRun>[] = [];
     for (let r = 1; r <= runs; r++) {
       const f = await attempt(() => fleetbanRun(wire.file, framing, sender));
@@ -210,6 +232,13 @@ async function main(): Promise<void> {
       console.log(
         `  ${framing} run ${r} fleetban: ${'ok' in f ? `${fmtInt(f.ok.linesPerSec)} lines/s, ${fmtInt(f.ok.processed)} processed in ${f.ok.seconds.toFixed(2)} s, ${f.ok.activeBans} bans, sshd matched ${f.ok.sshd?.matched ?? '?'}` : `not measured: ${f.error}`}`,
       );
+      if (values.dashboard) {
+        const d = await attempt(() => fleetbanRun(wire.file, framing, sender, true));
+        fd.push(d);
+        console.log(
+          `  ${framing} run ${r} fleetban + open dashboard: ${'ok' in d ? `${fmtInt(d.ok.linesPerSec)} lines/s, ${d.ok.activeBans} bans, ${d.ok.dashboard?.events ?? 0} events, ${d.ok.dashboard?.pages ?? 0} bans pages fetched` : `not measured: ${d.error}`}`,
+        );
+      }
       const a = await attempt(() => rsyslogRun(wire.file, framing, sender));
       rs.push(a);
       console.log(
@@ -221,6 +250,23 @@ async function main(): Promise<void> {
     const fbRate = fbOk.length === runs ? median(fbOk.map((x) => x.linesPerSec)) : Number.NaN;
     const rsRate = rsOk.length === runs ? median(rsOk.map((x) => x.linesPerSec)) : Number.NaN;
     const mid = medianRun(fbOk, (x) => x.linesPerSec);
+    if (values.dashboard) {
+      const fdOk = fd.flatMap((o) => ('ok' in o ? [o.ok] : []));
+      const fdRate = fdOk.length === runs ? median(fdOk.map((x) => x.linesPerSec)) : Number.NaN;
+      dashboardRows.push([
+        framing,
+        Number.isNaN(fbRate) ? 'not measured' : fmtInt(fbRate),
+        Number.isNaN(fdRate) ? 'not measured' : fmtInt(fdRate),
+        fmtRatio(fdRate / fbRate),
+        '≥ 0.95×',
+        verdict(Number.isNaN(fdRate / fbRate) ? null : fdRate / fbRate >= 0.95),
+      ]);
+      results[`${framing}-dashboard`] = {
+        fleetban: fd,
+        medianLinesPerSec: fdRate,
+        ratioToWithout: fdRate / fbRate,
+      };
+    }
     results[framing] = {
       fleetban: fb,
       rsyslog: rs,
@@ -244,6 +290,13 @@ async function main(): Promise<void> {
     ['framing', 'fleetban', 'rsyslog imtcp→file', 'ratio', 'bans', 'target', 'result'],
     rows,
   );
+  if (values.dashboard) {
+    console.log('\nwith one open dashboard (Bans page following the live events):');
+    printTable(
+      ['framing', 'without', 'with dashboard', 'ratio', 'target', 'result'],
+      dashboardRows,
+    );
+  }
   console.log(`results: ${writeResult('pipeline-tcp', { lines, runs, cores, results })}`);
 }
 

@@ -22,6 +22,8 @@ command -v unshare >/dev/null || need+=(util-linux)
 # redis-server and redis-cli: a real Redis Cluster for the redis store backend.
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
+# chromium: the real browser the dashboard tests drive through playwright-core.
+command -v chromium >/dev/null || need+=(chromium)
 # The recvmmsg UDP reader is a native addon built by node-gyp.
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)

@@ -107,6 +107,8 @@ export class AgentServer {
       brake: { enabled: false },
       control: { socket: join(o.dir, 'admin.sock') },
       agents: { enabled: true, address: o.agentsAddress, port: 0 },
+      // The pipeline and agent figures are measured without the dashboard (on by default at 9515).
+      dashboard: { enabled: false },
       mail: { enabled: false },
       log: { level: 'warn' },
     };

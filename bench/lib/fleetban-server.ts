@@ -1,9 +1,10 @@
 // Runs `fleetban server` as a child process for a benchmark: writes its config, waits for its ready file, reads its status.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
+import { usersFile } from './dashboard-watcher.js';
 import { fleetbanBin, shippedJailsDir } from './paths.js';
 import { pinned, stopChild, waitForFile } from './proc.js';
 
@@ -20,6 +21,7 @@ export interface ReadyFile {
   readonly relp?: Endpoint;
   readonly admin: { readonly socket: string };
   readonly agents?: Endpoint;
+  readonly dashboard?: Endpoint & { readonly url: string };
 }
 
 export interface ServerOptions {
@@ -34,6 +36,8 @@ export interface ServerOptions {
   /** Keep bans on Redis (store.backend redis) instead of LevelDB. */
   readonly redis?: { readonly nodes: readonly string[]; readonly keyPrefix: string };
   readonly readyTimeoutMs?: number;
+  /** Serve the dashboard, with one admin user signing in with this token. */
+  readonly dashboardToken?: string;
   /** Extra node flags for the server, e.g. `--cpu-prof`. */
   readonly nodeFlags?: readonly string[];
 }
@@ -173,8 +177,18 @@ export class FleetbanServer {
       control: { socket: join(options.dir, 'admin.sock') },
       // A free port: the default 5515 may be taken by another server on the box.
       agents: { port: 0 },
+      // The pipeline and agent figures are measured without the dashboard (on by default at
+      // 9515) unless a run asks for it.
+      dashboard:
+        options.dashboardToken === undefined
+          ? { enabled: false }
+          : { enabled: true, address: '127.0.0.1', port: 0 },
       log: { level: 'warn' },
     };
+    if (options.dashboardToken !== undefined) {
+      await mkdir(config.store.path, { recursive: true });
+      await writeFile(join(config.store.path, 'users.json'), usersFile(options.dashboardToken));
+    }
     const spawned = await spawnServer(
       options.dir,
       options.core,

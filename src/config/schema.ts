@@ -431,9 +431,50 @@ export const schema = {
       env: 'FLEETBAN_AGENTS_MAX_QUEUED',
     },
   },
+  dashboard: {
+    enabled: {
+      doc: 'Serve the web dashboard (overview, bans; users from fleetban users add). Sign-in needs a user token.',
+      format: Boolean,
+      default: true,
+      env: 'FLEETBAN_DASHBOARD_ENABLED',
+    },
+    address: {
+      doc: 'Address of the dashboard listener; keep it on loopback or a management network, and use TLS beyond loopback.',
+      format: String,
+      default: '127.0.0.1',
+      env: 'FLEETBAN_DASHBOARD_ADDRESS',
+    },
+    port: {
+      doc: 'Port of the dashboard listener.',
+      format: 'port-or-zero',
+      default: 9515,
+      env: 'FLEETBAN_DASHBOARD_PORT',
+    },
+    tls: {
+      cert: {
+        doc: 'PEM certificate (chain) of the dashboard; empty together with key = plain HTTP. With TLS the session cookie is marked Secure.',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_DASHBOARD_TLS_CERT',
+      },
+      key: {
+        doc: 'PEM private key of the dashboard certificate.',
+        format: String,
+        default: '',
+        env: 'FLEETBAN_DASHBOARD_TLS_KEY',
+        sensitive: true,
+      },
+    },
+    sessionTtl: {
+      doc: 'How long a dashboard sign-in lasts; the session then ends and the user signs in again with the token.',
+      format: 'duration-seconds',
+      default: '12h',
+      env: 'FLEETBAN_DASHBOARD_SESSION_TTL',
+    },
+  },
   apiAuth: {
     maxFailures: {
-      doc: 'Failed token attempts one source (an IPv4 address or an IPv6 /64) may make on the agent API or the admin TCP listener within apiAuth.window; its next requests are answered 429 with Retry-After, without their token being checked, until the window has passed.',
+      doc: 'Failed token attempts one source (an IPv4 address or an IPv6 /64) may make on the agent API, the admin TCP listener or the dashboard sign-in within apiAuth.window; its next requests are answered 429 with Retry-After, without their token being checked, until the window has passed.',
       format: 'positive-int',
       default: 20,
       env: 'FLEETBAN_API_AUTH_MAX_FAILURES',

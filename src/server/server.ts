@@ -1,5 +1,6 @@
 // The composition root: builds every part from the config, starts them in order, closes them in reverse.
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { writeFile, rename } from 'node:fs/promises';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
@@ -10,6 +11,9 @@ import type { JailConfig } from '../jails/jail-config.js';
 import { loadJails } from '../config/jails-dir.js';
 import type { FleetbanConfig } from '../config/load.js';
 import { AdminServer } from '../control/admin-server.js';
+import { DashboardServer } from '../dashboard/dashboard-server.js';
+import { usersAdminExtension } from '../dashboard/users-admin.js';
+import { UserRegistry } from '../dashboard/users.js';
 import { AgentApi } from '../distribute/agent-api.js';
 import type { AgentDirectory } from '../distribute/agent-registry.js';
 import { agentsAdminExtension } from '../distribute/agents-admin.js';
@@ -70,6 +74,8 @@ export interface ServingAddresses extends ListeningAddresses {
   readonly admin: { readonly socket?: string; readonly http?: { address: string; port: number } };
   /** The agent API listener; absent when agents.enabled is false. */
   readonly agents?: { readonly address: string; readonly port: number };
+  /** The web dashboard; absent when dashboard.enabled is false. */
+  readonly dashboard?: { readonly address: string; readonly port: number; readonly url: string };
 }
 
 export class FleetbanServer {
@@ -97,6 +103,10 @@ export class FleetbanServer {
   readonly #agentApi: AgentApi;
   /** null when mail.enabled is false. */
   readonly #mailer: Mailer | null;
+  /** Dashboard users, beside the store; managed through the admin API even when the dashboard is off. */
+  readonly #users: UserRegistry;
+  /** null when dashboard.enabled is false. */
+  readonly #dashboard: DashboardServer | null;
   readonly #timers: NodeJS.Timeout[] = [];
   #stopReacting: (() => void) | undefined;
   #closing: Promise<void> | null = null;
@@ -280,6 +290,27 @@ export class FleetbanServer {
       },
       authLimit: authLimitOptions(config),
     });
+    this.#users = new UserRegistry(join(config.store.path, 'users.json'), clock);
+    this.#dashboard = config.dashboard.enabled
+      ? new DashboardServer(
+          {
+            address: config.dashboard.address,
+            port: config.dashboard.port,
+            tls: config.dashboard.tls,
+            sessionTtlMs: config.dashboard.sessionTtl * 1000,
+            authLimit: authLimitOptions(config),
+          },
+          {
+            plane,
+            store: this.#store,
+            users: this.#users,
+            clock,
+            logger: logger.child({ part: 'dashboard' }),
+            failures: () => this.#engine.stats().reduce((n, s) => n + s.failures, 0),
+            jails: () => this.#engine.configs().map((j) => j.name),
+          },
+        )
+      : null;
     this.#admin = new AdminServer({
       plane,
       // Agents are managed through the admin API even when their listener is off.
@@ -287,6 +318,11 @@ export class FleetbanServer {
         agentsAdminExtension(this.#agentApi),
         mailAdminExtension(this.#mailer),
         brakeAdminExtension(this.#brake),
+        usersAdminExtension(
+          this.#users,
+          (name) => this.#dashboard?.endUser(name),
+          () => this.#dashboard?.metrics() ?? [],
+        ),
       ],
       logger: logger.child({ part: 'admin' }),
       ...(config.control.socket !== '' ? { socket: config.control.socket } : {}),
@@ -333,13 +369,17 @@ export class FleetbanServer {
     this.#mailer?.start();
     let admin: ServingAddresses['admin'];
     let agents: ServingAddresses['agents'];
+    let dashboard: ServingAddresses['dashboard'];
     try {
       await this.#agentRegistry.load();
+      await this.#users.load();
       await this.#peers?.start();
       admin = await this.#admin.start();
       if (this.#config.agents.enabled) agents = await this.#agentApi.start();
+      dashboard = await this.#dashboard?.start();
       this.#listening = await this.#ingest.start();
     } catch (e) {
+      await this.#dashboard?.close().catch(() => undefined);
       await this.#agentApi.close().catch(() => undefined);
       await this.#admin.close().catch(() => undefined);
       await this.#expiry.close();
@@ -378,6 +418,7 @@ export class FleetbanServer {
       ...this.#listening,
       admin,
       ...(agents !== undefined ? { agents } : {}),
+      ...(dashboard !== undefined ? { dashboard } : {}),
     };
     this.#logger.info(
       {
@@ -389,6 +430,12 @@ export class FleetbanServer {
       },
       'fleetban serving',
     );
+    if (dashboard !== undefined) {
+      this.#logger.info(
+        { url: dashboard.url },
+        `dashboard at ${dashboard.url} (sign in with a token from: fleetban users add NAME --role admin)`,
+      );
+    }
     if (this.#opts.readyFile !== undefined && this.#opts.readyFile !== '') {
       const tmp = `${this.#opts.readyFile}.tmp`;
       await writeFile(tmp, JSON.stringify(serving));
@@ -417,7 +464,7 @@ export class FleetbanServer {
     // Admin networks apply now; the listeners and senders they sit beside wait for a restart.
     this.#neverBan.reconfigure(neverBanSources({ ...this.#config, neverBan: next.neverBan }));
     const warnings: string[] = [];
-    for (const key of ['ingest', 'store', 'control', 'agents', 'mail'] as const) {
+    for (const key of ['ingest', 'store', 'control', 'agents', 'mail', 'dashboard'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.#config[key])) {
         warnings.push(`${key}.* changed: it takes effect at the next restart`);
       }
@@ -460,8 +507,10 @@ export class FleetbanServer {
       this.#stopReacting?.();
       await this.#expiry.close();
       await this.#mailer?.close();
+      await this.#dashboard?.close();
       await this.#agentApi.close();
       await this.#admin.close();
+      await this.#users.flush();
       await this.#agentRegistry.flush();
       await this.#peers?.close();
       await this.#backend.close();

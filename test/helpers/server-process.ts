@@ -23,6 +23,7 @@ export interface ReadyInfo {
   readonly relp?: ListenerAddress;
   readonly admin: { readonly socket?: string };
   readonly agents?: { readonly address: string; readonly port: number };
+  readonly dashboard?: { readonly address: string; readonly port: number; readonly url: string };
 }
 
 /** One stdout line: a pino record, or `{ level: 'raw', msg }` for anything that is not JSON. */
@@ -98,6 +99,8 @@ export class ServerDir {
       jails: { dir: this.jailsDir },
       control: { socket: this.socket },
       agents: { address: '127.0.0.1', port: 0 },
+      // On by default at 9515: every test server takes a port of its own.
+      dashboard: { address: '127.0.0.1', port: 0 },
       log: { level: 'info' },
     };
   }

@@ -22,6 +22,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   nft: ['core'],
   cluster: ['core', 'jails'],
   notify: ['core', 'store', 'control'],
+  dashboard: ['core', 'store', 'control', 'distribute'],
   agent: ['core', 'config', 'nft', 'distribute', 'log'],
   server: [
     'core',
@@ -35,8 +36,20 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     'distribute',
     'notify',
     'cluster',
+    'dashboard',
   ],
-  cli: ['core', 'config', 'control', 'jails', 'log', 'server', 'distribute', 'agent', 'fail2ban'],
+  cli: [
+    'core',
+    'config',
+    'control',
+    'jails',
+    'log',
+    'server',
+    'distribute',
+    'agent',
+    'fail2ban',
+    'dashboard',
+  ],
   bin: ['cli'],
 };
 

@@ -16,6 +16,7 @@ import { configCheckCommand } from './config-check.js';
 import { importFail2banCommand } from './import-fail2ban.js';
 import { mailTestCommand } from './mail-test.js';
 import { unbanCommand } from './unban.js';
+import { usersAddCommand, usersListCommand, usersRemoveCommand } from './users.js';
 
 export const defaultCommands: readonly Command[] = [
   serverCommand,
@@ -31,6 +32,9 @@ export const defaultCommands: readonly Command[] = [
   agentsAddCommand,
   agentsListCommand,
   agentsRemoveCommand,
+  usersAddCommand,
+  usersListCommand,
+  usersRemoveCommand,
   clusterStatusCommand,
   storeMigrateCommand,
   configCheckCommand,

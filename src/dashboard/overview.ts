@@ -1,0 +1,131 @@
+// The Overview page's figures: bans per minute from the change feed, failures per minute from the jails' counter, kept in rings.
+import type { Clock, EpochMs } from '../core/clock.js';
+import type { Change } from '../core/types.js';
+
+const MINUTE = 60_000;
+/** Minutes of ban counts kept: a day. */
+const BAN_MINUTES = 24 * 60;
+/** How often the jails' failure counter is sampled, and how many samples an hour holds. */
+export const FAILURE_SAMPLE_MS = 5_000;
+const FAILURE_SAMPLES = 3600_000 / FAILURE_SAMPLE_MS + 1;
+
+export interface OverviewReport {
+  readonly at: EpochMs;
+  readonly activeBans: number;
+  readonly bansLastHour: number;
+  /** Failures counted by the jails over the last minute. */
+  readonly failuresPerMinute: number;
+  /** Jails by active bans, most first (at most 5). */
+  readonly topJails: readonly { readonly jail: string; readonly bans: number }[];
+  /** Bans per minute over the last hour, oldest first; `minutes[i]` is its start. */
+  readonly bansPerMinute: readonly number[];
+  /** Failures per minute over the last hour, oldest first (same minutes). */
+  readonly failuresSeries: readonly number[];
+  /** Start of the first minute of the series. */
+  readonly seriesStart: EpochMs;
+  readonly lastSeq: number;
+}
+
+/**
+ * Ban counts per minute (a day's ring, seeded at start from the active bans' start times, so
+ * bans already lifted before start are missing from it) and the failure counter's samples
+ * (an hour's ring). All reads are O(ring), never O(bans).
+ */
+export class OverviewFigures {
+  readonly #clock: Clock;
+  readonly #failures: () => number;
+  readonly #banMinute = new Float64Array(BAN_MINUTES);
+  readonly #banCount = new Uint32Array(BAN_MINUTES);
+  readonly #sampleAt = new Float64Array(FAILURE_SAMPLES);
+  readonly #sampleValue = new Float64Array(FAILURE_SAMPLES);
+  #samples = 0;
+  #lastSeq = 0;
+
+  /** `failures`: the jails' failures counted since start (all jails). */
+  constructor(clock: Clock, failures: () => number) {
+    this.#clock = clock;
+    this.#failures = failures;
+  }
+
+  /** A ban already active at start, or a new one from the feed. */
+  countBan(start: EpochMs): void {
+    const minute = Math.floor(start / MINUTE);
+    if (minute <= Math.floor(this.#clock.now() / MINUTE) - BAN_MINUTES) return;
+    const slot = minute % BAN_MINUTES;
+    if (this.#banMinute[slot] !== minute) {
+      this.#banMinute[slot] = minute;
+      this.#banCount[slot] = 0;
+    }
+    this.#banCount[slot] = (this.#banCount[slot] ?? 0) + 1;
+  }
+
+  apply(changes: readonly Change[]): void {
+    for (const c of changes) {
+      if (c.kind === 'ban') this.countBan(c.ban.start);
+      this.#lastSeq = c.seq;
+    }
+  }
+
+  set lastSeq(seq: number) {
+    this.#lastSeq = seq;
+  }
+
+  /** Called every FAILURE_SAMPLE_MS. */
+  sample(): void {
+    const slot = this.#samples % FAILURE_SAMPLES;
+    this.#sampleAt[slot] = this.#clock.now();
+    this.#sampleValue[slot] = this.#failures();
+    this.#samples++;
+  }
+
+  report(activeBans: number, topJails: OverviewReport['topJails']): OverviewReport {
+    const now = this.#clock.now();
+    const thisMinute = Math.floor(now / MINUTE);
+    const bansPerMinute: number[] = [];
+    for (let m = thisMinute - 59; m <= thisMinute; m++) bansPerMinute.push(this.#bansIn(m));
+    const failuresNow = this.#failures();
+    const failuresSeries: number[] = [];
+    for (let m = thisMinute - 59; m <= thisMinute; m++) {
+      const end = Math.min(now, (m + 1) * MINUTE);
+      const a = this.#failuresAt(m * MINUTE, failuresNow);
+      const b = this.#failuresAt(end, failuresNow);
+      failuresSeries.push(a === null || b === null ? 0 : Math.max(0, b - a));
+    }
+    const minuteAgo = this.#failuresAt(now - MINUTE, failuresNow);
+    return {
+      at: now,
+      activeBans,
+      bansLastHour: bansPerMinute.reduce((a, b) => a + b, 0),
+      failuresPerMinute: Math.max(0, failuresNow - (minuteAgo ?? 0)),
+      topJails,
+      bansPerMinute,
+      failuresSeries,
+      seriesStart: (thisMinute - 59) * MINUTE,
+      lastSeq: this.#lastSeq,
+    };
+  }
+
+  #bansIn(minute: number): number {
+    const slot = minute % BAN_MINUTES;
+    return this.#banMinute[slot] === minute ? (this.#banCount[slot] ?? 0) : 0;
+  }
+
+  /**
+   * The counter's value at `t`: the latest sample at or before it; `now` when `t` is later
+   * than every sample; 0 before the first sample (the counter starts at 0 with the server).
+   */
+  #failuresAt(t: EpochMs, failuresNow: number): number | null {
+    if (t >= this.#clock.now()) return failuresNow;
+    let best: number | null = null;
+    let bestAt = -Infinity;
+    const n = Math.min(this.#samples, FAILURE_SAMPLES);
+    for (let i = 0; i < n; i++) {
+      const at = this.#sampleAt[i] ?? 0;
+      if (at <= t && at > bestAt) {
+        bestAt = at;
+        best = this.#sampleValue[i] ?? 0;
+      }
+    }
+    return best ?? 0;
+  }
+}

@@ -1,0 +1,58 @@
+// The Overview page: counters, two uPlot charts and the top jails, redrawn from each live event.
+/// <reference lib="dom" />
+import type uPlotType from 'uplot';
+import type { OverviewReport } from '../overview.js';
+import { byId, el, formatCount, liveEvents, wireLogout } from './common.js';
+
+/** uPlot is loaded by its own script tag (served locally) and sets this global. */
+const UPlot = (globalThis as unknown as { uPlot: typeof uPlotType }).uPlot;
+
+wireLogout();
+
+/** Tick steps of the count axes: 1, 2, 5, 10, 20, 50, … */
+const INTEGER_STEPS = Array.from({ length: 24 }, (_, i) => [1, 2, 5][i % 3] ?? 1).map(
+  (step, i) => step * 10 ** Math.floor(i / 3),
+);
+
+function chart(id: string, label: string, stroke: string): uPlotType {
+  const target = byId(id);
+  return new UPlot(
+    {
+      width: target.clientWidth || 560,
+      height: 220,
+      series: [{}, { label, stroke, fill: `${stroke}33`, width: 2 }],
+      // Counts: whole-number ticks only.
+      axes: [{}, { size: 50, incrs: INTEGER_STEPS }],
+      legend: { show: false },
+    },
+    [[], []],
+    target,
+  );
+}
+
+const bansChart = chart('bans-chart', 'bans', '#b4232a');
+const failuresChart = chart('failures-chart', 'failures', '#2f6fb3');
+
+function render(o: OverviewReport): void {
+  byId('active-bans').textContent = formatCount(o.activeBans);
+  byId('bans-hour').textContent = formatCount(o.bansLastHour);
+  byId('failures-minute').textContent = formatCount(o.failuresPerMinute);
+  const xs = o.bansPerMinute.map((_, i) => (o.seriesStart + i * 60_000) / 1000);
+  bansChart.setData([xs, [...o.bansPerMinute]]);
+  failuresChart.setData([xs, [...o.failuresSeries]]);
+  const body = byId('top-jails').querySelector('tbody');
+  if (body === null) return;
+  body.replaceChildren(
+    ...(o.topJails.length === 0
+      ? [rowOf(['no active bans', ''])]
+      : o.topJails.map((j) => rowOf([j.jail, formatCount(j.bans)]))),
+  );
+}
+
+function rowOf(cells: readonly string[]): HTMLTableRowElement {
+  const tr = el('tr');
+  for (const c of cells) tr.append(el('td', c));
+  return tr;
+}
+
+liveEvents<OverviewReport>(render);
