@@ -46,6 +46,8 @@ node dist/bench/pipeline-cluster.bench.js --lines "$((tcp_lines * 6 / 10))" --ru
 echo
 node dist/bench/cluster-attackers.bench.js --attackers "$((attackers * 10))" --rate 500
 echo
+node dist/bench/feeds.bench.js --bans "$bans" --runs "$runs" --keep "bench/out/feeds-store-$bans"
+echo
 # The dashboard API on a store of $bans active bans (filled once, kept).
 node dist/bench/dashboard-bans.bench.js --bans "$bans" --runs "$((runs * 10))" --dir "bench/out/dashboard-store-$bans"
 echo

@@ -1,9 +1,11 @@
 // Renders the whole ban set as one libnftables JSON document that `nft -j -f -` applies atomically and repeatably.
 import type { EpochMs } from '../core/clock.js';
-import { BAN_SET_SPECS, BAN_SETS, BanSet, setElement, type SetElement } from '../nft/element.js';
+import { BAN_SET_SPECS, BAN_SETS, BanSet } from '../nft/element.js';
 import { normaliseBans } from '../nft/normalise.js';
 import {
+  hashSetElementText,
   renderAdd,
+  renderAddText,
   renderReplace,
   renderRuleset,
   Verdict,
@@ -74,21 +76,30 @@ export function renderNftablesDocument(
 const ELEMENTS_PER_COMMAND = 5_000;
 
 /** The hash set a ban of this canonical target goes to, or null for an interval set. */
-function hashSetOf(target: string, family: 4 | 6): BanSet | null {
+function hashSetOf(target: string): BanSet | null {
   const slash = target.indexOf('/');
-  if (slash === -1) return family === 4 ? BanSet.V4 : BanSet.V6;
-  return family === 6 && target.endsWith('/64') ? BanSet.V6_64 : null;
+  const v6 = target.includes(':');
+  if (slash === -1) return v6 ? BanSet.V6 : BanSet.V4;
+  return v6 && target.endsWith('/64') ? BanSet.V6_64 : null;
+}
+
+/** The active bans as the streamed document reads them: targets, and when each ends. */
+export interface BanSource {
+  /** Canonical targets (formatCidr), withheld ones left out. */
+  targets(): Iterable<string>;
+  /** When the ban of `target` ends (null: permanent; undefined: no longer banned). */
+  endOf(target: string): EpochMs | null | undefined;
 }
 
 /**
  * The same document as renderNftablesDocument, as text a piece at a time, for any number of
- * bans: `bans` is walked once per hash set and once for the interval sets, and never held, so
- * a million bans cost the server a few chunks of memory, not the document. Elements go out in
- * `add element` commands of ELEMENTS_PER_COMMAND each (one transaction all the same); the
- * interval sets, which hold the rare other prefixes, are normalised as a whole.
+ * bans: the targets are walked once and each element is written as text straight away, so a
+ * million bans cost the server a few chunks of memory, not the document nor an object per ban.
+ * Elements go out in `add element` commands of ELEMENTS_PER_COMMAND each (one transaction all
+ * the same); the interval sets, which hold the rare other prefixes, are normalised as a whole.
  */
 export function* renderNftablesText(
-  bans: () => Iterable<BanEntry>,
+  bans: BanSource,
   options: NftDocumentOptions,
 ): Generator<string> {
   const now = options.now;
@@ -102,23 +113,31 @@ export function* renderNftablesText(
   };
   yield `{"nftables":[${JSON.stringify({ metainfo: { json_schema_version: 1 } })}`;
   for (const command of renderRuleset(ruleset, true)) yield `,${JSON.stringify(command)}`;
-  for (const set of [BanSet.V4, BanSet.V6, BanSet.V6_64]) {
-    let batch: SetElement[] = [];
-    for (const ban of bans()) {
-      if ((ban.end !== null && ban.end <= now) || hashSetOf(ban.target, ban.family) !== set)
-        continue;
-      const address = set === BanSet.V6_64 ? ban.target.slice(0, -3) : ban.target;
-      const prefix = set === BanSet.V4 ? 32 : set === BanSet.V6 ? 128 : 64;
-      batch.push(setElement({ family: ban.family, address, prefix }, ban.end));
-      if (batch.length === ELEMENTS_PER_COMMAND) {
-        for (const command of renderAdd(set, batch, now)) yield `,${JSON.stringify(command)}`;
-        batch = [];
-      }
+  // One walk: each hash set fills its own batch, sent as an `add element` once full (commands of
+  // different sets may follow each other in any order within the transaction).
+  const batches = new Map<BanSet, string[]>([
+    [BanSet.V4, []],
+    [BanSet.V6, []],
+    [BanSet.V6_64, []],
+  ]);
+  const nets: { target: string; end: EpochMs | null }[] = [];
+  for (const target of bans.targets()) {
+    const end = bans.endOf(target);
+    if (end === undefined) continue;
+    const set = hashSetOf(target);
+    if (set === null) {
+      nets.push({ target, end });
+      continue;
     }
-    for (const command of renderAdd(set, batch, now)) yield `,${JSON.stringify(command)}`;
+    if (end !== null && end <= now) continue;
+    const batch = batches.get(set) ?? [];
+    batch.push(hashSetElementText(set === BanSet.V6_64 ? target.slice(0, -3) : target, end, now));
+    if (batch.length === ELEMENTS_PER_COMMAND) {
+      yield `,${renderAddText(set, batch)}`;
+      batch.length = 0;
+    }
   }
-  const nets: BanEntry[] = [];
-  for (const ban of bans()) if (hashSetOf(ban.target, ban.family) === null) nets.push(ban);
+  for (const [set, batch] of batches) if (batch.length > 0) yield `,${renderAddText(set, batch)}`;
   const { sets } = normaliseBans(nets, now);
   for (const set of [BanSet.V4_NET, BanSet.V6_NET])
     for (const command of renderAdd(set, [...sets[set].values()], now))

@@ -5,14 +5,13 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import type { BanStore } from '../store/store.js';
-import { toBanEntry } from './ban-entry.js';
 import { Hook } from '../nft/render.js';
 import { NftVerdict, renderNftablesText } from './nftables-document.js';
-import { NftMode, type BanEntry } from './protocol.js';
+import { NftMode } from './protocol.js';
 import type { WithheldBans } from './withheld-bans.js';
 
 export interface NftablesRouteDeps {
-  readonly store: Pick<BanStore, 'active' | 'stats'>;
+  readonly store: Pick<BanStore, 'activeTargets' | 'endOf' | 'stats'>;
   readonly clock: Clock;
   readonly withheld: WithheldBans;
   readonly log: Logger;
@@ -30,15 +29,13 @@ export function serveNftables(
   const mode = oneOf(query, 'mode', Object.values(NftMode), NftMode.HOST);
   const verdict = oneOf(query, 'verdict', Object.values(NftVerdict), NftVerdict.DROP);
   const hooks = hookList(query);
-  const withheld = deps.withheld;
-  let walks = 0;
-  // Walked once per set: each withheld ban is counted (and warned of) on the first walk only.
-  const bans = function* (): Generator<BanEntry> {
-    const first = walks++ === 0;
-    for (const ban of deps.store.active()) {
-      const out = first ? withheld.withheld('nftables', ban.target) : withheld.covers(ban.target);
-      if (!out) yield toBanEntry(ban);
-    }
+  const { store, withheld } = deps;
+  const bans = {
+    *targets(): Generator<string> {
+      for (const target of store.activeTargets())
+        if (!withheld.withheld('nftables', target)) yield target;
+    },
+    endOf: (target: string) => store.endOf(target),
   };
   res.writeHead(200, {
     'content-type': 'application/json; charset=utf-8',

@@ -71,11 +71,6 @@ export class WithheldBans {
     return true;
   }
 
-  /** Whether a ban of `target` must stay out, without counting it: for a second look at one ban. */
-  covers(target: string): boolean {
-    return this.#withhold?.covers(target) === true;
-  }
-
   /** Whether an agent resuming after `since` needs a full snapshot (it may hold a withheld ban). */
   needsSnapshot(since: number | null): boolean {
     return since !== null && since <= this.#snapshotUpTo;

@@ -233,6 +233,22 @@ export function renderAdd(
   ];
 }
 
+/**
+ * `add element` as JSON text around elements already rendered as text (hashSetElementText): for
+ * documents too large to build as objects. Parses to what renderAdd makes of the same elements.
+ */
+export function renderAddText(set: BanSet, elements: readonly string[]): string {
+  const empty = JSON.stringify({ add: { element: inTable({ name: set, elem: [] }) } });
+  return empty.replace('"elem":[]', `"elem":[${elements.join(',')}]`);
+}
+
+/** One element of a hash set (address values: banned_v4, banned_v6, banned_v6_64) as JSON text. */
+export function hashSetElementText(address: string, end: EpochMs | null, now: EpochMs): string {
+  const timeout = timeoutSeconds(end, now);
+  const val = JSON.stringify(address);
+  return timeout === null ? val : `{"elem":{"val":${val},"timeout":${timeout}}}`;
+}
+
 /** `delete element`; every element must be present, or nft refuses the whole batch. */
 export function renderDelete(set: BanSet, elements: readonly SetElement[]): NftCommand[] {
   if (elements.length === 0) return [];
