@@ -270,10 +270,7 @@ export class DashboardServer {
     }
     if (path === '/api/events' && method === 'GET') {
       if (!this.#events.open(res, session.id, SECURITY_HEADERS)) {
-        throw new FleetbanError(
-          ErrorCode.STORE_UNAVAILABLE,
-          'too many open dashboards: close one and retry',
-        );
+        throw new FleetbanError(ErrorCode.BUSY, 'too many open dashboards: close one and retry');
       }
       return;
     }
