@@ -24,7 +24,7 @@ import { EventHub } from './events.js';
 import { FAILURE_SAMPLE_MS, OverviewFigures, type OverviewReport } from './overview.js';
 import { appPage, loginPage, PAGES, type PageName } from './pages.js';
 import { cookieValue, csrfMatches, Sessions, type Session } from './sessions.js';
-import type { UserRegistry } from './users.js';
+import type { UserDirectory } from './users.js';
 
 export interface DashboardOptions {
   readonly address: string;
@@ -38,7 +38,7 @@ export interface DashboardDeps {
   /** The same facade the admin API uses: bans and unbans go through it. */
   readonly plane: ControlPlane;
   readonly store: BanStore;
-  readonly users: UserRegistry;
+  readonly users: UserDirectory;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Failures the jails counted since start (all jails): a cheap counter read. */

@@ -2,7 +2,7 @@
 import { ErrorCode, FleetbanError } from '../core/errors.js';
 import type { MetricFamily } from '../control/metrics.js';
 import type { AdminExtension, Route, RouteResult } from '../control/routes.js';
-import { isRole, ROLES, type UserRegistry, type UserReport } from './users.js';
+import { isRole, ROLES, type UserDirectory, type UserReport } from './users.js';
 
 /** The answer to `POST /v1/users`: the only time the token is ever shown. */
 export interface AddedUser {
@@ -17,7 +17,7 @@ const json = (body: unknown, status = 200): RouteResult => ({ kind: 'json', stat
  * /metrics (none when it is off).
  */
 export function usersAdminExtension(
-  users: UserRegistry,
+  users: UserDirectory,
   onRemoved: (name: string) => void,
   metrics: () => MetricFamily[],
 ): AdminExtension {

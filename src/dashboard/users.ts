@@ -47,7 +47,62 @@ export function reportOf(u: UserRecord): UserReport {
  * Lookups are from memory; every change is written to `file` (temp file + rename, so a crash
  * leaves the old or the new list, never half of one). Writes are serialised in call order.
  */
-export class UserRegistry {
+/** Who may sign in to the dashboard, as the dashboard and the admin API see them. */
+export interface UserDirectory {
+  /** Reads what is stored; nothing stored is no users. */
+  load(): Promise<void>;
+  /** Creates a user; resolves with its token, which exists nowhere else afterwards. */
+  add(name: string, role: Role): Promise<{ user: UserReport; token: string }>;
+  /** Throws NOT_FOUND when no user has this name. */
+  remove(name: string): Promise<UserReport>;
+  /** The user a presented token belongs to, or undefined. */
+  authenticate(token: string): UserRecord | undefined;
+  get(name: string): UserRecord | undefined;
+  /** Every user, by name. */
+  list(): UserReport[];
+  /** Resolves once every write issued so far is stored. */
+  flush(): Promise<void>;
+}
+
+/** Refuses a name or role a user cannot have, saying what is allowed. */
+export function checkUser(name: string, role: Role): void {
+  if (!isValidUserName(name)) {
+    throw new FleetbanError(
+      ErrorCode.REQUEST_INVALID,
+      `invalid user name ${JSON.stringify(name)}: use letters, digits, '.', '_', '@' and '-' (at most 63, starting with a letter or digit)`,
+    );
+  }
+  if (!isRole(role)) {
+    throw new FleetbanError(
+      ErrorCode.REQUEST_INVALID,
+      `invalid role ${JSON.stringify(role)}: use ${ROLES.join(' or ')}`,
+    );
+  }
+}
+
+/** A new user with a fresh token (the record keeps only its digest). */
+export function newUser(
+  name: string,
+  role: Role,
+  now: number,
+): { user: UserRecord; token: string } {
+  checkUser(name, role);
+  const token = generateToken();
+  return { user: { name, role, tokenHash: hashToken(token), created: now }, token };
+}
+
+export function userExists(name: string): FleetbanError {
+  return new FleetbanError(
+    ErrorCode.REQUEST_INVALID,
+    `a user named ${name} already exists (remove it first to issue a new token)`,
+  );
+}
+
+export function noSuchUser(name: string): FleetbanError {
+  return new FleetbanError(ErrorCode.NOT_FOUND, `no user named ${name}`);
+}
+
+export class UserRegistry implements UserDirectory {
   readonly #file: string;
   readonly #clock: Clock;
   readonly #byName = new Map<string, UserRecord>();
@@ -92,31 +147,8 @@ export class UserRegistry {
 
   /** Creates a user; resolves with its token, which exists nowhere else afterwards. */
   async add(name: string, role: Role): Promise<{ user: UserReport; token: string }> {
-    if (!isValidUserName(name)) {
-      throw new FleetbanError(
-        ErrorCode.REQUEST_INVALID,
-        `invalid user name ${JSON.stringify(name)}: use letters, digits, '.', '_', '@' and '-' (at most 63, starting with a letter or digit)`,
-      );
-    }
-    if (!isRole(role)) {
-      throw new FleetbanError(
-        ErrorCode.REQUEST_INVALID,
-        `invalid role ${JSON.stringify(role)}: use ${ROLES.join(' or ')}`,
-      );
-    }
-    if (this.#byName.has(name)) {
-      throw new FleetbanError(
-        ErrorCode.REQUEST_INVALID,
-        `a user named ${name} already exists (remove it first to issue a new token)`,
-      );
-    }
-    const token = generateToken();
-    const user: UserRecord = {
-      name,
-      role,
-      tokenHash: hashToken(token),
-      created: this.#clock.now(),
-    };
+    const { user, token } = newUser(name, role, this.#clock.now());
+    if (this.#byName.has(name)) throw userExists(name);
     this.#put(user);
     await this.#save();
     return { user: reportOf(user), token };
@@ -125,7 +157,7 @@ export class UserRegistry {
   /** Throws NOT_FOUND when no user has this name. */
   async remove(name: string): Promise<UserReport> {
     const user = this.#byName.get(name);
-    if (user === undefined) throw new FleetbanError(ErrorCode.NOT_FOUND, `no user named ${name}`);
+    if (user === undefined) throw noSuchUser(name);
     this.#byName.delete(name);
     this.#byHash.delete(user.tokenHash);
     await this.#save();
@@ -177,7 +209,7 @@ export class UserRegistry {
 }
 
 /** A persisted record, checked field by field: a hand-edited file must not smuggle in odd values. */
-function toRecord(v: unknown): UserRecord | null {
+export function toRecord(v: unknown): UserRecord | null {
   if (typeof v !== 'object' || v === null) return null;
   const { name, role, tokenHash, created } = v as Record<string, unknown>;
   if (typeof name !== 'string' || !isValidUserName(name)) return null;

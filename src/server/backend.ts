@@ -5,6 +5,8 @@ import type { FleetbanConfig } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
 import { AgentRegistry, type AgentDirectory } from '../distribute/agent-registry.js';
 import { RedisAgentRegistry } from '../distribute/redis-agent-registry.js';
+import { RedisUserRegistry } from '../dashboard/redis-users.js';
+import { UserRegistry, type UserDirectory } from '../dashboard/users.js';
 import { LevelBanStore } from '../store/level-store.js';
 import { createRedisClient, type RedisClient } from '../store/redis/client.js';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +24,8 @@ export interface Backend {
   readonly store: BanStore;
   /** Who may follow the feed: agents.json beside LevelDB, or a hash every Redis server shares. */
   readonly agents: AgentDirectory;
+  /** Who may sign in to the dashboard: users.json beside LevelDB, or a hash on Redis. */
+  readonly users: UserDirectory;
   /** Where the bans live, for the start log: a folder, or the Redis deployment. */
   readonly where: string;
   health(): StoreHealth;
@@ -43,6 +47,8 @@ export interface BackendDeps {
   readonly logger: Logger;
   /** Told of each agent another server removed (shared directory only). */
   readonly onAgentRemoved: (name: string) => void;
+  /** Told of each dashboard user another server removed (shared directory only). */
+  readonly onUserRemoved: (name: string) => void;
 }
 
 export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Backend {
@@ -58,6 +64,7 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
       store,
       // Next to the LevelDB files: one folder to back up, one owner, one set of permissions.
       agents: new AgentRegistry(join(s.path, 'agents.json'), deps.clock),
+      users: new UserRegistry(join(s.path, 'users.json'), deps.clock),
       where: s.path,
       health: () => ({ ok: true, text: `${store.stats().activeBans} active bans` }),
       shared: null,
@@ -85,9 +92,17 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
     logger: deps.logger.child({ part: 'agents' }),
     onRemoved: deps.onAgentRemoved,
   });
+  const users = new RedisUserRegistry({
+    client: shared,
+    keyPrefix: r.keyPrefix,
+    clock: deps.clock,
+    logger: deps.logger.child({ part: 'dashboard' }),
+    onRemoved: deps.onUserRemoved,
+  });
   return {
     store,
     agents,
+    users,
     where: `${store.target}, key prefix ${r.keyPrefix}`,
     shared: { client: shared, keyPrefix: r.keyPrefix, serverId },
     health: () => {
@@ -102,6 +117,7 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
     },
     close: async () => {
       agents.close();
+      users.close();
       await shared.quit().catch(() => undefined);
     },
   };

@@ -1,6 +1,5 @@
 // The composition root: builds every part from the config, starts them in order, closes them in reverse.
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { writeFile, rename } from 'node:fs/promises';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
@@ -13,7 +12,7 @@ import type { FleetbanConfig } from '../config/load.js';
 import { AdminServer } from '../control/admin-server.js';
 import { DashboardServer } from '../dashboard/dashboard-server.js';
 import { usersAdminExtension } from '../dashboard/users-admin.js';
-import { UserRegistry } from '../dashboard/users.js';
+import type { UserDirectory } from '../dashboard/users.js';
 import { AgentApi } from '../distribute/agent-api.js';
 import type { AgentDirectory } from '../distribute/agent-registry.js';
 import { agentsAdminExtension } from '../distribute/agents-admin.js';
@@ -104,7 +103,7 @@ export class FleetbanServer {
   /** null when mail.enabled is false. */
   readonly #mailer: Mailer | null;
   /** Dashboard users, beside the store; managed through the admin API even when the dashboard is off. */
-  readonly #users: UserRegistry;
+  readonly #users: UserDirectory;
   /** null when dashboard.enabled is false. */
   readonly #dashboard: DashboardServer | null;
   readonly #timers: NodeJS.Timeout[] = [];
@@ -123,6 +122,9 @@ export class FleetbanServer {
       logger,
       onAgentRemoved: (name) => {
         this.#agentApi.dropRemoved(name);
+      },
+      onUserRemoved: (name) => {
+        this.#dashboard?.endUser(name);
       },
     });
     this.#store = this.#backend.store;
@@ -290,7 +292,7 @@ export class FleetbanServer {
       },
       authLimit: authLimitOptions(config),
     });
-    this.#users = new UserRegistry(join(config.store.path, 'users.json'), clock);
+    this.#users = this.#backend.users;
     this.#dashboard = config.dashboard.enabled
       ? new DashboardServer(
           {

@@ -193,6 +193,33 @@ describe('three fleetban servers on one Redis Cluster', () => {
     );
   });
 
+  it('a dashboard user added on one server is known to the others, and removed everywhere', async () => {
+    const socket = (i: number): string => dirs[i]?.socket ?? '';
+    const added = await runCli([
+      'users',
+      'add',
+      'alice',
+      '--role',
+      'viewer',
+      '--json',
+      '--socket',
+      socket(0),
+    ]);
+    assert.equal(added.code, 0, added.stderr);
+    const names = async (i: number): Promise<string[]> =>
+      (await cliJson<{ name: string }[]>(['users', 'list', '--json', '--socket', socket(i)])).map(
+        (u) => u.name,
+      );
+    await waitFor(async () => (await names(2)).includes('alice'), { what: 'alice on server 3' });
+    const again = await runCli(['users', 'add', 'alice', '--role', 'admin', '--socket', socket(1)]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /a user named alice already exists/);
+    assert.equal((await runCli(['users', 'remove', 'alice', '--socket', socket(1)])).code, 0);
+    await waitFor(async () => !(await names(0)).includes('alice'), {
+      what: 'alice gone from server 1',
+    });
+  });
+
   it('a repeat offender is banned again by one server only (the leader counts bans for recidive)', async () => {
     const s = (i: number): string => dirs[i]?.socket ?? '';
     const run = async (args: string[]): Promise<void> => {
