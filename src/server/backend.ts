@@ -11,7 +11,7 @@ import { LevelBanStore } from '../store/level-store.js';
 import { createRedisClient, type RedisClient } from '../store/redis/client.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { RedisBanStore } from '../store/redis/redis-store.js';
+import { RedisBanStore, type RedisStoreHealth } from '../store/redis/redis-store.js';
 import type { BanStore } from '../store/store.js';
 
 /** One line for /healthz and `fleetban status`; `ok` false makes /healthz answer 503. */
@@ -31,6 +31,8 @@ export interface Backend {
   health(): StoreHealth;
   /** The connection and names the shared parts use (heartbeats); null on the level store. */
   readonly shared: SharedRedis | null;
+  /** The Redis store's own health figures; null on the level store. */
+  readonly redisHealth: (() => RedisStoreHealth) | null;
   /** Closes what the backend opened beside the store (the store closes itself). */
   close(): Promise<void>;
 }
@@ -68,6 +70,7 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
       where: s.path,
       health: () => ({ ok: true, text: `${store.stats().activeBans} active bans` }),
       shared: null,
+      redisHealth: null,
       close: () => Promise.resolve(),
     };
   }
@@ -105,6 +108,7 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
     users,
     where: `${store.target}, key prefix ${r.keyPrefix}`,
     shared: { client: shared, keyPrefix: r.keyPrefix, serverId },
+    redisHealth: () => store.health(),
     health: () => {
       const h = store.health();
       const bans = `${store.stats().activeBans} active bans`;

@@ -51,6 +51,8 @@ export interface ControlPlaneParts {
   readonly storeHealth?: () => StoreHealth;
   /** The servers sharing a Redis store; absent on the level store. */
   readonly cluster?: ClusterPeers;
+  /** More metric families (the Redis store's, the shared windows'); absent: none. */
+  readonly moreMetrics?: () => MetricFamily[];
 }
 
 export class ServerControlPlane implements ControlPlane {
@@ -174,7 +176,7 @@ export class ServerControlPlane implements ControlPlane {
 
   metrics(): MetricFamily[] {
     const neverBan = this.#p.neverBan === undefined ? [] : neverBanMetrics(this.#p.neverBan());
-    return [...this.#collect(), ...neverBan];
+    return [...this.#collect(), ...neverBan, ...(this.#p.moreMetrics?.() ?? [])];
   }
 
   #collect(): MetricFamily[] {

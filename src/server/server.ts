@@ -30,6 +30,8 @@ import { SyslogTimeZone } from '../parse/syslog.js';
 import type { BanStore } from '../store/store.js';
 import { backendFromConfig, type Backend } from './backend.js';
 import { ClusterPeers, jailsDigest } from './cluster-peers.js';
+import { clusterMetrics } from './cluster-metrics.js';
+import type { MetricFamily } from '../control/metrics.js';
 import { SharedWindows } from '../cluster/shared-windows.js';
 import { fleetbanVersion } from '../core/version.js';
 import { BanGuard, neverBanReport } from './ban-guard.js';
@@ -252,6 +254,7 @@ export class FleetbanServer {
       reload: () => this.reload(),
       storeHealth: () => this.#backend.health(),
       ...(this.#peers !== null ? { cluster: this.#peers } : {}),
+      moreMetrics: () => this.#clusterMetrics(),
       outbox: () =>
         this.#mailer?.status() ?? {
           enabled: false,
@@ -579,6 +582,18 @@ export class FleetbanServer {
       after = page[page.length - 1]?.seq ?? after;
     }
     if (replayed > 0) this.#logger.info({ replayed }, 'recent bans counted again for recidive');
+  }
+
+  /** The Redis store's and the shared windows' figures; none on the level store. */
+  #clusterMetrics(): MetricFamily[] {
+    const health = this.#backend.redisHealth;
+    if (health === null || this.#sharedWindows === null) return [];
+    return clusterMetrics({
+      store: health(),
+      windows: this.#sharedWindows.counters,
+      windowsQueued: this.#sharedWindows.held,
+      cluster: this.#peers?.summary() ?? null,
+    });
   }
 
   #every(ms: number, fn: () => void): void {

@@ -66,8 +66,19 @@ export async function startClusterServers(
 
 /** GET /healthz over the admin socket: status and body. */
 export function healthz(socket: string): Promise<{ status: number; body: string }> {
+  return get(socket, '/healthz');
+}
+
+/** The body of a GET over the admin socket (expects 200). */
+export async function adminGet(socket: string, path: string): Promise<string> {
+  const r = await get(socket, path);
+  if (r.status !== 200) throw new Error(`GET ${path} answered ${r.status}: ${r.body}`);
+  return r.body;
+}
+
+function get(socket: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, path: '/healthz', method: 'GET' }, (res) => {
+    const req = request({ socketPath: socket, path, method: 'GET' }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c));
       res.on('end', () => {

@@ -5,7 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import type { ClusterDetail, ClusterSummary, ListedBan } from '../../src/control/plane.js';
 import { Forwarding, startRsyslog } from '../helpers/rsyslog.js';
 import { openStream } from './agent-api-client.js';
-import { freshDeployment, healthz, redisConfig, startClusterServers } from './cluster-fixture.js';
+import {
+  adminGet,
+  freshDeployment,
+  healthz,
+  redisConfig,
+  startClusterServers,
+} from './cluster-fixture.js';
 import {
   redisCli,
   startRedisCluster,
@@ -291,6 +297,15 @@ describe('three fleetban servers on one Redis Cluster', () => {
     );
     assert.equal(detail.storeSlot, slot);
     for (const s of detail.servers) assert.ok(s.lag >= 0 && s.lag <= detail.seq);
+    // The same in /metrics, for whoever scrapes it.
+    const metrics = await adminGet(dirs[0]?.socket ?? '', '/metrics');
+    assert.match(metrics, /^fleetban_redis_connected 1$/m);
+    assert.match(metrics, /^fleetban_cluster_servers_alive 3$/m);
+    assert.match(metrics, /^fleetban_cluster_jails_differ 0$/m);
+    assert.match(metrics, /^fleetban_redis_unreplicated_writes_total 0$/m);
+    assert.match(metrics, /^fleetban_shared_failures_dropped_total 0$/m);
+    const crossings = Number(/^fleetban_shared_window_crossings_total (\d+)$/m.exec(metrics)?.[1]);
+    assert.ok(crossings >= 0 && Number.isInteger(crossings), 'the shared windows are counted');
 
     // A fourth server with another maxretry: every server warns, cluster status fails.
     const odd = await ServerDir.create({
