@@ -6,10 +6,10 @@ import type { FilterDefinition } from './definition.js';
  * Why modes and not a per-status jail option: a jail has one window and one `maxretry`, and a
  * mode is how a filter already offers different line sets (sshd, postfix). A fleet that wants
  * 401/403 to ban after 10 and 404 after 30 runs two jails on this filter, `http-4xx` in mode
- * `denied` and `http-4xx-notfound` in mode `notfound`, each with its own maxretry and findtime;
- * shipped as jails.d/http-4xx.json and http-4xx-notfound.json. Each counts on its own, so one client's 403s never fill
- * the 404 window. Paths no site has (/.env, /wp-login.php) are the http-badpaths filter's:
- * one such probe says more than thirty missing pages.
+ * `denied` and `http-4xx-notfound` in mode `notfound`, each with its own maxretry and findtime
+ * (both shipped in jails.d, disabled). Each counts on its own, so one client's 403s never fill
+ * the 404 window. Paths no site has (/.env, /wp-login.php) are the http-badpaths filter's: one
+ * such probe says more than thirty missing pages.
  *
  * The address is the line's first field (ACCESS), before any client text; the status is read
  * after the request's closing quote, which a client cannot write (ACCESS_REQUEST), so text in
