@@ -16,6 +16,8 @@ mkdir -p bench/out
 
 node dist/bench/test-filter.bench.js --runs "$runs"
 echo
+node dist/bench/access-log.bench.js --runs "$runs"
+echo
 node dist/bench/distinct-attackers.bench.js --lines "$distinct"
 echo
 node dist/bench/pipeline-tcp.bench.js --lines "$tcp_lines" --runs "$runs"

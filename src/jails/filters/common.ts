@@ -44,3 +44,14 @@ export const NGINX_CLIENT = String.raw`, client: <HOST>, server: \S*`;
 /** Syslog program names of web servers: nginx's `syslog:` target, apache's ErrorLog syslog and logger pipes. */
 export const WEB_PROGRAMS: readonly string[] = ['nginx', 'apache2', 'apache', 'httpd'];
 export const APACHE_PROGRAMS: readonly string[] = ['apache2', 'apache', 'httpd'];
+
+/**
+ * The request field of an access line, up to its closing quote. nginx writes a quote or
+ * backslash in it as `\x22`/`\x5C` and Apache as `\"`/`\\`, so the field ends at the first quote
+ * that no backslash escapes: a fake `" 404 ` written into the request (or into the Referer and
+ * User-Agent after it) cannot pass for the status. The status read after it is the daemon's.
+ */
+export const ACCESS_REQUEST = String.raw`(?:[^"\\]|\\.){0,8192}"`;
+
+/** The response size after the status: bytes, or `-` (Apache's %b for an empty body). */
+export const ACCESS_SIZE = String.raw`(?:\d{1,20}|-)`;

@@ -19,6 +19,8 @@ import { exim } from './exim.js';
 import { proftpd, pureFtpd, vsftpd } from './ftp.js';
 import { gitea } from './gitea.js';
 import { grafana } from './grafana.js';
+import { httpBadpaths } from './http-badpaths.js';
+import { http4xx } from './http-4xx.js';
 import { mysqldAuth } from './mysqld-auth.js';
 import { namedRefused } from './named-refused.js';
 import { nextcloud } from './nextcloud.js';
@@ -71,6 +73,8 @@ export const builtinFilters: FilterRegistry = Object.freeze({
   'uwimap-auth': uwimapAuth,
   'roundcube-auth': roundcubeAuth,
   cockpit,
+  'http-4xx': http4xx,
+  'http-badpaths': httpBadpaths,
 });
 
 /** The modes a filter accepts ('' alone when it has none). */
