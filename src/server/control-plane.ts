@@ -16,6 +16,7 @@ import type {
   NeverBanReport,
   ReloadReport,
   SenderReport,
+  SilentSendersReport,
   StatusReport,
   UnbanCommand,
 } from '../control/plane.js';
@@ -51,6 +52,12 @@ export interface ControlPlaneParts {
   readonly storeHealth?: () => StoreHealth;
   /** The servers sharing a Redis store; absent on the level store. */
   readonly cluster?: ClusterPeers;
+  /** Senders flagged silent (ingest.silentAfter); absent: never flagged. */
+  readonly silent?: {
+    report(): SilentSendersReport;
+    silentSince(address: string): number | null;
+    readonly count: number;
+  };
 }
 
 export class ServerControlPlane implements ControlPlane {
@@ -110,6 +117,7 @@ export class ServerControlPlane implements ControlPlane {
       ...(this.#p.brake !== undefined ? { brake: this.#p.brake() } : {}),
       ...(this.#p.neverBan !== undefined ? { neverBan: this.#p.neverBan() } : {}),
       ...(this.#p.cluster !== undefined ? { cluster: this.#p.cluster.summary() } : {}),
+      ...(this.#p.silent !== undefined ? { silentSenders: this.#p.silent.report() } : {}),
     };
   }
 
@@ -169,6 +177,7 @@ export class ServerControlPlane implements ControlPlane {
       firstSeen: s.firstSeen,
       lastSeen: s.lastSeen,
       transports: TRANSPORTS.filter((t) => s.transports[t] > 0),
+      silentSince: this.#p.silent?.silentSince(s.address) ?? null,
     }));
   }
 
@@ -186,6 +195,7 @@ export class ServerControlPlane implements ControlPlane {
       store: this.#p.store.stats(),
       bans: this.#p.bans.stats,
       senders: this.#p.senders.size,
+      silentSenders: this.#p.silent?.count ?? 0,
     });
   }
 

@@ -37,6 +37,8 @@ import { BanGuard, neverBanReport } from './ban-guard.js';
 import { BanManager } from './ban-manager.js';
 import { followBanChanges } from './ban-reactions.js';
 import { BanBrake } from './brake.js';
+import { silentCheckIntervalMs, SilentSenders, silentWatchOff } from './silent-senders.js';
+import { renderSilentSenders } from '../notify/silent-alert.js';
 import { brakeAdminExtension } from './brake-admin.js';
 import { ServerControlPlane } from './control-plane.js';
 import { ExpiryScheduler } from './expiry.js';
@@ -96,6 +98,8 @@ export class FleetbanServer {
   readonly #hostBindings: HostBindings;
   readonly #expiry: ExpiryScheduler;
   readonly #senders: SenderTable;
+  /** null when ingest.silentAfter is 0. */
+  readonly #silent: SilentSenders | null;
   readonly #pipeline: Pipeline;
   readonly #ingest: Ingest;
   readonly #admin: AdminServer;
@@ -196,6 +200,7 @@ export class FleetbanServer {
         `a line from ${peer} claimed HOSTNAME ${host}, which ingest.senders binds to other addresses: counted as spoofed, fed to no jail scoped to ${host}; more are summed every ${SPOOF_REPORT_INTERVAL_MS / 1000}s`,
       );
     });
+    this.#silent = this.#silentSenders(config);
     this.#pipeline = new Pipeline(
       { maxSkewMs: config.ingest.maxClockSkew * 1000, timeZone: new SyslogTimeZone('local') },
       (event) => {
@@ -250,6 +255,7 @@ export class FleetbanServer {
       reload: () => this.reload(),
       storeHealth: () => this.#backend.health(),
       ...(this.#peers !== null ? { cluster: this.#peers } : {}),
+      silent: this.#silent ?? silentWatchOff,
       outbox: () =>
         this.#mailer?.status() ?? {
           enabled: false,
@@ -403,6 +409,11 @@ export class FleetbanServer {
     if (!this.#hostBindings.empty)
       this.#every(SPOOF_REPORT_INTERVAL_MS, () => {
         this.#reportSpoofs();
+      });
+    const silent = this.#silent;
+    if (silent !== null)
+      this.#every(silentCheckIntervalMs(silent.silentAfterMs), () => {
+        silent.check();
       });
     this.#warnAboutOpenIngest();
     this.#warnAboutUnboundHosts();
@@ -577,6 +588,26 @@ export class FleetbanServer {
       after = page[page.length - 1]?.seq ?? after;
     }
     if (replayed > 0) this.#logger.info({ replayed }, 'recent bans counted again for recidive');
+  }
+
+  /** The silent-sender watch (ingest.silentAfter); its alerts go to mail.to. */
+  #silentSenders(config: FleetbanConfig): SilentSenders | null {
+    if (config.ingest.silentAfter === 0) return null;
+    return new SilentSenders(
+      {
+        senders: this.#senders,
+        clock: this.#opts.clock,
+        logger: this.#logger.child({ part: 'senders' }),
+        nameOf: (address) => this.#hostBindings.nameOf(address),
+        onChange: (kind, changes) => {
+          const o = mailerOptions(this.#config.mail);
+          this.#mailer?.alert(
+            renderSilentSenders(kind, changes, config.ingest.silentAfter * 1000, o),
+          );
+        },
+      },
+      config.ingest.silentAfter * 1000,
+    );
   }
 
   #every(ms: number, fn: () => void): void {
