@@ -118,7 +118,7 @@ export class SilentSenders {
       wentSilent.push({ ...entry, flaggedAt: now });
       this.#d.logger.warn(
         { sender: record.address, lastSeen: record.lastSeen },
-        `sender ${label(name, record.address)} silent for ${formatDuration((now - record.lastSeen) / 1000)}: its logs no longer reach fleetban`,
+        `sender ${label(name, record.address)} silent for ${formatDuration(this.#afterMs / 1000)}: its logs no longer reach fleetban`,
       );
     }
     if (wentSilent.length > 0) this.#d.onChange?.('silent', wentSilent);
