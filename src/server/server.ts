@@ -314,6 +314,7 @@ export class FleetbanServer {
             logger: logger.child({ part: 'dashboard' }),
             failures: () => this.#engine.stats().reduce((n, s) => n + s.failures, 0),
             jails: () => this.#engine.configs().map((j) => j.name),
+            silentSenders: () => this.#silent?.list() ?? [],
           },
         )
       : null;

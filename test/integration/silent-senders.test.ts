@@ -63,6 +63,36 @@ function metrics(socketPath: string): Promise<string> {
   });
 }
 
+/** Signs a viewer in to the dashboard; returns a reader of its Overview API. */
+async function dashboardReader(
+  dir: ServerDir,
+  server: ServerProcess,
+): Promise<() => Promise<{ silentSenders: unknown }>> {
+  const base = (server.ready.dashboard?.url ?? '').replace(/\/$/, '');
+  const { token } = await cliJson<{ token: string }>([
+    'users',
+    'add',
+    'viewer',
+    '--role',
+    'viewer',
+    '--json',
+    '--socket',
+    dir.socket,
+  ]);
+  const login = await fetch(`${base}/login`, {
+    method: 'POST',
+    headers: { origin: base, 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  assert.equal(login.status, 200);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  return async () => {
+    const res = await fetch(`${base}/api/overview`, { headers: { cookie } });
+    assert.equal(res.status, 200);
+    return (await res.json()) as { silentSenders: unknown };
+  };
+}
+
 function config(smtp: SmtpFixture, silentAfter: string): JsonObject {
   return {
     ingest: { silentAfter, senders: { 'web-3': ['127.0.0.1'] } },
@@ -111,6 +141,8 @@ describe('silent senders on a running server', () => {
     const { dir, server } = await serve(`${SILENT_AFTER_MS / 1000}s`);
     const port = server.ready.udp?.port ?? 0;
     const senders = () => cliJson<Sender[]>(['senders', '--json', '--socket', dir.socket]);
+    const overview = await dashboardReader(dir, server);
+    assert.deepEqual((await overview()).silentSenders, []);
 
     await sendUdp(port, infoLine(1));
     const first = await waitFor(async () => (await senders())[0], {
@@ -137,7 +169,7 @@ describe('silent senders on a running server', () => {
     const flagged = (await senders())[0];
     assert.ok(flagged?.silentSince !== null && flagged?.silentSince !== undefined);
     const text = await runCli(['senders', '--socket', dir.socket]);
-    assert.match(text.stdout, /^127\.0\.0\.1 .* flagged .*ago$/m);
+    assert.match(text.stdout, /^127\.0\.0\.1 .* flagged (now|\d+s ago)$/m);
     const status = await cliJson<Status>(['status', '--json', '--socket', dir.socket]);
     assert.deepEqual(
       status.silentSenders?.senders.map((s) => [s.address, s.name]),
@@ -148,6 +180,9 @@ describe('silent senders on a running server', () => {
       /^ {2}SILENT: web-3 \(127\.0\.0\.1\), last message /m,
     );
     assert.match(await metrics(dir.socket), /^fleetban_senders_silent 1$/m);
+    assert.deepEqual((await overview()).silentSenders, [
+      { address: '127.0.0.1', name: 'web-3', lastSeen: first.lastSeen, since: flagged.silentSince },
+    ]);
 
     // Stay silent for another silentAfter (four more checks): still one mail, one warn line.
     await waitFor(() => Date.now() - first.lastSeen >= 2 * SILENT_AFTER_MS, {
@@ -163,6 +198,7 @@ describe('silent senders on a running server', () => {
     assert.match(back.msg, /^sender web-3 \(127\.0\.0\.1\) speaks again after \d+s of silence$/);
     assert.equal((await senders())[0]?.silentSince, null);
     assert.match(await metrics(dir.socket), /^fleetban_senders_silent 0$/m);
+    assert.deepEqual((await overview()).silentSenders, []);
     await server.stop();
     assert.equal(smtp.received.length, 2, 'no more mail, at stop either');
   });
