@@ -278,6 +278,12 @@ export const schema = {
       default: 10000,
       env: 'FLEETBAN_MAX_SENDERS',
     },
+    silentAfter: {
+      doc: "A sender that has sent logs and then sends nothing for this long is flagged silent: a warning in the log, the gauge fleetban_senders_silent, SILENT in `fleetban senders` and `fleetban status`, and one alert mail to mail.to; it is cleared (log line and mail) when it speaks again. An attacker who stops a host's rsyslog first blinds fleetban to that host. Checked every quarter of this time (at most every 30s). 0 turns the watch off. Applies at restart.",
+      format: 'duration-seconds',
+      default: '15m',
+      env: 'FLEETBAN_SILENT_AFTER',
+    },
     senders: {
       doc: 'Binds host names to the sender addresses allowed to claim them: {"web-a": ["192.0.2.10", "2001:db8::/64"]}. A line whose HOSTNAME is bound but that arrives from another address is counted as a spoofed-hostname drop and handled as the peer address it came from, so it never feeds a jail whose "hosts" names that host. Names without a binding are taken as sent. Host names compare case-insensitively.',
       format: 'host-bindings',

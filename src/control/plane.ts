@@ -71,6 +71,8 @@ export interface StatusReport {
   readonly neverBan?: NeverBanReport;
   /** The servers sharing this server's Redis store; absent on the level store. */
   readonly cluster?: ClusterSummary;
+  /** Senders flagged silent; absent from older servers. */
+  readonly silentSenders?: SilentSendersReport;
 }
 
 /** One server of a Redis deployment, as its last heartbeat told. */
@@ -190,6 +192,22 @@ export interface SenderReport {
   readonly firstSeen: EpochMs;
   readonly lastSeen: EpochMs;
   readonly transports: readonly Transport[];
+  /** When the sender was flagged silent (ingest.silentAfter); null: it is not; absent: older server. */
+  readonly silentSince?: EpochMs | null;
+}
+
+/** Senders that sent logs and then fell silent for ingest.silentAfter. */
+export interface SilentSendersReport {
+  /** false when ingest.silentAfter is 0. */
+  readonly enabled: boolean;
+  readonly silentAfterSec: Seconds;
+  /** Flagged now, longest silent first; `name` is the host bound in ingest.senders, or ''. */
+  readonly senders: readonly {
+    readonly address: string;
+    readonly name: string;
+    readonly lastSeen: EpochMs;
+    readonly since: EpochMs;
+  }[];
 }
 
 export interface HealthReport {

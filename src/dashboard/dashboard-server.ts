@@ -45,6 +45,8 @@ export interface DashboardDeps {
   readonly failures: () => number;
   /** Jail names, for the filter and ban form. */
   readonly jails: () => string[];
+  /** Senders flagged silent now (ingest.silentAfter); absent: none. */
+  readonly silentSenders?: () => OverviewReport['silentSenders'];
 }
 
 /** Login and API bodies are small. */
@@ -125,7 +127,10 @@ export class DashboardServer {
   }
 
   overview(): OverviewReport {
-    return this.#figures.report(this.#index.size, this.#index.topJails(5));
+    return {
+      ...this.#figures.report(this.#index.size, this.#index.topJails(5)),
+      silentSenders: this.#d.silentSenders?.() ?? [],
+    };
   }
 
   get index(): BanIndex {

@@ -24,6 +24,16 @@ export interface OverviewReport {
   /** Start of the first minute of the series. */
   readonly seriesStart: EpochMs;
   readonly lastSeq: number;
+  /**
+   * Senders flagged silent (ingest.silentAfter), longest silent first: `name` is the host bound
+   * in ingest.senders ('' when none), `lastSeen` their last message, `since` when flagged.
+   */
+  readonly silentSenders: readonly {
+    readonly address: string;
+    readonly name: string;
+    readonly lastSeen: EpochMs;
+    readonly since: EpochMs;
+  }[];
 }
 
 /**
@@ -78,7 +88,10 @@ export class OverviewFigures {
     this.#samples++;
   }
 
-  report(activeBans: number, topJails: OverviewReport['topJails']): OverviewReport {
+  report(
+    activeBans: number,
+    topJails: OverviewReport['topJails'],
+  ): Omit<OverviewReport, 'silentSenders'> {
     const now = this.#clock.now();
     const thisMinute = Math.floor(now / MINUTE);
     const bansPerMinute: number[] = [];

@@ -55,8 +55,9 @@ function overviewBody(): string {
   const counter = (id: string, label: string) =>
     `<div class="counter"><div class="value" id="${id}">–</div><div class="label">${label}</div></div>`;
   return `<h1>Overview</h1><section class="counters">
-${counter('active-bans', 'active bans')}${counter('bans-hour', 'bans in the last hour')}${counter('failures-minute', 'failures per minute')}
+${counter('active-bans', 'active bans')}${counter('bans-hour', 'bans in the last hour')}${counter('failures-minute', 'failures per minute')}${counter('silent-senders', 'silent senders')}
 </section>
+<p id="silent-names" class="silent" hidden></p>
 <section class="charts"><div><h2>Bans per minute (last hour)</h2><div id="bans-chart" class="chart"></div></div>
 <div><h2>Failures per minute (last hour)</h2><div id="failures-chart" class="chart"></div></div></section>
 <section><h2>Top jails</h2><table id="top-jails"><thead><tr><th>jail</th><th>active bans</th></tr></thead><tbody></tbody></table></section>`;

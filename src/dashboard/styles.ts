@@ -18,6 +18,7 @@ h2 { font-size: 1rem; margin: .8rem 0 .4rem; }
 .counter { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1.2rem; min-width: 12rem; }
 .counter .value { font-size: 2rem; font-weight: 700; }
 .counter .label { color: var(--muted); }
+.silent { color: #b4232a; font-weight: 600; }
 .charts { display: flex; gap: 1rem; flex-wrap: wrap; }
 .chart { background: var(--card); border: 1px solid var(--line); border-radius: 6px; min-height: 220px; width: 560px; }
 table { border-collapse: collapse; background: var(--card); width: 100%; }

@@ -56,6 +56,12 @@ export class HostBindings {
     return false;
   }
 
+  /** The first host name (as lower-cased) bound to prefixes covering `address`; '' when none. */
+  nameOf(address: string): string {
+    for (const [host, allowed] of this.#bound) if (allowed.has(address)) return host;
+    return '';
+  }
+
   /** The refused claims since the last call, per (host, peer), and those beyond the pair limit. */
   takeReport(): { readonly pairs: SpoofReport[]; readonly other: number } {
     const pairs = [...this.#pending.entries()].map(([key, count]): SpoofReport => {

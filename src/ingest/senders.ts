@@ -115,6 +115,11 @@ export class SenderTable {
     return this.#evicted;
   }
 
+  /** The live records, roughly least recently seen first; read them, do not keep them. */
+  values(): IterableIterator<Readonly<SenderRecord>> {
+    return this.#records.values();
+  }
+
   /** Copies of all records, most recently seen first. */
   snapshot(): SenderSnapshot[] {
     const out: SenderSnapshot[] = [];

@@ -16,6 +16,7 @@ import type {
   NeverBanReport,
   ReloadReport,
   SenderReport,
+  SilentSendersReport,
   StatusReport,
   UnbanCommand,
 } from '../control/plane.js';
@@ -53,6 +54,12 @@ export interface ControlPlaneParts {
   readonly cluster?: ClusterPeers;
   /** More metric families (the Redis store's, the shared windows'); absent: none. */
   readonly moreMetrics?: () => MetricFamily[];
+  /** Senders flagged silent (ingest.silentAfter); absent: never flagged. */
+  readonly silent?: {
+    report(): SilentSendersReport;
+    silentSince(address: string): number | null;
+    readonly count: number;
+  };
 }
 
 export class ServerControlPlane implements ControlPlane {
@@ -112,6 +119,7 @@ export class ServerControlPlane implements ControlPlane {
       ...(this.#p.brake !== undefined ? { brake: this.#p.brake() } : {}),
       ...(this.#p.neverBan !== undefined ? { neverBan: this.#p.neverBan() } : {}),
       ...(this.#p.cluster !== undefined ? { cluster: this.#p.cluster.summary() } : {}),
+      ...(this.#p.silent !== undefined ? { silentSenders: this.#p.silent.report() } : {}),
     };
   }
 
@@ -171,6 +179,7 @@ export class ServerControlPlane implements ControlPlane {
       firstSeen: s.firstSeen,
       lastSeen: s.lastSeen,
       transports: TRANSPORTS.filter((t) => s.transports[t] > 0),
+      silentSince: this.#p.silent?.silentSince(s.address) ?? null,
     }));
   }
 
@@ -188,6 +197,7 @@ export class ServerControlPlane implements ControlPlane {
       store: this.#p.store.stats(),
       bans: this.#p.bans.stats,
       senders: this.#p.senders.size,
+      silentSenders: this.#p.silent?.count ?? 0,
     });
   }
 

@@ -15,6 +15,8 @@ export interface MetricSources {
   readonly store: StoreStats;
   readonly bans: BanManagerStats;
   readonly senders: number;
+  /** Senders flagged silent (ingest.silentAfter). */
+  readonly silentSenders: number;
 }
 
 type Kind = MetricFamily['type'];
@@ -183,6 +185,12 @@ export function collectMetrics(s: MetricSources): MetricFamily[] {
       s.pipeline.spoofedHostname,
     ),
     one('senders', 'gauge', 'Senders in the per-sender statistics.', s.senders),
+    one(
+      'senders_silent',
+      'gauge',
+      'Senders that sent logs and then nothing for ingest.silentAfter.',
+      s.silentSenders,
+    ),
     perJail(
       'jail_lines_total',
       'counter',

@@ -38,6 +38,8 @@ import { BanGuard, neverBanReport } from './ban-guard.js';
 import { BanManager } from './ban-manager.js';
 import { followBanChanges } from './ban-reactions.js';
 import { BanBrake } from './brake.js';
+import { silentCheckIntervalMs, SilentSenders, silentWatchOff } from './silent-senders.js';
+import { renderSilentSenders } from '../notify/silent-alert.js';
 import { brakeAdminExtension } from './brake-admin.js';
 import { ServerControlPlane } from './control-plane.js';
 import { ExpiryScheduler } from './expiry.js';
@@ -97,6 +99,8 @@ export class FleetbanServer {
   readonly #hostBindings: HostBindings;
   readonly #expiry: ExpiryScheduler;
   readonly #senders: SenderTable;
+  /** null when ingest.silentAfter is 0. */
+  readonly #silent: SilentSenders | null;
   readonly #pipeline: Pipeline;
   readonly #ingest: Ingest;
   readonly #admin: AdminServer;
@@ -200,6 +204,7 @@ export class FleetbanServer {
         `a line from ${peer} claimed HOSTNAME ${host}, which ingest.senders binds to other addresses: counted as spoofed, fed to no jail scoped to ${host}; more are summed every ${SPOOF_REPORT_INTERVAL_MS / 1000}s`,
       );
     });
+    this.#silent = this.#silentSenders(config);
     this.#pipeline = new Pipeline(
       { maxSkewMs: config.ingest.maxClockSkew * 1000, timeZone: new SyslogTimeZone('local') },
       (event) => {
@@ -255,6 +260,7 @@ export class FleetbanServer {
       storeHealth: () => this.#backend.health(),
       ...(this.#peers !== null ? { cluster: this.#peers } : {}),
       moreMetrics: () => this.#clusterMetrics(),
+      silent: this.#silent ?? silentWatchOff,
       outbox: () =>
         this.#mailer?.status() ?? {
           enabled: false,
@@ -313,6 +319,7 @@ export class FleetbanServer {
             logger: logger.child({ part: 'dashboard' }),
             failures: () => this.#engine.stats().reduce((n, s) => n + s.failures, 0),
             jails: () => this.#engine.configs().map((j) => j.name),
+            silentSenders: () => this.#silent?.list() ?? [],
           },
         )
       : null;
@@ -408,6 +415,11 @@ export class FleetbanServer {
     if (!this.#hostBindings.empty)
       this.#every(SPOOF_REPORT_INTERVAL_MS, () => {
         this.#reportSpoofs();
+      });
+    const silent = this.#silent;
+    if (silent !== null)
+      this.#every(silentCheckIntervalMs(silent.silentAfterMs), () => {
+        silent.check();
       });
     this.#warnAboutOpenIngest();
     this.#warnAboutUnboundHosts();
@@ -594,6 +606,26 @@ export class FleetbanServer {
       windowsQueued: this.#sharedWindows.held,
       cluster: this.#peers?.summary() ?? null,
     });
+  }
+
+  /** The silent-sender watch (ingest.silentAfter); its alerts go to mail.to. */
+  #silentSenders(config: FleetbanConfig): SilentSenders | null {
+    if (config.ingest.silentAfter === 0) return null;
+    return new SilentSenders(
+      {
+        senders: this.#senders,
+        clock: this.#opts.clock,
+        logger: this.#logger.child({ part: 'senders' }),
+        nameOf: (address) => this.#hostBindings.nameOf(address),
+        onChange: (kind, changes) => {
+          const o = mailerOptions(this.#config.mail);
+          this.#mailer?.alert(
+            renderSilentSenders(kind, changes, config.ingest.silentAfter * 1000, o),
+          );
+        },
+      },
+      config.ingest.silentAfter * 1000,
+    );
   }
 
   #every(ms: number, fn: () => void): void {

@@ -292,24 +292,46 @@ describe('fleetban CLI', () => {
 
   describe('senders', () => {
     it('prints a table and --json', async () => {
-      plane.sendersList.splice(0, plane.sendersList.length, {
-        address: '192.0.2.10',
-        messages: 4200,
-        bytes: 3 * 1024 * 1024,
-        parseErrors: 3,
-        dropped: 0,
-        invalidUtf8: 1,
-        oversized: 0,
-        firstSeen: clock.now() - 60 * MIN,
-        lastSeen: clock.now() - 2000,
-        transports: ['udp', 'tcp'],
-      });
+      plane.sendersList.splice(
+        0,
+        plane.sendersList.length,
+        {
+          address: '192.0.2.10',
+          messages: 4200,
+          bytes: 3 * 1024 * 1024,
+          parseErrors: 3,
+          dropped: 0,
+          invalidUtf8: 1,
+          oversized: 0,
+          firstSeen: clock.now() - 60 * MIN,
+          lastSeen: clock.now() - 2000,
+          transports: ['udp', 'tcp'],
+          silentSince: null,
+        },
+        {
+          address: '192.0.2.11',
+          messages: 7,
+          bytes: 700,
+          parseErrors: 0,
+          dropped: 0,
+          invalidUtf8: 0,
+          oversized: 0,
+          firstSeen: clock.now() - 60 * MIN,
+          lastSeen: clock.now() - 20 * MIN,
+          transports: ['tcp'],
+          silentSince: clock.now() - 5 * MIN,
+        },
+      );
       const r = await cli('senders');
       assert.equal(r.code, ExitCode.OK, r.err);
-      assert.match(r.out, /^SENDER +VIA +MESSAGES +BYTES/);
-      assert.match(r.out, /^192\.0\.2\.10 +udp,tcp +4200 +3\.0 MiB +3 +0 +1 +0 +.+ +2s ago$/m);
+      assert.match(r.out, /^SENDER +VIA +MESSAGES +BYTES.* +LAST SEEN +SILENT$/m);
+      assert.match(r.out, /^192\.0\.2\.10 +udp,tcp +4200 +3\.0 MiB +3 +0 +1 +0 +.+ +2s ago +-$/m);
+      assert.match(r.out, /^192\.0\.2\.11 +tcp +7 .+ +20m ago +flagged 5m ago$/m);
       const json = await cli('senders', '--json');
-      assert.equal((JSON.parse(json.out) as { messages: number }[])[0]?.messages, 4200);
+      const listed = JSON.parse(json.out) as { messages: number; silentSince: number | null }[];
+      assert.equal(listed[0]?.messages, 4200);
+      assert.equal(listed[0].silentSince, null);
+      assert.equal(listed[1]?.silentSince, clock.now() - 5 * MIN);
       plane.sendersList.length = 0;
       assert.equal((await cli('senders')).out, 'no senders yet\n');
     });

@@ -34,6 +34,7 @@ export const sendersCommand: Command = {
           'SPOOFED-HOST',
           'FIRST SEEN',
           'LAST SEEN',
+          'SILENT',
         ],
         senders.map((s) => [
           s.address,
@@ -47,6 +48,9 @@ export const sendersCommand: Command = {
           String(s.spoofedHostname ?? 0),
           formatTime(s.firstSeen),
           formatRelative(s.lastSeen, now),
+          s.silentSince === undefined || s.silentSince === null
+            ? '-'
+            : `flagged ${formatRelative(s.silentSince, now)}`,
         ]),
       ),
     );

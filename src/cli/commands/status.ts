@@ -4,11 +4,12 @@ import type {
   BrakeReport,
   JailStatusReport,
   NeverBanReport,
+  SilentSendersReport,
   StatusReport,
 } from '../../control/plane.js';
 import { clientOptions, flagOption, toJson, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
-import { formatBantime, formatBytes, formatTime, plural, table } from '../format.js';
+import { formatBantime, formatBytes, formatTime, formatWhen, plural, table } from '../format.js';
 import { formatDuration } from '../../core/duration.js';
 import { renderOutbox } from './mail-test.js';
 import { renderClusterSummary } from './cluster.js';
@@ -73,6 +74,7 @@ function renderStatus(s: StatusReport, now: number): string {
     `invalid utf-8 ${ingest.invalidUtf8}, parse errors ${ingest.parseErrors}\n` +
     (s.outbox !== undefined ? renderOutbox(s.outbox) : '') +
     (s.brake !== undefined ? renderBrake(s.brake) : '') +
+    (s.silentSenders !== undefined ? renderSilent(s.silentSenders, now) : '') +
     (s.neverBan !== undefined ? renderNeverBan(s.neverBan) : '') +
     (s.cluster !== undefined ? renderClusterSummary(s.cluster, now) : '') +
     '\n';
@@ -103,6 +105,17 @@ function renderStatus(s: StatusReport, now: number): string {
       String(j.trackedAttackers),
     ]),
   );
+  return out;
+}
+
+/** One line while every sender speaks; one more per silent sender. */
+function renderSilent(r: SilentSendersReport, now: number): string {
+  if (!r.enabled) return 'silent senders: not watched (ingest.silentAfter is 0)\n';
+  let out = `silent senders: ${r.senders.length} (flagged after ${formatDuration(r.silentAfterSec)} without a message)\n`;
+  for (const e of r.senders) {
+    const who = e.name === '' ? e.address : `${e.name} (${e.address})`;
+    out += `  SILENT: ${who}, last message ${formatWhen(e.lastSeen, now)}\n`;
+  }
   return out;
 }
 

@@ -37,6 +37,12 @@ function render(o: OverviewReport): void {
   byId('active-bans').textContent = formatCount(o.activeBans);
   byId('bans-hour').textContent = formatCount(o.bansLastHour);
   byId('failures-minute').textContent = formatCount(o.failuresPerMinute);
+  byId('silent-senders').textContent = formatCount(o.silentSenders.length);
+  const names = byId('silent-names');
+  names.hidden = o.silentSenders.length === 0;
+  names.textContent = `Silent (no logs for ingest.silentAfter): ${o.silentSenders
+    .map((s) => (s.name === '' ? s.address : `${s.name} (${s.address})`))
+    .join(', ')}`;
   const xs = o.bansPerMinute.map((_, i) => (o.seriesStart + i * 60_000) / 1000);
   bansChart.setData([xs, [...o.bansPerMinute]]);
   failuresChart.setData([xs, [...o.failuresSeries]]);
