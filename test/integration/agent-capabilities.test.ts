@@ -126,6 +126,13 @@ describe('fleetban agent as an unprivileged user with CAP_NET_ADMIN only', () =>
     await rm(scratch, { recursive: true, force: true });
   });
 
+  /** SIGTERM, as systemd stops it (a killed agent may leave its nft batch file behind). */
+  async function stop(agent: AgentProcess): Promise<void> {
+    agent.signal('SIGTERM');
+    await Promise.race([agent.exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    await agent.kill();
+  }
+
   async function startAgent(name: string, capabilities: boolean): Promise<AgentProcess> {
     const config = join(scratch, `${name}.json`);
     await writeFile(
@@ -184,7 +191,7 @@ describe('fleetban agent as an unprivileged user with CAP_NET_ADMIN only', () =>
       assert.equal(caps.effective, CAP_NET_ADMIN, 'its only effective capability is CAP_NET_ADMIN');
       assert.equal(caps.bounding, CAP_NET_ADMIN, 'and it cannot gain another');
     } finally {
-      await agent.kill();
+      await stop(agent);
     }
   });
 
@@ -199,7 +206,7 @@ describe('fleetban agent as an unprivileged user with CAP_NET_ADMIN only', () =>
         'nothing was changed',
       );
     } finally {
-      await agent.kill();
+      await stop(agent);
     }
   });
 });
