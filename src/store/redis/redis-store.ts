@@ -16,7 +16,7 @@ import type {
   Notice,
 } from '../../core/types.js';
 import { ActiveBans } from '../active-bans.js';
-import { decodeBan, encodeBan, makeInterner } from '../codec.js';
+import { encodeBan } from '../codec.js';
 import { GroupCommit } from '../group-commit.js';
 import { HeldSet } from '../held.js';
 import { outboxRecordOf, planGroup, type GroupPlan, type StoreOp } from '../plan.js';
@@ -36,6 +36,7 @@ import {
   type RedisConnectionOptions,
 } from './client.js';
 import { feedId, storeKeys, type StoreKeys } from './keys.js';
+import { changeOf, readView, SCAN_COUNT } from './read-view.js';
 import {
   ACK_SCRIPT,
   COMMIT_SCRIPT,
@@ -75,7 +76,6 @@ const OUTBOX_LEASE_MS = 30_000;
 const FOLLOW_BLOCK_MS = 1_000;
 /** Durability marks kept (roughly): readers only need the newest. */
 const MARKS_KEPT = 1_000;
-const SCAN_COUNT = 5_000;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -560,64 +560,16 @@ export class RedisBanStore implements BanStore {
    * next one and resyncs (AgentStream does).
    */
   async #reload(): Promise<void> {
-    for (;;) {
-      const start = Number((await this.#client.get(this.#keys.seq)) ?? 0);
-      const active = new ActiveBans();
-      const intern = makeInterner();
-      let skipped = 0;
-      let cursor = '0';
-      do {
-        const [next, flat] = await this.#client.hscanBuffer(
-          this.#keys.bans,
-          cursor,
-          'COUNT',
-          SCAN_COUNT,
-        );
-        cursor = next.toString();
-        const bans: Ban[] = [];
-        for (let i = 0; i + 1 < flat.length; i += 2) {
-          const ban = decodeBan(
-            (flat[i] as Buffer).toString('utf8'),
-            flat[i + 1] as Buffer,
-            intern,
-          );
-          if (ban === null) skipped++;
-          else bans.push(ban);
-        }
-        active.load(bans);
-      } while (cursor !== '0');
-      let last = start;
-      let trimmed = false;
-      for (;;) {
-        const entries = await this.#client.xrange(
-          this.#keys.feed,
-          feedId(last + 1),
-          '+',
-          'COUNT',
-          SCAN_COUNT,
-        );
-        if (entries.length === 0) break;
-        const changes = entries.map(([, fields]) => changeOf(fields));
-        if (changes[0]?.seq !== last + 1) {
-          trimmed = true;
-          break;
-        }
-        active.apply(changes);
-        last = changes[changes.length - 1]?.seq ?? last;
-      }
-      // The feed moved past the scan's start while we read (a huge burst): read again.
-      if (trimmed) continue;
-      if (skipped > 0)
-        this.#logger.warn(
-          { skipped },
-          `skipped ${skipped} unreadable ban records on ${this.target}`,
-        );
-      this.#active = active;
-      this.#lastSeq = last;
-      this.#pending = [];
-      this.#durable = last;
-      return;
-    }
+    const view = await readView(this.#client, this.#keys);
+    if (view.skipped > 0)
+      this.#logger.warn(
+        { skipped: view.skipped },
+        `skipped ${view.skipped} unreadable ban records on ${this.target}`,
+      );
+    this.#active = view.active;
+    this.#lastSeq = view.lastSeq;
+    this.#pending = [];
+    this.#durable = view.lastSeq;
   }
 
   #lastKnown(): number {
@@ -974,9 +926,4 @@ export class RedisBanStore implements BanStore {
     this.#logger.info(`${this.target} is reachable again`);
     this.#lastError = null;
   }
-}
-
-/** A feed entry's change: field list ['c', json]. */
-function changeOf(fields: readonly string[]): Change {
-  return JSON.parse(fields[1] ?? 'null') as Change;
 }
