@@ -4,6 +4,7 @@ import type { Ban } from '../core/types.js';
 import { parseBanBody } from '../control/ban-body.js';
 import type { ControlPlane } from '../control/plane.js';
 import type { BanStore } from '../store/store.js';
+import { attackerReport } from './attacker.js';
 import type { BanIndex } from './ban-index.js';
 import type { OverviewReport } from './overview.js';
 import type { Session } from './sessions.js';
@@ -46,6 +47,8 @@ export async function handleApi(d: ApiDeps, r: ApiRequest): Promise<ApiResult> {
       return ok({ jails: d.jails() });
     case 'GET /api/bans':
       return ok(bansPage(d, r.query));
+    case 'GET /api/attacker':
+      return ok(await attackerReport(d.store, r.query.get('ip') ?? ''));
     case 'POST /api/bans': {
       admin(r.session, 'ban');
       const ban = await d.plane.ban(parseBanBody(await r.body()));
