@@ -49,6 +49,8 @@ export async function handleApi(d: ApiDeps, r: ApiRequest): Promise<ApiResult> {
       return ok(bansPage(d, r.query));
     case 'GET /api/attacker':
       return ok(await attackerReport(d.store, r.query.get('ip') ?? ''));
+    case 'GET /api/jails/status':
+      return ok({ jails: d.plane.status().jails });
     case 'POST /api/bans': {
       admin(r.session, 'ban');
       const ban = await d.plane.ban(parseBanBody(await r.body()));

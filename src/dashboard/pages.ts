@@ -1,13 +1,14 @@
 // The dashboard's HTML: one shell per page, no inline script or style (the CSP forbids both), data in attributes.
 import type { Session } from './sessions.js';
 
-export const PAGES = ['overview', 'bans', 'attacker'] as const;
+export const PAGES = ['overview', 'bans', 'attacker', 'jails'] as const;
 export type PageName = (typeof PAGES)[number];
 
 const TITLES: Readonly<Record<PageName, string>> = {
   overview: 'Overview',
   bans: 'Bans',
   attacker: 'Attacker',
+  jails: 'Jails',
 };
 
 export function escapeHtml(text: string): string {
@@ -97,8 +98,29 @@ function attackerBody(): string {
 <section><h2>Active bans covering it</h2><div id="attacker-bans"></div></section>`;
 }
 
+function tablePage(id: string, title: string, note: string, columns: readonly string[]): string {
+  return `<h1>${title}</h1><p id="${id}-summary" class="note">${note}</p>
+<div class="scroll"><table id="${id}"><thead><tr>${columns.map((c) => `<th>${c}</th>`).join('')}</tr></thead><tbody></tbody></table></div>`;
+}
+
 const BODIES: Readonly<Record<PageName, (session: Session) => string>> = {
   overview: overviewBody,
   bans: bansBody,
   attacker: attackerBody,
+  jails: () =>
+    tablePage('jails-table', 'Jails', 'Counters since the server started.', [
+      'jail',
+      'state',
+      'filter',
+      'maxretry',
+      'findtime',
+      'bantime',
+      'lines',
+      'matched',
+      'ignored',
+      'failures',
+      'bans asked',
+      'active bans',
+      'tracked',
+    ]),
 };

@@ -362,6 +362,31 @@ describe('dashboard in a real browser', () => {
     await context.close();
   });
 
+  it('a viewer sees the Jails page with its counters, without errors', async () => {
+    const { context, page, problems } = await signIn(viewerToken);
+    await page.click('nav a[href="/jails"]');
+    const jail = page.locator('tr[data-jail="sshd"]');
+    await jail.waitFor();
+    assert.deepEqual((await jail.locator('td').allTextContents()).slice(0, 12), [
+      'sshd',
+      'enabled',
+      'sshd[mode=normal]',
+      '3',
+      '10m',
+      '1h',
+      '6',
+      '6',
+      '0',
+      '6',
+      '2',
+      '1',
+    ]);
+    await page.screenshot({ path: join(ARTIFACTS, 'jails.png'), fullPage: true });
+
+    assert.deepEqual(problems, [], 'no script errors or CSP violations');
+    await context.close();
+  });
+
   it('signing out ends the session: the old cookie no longer works', async () => {
     const { context, page } = await signIn(adminToken);
     const cookie = (await context.cookies()).find((c) => c.name === 'fleetban_session');

@@ -149,7 +149,7 @@ describe('dashboard users and sessions', () => {
       ...socket(),
     ]);
     const cookie = ((await signIn(token)).headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    for (const page of ['/overview', '/bans', '/attacker?ip=198.51.100.1', '/login']) {
+    for (const page of ['/overview', '/bans', '/attacker?ip=198.51.100.1', '/jails', '/login']) {
       const res = await fetch(`${base}${page}`, { headers: { cookie }, redirect: 'manual' });
       const csp = res.headers.get('content-security-policy') ?? '';
       assert.match(csp, /default-src 'none'/);
@@ -259,6 +259,31 @@ describe('dashboard users and sessions', () => {
     );
     const anonymous = await fetch(`${base}/api/attacker?ip=198.51.100.1`);
     assert.equal(anonymous.status, 401);
+  });
+
+  it('serves the Jails page JSON to a viewer, 401 without a session', async () => {
+    const cookie = await viewerCookie('grace');
+    const jails = await read(cookie, '/api/jails/status');
+    assert.equal(jails.status, 200);
+    const [sshd] = jails.body.jails as Record<string, unknown>[];
+    assert.deepEqual(
+      [
+        sshd?.name,
+        sshd?.enabled,
+        sshd?.maxretry,
+        sshd?.failures,
+        sshd?.banRequests,
+        sshd?.activeBans,
+      ],
+      ['sshd', true, 5, 5, 1, 1],
+    );
+
+    for (const path of ['/api/jails/status']) {
+      const anonymous = await fetch(`${base}${path}`);
+      assert.equal(anonymous.status, 401, path);
+      const answer = (await anonymous.json()) as { error: { code: string } };
+      assert.equal(answer.error.code, 'FLEETBAN_UNAUTHORIZED');
+    }
   });
 });
 
