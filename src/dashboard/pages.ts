@@ -1,7 +1,7 @@
 // The dashboard's HTML: one shell per page, no inline script or style (the CSP forbids both), data in attributes.
 import type { Session } from './sessions.js';
 
-export const PAGES = ['overview', 'bans', 'attacker', 'jails'] as const;
+export const PAGES = ['overview', 'bans', 'attacker', 'jails', 'agents'] as const;
 export type PageName = (typeof PAGES)[number];
 
 const TITLES: Readonly<Record<PageName, string>> = {
@@ -9,6 +9,7 @@ const TITLES: Readonly<Record<PageName, string>> = {
   bans: 'Bans',
   attacker: 'Attacker',
   jails: 'Jails',
+  agents: 'Agents',
 };
 
 export function escapeHtml(text: string): string {
@@ -122,5 +123,16 @@ const BODIES: Readonly<Record<PageName, (session: Session) => string>> = {
       'bans asked',
       'active bans',
       'tracked',
+    ]),
+  agents: () =>
+    tablePage('agents-table', 'Agents', '', [
+      'agent',
+      'state',
+      'peer',
+      'acked seq',
+      'sent seq',
+      'lag',
+      'set size',
+      'last contact',
     ]),
 };

@@ -15,6 +15,7 @@ import {
   startServer,
   type ServerProcess,
 } from '../helpers/server-process.js';
+import { openStream } from './agent-api-client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -362,7 +363,21 @@ describe('dashboard in a real browser', () => {
     await context.close();
   });
 
-  it('a viewer sees the Jails page with its counters, without errors', async () => {
+  it('a viewer sees the Jails and Agents pages with their counters, without errors', async () => {
+    const agentPort = server.ready.agents?.port;
+    assert.ok(agentPort !== undefined);
+
+    const { token: agentToken } = await cliJson<{ token: string }>([
+      'agents',
+      'add',
+      'gw-1',
+      '--json',
+      '--socket',
+      dir.socket,
+    ]);
+    await cliJson(['agents', 'add', 'gw-2', '--json', '--socket', dir.socket]);
+    const stream = await openStream({ port: agentPort, token: agentToken, size: 7 });
+    await stream.waitFor((m) => m.type === 'snapshot');
     const { context, page, problems } = await signIn(viewerToken);
     await page.click('nav a[href="/jails"]');
     const jail = page.locator('tr[data-jail="sshd"]');
@@ -383,6 +398,22 @@ describe('dashboard in a real browser', () => {
     ]);
     await page.screenshot({ path: join(ARTIFACTS, 'jails.png'), fullPage: true });
 
+    await page.click('nav a[href="/agents"]');
+    await page.locator('tr[data-agent="gw-2"]').waitFor();
+    const gw1 = await page.locator('tr[data-agent="gw-1"] td').allTextContents();
+    assert.deepEqual(
+      [gw1[0], gw1[1], gw1[2], gw1[5], gw1[6]],
+      ['gw-1', 'connected', '127.0.0.1', '0', '7'],
+    );
+    const gw2 = await page.locator('tr[data-agent="gw-2"] td').allTextContents();
+    assert.deepEqual(gw2, ['gw-2', 'not connected', '–', '–', '–', '–', '–', 'never']);
+    assert.match(
+      (await page.textContent('#agents-table-summary')) ?? '',
+      /^1 of 2 agents connected/,
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'agents.png'), fullPage: true });
+
+    stream.close();
     assert.deepEqual(problems, [], 'no script errors or CSP violations');
     await context.close();
   });

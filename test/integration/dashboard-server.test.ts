@@ -149,7 +149,14 @@ describe('dashboard users and sessions', () => {
       ...socket(),
     ]);
     const cookie = ((await signIn(token)).headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    for (const page of ['/overview', '/bans', '/attacker?ip=198.51.100.1', '/jails', '/login']) {
+    for (const page of [
+      '/overview',
+      '/bans',
+      '/attacker?ip=198.51.100.1',
+      '/jails',
+      '/agents',
+      '/login',
+    ]) {
       const res = await fetch(`${base}${page}`, { headers: { cookie }, redirect: 'manual' });
       const csp = res.headers.get('content-security-policy') ?? '';
       assert.match(csp, /default-src 'none'/);
@@ -261,8 +268,9 @@ describe('dashboard users and sessions', () => {
     assert.equal(anonymous.status, 401);
   });
 
-  it('serves the Jails page JSON to a viewer, 401 without a session', async () => {
+  it('serves the Jails and Agents pages JSON to a viewer, 401 without a session', async () => {
     const cookie = await viewerCookie('grace');
+    await cliJson(['agents', 'add', 'gw-9', '--json', ...socket()]);
     const jails = await read(cookie, '/api/jails/status');
     assert.equal(jails.status, 200);
     const [sshd] = jails.body.jails as Record<string, unknown>[];
@@ -278,7 +286,16 @@ describe('dashboard users and sessions', () => {
       ['sshd', true, 5, 5, 1, 1],
     );
 
-    for (const path of ['/api/jails/status']) {
+    const agents = await read(cookie, '/api/agents');
+    assert.equal(agents.status, 200);
+    assert.equal(typeof agents.body.lastSeq, 'number');
+    assert.ok((agents.body.lastSeq as number) >= 2, 'the store has both bans');
+    assert.deepEqual(
+      (agents.body.agents as Record<string, unknown>[]).map((a) => [a.name, a.connected, a.ackSeq]),
+      [['gw-9', false, null]],
+    );
+
+    for (const path of ['/api/jails/status', '/api/agents']) {
       const anonymous = await fetch(`${base}${path}`);
       assert.equal(anonymous.status, 401, path);
       const answer = (await anonymous.json()) as { error: { code: string } };
