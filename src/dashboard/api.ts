@@ -56,6 +56,8 @@ export async function handleApi(d: ApiDeps, r: ApiRequest): Promise<ApiResult> {
       return ok({ jails: d.plane.status().jails });
     case 'GET /api/agents':
       return ok({ lastSeq: d.store.stats().lastSeq, agents: d.agents?.() ?? [] });
+    case 'GET /api/senders':
+      return ok({ senders: d.plane.senders() });
     case 'POST /api/bans': {
       admin(r.session, 'ban');
       const ban = await d.plane.ban(parseBanBody(await r.body()));

@@ -1,7 +1,7 @@
 // The dashboard's HTML: one shell per page, no inline script or style (the CSP forbids both), data in attributes.
 import type { Session } from './sessions.js';
 
-export const PAGES = ['overview', 'bans', 'attacker', 'jails', 'agents'] as const;
+export const PAGES = ['overview', 'bans', 'attacker', 'jails', 'agents', 'hosts'] as const;
 export type PageName = (typeof PAGES)[number];
 
 const TITLES: Readonly<Record<PageName, string>> = {
@@ -10,6 +10,7 @@ const TITLES: Readonly<Record<PageName, string>> = {
   attacker: 'Attacker',
   jails: 'Jails',
   agents: 'Agents',
+  hosts: 'Hosts',
 };
 
 export function escapeHtml(text: string): string {
@@ -135,4 +136,21 @@ const BODIES: Readonly<Record<PageName, (session: Session) => string>> = {
       'set size',
       'last contact',
     ]),
+  hosts: () =>
+    tablePage(
+      'hosts-table',
+      'Hosts',
+      'Every host that sent logs since the server started, most recently heard first.',
+      [
+        'sender',
+        'state',
+        'last message',
+        'first seen',
+        'messages',
+        'per minute',
+        'parse errors',
+        'dropped',
+        'transports',
+      ],
+    ),
 };

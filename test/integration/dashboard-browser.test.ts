@@ -363,7 +363,7 @@ describe('dashboard in a real browser', () => {
     await context.close();
   });
 
-  it('a viewer sees the Jails and Agents pages with their counters, without errors', async () => {
+  it('a viewer sees the Jails, Agents and Hosts pages with their counters, without errors', async () => {
     const agentPort = server.ready.agents?.port;
     assert.ok(agentPort !== undefined);
 
@@ -412,6 +412,16 @@ describe('dashboard in a real browser', () => {
       /^1 of 2 agents connected/,
     );
     await page.screenshot({ path: join(ARTIFACTS, 'agents.png'), fullPage: true });
+
+    await page.click('nav a[href="/hosts"]');
+    const sender = page.locator('tr[data-sender="127.0.0.1"]');
+    await sender.waitFor();
+    const cells = await sender.locator('td').allTextContents();
+    assert.deepEqual(
+      [cells[0], cells[1], cells[4], cells[6], cells[8]],
+      ['127.0.0.1', 'sending', '6', '0', 'tcp'],
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'hosts.png'), fullPage: true });
 
     stream.close();
     assert.deepEqual(problems, [], 'no script errors or CSP violations');

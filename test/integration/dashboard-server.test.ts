@@ -155,6 +155,7 @@ describe('dashboard users and sessions', () => {
       '/attacker?ip=198.51.100.1',
       '/jails',
       '/agents',
+      '/hosts',
       '/login',
     ]) {
       const res = await fetch(`${base}${page}`, { headers: { cookie }, redirect: 'manual' });
@@ -268,7 +269,7 @@ describe('dashboard users and sessions', () => {
     assert.equal(anonymous.status, 401);
   });
 
-  it('serves the Jails and Agents pages JSON to a viewer, 401 without a session', async () => {
+  it('serves the Jails, Agents and Hosts pages JSON to a viewer, 401 without a session', async () => {
     const cookie = await viewerCookie('grace');
     await cliJson(['agents', 'add', 'gw-9', '--json', ...socket()]);
     const jails = await read(cookie, '/api/jails/status');
@@ -295,7 +296,15 @@ describe('dashboard users and sessions', () => {
       [['gw-9', false, null]],
     );
 
-    for (const path of ['/api/jails/status', '/api/agents']) {
+    const senders = await read(cookie, '/api/senders');
+    assert.equal(senders.status, 200);
+    const [sender] = senders.body.senders as Record<string, unknown>[];
+    assert.deepEqual(
+      [sender?.address, sender?.messages, sender?.parseErrors, sender?.silentSince],
+      ['127.0.0.1', 5, 0, null],
+    );
+
+    for (const path of ['/api/jails/status', '/api/agents', '/api/senders']) {
       const anonymous = await fetch(`${base}${path}`);
       assert.equal(anonymous.status, 401, path);
       const answer = (await anonymous.json()) as { error: { code: string } };
