@@ -3,7 +3,9 @@ import { ErrorCode, FleetbanError } from '../core/errors.js';
 import type { Ban } from '../core/types.js';
 import { parseBanBody } from '../control/ban-body.js';
 import type { ControlPlane } from '../control/plane.js';
+import type { AgentReport } from '../distribute/agent-api.js';
 import type { BanStore } from '../store/store.js';
+import { attackerReport } from './attacker.js';
 import type { BanIndex } from './ban-index.js';
 import type { OverviewReport } from './overview.js';
 import type { Session } from './sessions.js';
@@ -14,6 +16,8 @@ export interface ApiDeps {
   readonly index: BanIndex;
   readonly jails: () => string[];
   readonly overview: () => OverviewReport;
+  /** The agents as `fleetban agents list` shows them; absent: the server has no agent API. */
+  readonly agents?: () => AgentReport[];
   /** Who banned or unbanned what from the dashboard: one log line each. */
   readonly audit: (fields: Record<string, unknown>, message: string) => void;
 }
@@ -46,6 +50,14 @@ export async function handleApi(d: ApiDeps, r: ApiRequest): Promise<ApiResult> {
       return ok({ jails: d.jails() });
     case 'GET /api/bans':
       return ok(bansPage(d, r.query));
+    case 'GET /api/attacker':
+      return ok(await attackerReport(d.store, r.query.get('ip') ?? ''));
+    case 'GET /api/jails/status':
+      return ok({ jails: d.plane.status().jails });
+    case 'GET /api/agents':
+      return ok({ lastSeq: d.store.stats().lastSeq, agents: d.agents?.() ?? [] });
+    case 'GET /api/senders':
+      return ok({ senders: d.plane.senders() });
     case 'POST /api/bans': {
       admin(r.session, 'ban');
       const ban = await d.plane.ban(parseBanBody(await r.body()));

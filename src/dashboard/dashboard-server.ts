@@ -16,6 +16,7 @@ import { AuthLimiter, throttledError, type AuthLimitOptions } from '../control/a
 import { readJsonObject, sendError, sendJson } from '../control/http-io.js';
 import type { MetricFamily } from '../control/metrics.js';
 import type { ControlPlane } from '../control/plane.js';
+import type { AgentReport } from '../distribute/agent-api.js';
 import type { BanStore } from '../store/store.js';
 import { handleApi } from './api.js';
 import { loadAssets, type Asset } from './assets.js';
@@ -47,6 +48,8 @@ export interface DashboardDeps {
   readonly jails: () => string[];
   /** Senders flagged silent now (ingest.silentAfter); absent: none. */
   readonly silentSenders?: () => OverviewReport['silentSenders'];
+  /** The agents and their feed positions (the agent API's report); absent: none. */
+  readonly agents?: () => AgentReport[];
 }
 
 /** Login and API bodies are small. */
@@ -288,6 +291,7 @@ export class DashboardServer {
           index: this.#index,
           jails: this.#d.jails,
           overview: () => this.overview(),
+          ...(this.#d.agents !== undefined ? { agents: this.#d.agents } : {}),
           audit: (fields, message) => {
             this.#log.info(fields, message);
           },

@@ -1,10 +1,17 @@
 // The dashboard's HTML: one shell per page, no inline script or style (the CSP forbids both), data in attributes.
 import type { Session } from './sessions.js';
 
-export const PAGES = ['overview', 'bans'] as const;
+export const PAGES = ['overview', 'bans', 'attacker', 'jails', 'agents', 'hosts'] as const;
 export type PageName = (typeof PAGES)[number];
 
-const TITLES: Readonly<Record<PageName, string>> = { overview: 'Overview', bans: 'Bans' };
+const TITLES: Readonly<Record<PageName, string>> = {
+  overview: 'Overview',
+  bans: 'Bans',
+  attacker: 'Attacker',
+  jails: 'Jails',
+  agents: 'Agents',
+  hosts: 'Hosts',
+};
 
 export function escapeHtml(text: string): string {
   return text
@@ -47,7 +54,7 @@ export function appPage(page: PageName, session: Session): string {
 <header><span class="brand">fleetban</span><nav>${nav}</nav>
 <span class="who"><span id="live" class="live" title="live updates">●</span> ${escapeHtml(session.user)} (${session.role})
 <button id="logout" type="button">Sign out</button></span></header>
-<main id="main">${page === 'overview' ? overviewBody() : bansBody(session)}</main>
+<main id="main">${BODIES[page](session)}</main>
 ${scripts}</body></html>`;
 }
 
@@ -82,3 +89,68 @@ function bansBody(session: Session): string {
 <table id="bans"><thead><tr><th>target</th><th>jail</th><th>origin</th><th>since</th><th>until</th><th>failures</th><th>count</th><th>reason</th>${session.role === 'admin' ? '<th></th>' : ''}</tr></thead><tbody></tbody></table>
 <nav class="pager"><button id="first" type="button">newest</button><button id="older" type="button">older</button></nav>`;
 }
+
+/** The Attacker page: `?ip=` is read by the page's script; the form asks for another address. */
+function attackerBody(): string {
+  return `<h1>Attacker <span id="attacker-address"></span></h1>
+<form id="attacker-form" class="filter"><input id="attacker-ip" name="ip" placeholder="IP address or prefix" required spellcheck="false" aria-label="address">
+<button type="submit">Look up</button></form>
+<p id="attacker-summary"></p>
+<section><h2>History</h2><table id="history"><thead><tr><th>bans</th><th>per jail</th><th>last ban</th><th>last bantime</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Active bans covering it</h2><div id="attacker-bans"></div></section>`;
+}
+
+function tablePage(id: string, title: string, note: string, columns: readonly string[]): string {
+  return `<h1>${title}</h1><p id="${id}-summary" class="note">${note}</p>
+<div class="scroll"><table id="${id}"><thead><tr>${columns.map((c) => `<th>${c}</th>`).join('')}</tr></thead><tbody></tbody></table></div>`;
+}
+
+const BODIES: Readonly<Record<PageName, (session: Session) => string>> = {
+  overview: overviewBody,
+  bans: bansBody,
+  attacker: attackerBody,
+  jails: () =>
+    tablePage('jails-table', 'Jails', 'Counters since the server started.', [
+      'jail',
+      'state',
+      'filter',
+      'maxretry',
+      'findtime',
+      'bantime',
+      'lines',
+      'matched',
+      'ignored',
+      'failures',
+      'bans asked',
+      'active bans',
+      'tracked',
+    ]),
+  agents: () =>
+    tablePage('agents-table', 'Agents', '', [
+      'agent',
+      'state',
+      'peer',
+      'acked seq',
+      'sent seq',
+      'lag',
+      'set size',
+      'last contact',
+    ]),
+  hosts: () =>
+    tablePage(
+      'hosts-table',
+      'Hosts',
+      'Every host that sent logs since the server started, most recently heard first.',
+      [
+        'sender',
+        'state',
+        'last message',
+        'first seen',
+        'messages',
+        'per minute',
+        'parse errors',
+        'dropped',
+        'transports',
+      ],
+    ),
+};

@@ -32,5 +32,15 @@ button { cursor: pointer; }
 .error { color: var(--accent); }
 .login main { max-width: 22rem; margin: 10vh auto; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 1.5rem; }
 .login form { display: flex; flex-direction: column; gap: .6rem; }
+.scroll { overflow-x: auto; }
+.note { color: var(--muted); }
+section.ban { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .6rem 1rem; margin-bottom: .8rem; }
+section.ban h3 { font-size: 1rem; margin: 0 0 .3rem; }
+section.ban h4 { font-size: .9rem; margin: .6rem 0 .2rem; }
+table.hosts { width: auto; }
+pre.lines { white-space: pre-wrap; word-break: break-all; font: 12px/1.4 ui-monospace, monospace; background: var(--bg); border: 1px solid var(--line); padding: .5rem; margin: 0; max-height: 24rem; overflow: auto; }
+td a { color: inherit; }
+.bad { color: var(--accent); font-weight: 600; }
+.ok { color: #2e9d4f; }
 .hint { color: var(--muted); font-size: .85rem; }
 `;

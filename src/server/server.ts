@@ -320,6 +320,7 @@ export class FleetbanServer {
             failures: () => this.#engine.stats().reduce((n, s) => n + s.failures, 0),
             jails: () => this.#engine.configs().map((j) => j.name),
             silentSenders: () => this.#silent?.list() ?? [],
+            agents: () => this.#agentApi.agents(),
           },
         )
       : null;

@@ -15,12 +15,16 @@ import {
   startServer,
   type ServerProcess,
 } from '../helpers/server-process.js';
+import { openStream } from './agent-api-client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 /** Screenshots of each page, for a person to look at (git-ignored). */
 const ARTIFACTS = join(REPO, 'test-artifacts', 'dashboard');
 const ATTACKER = '203.0.113.7';
+/** Banned from lines that carry HTML and a script in the user name: the Attacker page shows them as text. */
+const HOSTILE = '203.0.113.9';
+const HOSTILE_USER = '<script>window.pwned=1</script><b id="injected">x</b><img src=x>';
 
 interface AddedUser {
   readonly user: { readonly name: string; readonly role: string };
@@ -53,8 +57,8 @@ function watch(page: Page, problems: string[]): void {
   });
 }
 
-function sshdFailure(address: string, n: number): string {
-  return `<38>1 ${new Date().toISOString()} web${n} sshd 4242 - - Failed password for root from ${address} port ${40000 + n} ssh2`;
+function sshdFailure(address: string, n: number, user = 'root'): string {
+  return `<38>1 ${new Date().toISOString()} web${n} sshd 4242 - - Failed password for ${user} from ${address} port ${40000 + n} ssh2`;
 }
 
 describe('dashboard in a real browser', () => {
@@ -301,6 +305,126 @@ describe('dashboard in a real browser', () => {
     assert.equal((await answer).status(), 403, 'the forged form post is refused');
     evil.close();
     assert.deepEqual(await bansCli(), ['198.51.100.0/24'], 'the ban is still there');
+    await context.close();
+  });
+
+  it('a viewer follows a ban to the Attacker page: its evidence lines render as text, the CSP stays clean', async () => {
+    const tcp = server.ready.tcp?.port;
+    assert.ok(tcp !== undefined);
+    const { context, page, problems } = await signIn(viewerToken);
+    // The ban arrives on the Bans page live; its row links to the Attacker page of that address.
+    await page.goto(`${base}/bans`);
+    await page.waitForSelector('#live.on');
+    await sendTcp(
+      tcp,
+      [1, 2, 3].map((n) => sshdFailure(HOSTILE, n, `invalid user ${HOSTILE_USER}`)),
+    );
+    await page.locator(`tr[data-target="${HOSTILE}"]`).waitFor({ timeout: 10_000 });
+    await Promise.all([
+      page.waitForURL(/\/attacker\?ip=203\.0\.113\.9$/),
+      page.click(`tr[data-target="${HOSTILE}"] a`),
+    ]);
+    const ban = page.locator(`section.ban[data-target="${HOSTILE}"]`);
+    await ban.waitFor({ timeout: 10_000 });
+    const lines = (await ban.locator('pre.lines').textContent()) ?? '';
+    assert.equal(lines.split('\n').length, 3, 'the three matched lines');
+    assert.ok(
+      lines.includes(`Failed password for invalid user ${HOSTILE_USER} from ${HOSTILE}`),
+      lines,
+    );
+    assert.equal(await page.locator('#injected').count(), 0, 'no element made from the log line');
+    assert.equal(await page.locator('main img').count(), 0);
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { pwned?: number }).pwned),
+      undefined,
+    );
+    assert.match(
+      (await ban.locator('table.hosts').textContent()) ?? '',
+      /web1.*1.*web2.*1.*web3.*1/s,
+    );
+    assert.match((await ban.textContent()) ?? '', /sshd · jail/);
+    const history = await page.locator('#history tbody td').allTextContents();
+    assert.deepEqual([history[0], history[1], history[3]], ['1', 'sshd: 1', '1h']);
+    await page.screenshot({ path: join(ARTIFACTS, 'attacker.png'), fullPage: true });
+
+    // An address banned once and unbanned since: no active ban, its history kept.
+    await page.goto(`${base}/attacker?ip=${ATTACKER}`);
+    await page.waitForFunction(() =>
+      document.getElementById('attacker-summary')?.textContent.endsWith('is not banned now.'),
+    );
+    assert.match((await page.textContent('#history tbody')) ?? '', /^1sshd: 1/);
+    // Inside the manual /24 ban: the prefix ban covers it.
+    await page.goto(`${base}/attacker?ip=198.51.100.20`);
+    await page.locator('section.ban[data-target="198.51.100.0/24"]').waitFor();
+    assert.match((await page.textContent('section.ban')) ?? '', /scanner network/);
+    assert.equal(await page.textContent('#history tbody'), 'never banned by a jail');
+
+    assert.deepEqual(problems, [], 'no script errors or CSP violations');
+    await context.close();
+  });
+
+  it('a viewer sees the Jails, Agents and Hosts pages with their counters, without errors', async () => {
+    const agentPort = server.ready.agents?.port;
+    assert.ok(agentPort !== undefined);
+
+    const { token: agentToken } = await cliJson<{ token: string }>([
+      'agents',
+      'add',
+      'gw-1',
+      '--json',
+      '--socket',
+      dir.socket,
+    ]);
+    await cliJson(['agents', 'add', 'gw-2', '--json', '--socket', dir.socket]);
+    const stream = await openStream({ port: agentPort, token: agentToken, size: 7 });
+    await stream.waitFor((m) => m.type === 'snapshot');
+    const { context, page, problems } = await signIn(viewerToken);
+    await page.click('nav a[href="/jails"]');
+    const jail = page.locator('tr[data-jail="sshd"]');
+    await jail.waitFor();
+    assert.deepEqual((await jail.locator('td').allTextContents()).slice(0, 12), [
+      'sshd',
+      'enabled',
+      'sshd[mode=normal]',
+      '3',
+      '10m',
+      '1h',
+      '6',
+      '6',
+      '0',
+      '6',
+      '2',
+      '1',
+    ]);
+    await page.screenshot({ path: join(ARTIFACTS, 'jails.png'), fullPage: true });
+
+    await page.click('nav a[href="/agents"]');
+    await page.locator('tr[data-agent="gw-2"]').waitFor();
+    const gw1 = await page.locator('tr[data-agent="gw-1"] td').allTextContents();
+    assert.deepEqual(
+      [gw1[0], gw1[1], gw1[2], gw1[5], gw1[6]],
+      ['gw-1', 'connected', '127.0.0.1', '0', '7'],
+    );
+    const gw2 = await page.locator('tr[data-agent="gw-2"] td').allTextContents();
+    assert.deepEqual(gw2, ['gw-2', 'not connected', '–', '–', '–', '–', '–', 'never']);
+    assert.match(
+      (await page.textContent('#agents-table-summary')) ?? '',
+      /^1 of 2 agents connected/,
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'agents.png'), fullPage: true });
+
+    await page.click('nav a[href="/hosts"]');
+    const sender = page.locator('tr[data-sender="127.0.0.1"]');
+    await sender.waitFor();
+    const cells = await sender.locator('td').allTextContents();
+    assert.deepEqual(
+      [cells[0], cells[1], cells[4], cells[6], cells[8]],
+      ['127.0.0.1', 'sending', '6', '0', 'tcp'],
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'hosts.png'), fullPage: true });
+
+    stream.close();
+    assert.deepEqual(problems, [], 'no script errors or CSP violations');
     await context.close();
   });
 

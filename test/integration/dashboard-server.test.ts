@@ -1,6 +1,7 @@
 // The dashboard without a browser: users through the CLI (bad input, revocation ends sessions), TLS with a Secure cookie, headers, local assets.
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
+import net from 'node:net';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { makeCertificates } from '../helpers/certs.js';
@@ -148,7 +149,15 @@ describe('dashboard users and sessions', () => {
       ...socket(),
     ]);
     const cookie = ((await signIn(token)).headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    for (const page of ['/overview', '/bans', '/login']) {
+    for (const page of [
+      '/overview',
+      '/bans',
+      '/attacker?ip=198.51.100.1',
+      '/jails',
+      '/agents',
+      '/hosts',
+      '/login',
+    ]) {
       const res = await fetch(`${base}${page}`, { headers: { cookie }, redirect: 'manual' });
       const csp = res.headers.get('content-security-policy') ?? '';
       assert.match(csp, /default-src 'none'/);
@@ -163,6 +172,143 @@ describe('dashboard users and sessions', () => {
         if (!ref.startsWith('/assets/')) continue;
         assert.equal((await fetch(`${base}${ref}`)).status, 200, `${ref} is served`);
       }
+    }
+  });
+
+  /** A new viewer's session cookie. */
+  async function viewerCookie(name: string): Promise<string> {
+    const { token } = await cliJson<{ token: string }>([
+      'users',
+      'add',
+      name,
+      '--role',
+      'viewer',
+      '--json',
+      ...socket(),
+    ]);
+    return ((await signIn(token)).headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  }
+
+  /** A GET with a session cookie: status and JSON body. */
+  async function read(
+    cookie: string,
+    path: string,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(`${base}${path}`, { headers: { cookie } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it('serves the Attacker page JSON to a viewer: bans covering the address with their evidence, its history; a bad ip is 400, no session 401', async () => {
+    const cookie = await viewerCookie('frank');
+    // Five sshd failures from one address over TCP (the default test jail: maxretry 5), and a manual prefix ban.
+    const tcp = server.ready.tcp?.port ?? 0;
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port: tcp }, () => {
+        socket.end(
+          [1, 2, 3, 4, 5]
+            .map(
+              (n) =>
+                `<38>1 ${new Date().toISOString()} db${n} sshd 1 - - Failed password for root from 198.51.100.1 port ${n} ssh2\n`,
+            )
+            .join(''),
+        );
+      });
+      socket.on('error', reject);
+      socket.on('close', () => {
+        resolve();
+      });
+    });
+    const banned = await runCli(['ban', '198.51.100.0/24', '--for', '1h', ...socket()]);
+    assert.equal(banned.code, 0, banned.stderr);
+
+    // The jail's ban is written after the lines are counted: wait for it through the API itself.
+    let attacker = await read(cookie, '/api/attacker?ip=198.51.100.1');
+    const deadline = Date.now() + 10_000;
+    while ((attacker.body.bans as unknown[]).length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setImmediate(resolve));
+      attacker = await read(cookie, '/api/attacker?ip=198.51.100.1');
+    }
+    assert.equal(attacker.status, 200);
+    const bans = attacker.body.bans as { target: string; hosts: object; lines: string[] }[];
+    assert.deepEqual(
+      bans.map((b) => b.target),
+      ['198.51.100.1', '198.51.100.0/24'],
+      'the address own ban first, then the prefix ban covering it',
+    );
+    const [own, prefix] = bans;
+    assert.ok(own !== undefined && prefix !== undefined);
+    assert.deepEqual(own.hosts, { db1: 1, db2: 1, db3: 1, db4: 1, db5: 1 });
+    assert.equal(own.lines.length, 5);
+    assert.match(
+      own.lines.join('\n'),
+      /^Failed password for root from 198\.51\.100\.1 port 1 ssh2$/m,
+    );
+    assert.deepEqual(prefix.lines, [], 'a manual ban has no evidence');
+    assert.deepEqual(attacker.body.history, {
+      ...(attacker.body.history as object),
+      attacker: '198.51.100.1',
+      bans: 1,
+      perJail: { sshd: 1 },
+      lastBantime: 3600,
+    });
+    const canonical = await read(cookie, '/api/attacker?ip=%3A%3Affff%3A198.51.100.1');
+    assert.equal(
+      canonical.body.address,
+      '198.51.100.1',
+      'an IPv4-mapped address is looked up as IPv4',
+    );
+    const clean = await read(cookie, '/api/attacker?ip=2001:db8::1');
+    assert.deepEqual(clean.body, { address: '2001:db8::1', bans: [], history: null });
+    const bad = await read(cookie, '/api/attacker?ip=not-an-ip');
+    assert.equal(bad.status, 400);
+    assert.match(
+      (bad.body.error as { message: string }).message,
+      /ip must be an IP address or CIDR prefix, not 'not-an-ip'/,
+    );
+    const anonymous = await fetch(`${base}/api/attacker?ip=198.51.100.1`);
+    assert.equal(anonymous.status, 401);
+  });
+
+  it('serves the Jails, Agents and Hosts pages JSON to a viewer, 401 without a session', async () => {
+    const cookie = await viewerCookie('grace');
+    await cliJson(['agents', 'add', 'gw-9', '--json', ...socket()]);
+    const jails = await read(cookie, '/api/jails/status');
+    assert.equal(jails.status, 200);
+    const [sshd] = jails.body.jails as Record<string, unknown>[];
+    assert.deepEqual(
+      [
+        sshd?.name,
+        sshd?.enabled,
+        sshd?.maxretry,
+        sshd?.failures,
+        sshd?.banRequests,
+        sshd?.activeBans,
+      ],
+      ['sshd', true, 5, 5, 1, 1],
+    );
+
+    const agents = await read(cookie, '/api/agents');
+    assert.equal(agents.status, 200);
+    assert.equal(typeof agents.body.lastSeq, 'number');
+    assert.ok((agents.body.lastSeq as number) >= 2, 'the store has both bans');
+    assert.deepEqual(
+      (agents.body.agents as Record<string, unknown>[]).map((a) => [a.name, a.connected, a.ackSeq]),
+      [['gw-9', false, null]],
+    );
+
+    const senders = await read(cookie, '/api/senders');
+    assert.equal(senders.status, 200);
+    const [sender] = senders.body.senders as Record<string, unknown>[];
+    assert.deepEqual(
+      [sender?.address, sender?.messages, sender?.parseErrors, sender?.silentSince],
+      ['127.0.0.1', 5, 0, null],
+    );
+
+    for (const path of ['/api/jails/status', '/api/agents', '/api/senders']) {
+      const anonymous = await fetch(`${base}${path}`);
+      assert.equal(anonymous.status, 401, path);
+      const answer = (await anonymous.json()) as { error: { code: string } };
+      assert.equal(answer.error.code, 'FLEETBAN_UNAUTHORIZED');
     }
   });
 });

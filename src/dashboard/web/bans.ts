@@ -4,6 +4,7 @@
 import type { Ban } from '../../core/types.js';
 import {
   api,
+  attackerLink,
   byId,
   el,
   formatCount,
@@ -68,8 +69,10 @@ async function load(): Promise<void> {
 function rowOf(b: Ban): HTMLTableRowElement {
   const tr = el('tr');
   tr.dataset.target = b.target;
+  const target = el('td');
+  target.append(attackerLink(b.target));
   tr.append(
-    el('td', b.target),
+    target,
     el('td', b.jail),
     el('td', b.origin),
     el('td', formatTime(b.start)),

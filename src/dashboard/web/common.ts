@@ -95,3 +95,57 @@ export function formatTime(ms: number | null): string {
 export function formatCount(n: number): string {
   return n.toLocaleString('en');
 }
+
+/** A table row of text cells. */
+export function textRow(cells: readonly string[]): HTMLTableRowElement {
+  const tr = el('tr');
+  for (const c of cells) tr.append(el('td', c));
+  return tr;
+}
+
+/** `90` → `1m30s`; null → `permanent`. */
+export function formatSeconds(sec: number | null): string {
+  if (sec === null) return 'permanent';
+  const parts: string[] = [];
+  let rest = Math.round(sec);
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  if (rest > 0 || parts.length === 0) parts.push(`${rest}s`);
+  return parts.join('');
+}
+
+/** The link to the Attacker page of an address or prefix. */
+export function attackerLink(target: string): HTMLAnchorElement {
+  const a = el('a', target);
+  a.href = `/attacker?ip=${encodeURIComponent(target)}`;
+  return a;
+}
+
+/**
+ * Shows `load()`'s data now and again after each live event (a ban changed, or the server's
+ * 5-second tick), never two loads at once; an error goes to `status`.
+ */
+export function refreshLive(load: () => Promise<void>, status: HTMLElement): void {
+  let loading = false;
+  const run = (): void => {
+    if (loading) return;
+    loading = true;
+    load()
+      .catch((e: unknown) => {
+        status.textContent = e instanceof Error ? e.message : String(e);
+      })
+      .finally(() => {
+        loading = false;
+      });
+  };
+  run();
+  liveEvents(run);
+}
