@@ -17,6 +17,11 @@ import {
 
 export interface WebhookOptions {
   readonly url: string;
+  /**
+   * How logs, status and metrics name it: not the URL, whose path is often the secret (Slack,
+   * Mattermost), e.g. "webhook 1 (hooks.slack.com)".
+   */
+  readonly name: string;
   readonly format: WebhookFormat;
   /** Sent as `X-Fleetban-Secret` when not empty. */
   readonly secret: string;
@@ -39,10 +44,16 @@ export interface WebhookDeps {
   readonly logger: Logger;
   /** Whether a ban of this jail and origin is announced (jails with notify "off" are not). */
   readonly wants: (jail: string, origin: string) => boolean;
+  /**
+   * Whether this server delivers now (on a shared store, the leader only); absent: always.
+   * A server that is not delivering keeps its position, so one that takes over re-sends from
+   * there rather than lose anything (receivers drop the repeats by X-Fleetban-Delivery).
+   */
+  readonly active?: () => boolean;
 }
 
 export interface WebhookStatus {
-  readonly url: string;
+  readonly name: string;
   readonly sent: number;
   readonly failed: number;
   readonly dropped: number;
@@ -118,7 +129,7 @@ export class WebhookDeliverer {
         try {
           await this.#pass();
         } catch (e) {
-          this.#d.logger.error({ err: e }, `webhook ${this.#o.url} failed: ${describeError(e)}`);
+          this.#d.logger.error({ err: e }, `${this.#o.name} failed: ${describeError(e)}`);
         }
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- kick() sets it while the pass awaits
       } while (this.#again && !this.#closed);
@@ -133,7 +144,7 @@ export class WebhookDeliverer {
 
   status(): WebhookStatus {
     return {
-      url: this.#o.url,
+      name: this.#o.name,
       ...this.#status,
       pending: Math.max(0, this.#d.store.stats().lastSeq - this.#position),
       nextRetryAt: this.#nextRetryAt,
@@ -141,14 +152,15 @@ export class WebhookDeliverer {
   }
 
   async #pass(): Promise<void> {
+    if (this.#d.active?.() === false) return;
     if (this.#nextRetryAt !== null && this.#d.clock.now() < this.#nextRetryAt) return;
     while (!this.#closed) {
       const changes = await this.#d.store.changesSince(this.#position, BATCH);
       if (changes === null) {
         const last = this.#d.store.stats().lastSeq;
         this.#d.logger.warn(
-          { url: this.#o.url, from: this.#position, to: last },
-          `webhook ${this.#o.url}: its position ${this.#position} is outside the change feed; changes up to ${last} are not delivered`,
+          { webhook: this.#o.name, from: this.#position, to: last },
+          `${this.#o.name}: its position ${this.#position} is outside the change feed; changes up to ${last} are not delivered`,
         );
         await this.#advance(last);
         continue;
@@ -202,15 +214,18 @@ export class WebhookDeliverer {
         this.#status.sent++;
         this.#failures = 0;
         this.#nextRetryAt = null;
-        this.#d.logger.info({ url: o.url, delivery: id, events: events.length }, 'webhook sent');
+        this.#d.logger.info(
+          { webhook: o.name, delivery: id, events: events.length },
+          'webhook sent',
+        );
         return true;
       }
       if (res.status >= 400 && res.status < 500 && res.status !== 429) {
         this.#status.dropped++;
         this.#status.lastError = `HTTP ${res.status}`;
         this.#d.logger.error(
-          { url: o.url, delivery: id, status: res.status },
-          `webhook ${o.url} refused delivery ${id} with HTTP ${res.status}: dropped, not retried (check the URL and its secret)`,
+          { webhook: o.name, delivery: id, status: res.status },
+          `${o.name} refused delivery ${id} with HTTP ${res.status}: dropped, not retried (check the URL and its secret)`,
         );
         return true;
       }
@@ -235,8 +250,8 @@ export class WebhookDeliverer {
     this.#status.lastError = problem;
     this.#nextRetryAt = now + delay;
     this.#d.logger.warn(
-      { url: o.url, delivery: id, retryInMs: delay },
-      `webhook ${o.url} not delivered, retrying in ${Math.round(delay / 1000)}s: ${problem}`,
+      { webhook: o.name, delivery: id, retryInMs: delay },
+      `${o.name} not delivered, retrying in ${Math.round(delay / 1000)}s: ${problem}`,
     );
     this.#clearTimer();
     this.#timer = setTimeout(() => {
@@ -275,7 +290,7 @@ export class WebhookDeliverer {
     const file = this.#o.positionFile;
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.tmp`;
-    await writeFile(tmp, `${JSON.stringify({ url: this.#o.url, seq })}\n`, { flush: true });
+    await writeFile(tmp, `${JSON.stringify({ webhook: this.#o.name, seq })}\n`, { flush: true });
     await rename(tmp, file);
   }
 }

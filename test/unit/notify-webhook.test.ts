@@ -74,6 +74,7 @@ after(async () => {
 function options(url: string, extra: Partial<WebhookOptions> = {}): WebhookOptions {
   return {
     url,
+    name: 'webhook 1 (127.0.0.1)',
     format: 'json',
     secret: '',
     hmac: '',
