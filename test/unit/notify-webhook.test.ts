@@ -1,9 +1,7 @@
 // Webhooks against a real local HTTP receiver: each format, HMAC, retries while it is down or failing, restarts.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,53 +12,9 @@ import type { WebhookFormat } from '../../src/notify/webhook-body.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
 import { MemoryBanStore } from '../../src/store/memory-store.js';
 import type { BanStore } from '../../src/store/store.js';
+import { WebhookReceiver as Receiver } from '../helpers/webhook-receiver.js';
 import { waitFor } from '../helpers/wait.js';
 import { newBan } from './store-contract.js';
-
-interface Received {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-/** A real HTTP receiver on a port of the kernel's choosing; answers `status` (a queue, then 200). */
-class Receiver {
-  readonly got: Received[] = [];
-  readonly statuses: number[] = [];
-  port = 0;
-  #server: Server | null = null;
-
-  async listen(port = 0): Promise<void> {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const status = this.statuses.shift() ?? 200;
-        if (status < 300)
-          this.got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-        res.writeHead(status).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.#server = server;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/hook`;
-  }
-
-  async close(): Promise<void> {
-    const s = this.#server;
-    this.#server = null;
-    if (s === null) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) =>
-      s.close(() => {
-        resolve();
-      }),
-    );
-  }
-}
 
 let dir: string;
 let files = 0;
