@@ -646,6 +646,24 @@ export const schema = {
       default: [] as Readonly<Record<string, unknown>>[],
       env: 'FLEETBAN_NOTIFY_WEBHOOKS',
     },
+    groupWait: {
+      doc: 'After a webhook POST, further events are gathered this long into one POST (the first event after a quiet spell goes at once). 0: each at once.',
+      format: 'duration-seconds',
+      default: '10s',
+      env: 'FLEETBAN_NOTIFY_GROUP_WAIT',
+    },
+    groupThreshold: {
+      doc: 'A gathered webhook POST goes at once when this many events wait, without waiting for notify.groupWait.',
+      format: 'positive-int',
+      default: 50,
+      env: 'FLEETBAN_NOTIFY_GROUP_THRESHOLD',
+    },
+    maxPerHour: {
+      doc: 'Most POSTs per webhook in any hour. Beyond it, events are held and go out together in one summary POST when the hour allows (json carries every event; Slack and Mattermost show the first 20 and a count). Kept in the position file, so the cap holds across restarts.',
+      format: 'positive-int',
+      default: 120,
+      env: 'FLEETBAN_NOTIFY_MAX_PER_HOUR',
+    },
     retryMin: {
       doc: 'Wait before the first retry when a webhook fails; doubled after each failure up to notify.retryMax.',
       format: 'duration-seconds',

@@ -11,6 +11,8 @@ export type WebhookEvent =
   | {
       readonly seq: number;
       readonly event: 'ban';
+      /** When it happened: the ban's start. */
+      readonly at: EpochMs;
       readonly target: string;
       readonly jail: string;
       readonly origin: string;
@@ -42,6 +44,7 @@ export function eventOf(change: Change, hosts: Readonly<Record<string, number>>)
   return {
     seq: change.seq,
     event: 'ban',
+    at: b.start,
     target: b.target,
     jail: b.jail,
     origin: b.origin,
@@ -61,22 +64,33 @@ export function deliveryId(events: readonly WebhookEvent[]): string {
   return `${first}-${last}`;
 }
 
+/** Flood control's kinds: one event, a digest, or the summary of what the hourly cap held back. */
+export type DeliveryKind = 'single' | 'digest' | 'summary';
+
+/** Lines of a chat message at most; the rest is counted ("… and 12 more"). */
+const MAX_LINES = 20;
+
 /**
- * The body of one POST carrying `events` (one or more, oldest first). json: `{server, events}`
- * with every field of each event; slack and mattermost: an incoming-webhook `{text}` message, one
- * line per event (both accept the same minimal shape).
+ * The body of one POST carrying `events` (one or more, oldest first). json: `{server, kind,
+ * events}` with every field of each event, however many; slack and mattermost: an
+ * incoming-webhook `{text}` message (both accept the same minimal shape), one line per event up
+ * to MAX_LINES.
  */
 export function renderWebhookBody(
   format: WebhookFormat,
+  kind: DeliveryKind,
   events: readonly WebhookEvent[],
   server: string,
 ): string {
-  if (format === WebhookFormat.JSON) return JSON.stringify({ server, events });
-  const lines = events.map(line);
+  if (format === WebhookFormat.JSON) return JSON.stringify({ server, kind, events });
+  const lines = events.slice(0, MAX_LINES).map(line);
+  if (events.length > MAX_LINES) lines.push(`… and ${events.length - MAX_LINES} more`);
   const head =
-    events.length === 1
-      ? `fleetban on ${server}: `
-      : `fleetban on ${server}: ${events.length} events\n`;
+    kind === 'summary'
+      ? `fleetban on ${server}: ${events.length} events held back by notify.maxPerHour\n`
+      : events.length === 1
+        ? `fleetban on ${server}: `
+        : `fleetban on ${server}: ${events.length} events\n`;
   return JSON.stringify({ text: head + lines.join('\n') });
 }
 

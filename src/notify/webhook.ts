@@ -6,6 +6,7 @@ import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Change } from '../core/types.js';
 import type { BanStore } from '../store/store.js';
+import { FloodControl, type FloodOptions, type PlannedMail } from './flood.js';
 import {
   deliveryId,
   eventOf,
@@ -15,7 +16,7 @@ import {
   type WebhookFormat,
 } from './webhook-body.js';
 
-export interface WebhookOptions {
+export interface WebhookOptions extends FloodOptions {
   readonly url: string;
   /**
    * How logs, status and metrics name it: not the URL, whose path is often the secret (Slack,
@@ -63,8 +64,15 @@ export interface WebhookStatus {
   readonly nextRetryAt: EpochMs | null;
 }
 
-/** Feed entries per POST at most; a longer backlog goes out POST after POST. */
-const BATCH = 100;
+/** Feed entries read per pass at most; a longer backlog goes out POST after POST. */
+const READ_LIMIT = 10_000;
+const HOUR_MS = 3600_000;
+
+/** The position file: the last sequence number delivered, and the send times of the last hour. */
+interface Position {
+  readonly seq: number;
+  readonly sent: readonly EpochMs[];
+}
 
 /**
  * Why a feed and a position, not the mail outbox: the outbox holds one copy of each notice and
@@ -75,7 +83,9 @@ const BATCH = 100;
  * and nothing before it: delivery is at least once, and each POST carries
  * `X-Fleetban-Delivery: <first seq>-<last seq>` (and every event its `seq`) so a receiver can
  * drop a repeat. A receiver that is down or answers 5xx/429 is retried with doubling backoff and
- * nothing is skipped; 4xx is logged and that POST dropped (retrying cannot fix it). A position
+ * nothing is skipped; 4xx is logged and that POST dropped (retrying cannot fix it). Flood
+ * control is the mail's (digests, hourly cap with a summary), per webhook; its send times are
+ * kept in the position file, so the cap holds across restarts. A position
  * older than the feed's retention (store down for days) skips to the newest entry, logged.
  * A ban's hosts come from the store while the ban is still active, {} once lifted.
  */
@@ -83,6 +93,10 @@ export class WebhookDeliverer {
   readonly #o: WebhookOptions;
   readonly #d: WebhookDeps;
   #position = -1;
+  #flood: FloodControl<WebhookEvent> | null = null;
+  #sent: EpochMs[] = [];
+  #wake: NodeJS.Timeout | null = null;
+  #wakeTime: EpochMs | null = null;
   #unsubscribe: (() => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
@@ -100,7 +114,11 @@ export class WebhookDeliverer {
 
   /** Reads the position (a first start begins at the newest entry: no history is replayed). */
   async start(): Promise<void> {
-    this.#position = (await this.#readPosition()) ?? this.#d.store.stats().lastSeq;
+    const saved = await this.#readPosition();
+    this.#position = saved?.seq ?? this.#d.store.stats().lastSeq;
+    const hourAgo = this.#d.clock.now() - HOUR_MS;
+    this.#sent = (saved?.sent ?? []).filter((t) => t > hourAgo);
+    this.#flood = new FloodControl(this.#o, this.#d.clock, this.#sent);
     await this.#writePosition(this.#position);
     this.#unsubscribe = this.#d.store.subscribe(() => {
       this.kick();
@@ -113,6 +131,7 @@ export class WebhookDeliverer {
     this.#closed = true;
     this.#unsubscribe?.();
     this.#clearTimer();
+    if (this.#wake !== null) clearTimeout(this.#wake);
     this.#abort?.abort();
     await this.#running;
   }
@@ -153,9 +172,11 @@ export class WebhookDeliverer {
 
   async #pass(): Promise<void> {
     if (this.#d.active?.() === false) return;
+    const flood = this.#flood;
+    if (flood === null) return;
     if (this.#nextRetryAt !== null && this.#d.clock.now() < this.#nextRetryAt) return;
     while (!this.#closed) {
-      const changes = await this.#d.store.changesSince(this.#position, BATCH);
+      const changes = await this.#d.store.changesSince(this.#position, READ_LIMIT);
       if (changes === null) {
         const last = this.#d.store.stats().lastSeq;
         this.#d.logger.warn(
@@ -168,7 +189,17 @@ export class WebhookDeliverer {
       const last = changes[changes.length - 1];
       if (last === undefined) return;
       const events = await this.#eventsOf(changes);
-      if (events.length > 0 && !(await this.#post(events))) return;
+      if (events.length > 0) {
+        const plan = flood.plan(events);
+        if (plan.mail === null) {
+          if (plan.wakeAt !== null) this.#wakeAt(plan.wakeAt);
+          return;
+        }
+        if (!(await this.#post(plan.mail))) return;
+        flood.recordSent(plan.mail);
+        const now = this.#d.clock.now();
+        this.#sent = [...this.#sent.filter((t) => t > now - HOUR_MS), now];
+      }
       await this.#advance(last.seq);
     }
   }
@@ -188,9 +219,10 @@ export class WebhookDeliverer {
   }
 
   /** One POST; true when delivered or dropped for good, false when it is to be retried. */
-  async #post(events: readonly WebhookEvent[]): Promise<boolean> {
+  async #post(mail: PlannedMail<WebhookEvent>): Promise<boolean> {
     const o = this.#o;
-    const body = renderWebhookBody(o.format, events, o.server);
+    const events = mail.notices;
+    const body = renderWebhookBody(o.format, mail.kind, events, o.server);
     const id = deliveryId(events);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -262,6 +294,22 @@ export class WebhookDeliverer {
     this.#timer.unref();
   }
 
+  /** Wakes for flood control's next step; an earlier wake is kept. */
+  #wakeAt(at: EpochMs): void {
+    if (this.#closed || (this.#wakeTime !== null && this.#wakeTime <= at)) return;
+    if (this.#wake !== null) clearTimeout(this.#wake);
+    this.#wakeTime = at;
+    this.#wake = setTimeout(
+      () => {
+        this.#wake = null;
+        this.#wakeTime = null;
+        this.kick();
+      },
+      Math.min(Math.max(0, at - this.#d.clock.now()), 2 ** 31 - 1),
+    );
+    this.#wake.unref();
+  }
+
   #clearTimer(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
@@ -272,7 +320,7 @@ export class WebhookDeliverer {
     this.#position = seq;
   }
 
-  async #readPosition(): Promise<number | null> {
+  async #readPosition(): Promise<Position | null> {
     let text: string;
     try {
       text = await readFile(this.#o.positionFile, 'utf8');
@@ -280,17 +328,20 @@ export class WebhookDeliverer {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
-    const seq = (JSON.parse(text) as { seq?: unknown }).seq;
+    const { seq, sent } = JSON.parse(text) as { seq?: unknown; sent?: unknown };
     if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0)
       throw new Error(`${this.#o.positionFile} holds no webhook position ({"seq": N})`);
-    return seq;
+    const times = Array.isArray(sent) ? sent.filter((t): t is number => typeof t === 'number') : [];
+    return { seq, sent: times };
   }
 
   async #writePosition(seq: number): Promise<void> {
     const file = this.#o.positionFile;
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.tmp`;
-    await writeFile(tmp, `${JSON.stringify({ webhook: this.#o.name, seq })}\n`, { flush: true });
+    await writeFile(tmp, `${JSON.stringify({ webhook: this.#o.name, seq, sent: this.#sent })}\n`, {
+      flush: true,
+    });
     await rename(tmp, file);
   }
 }

@@ -30,6 +30,9 @@ export function webhookDeliverers(
         retryMinMs: n.retryMin * 1000,
         retryMaxMs: n.retryMax * 1000,
         timeoutMs: n.timeout * 1000,
+        groupWaitMs: n.groupWait * 1000,
+        groupThreshold: n.groupThreshold,
+        maxPerHour: n.maxPerHour,
       },
       deps,
     );

@@ -78,6 +78,7 @@ describe('fleetban server with a webhook', () => {
       config: {
         notify: {
           webhooks: [{ url: `http://127.0.0.1:${port}/hook`, hmac: 'k3y' }],
+          groupWait: '0s',
           retryMin: '0.1s',
           retryMax: '0.3s',
         },

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { systemClock } from '../../src/core/clock.js';
+import { ManualClock, systemClock, type Clock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { WebhookDeliverer, type WebhookOptions } from '../../src/notify/webhook.js';
 import type { WebhookFormat } from '../../src/notify/webhook-body.js';
@@ -38,14 +38,21 @@ function options(url: string, extra: Partial<WebhookOptions> = {}): WebhookOptio
     retryMinMs: 20,
     retryMaxMs: 100,
     timeoutMs: 5000,
+    groupWaitMs: 0,
+    groupThreshold: 50,
+    maxPerHour: 1000,
     ...extra,
   };
 }
 
-function deliverer(store: BanStore, o: WebhookOptions): WebhookDeliverer {
+function deliverer(
+  store: BanStore,
+  o: WebhookOptions,
+  clock: Clock = systemClock,
+): WebhookDeliverer {
   return new WebhookDeliverer(o, {
     store,
-    clock: systemClock,
+    clock,
     logger: silentLogger,
     wants: () => true,
   });
@@ -265,5 +272,58 @@ describe('webhooks', () => {
       );
     });
     await r.close();
+  });
+
+  it('gathers events into digests and holds them past maxPerHour, across a restart', async () => {
+    const r = new Receiver();
+    await r.listen();
+    const clock = new ManualClock(Date.now());
+    const o = options(r.url, { groupWaitMs: 60_000, groupThreshold: 3, maxPerHour: 3 });
+    const bodies = (): { kind: string; targets: string[] }[] =>
+      r.got.map((g) => {
+        const b = JSON.parse(g.body) as { kind: string; events: { target: string }[] };
+        return { kind: b.kind, targets: b.events.map((e) => e.target) };
+      });
+    /** Bans start now on the test's clock: flood control groups by when they happened. */
+    const banNow = (target: string): ReturnType<typeof newBan> =>
+      newBan(target, 10, { start: clock.now(), end: clock.now() + 600_000 });
+    await withMemoryStore(async (store) => {
+      const w = deliverer(store, o, clock);
+      await w.start();
+      await store.ban([banNow('198.51.100.40')]);
+      await waitFor(() => r.got.length === 1, { what: 'the first ban at once' });
+      await store.ban([banNow('198.51.100.41')]);
+      await store.ban([banNow('198.51.100.42')]);
+      await w.idle();
+      assert.equal(r.got.length, 1, 'two bans within groupWait wait');
+      await store.ban([banNow('198.51.100.43')]);
+      await waitFor(() => r.got.length === 2, { what: 'the digest at groupThreshold' });
+      clock.advance(60_000);
+      await store.ban([banNow('198.51.100.44')]);
+      await waitFor(() => r.got.length === 3, { what: 'a single ban after a quiet minute' });
+      clock.advance(60_000);
+      await store.ban([banNow('198.51.100.45')]);
+      await w.idle();
+      await w.close();
+      assert.equal(r.got.length, 3, 'the hourly cap holds the fourth POST');
+
+      const again = deliverer(store, o, clock);
+      await again.start();
+      await store.ban([banNow('198.51.100.46')]);
+      await again.idle();
+      assert.equal(r.got.length, 3, 'the cap holds across a restart');
+      clock.advance(3600_000);
+      again.kick();
+      await waitFor(() => r.got.length === 4, { what: 'the summary once the hour allows' });
+      await again.idle();
+      await again.close();
+    });
+    await r.close();
+    assert.deepEqual(bodies(), [
+      { kind: 'single', targets: ['198.51.100.40'] },
+      { kind: 'digest', targets: ['198.51.100.41', '198.51.100.42', '198.51.100.43'] },
+      { kind: 'single', targets: ['198.51.100.44'] },
+      { kind: 'summary', targets: ['198.51.100.45', '198.51.100.46'] },
+    ]);
   });
 });
