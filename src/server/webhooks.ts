@@ -1,14 +1,15 @@
 // Webhook deliverers from notify.webhooks, and their metrics: the wiring between config, store and notify/webhook.
 import { createHash } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { webhookConfig } from '../config/formats.js';
 import type { FleetbanConfig } from '../config/load.js';
 import type { MetricFamily } from '../control/metrics.js';
 import { WebhookDeliverer, type WebhookDeps } from '../notify/webhook.js';
 
 /**
- * One deliverer per configured webhook. Its position file lies in "webhooks" beside the store's
- * folder, named by a hash of the URL: a webhook whose URL changes starts afresh (from the newest
+ * One deliverer per configured webhook. Its position file lies in "webhooks" inside the store's
+ * folder (beside agents.json: the one folder the systemd unit lets fleetban write), named by a
+ * hash of the URL: a webhook whose URL changes starts afresh (from the newest
  * feed entry), one removed and added back resumes where it stopped.
  */
 export function webhookDeliverers(
@@ -17,7 +18,7 @@ export function webhookDeliverers(
   deps: WebhookDeps,
 ): WebhookDeliverer[] {
   const n = config.notify;
-  const folder = join(dirname(resolve(config.store.path)), 'webhooks');
+  const folder = join(resolve(config.store.path), 'webhooks');
   return n.webhooks.map((entry, i) => {
     const w = webhookConfig(entry);
     const id = createHash('sha256').update(w.url).digest('hex').slice(0, 16);

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import dgram from 'node:dgram';
+import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ServerDir, sshdJail, startServer, type ServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait.js';
@@ -122,6 +124,8 @@ describe('fleetban server with a webhook', () => {
       { what: 'nothing pending' },
     );
     assert.equal(sample(m, 'fleetban_webhook_sent_total'), 1);
+    const positions = await readdir(join(dir.storePath, 'webhooks'));
+    assert.equal(positions.length, 1, 'one position file inside the store folder');
 
     assert.equal((await server.stop()).code, 0);
     server = await startServer(dir);
