@@ -1,14 +1,14 @@
 // Webhooks against a real local HTTP receiver: each format, HMAC, retries while it is down or failing, restarts.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock, systemClock, type Clock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { WebhookDeliverer, type WebhookOptions } from '../../src/notify/webhook.js';
-import type { WebhookFormat } from '../../src/notify/webhook-body.js';
+import { eventOf, renderWebhookBody, type WebhookFormat } from '../../src/notify/webhook-body.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
 import { MemoryBanStore } from '../../src/store/memory-store.js';
 import type { BanStore } from '../../src/store/store.js';
@@ -325,5 +325,63 @@ describe('webhooks', () => {
       { kind: 'single', targets: ['198.51.100.44'] },
       { kind: 'summary', targets: ['198.51.100.45', '198.51.100.46'] },
     ]);
+  });
+
+  it('a crash before the position is written re-sends only the last POST, with the same delivery id', async () => {
+    const r = new Receiver();
+    await r.listen();
+    const o = options(r.url);
+    await withMemoryStore(async (store) => {
+      const w = deliverer(store, o);
+      await w.start();
+      const [a] = await store.ban([newBan('198.51.100.50')]);
+      await waitFor(() => r.got.length === 1, { what: 'the first POST' });
+      await store.ban([newBan('198.51.100.51')]);
+      await waitFor(() => w.status().pending === 0 && r.got.length === 2, {
+        what: 'the second POST',
+      });
+      await w.close();
+      // What a crash between the receiver's 200 and the position write leaves behind.
+      assert.ok(a !== undefined);
+      await writeFile(o.positionFile, JSON.stringify({ seq: a.seq, sent: [] }));
+      const again = deliverer(store, o);
+      await again.start();
+      await waitFor(() => r.got.length === 3, { what: 'the repeated POST' });
+      await again.idle();
+      await again.close();
+    });
+    await r.close();
+    const ids = r.got.map((g) => g.headers['x-fleetban-delivery']);
+    assert.equal(ids[2], ids[1]);
+    assert.notEqual(ids[1], ids[0]);
+    assert.equal(r.got[2]?.body, r.got[1]?.body);
+  });
+
+  it('a chat message lists 20 events and counts the rest', () => {
+    const events = Array.from({ length: 25 }, (_, i) =>
+      eventOf(
+        {
+          seq: i + 1,
+          kind: 'unban',
+          target: `192.0.2.${i}`,
+          jail: 'sshd',
+          at: 0,
+          reason: 'expired',
+        },
+        {},
+      ),
+    );
+    const { text } = JSON.parse(renderWebhookBody('slack', 'summary', events, 'fb1')) as {
+      text: string;
+    };
+    const lines = text.split('\n');
+    assert.equal(lines[0], 'fleetban on fb1: 25 events held back by notify.maxPerHour');
+    assert.equal(lines.length, 22);
+    assert.equal(lines[1], '[sshd] Unban 192.0.2.0 (expired)');
+    assert.equal(lines[21], '… and 5 more');
+    const json = JSON.parse(renderWebhookBody('json', 'summary', events, 'fb1')) as {
+      events: unknown[];
+    };
+    assert.equal(json.events.length, 25);
   });
 });
