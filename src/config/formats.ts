@@ -157,7 +157,76 @@ export const replicaCountFormat: ConvictFormat = {
   },
 };
 
+/** One entry of `notify.webhooks`, as the `webhook-list` format leaves it. */
+export interface WebhookConfig {
+  readonly url: string;
+  readonly format: 'json' | 'slack' | 'mattermost';
+  readonly secret: string;
+  readonly hmac: string;
+  readonly events: readonly ('ban' | 'unban')[];
+}
+
+const WEBHOOK_KEYS = ['url', 'format', 'secret', 'hmac', 'events'];
+const WEBHOOK_FORMATS = ['json', 'slack', 'mattermost'];
+const WEBHOOK_EVENTS = ['ban', 'unban'];
+
+/** Webhook entries: `{url, format?, secret?, hmac?, events?}`, filled with their defaults. */
+export const webhookListFormat: ConvictFormat = {
+  name: 'webhook-list',
+  coerce: (value: unknown): unknown =>
+    typeof value === 'string' ? (JSON.parse(value) as unknown) : value,
+  validate: (value: unknown) => {
+    if (!Array.isArray(value))
+      throw new Error('must be a list of webhooks such as [{"url": "https://example.net/hook"}]');
+    const seen = new Set<string>();
+    value.forEach((entry: unknown, i) => {
+      const at = `webhook ${i + 1}`;
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+        throw new Error(`${at} must be an object with at least "url"`);
+      const w = entry as Record<string, unknown>;
+      const unknownKey = Object.keys(w).find((k) => !WEBHOOK_KEYS.includes(k));
+      if (unknownKey !== undefined)
+        throw new Error(`${at}: unknown key "${unknownKey}" (known: ${WEBHOOK_KEYS.join(', ')})`);
+      let url: URL;
+      try {
+        url = new URL(String(w['url']));
+      } catch {
+        throw new Error(`${at}: url "${String(w['url'])}" is not an http:// or https:// URL`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new Error(`${at}: url "${String(w['url'])}" is not an http:// or https:// URL`);
+      if (seen.has(url.href)) throw new Error(`${at}: url ${url.href} is listed twice`);
+      seen.add(url.href);
+      if (w['format'] !== undefined && !WEBHOOK_FORMATS.includes(w['format'] as string))
+        throw new Error(`${at}: format must be one of ${WEBHOOK_FORMATS.join(', ')}`);
+      for (const key of ['secret', 'hmac'])
+        if (w[key] !== undefined && typeof w[key] !== 'string')
+          throw new Error(`${at}: ${key} must be a string`);
+      const events = w['events'];
+      if (
+        events !== undefined &&
+        (!Array.isArray(events) ||
+          events.length === 0 ||
+          !events.every((e) => WEBHOOK_EVENTS.includes(e as string)))
+      )
+        throw new Error(`${at}: events must list "ban", "unban" or both`);
+    });
+  },
+};
+
+/** A validated `notify.webhooks` entry with every field present. */
+export function webhookConfig(entry: Readonly<Record<string, unknown>>): WebhookConfig {
+  return {
+    url: String(entry['url']),
+    format: (entry['format'] as WebhookConfig['format'] | undefined) ?? 'json',
+    secret: (entry['secret'] as string | undefined) ?? '',
+    hmac: (entry['hmac'] as string | undefined) ?? '',
+    events: (entry['events'] as WebhookConfig['events'] | undefined) ?? ['ban'],
+  };
+}
+
 export const allFormats: readonly ConvictFormat[] = [
+  webhookListFormat,
   redisNodesFormat,
   redisAddressFormat,
   keyPrefixFormat,

@@ -131,6 +131,13 @@ export function redactedConfig(config: FleetbanConfig): unknown {
       node[key] = '[redacted]';
     }
   }
+  // Webhook secrets sit inside list entries, which the schema cannot mark one by one.
+  const notify = copy['notify'];
+  if (isRecord(notify) && Array.isArray(notify['webhooks']))
+    for (const hook of notify['webhooks'] as unknown[])
+      for (const key of ['secret', 'hmac'])
+        if (isRecord(hook) && typeof hook[key] === 'string' && hook[key] !== '')
+          hook[key] = '[redacted]';
   return copy;
 }
 

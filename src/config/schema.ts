@@ -639,6 +639,50 @@ export const schema = {
       env: 'FLEETBAN_MAIL_TIME_ZONE',
     },
   },
+  notify: {
+    webhooks: {
+      doc: 'HTTP endpoints told of bans, beside mail: a list of {"url": "https://…", "format": "json" | "slack" | "mattermost" (default json), "secret": sent as the X-Fleetban-Secret header, "hmac": key of X-Fleetban-Signature: sha256=<HMAC-SHA256 of the body>, "events": ["ban"] (default) or ["ban", "unban"]}. Each follows the change feed from its own position (a file in the "webhooks" folder inside store.path), retried while the receiver is down or answers 5xx or 429; a 4xx is logged and dropped. Delivery is at least once: X-Fleetban-Delivery names the sequence numbers carried, so a receiver can drop a repeat. Jails with notify "off" and manual bans are not sent.',
+      format: 'webhook-list',
+      default: [] as Readonly<Record<string, unknown>>[],
+      env: 'FLEETBAN_NOTIFY_WEBHOOKS',
+    },
+    groupWait: {
+      doc: 'After a webhook POST, further events are gathered this long into one POST (the first event after a quiet spell goes at once). 0: each at once.',
+      format: 'duration-seconds',
+      default: '10s',
+      env: 'FLEETBAN_NOTIFY_GROUP_WAIT',
+    },
+    groupThreshold: {
+      doc: 'A gathered webhook POST goes at once when this many events wait, without waiting for notify.groupWait.',
+      format: 'positive-int',
+      default: 50,
+      env: 'FLEETBAN_NOTIFY_GROUP_THRESHOLD',
+    },
+    maxPerHour: {
+      doc: 'Most POSTs per webhook in any hour. Beyond it, events are held and go out together in one summary POST when the hour allows (json carries every event; Slack and Mattermost show the first 20 and a count). Kept in the position file, so the cap holds across restarts.',
+      format: 'positive-int',
+      default: 120,
+      env: 'FLEETBAN_NOTIFY_MAX_PER_HOUR',
+    },
+    retryMin: {
+      doc: 'Wait before the first retry when a webhook fails; doubled after each failure up to notify.retryMax.',
+      format: 'duration-seconds',
+      default: '5s',
+      env: 'FLEETBAN_NOTIFY_RETRY_MIN',
+    },
+    retryMax: {
+      doc: 'Longest wait between two retries of a webhook.',
+      format: 'duration-seconds',
+      default: '10m',
+      env: 'FLEETBAN_NOTIFY_RETRY_MAX',
+    },
+    timeout: {
+      doc: 'A webhook request that takes longer is abandoned and retried.',
+      format: 'duration-seconds',
+      default: '10s',
+      env: 'FLEETBAN_NOTIFY_TIMEOUT',
+    },
+  },
   log: {
     level: {
       doc: 'Log level of the structured (pino) log on stdout.',
@@ -666,6 +710,7 @@ export interface CustomFormatValues {
   readonly 'redis-address': string;
   readonly 'redis-key-prefix': string;
   readonly 'replica-count': number | 'auto';
+  readonly 'webhook-list': readonly Readonly<Record<string, unknown>>[];
 }
 
 /** The value type a schema `format` admits; `Custom` types the named formats. */

@@ -11,15 +11,20 @@ export interface FloodOptions {
   readonly maxPerHour: number;
 }
 
-export type PlannedMail =
-  | { readonly kind: 'single'; readonly notices: readonly Notice[] }
-  | { readonly kind: 'digest'; readonly notices: readonly Notice[] }
-  /** The hour's cap was reached: one mail counting everything held back meanwhile. */
-  | { readonly kind: 'summary'; readonly notices: readonly Notice[] };
+/** What flood control needs of a notice: when it happened (mail notices, webhook events). */
+export interface Timed {
+  readonly at: EpochMs;
+}
 
-export interface FloodPlan {
+export type PlannedMail<N extends Timed = Notice> =
+  | { readonly kind: 'single'; readonly notices: readonly N[] }
+  | { readonly kind: 'digest'; readonly notices: readonly N[] }
+  /** The hour's cap was reached: one mail counting everything held back meanwhile. */
+  | { readonly kind: 'summary'; readonly notices: readonly N[] };
+
+export interface FloodPlan<N extends Timed = Notice> {
   /** What to send now, covering every pending notice; null = nothing yet. */
-  readonly mail: PlannedMail | null;
+  readonly mail: PlannedMail<N> | null;
   /** When to ask again if nothing new arrives; null = only when something arrives. */
   readonly wakeAt: EpochMs | null;
 }
@@ -27,7 +32,7 @@ export interface FloodPlan {
 const HOUR_MS = 3600_000;
 
 /**
- * Decides when pending notices of one set of recipients are mailed and how:
+ * Decides when pending notices of one set of recipients (or of one webhook) are sent and how:
  * - quiet (no mail for `groupWait`) and one notice waiting: it goes out alone, at once;
  * - otherwise notices gather into a digest, sent `groupWait` after the oldest one arrived, or at
  *   once when `groupThreshold` wait;
@@ -36,7 +41,7 @@ const HOUR_MS = 3600_000;
  * The planner never drops a notice: each plan covers all pending ones, and the caller removes
  * them from the outbox only after the mail is sent (then calls `recordSent`).
  */
-export class FloodControl {
+export class FloodControl<N extends Timed = Notice> {
   readonly #o: FloodOptions;
   readonly #clock: Clock;
   /** Send times within the last hour, oldest first. */
@@ -56,7 +61,7 @@ export class FloodControl {
     this.#lastMailAt = this.#sent[this.#sent.length - 1] ?? null;
   }
 
-  plan(pending: readonly Notice[]): FloodPlan {
+  plan(pending: readonly N[]): FloodPlan<N> {
     const now = this.#clock.now();
     this.#prune(now);
     if (pending.length === 0) {
@@ -79,7 +84,7 @@ export class FloodControl {
   }
 
   /** Counts a mail the caller has sent (towards the hourly cap and the quiet period). */
-  recordSent(mail: PlannedMail): void {
+  recordSent(mail: PlannedMail<N>): void {
     const now = this.#clock.now();
     this.#sent.push(now);
     this.#lastMailAt = now;

@@ -24,6 +24,7 @@ import { renderBrakeTrip } from '../notify/brake-alert.js';
 import { FilterSource } from '../jails/filters/index.js';
 import { mailAdminExtension } from '../notify/mail-admin.js';
 import { Mailer } from '../notify/mailer.js';
+import type { WebhookDeliverer } from '../notify/webhook.js';
 import { computeBantime } from '../jails/policy.js';
 import { BanLog } from '../log/ban-log.js';
 import { SyslogTimeZone } from '../parse/syslog.js';
@@ -51,6 +52,7 @@ import {
   mailTransport,
   parseAll,
 } from './options.js';
+import { webhookDeliverers, webhookMetrics } from './webhooks.js';
 import { Pipeline } from './pipeline.js';
 
 /** How often idle attacker windows are swept and old history pruned. */
@@ -108,6 +110,8 @@ export class FleetbanServer {
   readonly #agentApi: AgentApi;
   /** null when mail.enabled is false. */
   readonly #mailer: Mailer | null;
+  /** notify.webhooks: each follows the change feed on its own. */
+  readonly #webhooks: WebhookDeliverer[];
   /** Dashboard users, beside the store; managed through the admin API even when the dashboard is off. */
   readonly #users: UserDirectory;
   /** null when dashboard.enabled is false. */
@@ -228,6 +232,13 @@ export class FleetbanServer {
           recipients: (jail) => this.#recipients(jail),
         })
       : null;
+    this.#webhooks = webhookDeliverers(config, hostname(), {
+      store: this.#store,
+      clock,
+      logger: logger.child({ part: 'webhook' }),
+      wants: (jail, origin) => origin === 'jail' && this.#jailConfig(jail)?.notify !== 'off',
+      active: () => this.#peers === null || this.#peers.isLeader(),
+    });
     const startedAt = clock.now();
     const shared = this.#backend.shared;
     this.#peers =
@@ -259,7 +270,7 @@ export class FleetbanServer {
       reload: () => this.reload(),
       storeHealth: () => this.#backend.health(),
       ...(this.#peers !== null ? { cluster: this.#peers } : {}),
-      moreMetrics: () => this.#clusterMetrics(),
+      moreMetrics: () => [...this.#clusterMetrics(), ...webhookMetrics(this.#webhooks)],
       silent: this.#silent ?? silentWatchOff,
       outbox: () =>
         this.#mailer?.status() ?? {
@@ -384,6 +395,7 @@ export class FleetbanServer {
     let agents: ServingAddresses['agents'];
     let dashboard: ServingAddresses['dashboard'];
     try {
+      for (const hook of this.#webhooks) await hook.start();
       await this.#agentRegistry.load();
       await this.#users.load();
       await this.#peers?.start();
@@ -397,6 +409,7 @@ export class FleetbanServer {
       await this.#admin.close().catch(() => undefined);
       await this.#expiry.close();
       await this.#mailer?.close();
+      for (const hook of this.#webhooks) await hook.close();
       await this.#peers?.close();
       await this.#sharedWindows?.close();
       await this.#backend.close();
@@ -525,6 +538,7 @@ export class FleetbanServer {
       this.#stopReacting?.();
       await this.#expiry.close();
       await this.#mailer?.close();
+      for (const hook of this.#webhooks) await hook.close();
       await this.#dashboard?.close();
       await this.#agentApi.close();
       await this.#admin.close();
