@@ -27,7 +27,12 @@ export type ExportEntry = Readonly<Record<string, string>>;
 /** Entries in journal export format (text fields only). */
 export function exportText(entries: readonly ExportEntry[]): string {
   return entries
-    .map((e) => Object.entries(e).map(([k, v]) => `${k}=${v}\n`).join('') + '\n')
+    .map(
+      (e) =>
+        Object.entries(e)
+          .map(([k, v]) => `${k}=${v}\n`)
+          .join('') + '\n',
+    )
     .join('');
 }
 
@@ -70,12 +75,19 @@ export async function journalUpload(
   extra: readonly string[] = [],
 ): Promise<UploadResult> {
   try {
-    const r = await run(JOURNAL_UPLOAD, [`--url=${url}`, `--file=${file}`, ...extra], {
-      timeout: 60_000,
-    });
+    const r = await run(
+      JOURNAL_UPLOAD,
+      [`--url=${url}`, `--file=${file}`, '--follow=no', ...extra],
+      {
+        timeout: 60_000,
+      },
+    );
     return { code: 0, stderr: r.stderr };
   } catch (e) {
     const err = e as { code?: number | null; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : null, stderr: err.stderr ?? String(e) };
+    return {
+      code: typeof err.code === 'number' ? err.code : null,
+      stderr: err.stderr ?? String(e),
+    };
   }
 }
