@@ -64,8 +64,8 @@ describe('fleetban fed by the real systemd-journal-upload', () => {
   });
 
   after(async () => {
-    await server?.stop();
-    await dir?.remove();
+    await server.stop();
+    await dir.remove();
   });
 
   it('takes in every entry over HTTP and bans the attacker they name', async () => {
@@ -111,8 +111,8 @@ describe('fleetban fed by the real systemd-journal-upload over HTTPS with client
   });
 
   after(async () => {
-    await server?.stop();
-    await dir?.remove();
+    await server.stop();
+    await dir.remove();
   });
 
   it('takes in the entries of a client with a certificate and bans the attacker', async () => {
