@@ -33,7 +33,9 @@ function answers(socket: net.Socket, until?: string): Promise<string> {
       text += c;
       if (until !== undefined && text.includes(until)) resolve(text);
     });
-    void closed(socket).then(() => resolve(text));
+    void closed(socket).then(() => {
+      resolve(text);
+    });
   });
 }
 

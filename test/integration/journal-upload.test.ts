@@ -58,6 +58,8 @@ describe('fleetban fed by the real systemd-journal-upload', () => {
         udp: { enabled: false },
         tcp: { enabled: false },
         journal: { enabled: true, address: '127.0.0.1', port: 0 },
+        // A _HOSTNAME is the sending host's word: this name belongs to another address.
+        senders: { 'web-bound': ['192.0.2.10'] },
       },
     });
     server = await startServer(dir);
@@ -83,6 +85,23 @@ describe('fleetban fed by the real systemd-journal-upload', () => {
     const ban = bans.find((b) => b.target === '198.51.100.71');
     assert.ok(ban !== undefined, JSON.stringify(bans));
     assert.deepEqual(ban.hosts, { 'web-j': 5 }, 'the _HOSTNAME names the host of the failures');
+  });
+
+  it('takes a _HOSTNAME bound to another address as the peer, like a syslog HOSTNAME', async () => {
+    const port = server.ready.journal?.port ?? 0;
+    const file = await makeJournalFile(
+      dir.dir,
+      'web-spoof',
+      sshdEntries('198.51.100.74', 'web-bound', 5),
+    );
+    const r = await journalUpload(file, `http://127.0.0.1:${port}`);
+    assert.equal(r.code, 0, `systemd-journal-upload failed: ${r.stderr}`);
+    await server.waitForLog(exactMsg('NOTICE [sshd] Ban 198.51.100.74'));
+    const admin = new AdminClient({ kind: 'unix', socket: dir.socket });
+    const ban = (await admin.bans()).find((b) => b.target === '198.51.100.74');
+    assert.deepEqual(ban?.hosts, { '127.0.0.1': 5 }, 'scoped under the peer address');
+    const sender = (await admin.senders()).find((x) => x.address === '127.0.0.1');
+    assert.equal(sender?.spoofedHostname, 5);
   });
 });
 
