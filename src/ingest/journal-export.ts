@@ -90,7 +90,11 @@ export class JournalExportParser {
             this.#hold(chunk.subarray(i, j));
             return;
           }
-          const name = this.#take(chunk, i, j).toString('latin1');
+          // Decoded in place when whole in this chunk: one name per field is the parser's hot spot.
+          const name =
+            this.#partsSize === 0
+              ? chunk.toString('latin1', i, j)
+              : this.#take(chunk, i, j).toString('latin1');
           const sep = chunk[j];
           i = j + 1;
           if (sep === NL && name === '') {
@@ -115,6 +119,19 @@ export class JournalExportParser {
         case State.TEXT: {
           let j = chunk.indexOf(NL, i);
           if (j === -1) j = n;
+          if (
+            j < n &&
+            this.#partsSize === 0 &&
+            this.#keeping &&
+            j - i <= this.#limits.maxFieldSize
+          ) {
+            // The whole value is in this chunk: one copy, nothing held.
+            this.#fields.set(this.#name, Buffer.copyBytesFrom(chunk, i, j - i));
+            this.#keeping = false;
+            this.#fieldDone();
+            i = j + 1;
+            continue;
+          }
           this.#value(chunk, i, j);
           if (j === n) return;
           this.#fieldDone();
