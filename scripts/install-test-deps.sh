@@ -5,7 +5,8 @@ set -euo pipefail
 # rsyslog (a real syslog client), rsyslog-gnutls (its TLS driver) and rsyslog-relp (omrelp), nftables and iproute2
 # (network namespaces), fail2ban (its filters, sample logs and fail2ban-regex), openssl (TLS
 # certificates), bsdutils (logger); for the package: mandoc (man page lint), man-db (rendering),
-# systemd (systemd-analyze verify), util-linux (unshare, setpriv); redis-server and redis-tools
+# systemd (systemd-analyze verify), util-linux (unshare, setpriv); systemd-journal-remote
+# (systemd-journal-upload, a real host forwarding its journal); redis-server and redis-tools
 # (a real Redis Cluster); g++, make and python3 to build
 # the UDP reader addon.
 need=()
@@ -19,6 +20,8 @@ command -v mandoc >/dev/null || need+=(mandoc)
 command -v man >/dev/null || need+=(man-db)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v unshare >/dev/null || need+=(util-linux)
+# systemd-journal-upload and systemd-journal-remote: a real host forwarding its journal.
+[ -x /lib/systemd/systemd-journal-upload ] || need+=(systemd-journal-remote)
 # redis-server and redis-cli: a real Redis Cluster for the redis store backend.
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)

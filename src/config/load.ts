@@ -179,6 +179,13 @@ function checkCrossKeyRules(where: string, c: Omit<FleetbanConfig, never>): void
       'ingest.relp.tls is true, so ingest.tls.cert and ingest.tls.key must name PEM files',
     );
   }
+  const journal = c.ingest.journal;
+  if (journal.enabled && journal.tls && (tls.cert === '' || tls.key === '')) {
+    throw configInvalid(
+      where,
+      'ingest.journal.tls is true, so ingest.tls.cert and ingest.tls.key must name PEM files',
+    );
+  }
   if (tls.requireClientCert && tls.ca === '') {
     throw configInvalid(
       where,

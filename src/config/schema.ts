@@ -180,6 +180,32 @@ export const schema = {
         env: 'FLEETBAN_RELP_TLS',
       },
     },
+    journal: {
+      enabled: {
+        doc: 'Receive journal entries from systemd-journal-upload (POST /upload, journal export format): a host forwards its journal with URL=http://this-server:19532 in journal-upload.conf.',
+        format: Boolean,
+        default: false,
+        env: 'FLEETBAN_JOURNAL_ENABLED',
+      },
+      address: {
+        doc: 'Address to bind for journal uploads.',
+        format: String,
+        default: '127.0.0.1',
+        env: 'FLEETBAN_JOURNAL_ADDRESS',
+      },
+      port: {
+        doc: "Journal upload port (19532 is systemd-journal-remote's).",
+        format: 'port-or-zero',
+        default: 19532,
+        env: 'FLEETBAN_JOURNAL_PORT',
+      },
+      tls: {
+        doc: 'Speak HTTPS (URL=https://... in journal-upload.conf), with the cert, key, ca and requireClientCert of ingest.tls (which need not be enabled itself).',
+        format: Boolean,
+        default: false,
+        env: 'FLEETBAN_JOURNAL_TLS',
+      },
+    },
     tls: {
       enabled: {
         doc: 'Receive syslog over TLS (RFC 5425).',

@@ -3,7 +3,13 @@
 import type { EpochMs } from './clock.js';
 import type { Cidr } from './ip.js';
 
-export const Transport = { UDP: 'udp', TCP: 'tcp', TLS: 'tls', RELP: 'relp' } as const;
+export const Transport = {
+  UDP: 'udp',
+  TCP: 'tcp',
+  TLS: 'tls',
+  RELP: 'relp',
+  JOURNAL: 'journal',
+} as const;
 export type Transport = (typeof Transport)[keyof typeof Transport];
 /** Every transport, in the order reports list them. */
 export const TRANSPORTS: readonly Transport[] = Object.values(Transport);

@@ -1,4 +1,4 @@
-// The ingest stage: starts the UDP, TCP, TLS and RELP listeners that feed one MessageSink, and stops them.
+// The ingest stage: starts the UDP, TCP, TLS, RELP and journal-upload listeners that feed one MessageSink, and stops them.
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -6,6 +6,7 @@ import { Delivery } from './deliver.js';
 import { resolveLimits, type IngestOptions, type ResolvedLimits } from './options.js';
 import type { SenderTable } from './senders.js';
 import type { MessageSink } from './sink.js';
+import { journalStream } from './journal.js';
 import { relpStream } from './relp.js';
 import { IngestStats } from './stats.js';
 import { syslogStream } from './stream-protocol.js';
@@ -24,6 +25,7 @@ export interface ListeningAddresses {
   readonly tcp?: Endpoint;
   readonly tls?: Endpoint;
   readonly relp?: Endpoint;
+  readonly journal?: Endpoint;
 }
 
 export interface IngestDeps {
@@ -49,6 +51,7 @@ export class Ingest {
   #tcp: StreamListener | null = null;
   #tls: StreamListener | null = null;
   #relp: StreamListener | null = null;
+  #journal: StreamListener | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: IngestOptions, deps: IngestDeps) {
@@ -77,18 +80,23 @@ export class Ingest {
       const secure = o.relp.tls === true ? tlsFiles : null;
       this.#relp = new StreamListener('relp', o.relp, this.#ctx, relpStream(), secure);
     }
+    if (o.journal?.enabled === true) {
+      const secure = o.journal.tls === true ? tlsFiles : null;
+      this.#journal = new StreamListener('journal', o.journal, this.#ctx, journalStream(), secure);
+    }
     const bound = await Promise.allSettled([
       this.#udp?.listen(),
       this.#tcp?.listen(),
       this.#tls?.listen(),
       this.#relp?.listen(),
+      this.#journal?.listen(),
     ]);
     const failed = bound.find((r) => r.status === 'rejected');
     if (failed !== undefined) {
       await this.close();
       throw failed.reason;
     }
-    const [udp, tcp, tls, relp] = bound.map((r) =>
+    const [udp, tcp, tls, relp, journal] = bound.map((r) =>
       r.status === 'fulfilled' ? endpoint(r.value) : undefined,
     );
     const addresses = {
@@ -96,6 +104,7 @@ export class Ingest {
       ...(tcp === undefined ? {} : { tcp }),
       ...(tls === undefined ? {} : { tls }),
       ...(relp === undefined ? {} : { relp }),
+      ...(journal === undefined ? {} : { journal }),
     };
     this.#ctx.log.info({ ...addresses }, 'ingest listening');
     return addresses;
@@ -108,22 +117,29 @@ export class Ingest {
       this.#tcp?.close(),
       this.#tls?.close(),
       this.#relp?.close(),
+      this.#journal?.close(),
     ]).then(() => undefined);
     return this.#closing;
   }
 
-  /** Open TCP, TLS and RELP connections right now. */
-  get connections(): { readonly tcp: number; readonly tls: number; readonly relp: number } {
+  /** Open TCP, TLS, RELP and journal-upload connections right now. */
+  get connections(): {
+    readonly tcp: number;
+    readonly tls: number;
+    readonly relp: number;
+    readonly journal: number;
+  } {
     return {
       tcp: this.#tcp?.connections ?? 0,
       tls: this.#tls?.connections ?? 0,
       relp: this.#relp?.connections ?? 0,
+      journal: this.#journal?.connections ?? 0,
     };
   }
 
-  /** Resolves once no TCP, TLS or RELP connection is open: for shutdown and for tests. */
+  /** Resolves once no stream connection is open: for shutdown and for tests. */
   async whenNoConnections(): Promise<void> {
-    const streams = [this.#tcp, this.#tls, this.#relp].filter((s) => s !== null);
+    const streams = [this.#tcp, this.#tls, this.#relp, this.#journal].filter((s) => s !== null);
     while (streams.some((s) => s.connections > 0)) {
       await Promise.all(streams.map((s) => s.whenNoConnections()));
     }

@@ -31,12 +31,19 @@ export interface RelpListenerOptions extends ListenerOptions {
   readonly tls?: boolean;
 }
 
+export interface JournalListenerOptions extends ListenerOptions {
+  /** HTTPS, with the certificate files, CA and client-certificate rule of `tls`. */
+  readonly tls?: boolean;
+}
+
 export interface IngestOptions {
   readonly udp: UdpListenerOptions;
   readonly tcp: ListenerOptions;
   readonly tls: TlsListenerOptions;
   /** RELP (rsyslog omrelp): acknowledged delivery. Off when absent. */
   readonly relp?: RelpListenerOptions;
+  /** systemd-journal-upload (`POST /upload`, journal export format). Off when absent. */
+  readonly journal?: JournalListenerOptions;
   /** Largest message, bytes. Default 8192 (rsyslog's default). Larger ones are counted and skipped. */
   readonly maxMessageSize?: number;
   /**

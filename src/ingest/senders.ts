@@ -147,6 +147,6 @@ function newRecord(address: string, now: EpochMs): SenderRecord {
     spoofedHostname: 0,
     firstSeen: now,
     lastSeen: now,
-    transports: { udp: 0, tcp: 0, tls: 0, relp: 0 },
+    transports: { udp: 0, tcp: 0, tls: 0, relp: 0, journal: 0 },
   };
 }

@@ -64,6 +64,7 @@ export class IngestStats {
   readonly tcp: TransportCounters = newCounters();
   readonly tls: TransportCounters = newCounters();
   readonly relp: TransportCounters = newCounters();
+  readonly journal: TransportCounters = newCounters();
   readonly udpSockets: Record<string, UdpSocketReport> = {};
   readonly udpReceiver: UdpReceiverCounters = { restarts: 0, backlogDropped: 0 };
 
@@ -77,6 +78,7 @@ export class IngestStats {
       tcp: { ...this.tcp },
       tls: { ...this.tls },
       relp: { ...this.relp },
+      journal: { ...this.journal },
       udpSockets: { ...this.udpSockets },
       udpReceiver: { ...this.udpReceiver },
     };

@@ -9,7 +9,7 @@ import type { StreamProtocol, StreamReader } from './stream-protocol.js';
 import { createTlsServer } from './tls-server.js';
 import type { ListenerContext } from './udp.js';
 
-export type StreamTransport = 'tcp' | 'tls' | 'relp';
+export type StreamTransport = 'tcp' | 'tls' | 'relp' | 'journal';
 
 /** The certificate files of a listener that speaks TLS, and the config key they come from. */
 export interface StreamTls {

@@ -233,6 +233,7 @@ export function neverBanSources(c: FleetbanConfig): NeverBanSources {
   if (i.tcp.enabled) listen.push({ key: 'ingest.tcp.address', address: i.tcp.address });
   if (i.tls.enabled) listen.push({ key: 'ingest.tls.address', address: i.tls.address });
   if (i.relp.enabled) listen.push({ key: 'ingest.relp.address', address: i.relp.address });
+  if (i.journal.enabled) listen.push({ key: 'ingest.journal.address', address: i.journal.address });
   if (c.agents.enabled) listen.push({ key: 'agents.address', address: c.agents.address });
   if (c.control.http.enabled)
     listen.push({ key: 'control.http.address', address: c.control.http.address });

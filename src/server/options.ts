@@ -70,6 +70,12 @@ export function ingestOptions(c: FleetbanConfig): IngestOptions {
       port: i.relp.port,
       tls: i.relp.tls,
     },
+    journal: {
+      enabled: i.journal.enabled,
+      address: i.journal.address,
+      port: i.journal.port,
+      tls: i.journal.tls,
+    },
     maxMessageSize: i.maxMessageSize,
     maxConnections: i.maxConnections,
     maxConnectionsPerSender: i.maxConnectionsPerSender,

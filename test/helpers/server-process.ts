@@ -21,6 +21,7 @@ export interface ReadyInfo {
   readonly tcp?: ListenerAddress;
   readonly tls?: ListenerAddress;
   readonly relp?: ListenerAddress;
+  readonly journal?: ListenerAddress;
   readonly admin: { readonly socket?: string };
   readonly agents?: { readonly address: string; readonly port: number };
   readonly dashboard?: { readonly address: string; readonly port: number; readonly url: string };

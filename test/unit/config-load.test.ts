@@ -242,6 +242,11 @@ describe('fleetban.json', () => {
         ['ingest.relp.tls', 'ingest.tls.cert'],
       ],
       [
+        'journal upload over HTTPS without cert',
+        { ingest: { journal: { enabled: true, tls: true } } },
+        ['ingest.journal.tls', 'ingest.tls.cert'],
+      ],
+      [
         'client certs without CA',
         { ingest: { tls: { requireClientCert: true } } },
         ['ingest.tls.requireClientCert', 'ingest.tls.ca'],
