@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every fleetban benchmark against its anchor (rsyslog, fail2ban-regex) in one go; needs root, gcc, rsyslog, rsyslog-relp, fail2ban, nftables, iproute2.
+# Runs every fleetban benchmark against its anchor (rsyslog, fail2ban-regex) in one go; needs root, gcc, rsyslog, rsyslog-relp, systemd-journal-remote, fail2ban, nftables, iproute2.
 # Usage: bench/run-all.sh [--quick]   (from anywhere; --quick = 1 run each and smaller loads, for checking the harness)
 # Env: FLEETBAN_TOOLS_DIR = folder of gen_authlog.py, udpblast.c, tcpblast.c (default ../shared/tools from the repo root).
 set -euo pipefail
@@ -25,6 +25,9 @@ echo
 node dist/bench/pipeline-udp.bench.js --rate 200000 --seconds "$udp_seconds" --runs "$runs"
 echo
 node dist/bench/pipeline-relp.bench.js --lines "$tcp_lines" --runs "$runs"
+echo
+# The journal upload against systemd-journal-remote (package systemd-journal-remote).
+node dist/bench/pipeline-journal.bench.js --lines "$((tcp_lines / 5))" --runs "$runs"
 echo
 # The filled store is kept under bench/out/ (git-ignored) so later runs skip the fill.
 node dist/bench/restart.bench.js --bans "$bans" --runs "$runs" --keep "bench/out/restart-store-$bans"

@@ -19,6 +19,7 @@ export interface ReadyFile {
   readonly tcp?: Endpoint;
   readonly tls?: Endpoint;
   readonly relp?: Endpoint;
+  readonly journal?: Endpoint;
   readonly admin: { readonly socket: string };
   readonly agents?: Endpoint;
   readonly dashboard?: Endpoint & { readonly url: string };
@@ -31,6 +32,8 @@ export interface ServerOptions {
   readonly udp?: boolean;
   readonly tcp?: boolean;
   readonly relp?: boolean;
+  /** ingest.journal: systemd-journal-upload's POST /upload over HTTP. */
+  readonly journal?: boolean;
   readonly recvBufferSize?: number;
   readonly storePath?: string;
   /** Keep bans on Redis (store.backend redis) instead of LevelDB. */
@@ -100,7 +103,8 @@ export function statusView(body: unknown): StatusView {
   const ingest = record(s['ingest']);
   let messages = num(ingest['messages']);
   if (typeof ingest['messages'] !== 'number') {
-    for (const t of ['udp', 'tcp', 'tls', 'relp']) messages += num(record(ingest[t])['messages']);
+    for (const t of ['udp', 'tcp', 'tls', 'relp', 'journal'])
+      messages += num(record(ingest[t])['messages']);
   }
   const jails = Array.isArray(s['jails']) ? (s['jails'] as unknown[]) : [];
   return {
@@ -169,6 +173,7 @@ export class FleetbanServer {
         },
         tcp: { enabled: options.tcp ?? false, address: '127.0.0.1', port: 0 },
         relp: { enabled: options.relp ?? false, address: '127.0.0.1', port: 0 },
+        journal: { enabled: options.journal ?? false, address: '127.0.0.1', port: 0 },
         allowedSenders: ['127.0.0.0/8'],
       },
       jails: { dir: shippedJailsDir },

@@ -80,3 +80,59 @@ export async function ensureWireLines(authLog: string): Promise<{ file: string; 
   }
   return { file, length: longest };
 }
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const FILE_LINE = /^(\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) ([^\s[:]+)(?:\[(\d+)\])?: (.*)$/;
+
+/**
+ * Turns the file-format auth log into journal export format (`journalctl -o export`, text fields
+ * only), one entry a line: the time, host, program and pid journald would record, and the rest of
+ * the line as MESSAGE, priority auth.info. Written once beside the log as AUTHLOG.export; returns
+ * the file and its entry count.
+ */
+export async function ensureJournalExport(
+  authLog: string,
+): Promise<{ file: string; entries: number }> {
+  const file = authLog.replace(/\.log$/, '.export');
+  const year = new Date().getUTCFullYear();
+  let entries = 0;
+  const fresh = isFresh(file, authLog);
+  const tmp = `${file}.tmp`;
+  const out = fresh ? null : createWriteStream(tmp);
+  let chunk: string[] = [];
+  for await (const line of createInterface({ input: createReadStream(authLog) })) {
+    const m = FILE_LINE.exec(line);
+    if (m === null) throw new Error(`${authLog}: not a syslog file line: ${line.slice(0, 120)}`);
+    entries++;
+    if (out === null) continue;
+    const [, mon, day, hh, mm, ss, host, app, pid, message] = m;
+    const ms = Date.UTC(
+      year,
+      MONTHS.indexOf(mon ?? ''),
+      Number(day),
+      Number(hh),
+      Number(mm),
+      Number(ss),
+    );
+    chunk.push(
+      `__REALTIME_TIMESTAMP=${ms * 1000 + (entries % 1000)}\n` +
+        `__MONOTONIC_TIMESTAMP=${entries}\n` +
+        '_BOOT_ID=0123456789abcdef0123456789abcdef\n' +
+        `_HOSTNAME=${host}\n_TRANSPORT=syslog\nSYSLOG_FACILITY=4\nPRIORITY=6\n` +
+        `SYSLOG_IDENTIFIER=${app}\n` +
+        (pid === undefined ? '' : `_PID=${pid}\n`) +
+        `MESSAGE=${message}\n\n`,
+    );
+    if (chunk.length === 10_000) {
+      if (!out.write(chunk.join(''))) await once(out, 'drain');
+      chunk = [];
+    }
+  }
+  if (out !== null) {
+    if (chunk.length > 0) out.write(chunk.join(''));
+    out.end();
+    await finished(out);
+    await rename(tmp, file);
+  }
+  return { file, entries };
+}
