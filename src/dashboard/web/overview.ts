@@ -17,8 +17,10 @@ const INTEGER_STEPS = Array.from({ length: 24 }, (_, i) => [1, 2, 5][i % 3] ?? 1
 /** Bars for the hourly and daily counts (uPlot's bar path builder). */
 const barPaths = UPlot.paths.bars?.({ size: [0.7, 60] });
 
-function chart(id: string, label: string, stroke: string, bars = false): uPlotType {
+/** `barSeconds`: draw bars that wide (an hour, a day), the x range widened by half a bar each side. */
+function chart(id: string, label: string, stroke: string, barSeconds = 0): uPlotType {
   const target = byId(id);
+  const paths = barSeconds > 0 ? barPaths : undefined;
   return new UPlot(
     {
       width: target.clientWidth || 560,
@@ -30,9 +32,22 @@ function chart(id: string, label: string, stroke: string, bars = false): uPlotTy
           stroke,
           fill: `${stroke}33`,
           width: 2,
-          ...(bars && barPaths !== undefined ? { paths: barPaths } : {}),
+          ...(paths !== undefined ? { paths, points: { show: false } } : {}),
         },
       ],
+      ...(paths !== undefined
+        ? {
+            scales: {
+              x: {
+                time: true,
+                range: (_u: uPlotType, min: number, max: number): [number, number] => [
+                  min - barSeconds / 2,
+                  max + barSeconds / 2,
+                ],
+              },
+            },
+          }
+        : {}),
       // Counts: whole-number ticks only.
       axes: [{}, { size: 50, incrs: INTEGER_STEPS }],
       legend: { show: false },
@@ -44,8 +59,8 @@ function chart(id: string, label: string, stroke: string, bars = false): uPlotTy
 
 const bansChart = chart('bans-chart', 'bans', '#b4232a');
 const failuresChart = chart('failures-chart', 'failures', '#2f6fb3');
-const hoursChart = chart('hours-chart', 'bans', '#b4232a', true);
-const daysChart = chart('days-chart', 'bans', '#7a3fa0', true);
+const hoursChart = chart('hours-chart', 'bans', '#b4232a', 3600);
+const daysChart = chart('days-chart', 'bans', '#7a3fa0', 86_400);
 
 function render(o: OverviewReport): void {
   byId('active-bans').textContent = formatCount(o.activeBans);
