@@ -64,7 +64,7 @@ export class BanIndex {
   start(
     store: BanStore,
     seen: (ban: Ban) => void,
-    onChanges: (changes: readonly Change[]) => void,
+    onChanges: (changes: readonly Change[], replaced: ReadonlySet<number>) => void,
   ): void {
     let sorted = true;
     let last = -Infinity;
@@ -80,8 +80,7 @@ export class BanIndex {
     if (!sorted) this.#sortBySeq();
     this.#rehash(this.#table.length);
     this.#unsubscribe = store.subscribe((changes) => {
-      this.apply(changes);
-      onChanges(changes);
+      onChanges(changes, this.apply(changes));
     });
   }
 
@@ -94,12 +93,15 @@ export class BanIndex {
     return this.#live;
   }
 
-  apply(changes: readonly Change[]): void {
+  /** Returns the seqs of the bans that replaced an active ban of the same target. */
+  apply(changes: readonly Change[]): ReadonlySet<number> {
+    const replaced = new Set<number>();
     for (const c of changes) {
-      if (c.kind === 'ban') this.#append(c.seq, c.ban.target, c.ban.jail);
-      else this.#remove(c.target);
+      if (c.kind !== 'ban') this.#remove(c.target);
+      else if (this.#append(c.seq, c.ban.target, c.ban.jail)) replaced.add(c.seq);
     }
     if (this.#holes > 1024 && this.#holes > this.#live) this.#compact();
+    return replaced;
   }
 
   /** Jails by active bans, most first. */
@@ -181,8 +183,9 @@ export class BanIndex {
     return id;
   }
 
-  #append(seq: number, target: string, jail: string): void {
-    this.#remove(target);
+  /** True when it replaced an active ban of the target. */
+  #append(seq: number, target: string, jail: string): boolean {
+    const replaced = this.#remove(target);
     const i = this.#put(seq, target, this.#jailId(jail));
     if ((this.#tableUsed + 1) * 2 > this.#table.length) {
       // Mostly DELETED entries (bans come and go): a fresh table of the same size will do.
@@ -190,6 +193,7 @@ export class BanIndex {
       this.#rehash(crowded ? this.#table.length * 2 : this.#table.length);
     }
     this.#insert(target, i);
+    return replaced;
   }
 
   /** Writes a position (not yet in the table); returns it. */
@@ -221,9 +225,9 @@ export class BanIndex {
     return i;
   }
 
-  #remove(target: string): void {
+  #remove(target: string): boolean {
     const slot = this.#find(target);
-    if (slot < 0) return;
+    if (slot < 0) return false;
     const i = this.#table[slot] ?? 0;
     this.#table[slot] = DELETED;
     this.#lengths[i] = 0;
@@ -231,6 +235,7 @@ export class BanIndex {
     this.#holes++;
     const id = this.#jails[i] ?? 0;
     this.#jailBans[id] = (this.#jailBans[id] ?? 1) - 1;
+    return true;
   }
 
   /** The table slot holding `target`, or -1. */

@@ -23,6 +23,7 @@ import { loadAssets, type Asset } from './assets.js';
 import { BanIndex } from './ban-index.js';
 import { EventHub } from './events.js';
 import { FAILURE_SAMPLE_MS, OverviewFigures, type OverviewReport } from './overview.js';
+import { BanTops, START_DETAILS } from './overview-tops.js';
 import { appPage, loginPage, PAGES, type PageName } from './pages.js';
 import { cookieValue, csrfMatches, Sessions, type Session } from './sessions.js';
 import type { UserDirectory } from './users.js';
@@ -80,6 +81,7 @@ export class DashboardServer {
   readonly #limiter: AuthLimiter;
   readonly #index = new BanIndex();
   readonly #figures: OverviewFigures;
+  readonly #tops: BanTops;
   readonly #events: EventHub;
   #assets = new Map<string, Asset>();
   #server: Server | undefined;
@@ -93,6 +95,7 @@ export class DashboardServer {
     this.#sessions = new Sessions(deps.clock, options.sessionTtlMs);
     this.#limiter = new AuthLimiter(options.authLimit, deps.logger, 'dashboard sign-in');
     this.#figures = new OverviewFigures(deps.clock, deps.failures);
+    this.#tops = new BanTops((target) => deps.store.details(target));
     this.#events = new EventHub(
       () => JSON.stringify(this.overview()),
       (id) => this.#sessions.get(id) !== undefined,
@@ -130,8 +133,12 @@ export class DashboardServer {
   }
 
   overview(): OverviewReport {
+    const tops = this.#tops.top(10);
     return {
       ...this.#figures.report(this.#index.size, this.#index.topJails(5)),
+      topHosts: tops.hosts,
+      hostsCounted: this.#tops.hostsCounted,
+      topNetworks: tops.networks,
       silentSenders: this.#d.silentSenders?.() ?? [],
     };
   }
@@ -148,12 +155,28 @@ export class DashboardServer {
       this.#d.store,
       (ban) => {
         this.#figures.countBan(ban.start);
+        this.#tops.seen(ban);
       },
-      (changes) => {
+      (changes, replaced) => {
         this.#figures.apply(changes);
+        this.#tops.apply(changes, replaced);
         this.#events.changed();
       },
     );
+    // In the background: the page shows the hosts as they are read (hostsCounted).
+    this.#tops
+      .readHosts(
+        this.#index.page({ limit: START_DETAILS }).targets,
+        (t) => this.#d.store.get(t) !== undefined,
+      )
+      .then(
+        () => {
+          this.#events.changed();
+        },
+        (e: unknown) => {
+          this.#log.warn({ err: e }, 'dashboard: reading ban hosts failed');
+        },
+      );
     this.#figures.sample();
     this.#sampler = setInterval(() => {
       this.#figures.sample();

@@ -3,6 +3,10 @@ import type { Clock, EpochMs } from '../core/clock.js';
 import type { Change } from '../core/types.js';
 
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** Days of ban counts kept (UTC days): the week charted and today. */
+const BAN_DAYS = 8;
 /** Minutes of ban counts kept: a day. */
 const BAN_MINUTES = 24 * 60;
 /** How often the jails' failure counter is sampled, and how many samples an hour holds. */
@@ -23,6 +27,18 @@ export interface OverviewReport {
   readonly failuresSeries: readonly number[];
   /** Start of the first minute of the series. */
   readonly seriesStart: EpochMs;
+  /** Bans per hour over the last 24 hours (this hour last), oldest first, from `hoursStart`. */
+  readonly bansPerHour: readonly number[];
+  readonly hoursStart: EpochMs;
+  /** Bans per UTC day over the last 7 days (today last), oldest first, from `daysStart`. */
+  readonly bansPerDay: readonly number[];
+  readonly daysStart: EpochMs;
+  /** Hosts by active bans reported from them, most first (at most 10). */
+  readonly topHosts: readonly { readonly name: string; readonly bans: number }[];
+  /** Bans whose hosts are counted in `topHosts` (the ones since start and the newest at start). */
+  readonly hostsCounted: number;
+  /** Networks (/24, /64) by active bans, most first (at most 10). */
+  readonly topNetworks: readonly { readonly name: string; readonly bans: number }[];
   readonly lastSeq: number;
   /**
    * Senders flagged silent (ingest.silentAfter), longest silent first: `name` is the host bound
@@ -37,7 +53,7 @@ export interface OverviewReport {
 }
 
 /**
- * Ban counts per minute (a day's ring, seeded at start from the active bans' start times, so
+ * Ban counts per minute (a day's ring) and per UTC day (eight days' ring), seeded at start from the active bans' start times, so
  * bans already lifted before start are missing from it) and the failure counter's samples
  * (an hour's ring). All reads are O(ring), never O(bans).
  */
@@ -46,6 +62,8 @@ export class OverviewFigures {
   readonly #failures: () => number;
   readonly #banMinute = new Float64Array(BAN_MINUTES);
   readonly #banCount = new Uint32Array(BAN_MINUTES);
+  readonly #banDay = new Float64Array(BAN_DAYS);
+  readonly #banDayCount = new Uint32Array(BAN_DAYS);
   readonly #sampleAt = new Float64Array(FAILURE_SAMPLES);
   readonly #sampleValue = new Float64Array(FAILURE_SAMPLES);
   #samples = 0;
@@ -59,6 +77,15 @@ export class OverviewFigures {
 
   /** A ban already active at start, or a new one from the feed. */
   countBan(start: EpochMs): void {
+    const day = Math.floor(start / DAY);
+    if (day > Math.floor(this.#clock.now() / DAY) - BAN_DAYS) {
+      const daySlot = day % BAN_DAYS;
+      if (this.#banDay[daySlot] !== day) {
+        this.#banDay[daySlot] = day;
+        this.#banDayCount[daySlot] = 0;
+      }
+      this.#banDayCount[daySlot] = (this.#banDayCount[daySlot] ?? 0) + 1;
+    }
     const minute = Math.floor(start / MINUTE);
     if (minute <= Math.floor(this.#clock.now() / MINUTE) - BAN_MINUTES) return;
     const slot = minute % BAN_MINUTES;
@@ -91,7 +118,7 @@ export class OverviewFigures {
   report(
     activeBans: number,
     topJails: OverviewReport['topJails'],
-  ): Omit<OverviewReport, 'silentSenders'> {
+  ): Omit<OverviewReport, 'silentSenders' | 'topHosts' | 'hostsCounted' | 'topNetworks'> {
     const now = this.#clock.now();
     const thisMinute = Math.floor(now / MINUTE);
     const bansPerMinute: number[] = [];
@@ -105,6 +132,20 @@ export class OverviewFigures {
       failuresSeries.push(a === null || b === null ? 0 : Math.max(0, b - a));
     }
     const minuteAgo = this.#failuresAt(now - MINUTE, failuresNow);
+    // Hours end at this minute's end: 24 × 60 minutes, all still in the minute ring.
+    const thisHour = Math.floor(now / HOUR);
+    const bansPerHour: number[] = [];
+    for (let h = thisHour - 23; h <= thisHour; h++) {
+      let n = 0;
+      for (let m = h * 60; m < (h + 1) * 60 && m <= thisMinute; m++) n += this.#bansIn(m);
+      bansPerHour.push(n);
+    }
+    const today = Math.floor(now / DAY);
+    const bansPerDay: number[] = [];
+    for (let d = today - 6; d <= today; d++) {
+      const slot = d % BAN_DAYS;
+      bansPerDay.push(this.#banDay[slot] === d ? (this.#banDayCount[slot] ?? 0) : 0);
+    }
     return {
       at: now,
       activeBans,
@@ -114,6 +155,10 @@ export class OverviewFigures {
       bansPerMinute,
       failuresSeries,
       seriesStart: (thisMinute - 59) * MINUTE,
+      bansPerHour,
+      hoursStart: (thisHour - 23) * HOUR,
+      bansPerDay,
+      daysStart: (today - 6) * DAY,
       lastSeq: this.#lastSeq,
     };
   }

@@ -67,7 +67,12 @@ ${counter('active-bans', 'active bans')}${counter('bans-hour', 'bans in the last
 <p id="silent-names" class="silent" hidden></p>
 <section class="charts"><div><h2>Bans per minute (last hour)</h2><div id="bans-chart" class="chart"></div></div>
 <div><h2>Failures per minute (last hour)</h2><div id="failures-chart" class="chart"></div></div></section>
-<section><h2>Top jails</h2><table id="top-jails"><thead><tr><th>jail</th><th>active bans</th></tr></thead><tbody></tbody></table></section>`;
+<section class="charts"><div><h2>Bans per hour (last 24 hours)</h2><div id="hours-chart" class="chart"></div></div>
+<div><h2>Bans per day (last 7 days, UTC)</h2><div id="days-chart" class="chart"></div></div></section>
+<section><h2>Top jails</h2><table id="top-jails"><thead><tr><th>jail</th><th>active bans</th></tr></thead><tbody></tbody></table></section>
+<section class="charts"><div><h2>Top attacked hosts</h2><table id="top-hosts"><thead><tr><th>host</th><th>active bans</th></tr></thead><tbody></tbody></table>
+<p id="hosts-counted" class="note"></p></div>
+<div><h2>Top attacking networks</h2><table id="top-networks"><thead><tr><th>network (/24, /64)</th><th>active bans</th></tr></thead><tbody></tbody></table></div></section>`;
 }
 
 function bansBody(session: Session): string {

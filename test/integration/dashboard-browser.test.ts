@@ -192,6 +192,12 @@ describe('dashboard in a real browser', () => {
     await page.goto(`${base}/overview`);
     await page.waitForFunction(() => document.getElementById('active-bans')?.textContent === '1');
     assert.equal(await page.textContent('#top-jails tbody'), 'sshd1');
+    assert.equal(await page.textContent('#top-networks tbody'), '203.0.113.0/241');
+    await page.waitForFunction(
+      () => document.querySelector('#top-hosts tbody')?.textContent === 'web11web21web31',
+    );
+    // Both bar charts drew their canvas.
+    assert.equal(await page.locator('#hours-chart canvas, #days-chart canvas').count(), 2);
     await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });
 
     await page.goto(`${base}/bans`);

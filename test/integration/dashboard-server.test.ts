@@ -267,6 +267,35 @@ describe('dashboard users and sessions', () => {
     );
     const anonymous = await fetch(`${base}/api/attacker?ip=198.51.100.1`);
     assert.equal(anonymous.status, 401);
+
+    // The Overview counts both bans: one /24, the jail ban's five hosts, this hour and today.
+    let overview = await read(cookie, '/api/overview');
+    while ((overview.body.topHosts as unknown[]).length < 5 && Date.now() < deadline) {
+      await new Promise((resolve) => setImmediate(resolve));
+      overview = await read(cookie, '/api/overview');
+    }
+    assert.equal(overview.status, 200);
+    assert.deepEqual(overview.body.topNetworks, [{ name: '198.51.100.0/24', bans: 2 }]);
+    assert.deepEqual(
+      overview.body.topHosts,
+      ['db1', 'db2', 'db3', 'db4', 'db5'].map((name) => ({ name, bans: 1 })),
+    );
+    assert.equal(overview.body.hostsCounted, 2);
+    const perHour = overview.body.bansPerHour as number[];
+    const perDay = overview.body.bansPerDay as number[];
+    assert.equal(perHour.length, 24);
+    const sumLast2 = (xs: number[]): number => xs.slice(-2).reduce((a, b) => a + b, 0);
+    assert.equal(
+      sumLast2(perHour),
+      2,
+      'both bans in this hour (or the last, at a turn of the hour)',
+    );
+    assert.equal(perDay.length, 7);
+    assert.equal(sumLast2(perDay), 2, 'both bans today (or yesterday, at midnight UTC)');
+    const hoursStart = overview.body.hoursStart as number;
+    assert.equal(hoursStart % 3600_000, 0);
+    assert.ok(Date.now() - hoursStart < 24 * 3600_000 && Date.now() - hoursStart >= 23 * 3600_000);
+    assert.equal((overview.body.daysStart as number) % 86_400_000, 0);
   });
 
   it('serves the Jails, Agents and Hosts pages JSON to a viewer, 401 without a session', async () => {
