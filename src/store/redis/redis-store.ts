@@ -505,18 +505,26 @@ export class RedisBanStore implements BanStore {
 
   /** Runs a read or a small write, turning a Redis failure into an error that names Redis. */
   async #reach<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      const result = await call();
-      this.#noteOk();
-      return result;
-    } catch (e) {
-      if (isFleetbanError(e)) throw e;
-      this.#noteError(e);
-      throw new FleetbanError(
-        ErrorCode.STORE_UNAVAILABLE,
-        `cannot reach the ban store on ${this.target}: ${describeError(e)}`,
-        { cause: e },
-      );
+    const deadline = Date.now() + (this.#o.retryForMs ?? 30_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await call();
+        this.#noteOk();
+        return result;
+      } catch (e) {
+        if (isFleetbanError(e)) throw e;
+        this.#noteError(e);
+        // A cluster between a master's death and its replica's promotion: wait it out, as writes do.
+        if (failingOver(e) && Date.now() < deadline && this.#state === 'open') {
+          await sleep(Math.min(100 * 2 ** Math.min(attempt, 4), 1_000));
+          continue;
+        }
+        throw new FleetbanError(
+          ErrorCode.STORE_UNAVAILABLE,
+          `cannot reach the ban store on ${this.target}: ${describeError(e)}`,
+          { cause: e },
+        );
+      }
     }
   }
 
@@ -926,4 +934,14 @@ export class RedisBanStore implements BanStore {
     this.#logger.info(`${this.target} is reachable again`);
     this.#lastError = null;
   }
+}
+
+/**
+ * Whether a Redis error is a cluster failing over (a slot without a master for a few seconds),
+ * which passes by itself, rather than Redis being unreachable, which a caller should hear of now.
+ */
+function failingOver(e: unknown): boolean {
+  return /CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|Too many Cluster redirections/.test(
+    describeError(e),
+  );
 }
