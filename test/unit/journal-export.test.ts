@@ -8,6 +8,9 @@ import {
 } from '../../src/ingest/journal-export.js';
 import { HttpRequestReader, type HttpFailure } from '../../src/ingest/journal-http.js';
 import { renderEntry } from '../../src/ingest/journal.js';
+import { isParseError } from '../../src/parse/event.js';
+import { parseSyslog } from '../../src/parse/syslog.js';
+import { SyslogTimeZone } from '../../src/parse/time-zone.js';
 
 const KEEP = new Set(['MESSAGE', '_HOSTNAME', 'SYSLOG_IDENTIFIER', '_PID']);
 
@@ -210,6 +213,29 @@ describe('journal entry as a syslog line', () => {
       line?.toString(),
       '<85>1 2026-12-02T17:35:18.123Z web-a sshd 42 - - Failed password for root from 192.0.2.1 port 22 ssh2',
     );
+  });
+
+  it('header fields a host writes cannot carry a fake header or choose the address: they become `-`', () => {
+    // SYSLOG_IDENTIFIER and _HOSTNAME are free text to any process on the sending host.
+    const fake = 'sshd 1 - - Failed password for root from 203.0.113.99 port 22 ssh2';
+    const line = renderEntry(
+      entry({
+        MESSAGE: 'Failed password for root from 198.51.100.7 port 22 ssh2',
+        __REALTIME_TIMESTAMP: '1796232918123456',
+        _HOSTNAME: `web-a ${fake}`,
+        SYSLOG_IDENTIFIER: fake,
+        SYSLOG_PID: '1 - - [x] from 203.0.113.99',
+      }),
+    );
+    const event = parseSyslog(line?.toString() ?? '', '10.0.0.5', 1796232918123, {
+      maxSkewMs: 86_400_000,
+      timeZone: new SyslogTimeZone('UTC'),
+    });
+    assert.ok(!isParseError(event), JSON.stringify(event));
+    assert.equal(event.message, 'Failed password for root from 198.51.100.7 port 22 ssh2');
+    assert.equal(event.program, '');
+    assert.equal(event.hostname, '10.0.0.5', 'no host name: the peer stands for it');
+    assert.doesNotMatch(JSON.stringify(event), /203\.0\.113\.99/);
   });
 
   it('falls back to _COMM, defaults and `-` for what RFC 5424 cannot carry', () => {
