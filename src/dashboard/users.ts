@@ -1,8 +1,7 @@
 // The dashboard's users: names, roles, token digests; a JSON file beside the ban store, written atomically.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Clock, EpochMs } from '../core/clock.js';
-import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
+import { ErrorCode, FleetbanError } from '../core/errors.js';
+import { RecordFile } from '../distribute/record-file.js';
 import { generateToken, hashToken } from '../distribute/tokens.js';
 
 /** viewer: reads every page; admin: also bans and unbans. */
@@ -26,11 +25,6 @@ export interface UserReport {
   readonly name: string;
   readonly role: Role;
   readonly created: EpochMs;
-}
-
-interface UsersFile {
-  readonly version: 1;
-  readonly users: readonly UserRecord[];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,62}$/;
@@ -103,46 +97,19 @@ export function noSuchUser(name: string): FleetbanError {
 }
 
 export class UserRegistry implements UserDirectory {
-  readonly #file: string;
+  readonly #file: RecordFile<UserRecord>;
   readonly #clock: Clock;
   readonly #byName = new Map<string, UserRecord>();
   readonly #byHash = new Map<string, string>();
-  #writing: Promise<void> = Promise.resolve();
 
   constructor(file: string, clock: Clock) {
-    this.#file = file;
+    this.#file = new RecordFile(file, 'users', 'the dashboard users file', toRecord);
     this.#clock = clock;
   }
 
   /** Reads the file; a missing file is no users, a broken one an error naming it. */
   async load(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.#file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new FleetbanError(
-        ErrorCode.STORE_OPEN_FAILED,
-        `cannot read the dashboard users ${this.#file}: ${describeError(e)}`,
-        { cause: e },
-      );
-    }
-    let users: unknown[];
-    try {
-      const parsed = JSON.parse(text) as Partial<UsersFile> | null;
-      if (parsed === null || !Array.isArray(parsed.users)) throw new Error('no "users" list');
-      users = parsed.users;
-    } catch (e) {
-      throw new FleetbanError(
-        ErrorCode.STORE_OPEN_FAILED,
-        `the dashboard users file ${this.#file} is not valid: ${describeError(e)}`,
-        { cause: e },
-      );
-    }
-    for (const u of users) {
-      const record = toRecord(u);
-      if (record !== null) this.#put(record);
-    }
+    for (const record of await this.#file.read()) this.#put(record);
   }
 
   /** Creates a user; resolves with its token, which exists nowhere else afterwards. */
@@ -183,7 +150,7 @@ export class UserRegistry implements UserDirectory {
 
   /** Resolves once every write issued so far is on disk. */
   flush(): Promise<void> {
-    return this.#writing;
+    return this.#file.flush();
   }
 
   #put(user: UserRecord): void {
@@ -192,19 +159,7 @@ export class UserRegistry implements UserDirectory {
   }
 
   #save(): Promise<void> {
-    const write = async (): Promise<void> => {
-      const body: UsersFile = {
-        version: 1,
-        users: [...this.#byName.values()].sort((a, b) => a.name.localeCompare(b.name)),
-      };
-      await mkdir(dirname(this.#file), { recursive: true });
-      const tmp = `${this.#file}.tmp`;
-      await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
-      await rename(tmp, this.#file);
-    };
-    const next = this.#writing.then(write, write);
-    this.#writing = next.catch(() => undefined);
-    return next;
+    return this.#file.save([...this.#byName.values()].sort((x, y) => x.name.localeCompare(y.name)));
   }
 }
 

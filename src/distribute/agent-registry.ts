@@ -1,8 +1,7 @@
 // The registry of agents allowed to follow the ban feed: names, token digests, last contact; a JSON file written atomically.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Clock, EpochMs } from '../core/clock.js';
-import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
+import { ErrorCode, FleetbanError } from '../core/errors.js';
+import { RecordFile } from './record-file.js';
 import { generateToken, hashToken } from './tokens.js';
 
 /** What is persisted of an agent. */
@@ -13,11 +12,6 @@ export interface AgentRecord {
   readonly created: EpochMs;
   /** Last time the agent opened a stream or fetched /v1/nftables; null = never. */
   readonly lastContact: EpochMs | null;
-}
-
-interface RegistryFile {
-  readonly version: 1;
-  readonly agents: readonly AgentRecord[];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -72,50 +66,23 @@ export function noSuchAgent(name: string): FleetbanError {
  * leaves the old or the new registry, never half of one). Writes are serialised in call order.
  */
 export class AgentRegistry implements AgentDirectory {
-  readonly #file: string;
+  readonly #file: RecordFile<AgentRecord>;
   readonly #clock: Clock;
   readonly #byName = new Map<string, AgentRecord>();
   readonly #byHash = new Map<string, string>();
-  #writing: Promise<void> = Promise.resolve();
 
   constructor(file: string, clock: Clock) {
-    this.#file = file;
+    this.#file = new RecordFile(file, 'agents', 'the agent registry', toRecord);
     this.#clock = clock;
   }
 
   get file(): string {
-    return this.#file;
+    return this.#file.path;
   }
 
   /** Reads the file; a missing file is an empty registry, a broken one an error naming it. */
   async load(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.#file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new FleetbanError(
-        ErrorCode.STORE_OPEN_FAILED,
-        `cannot read the agent registry ${this.#file}: ${describeError(e)}`,
-        { cause: e },
-      );
-    }
-    let agents: unknown[];
-    try {
-      const parsed = JSON.parse(text) as Partial<RegistryFile> | null;
-      if (parsed === null || !Array.isArray(parsed.agents)) throw new Error('no "agents" list');
-      agents = parsed.agents;
-    } catch (e) {
-      throw new FleetbanError(
-        ErrorCode.STORE_OPEN_FAILED,
-        `the agent registry ${this.#file} is not valid: ${describeError(e)}`,
-        { cause: e },
-      );
-    }
-    for (const a of agents) {
-      const record = toRecord(a);
-      if (record !== null) this.#put(record);
-    }
+    for (const record of await this.#file.read()) this.#put(record);
   }
 
   /** Creates an agent; resolves with its token, which exists nowhere else afterwards. */
@@ -168,7 +135,7 @@ export class AgentRegistry implements AgentDirectory {
 
   /** Resolves once every write issued so far is on disk. */
   flush(): Promise<void> {
-    return this.#writing;
+    return this.#file.flush();
   }
 
   #put(agent: AgentRecord): void {
@@ -177,17 +144,7 @@ export class AgentRegistry implements AgentDirectory {
   }
 
   #save(): Promise<void> {
-    const write = async (): Promise<void> => {
-      const body: RegistryFile = { version: 1, agents: this.list() };
-      await mkdir(dirname(this.#file), { recursive: true });
-      const tmp = `${this.#file}.tmp`;
-      // 0600: digests are not tokens, but the list of agents is nobody else's business.
-      await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
-      await rename(tmp, this.#file);
-    };
-    const next = this.#writing.then(write, write);
-    this.#writing = next.catch(() => undefined);
-    return next;
+    return this.#file.save(this.list());
   }
 }
 
