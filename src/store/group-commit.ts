@@ -5,17 +5,24 @@ type Entry<T, R> =
   | { readonly kind: 'job'; run(): Promise<void> };
 
 /**
- * Serialises writes. Items queued together go to one `commit` call, which returns one result per
+ * Serialises writes. Items queued together (up to `maxGroup`) go to one `commit` call, which returns one result per
  * item (in order) or throws, failing every item of that group. Exclusive jobs run alone, between
  * groups, in queue order. Callers made in the same tick share the first write too.
  */
 export class GroupCommit<T, R> {
   readonly #commit: (items: readonly T[]) => Promise<R[]>;
+  readonly #maxGroup: number;
   #queue: Entry<T, R>[] = [];
   #draining: Promise<void> | null = null;
 
-  constructor(commit: (items: readonly T[]) => Promise<R[]>) {
+  /**
+   * `maxGroup` bounds the items of one write: a burst of ten thousand bans is written (and
+   * announced to the agents) in groups, so the first groups are enforced while the rest are still
+   * being written, instead of all waiting for one write of everything queued meanwhile.
+   */
+  constructor(commit: (items: readonly T[]) => Promise<R[]>, maxGroup = Infinity) {
     this.#commit = commit;
+    this.#maxGroup = Math.max(1, maxGroup);
   }
 
   submit(item: T): Promise<R> {
@@ -52,7 +59,8 @@ export class GroupCommit<T, R> {
         continue;
       }
       let n = 0;
-      while (n < this.#queue.length && this.#queue[n]?.kind === 'item') n++;
+      const most = Math.min(this.#queue.length, this.#maxGroup);
+      while (n < most && this.#queue[n]?.kind === 'item') n++;
       const group = this.#queue.splice(0, n) as Extract<Entry<T, R>, { kind: 'item' }>[];
       try {
         const results = await this.#commit(group.map((g) => g.item));

@@ -16,6 +16,7 @@ import type {
 import { ActiveBans } from './active-bans.js';
 import type { StoreRecord } from './records.js';
 import { decodeBan, encodeBan, expiryKey, makeInterner, seqKey } from './codec.js';
+import { CoalescedReads } from './coalesced-reads.js';
 import { GroupCommit } from './group-commit.js';
 import { encodeSnapshot, readSnapshot, writeSnapshot } from './snapshot.js';
 import { HeldSet } from './held.js';
@@ -34,6 +35,8 @@ export const SCHEMA_VERSION = 1;
 export const DEFAULT_FEED_RETENTION = 1_000_000;
 /** The active-ban snapshot's name inside the store folder (LevelDB leaves names it does not own alone). */
 const SNAPSHOT_FILE = 'fleetban-active.snapshot';
+/** Store calls per write (see GroupCommit): a jail ban is one call. */
+const MAX_GROUP = 1000;
 
 export interface LevelBanStoreOptions {
   /**
@@ -93,7 +96,11 @@ export class LevelBanStore implements BanStore {
   readonly #heldDb: Sub;
   readonly #held = new HeldSet();
   #active = new ActiveBans();
-  readonly #writer = new GroupCommit<StoreOp, DetailedBan[] | Ban[]>((ops) => this.#commit(ops));
+  readonly #historyReads = new CoalescedReads<string>((keys) => this.#history.getMany(keys));
+  readonly #writer = new GroupCommit<StoreOp, DetailedBan[] | Ban[]>(
+    (ops) => this.#commit(ops),
+    MAX_GROUP,
+  );
   #state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   #opening: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
@@ -231,7 +238,7 @@ export class LevelBanStore implements BanStore {
 
   async history(attacker: string): Promise<AttackerHistory | null> {
     await this.#ready();
-    const raw = await this.#history.get(attacker);
+    const raw = await this.#historyReads.get(attacker);
     return raw === undefined ? null : (JSON.parse(raw) as AttackerHistory);
   }
 
