@@ -179,9 +179,9 @@ export class AgentApi {
   }
 
   async addAgent(name: string): Promise<{ agent: AgentReport; token: string }> {
-    const { agent, token } = await this.#o.registry.add(name);
+    const { record, token } = await this.#o.registry.add(name);
     this.#log.info({ agent: name }, 'agent added');
-    return { agent: this.#report(agent), token };
+    return { agent: this.#report(record), token };
   }
 
   agents(): AgentReport[] {
