@@ -418,7 +418,7 @@ export const schema = {
   },
   agents: {
     enabled: {
-      doc: 'Serve the agent API (ban stream for fleetban agents, GET /v1/nftables and GET /v1/blocklist.txt for gateways).',
+      doc: 'Serve the agent API (ban stream for fleetban agents; GET /v1/nftables and GET /v1/blocklist.txt for gateways, which read them with an agent token or a read-only feed token from fleetban feeds add).',
       format: Boolean,
       default: true,
       env: 'FLEETBAN_AGENTS_ENABLED',

@@ -11,7 +11,7 @@ import {
   throttledError,
   type AuthLimitOptions,
 } from './auth-limiter.js';
-import { BearerToken } from './bearer.js';
+import { bearerOf, BearerToken } from './bearer.js';
 import { readJsonObject, sendError, sendJson, sendText } from './http-io.js';
 import type { MetricFamily } from './metrics.js';
 import type { ControlPlane } from './plane.js';
@@ -33,6 +33,11 @@ export interface AdminServerOptions {
     readonly token: string;
     /** Failed token attempts per source before it is answered 429. */
     readonly authLimit?: AuthLimitOptions;
+    /**
+     * Tells a token of another kind (a read-only feed token) from a wrong one: the message of
+     * its 403, or undefined. Such a token is not a guess, so it is not counted as a failure.
+     */
+    readonly foreignToken?: (token: string) => string | undefined;
   };
   readonly maxBodyBytes?: number;
   /** Route tables mounted beside the built-in one. */
@@ -165,6 +170,10 @@ export class AdminServer {
           throw throttledError(retryAfter);
         }
         if (this.#token?.accepts(req.headers.authorization) !== true) {
+          const presented = bearerOf(req.headers.authorization);
+          const foreign =
+            presented === undefined ? undefined : this.#httpOptions?.foreignToken?.(presented);
+          if (foreign !== undefined) throw new FleetbanError(ErrorCode.FORBIDDEN, foreign);
           this.#limiter.failed(
             req.socket.remoteAddress,
             req.headers.authorization === undefined ? 'missing' : 'wrong',

@@ -12,12 +12,16 @@ export class BearerToken {
 
   /** Whether an `Authorization` header carries this token (`Bearer <token>`, scheme case-insensitive). */
   accepts(header: string | undefined): boolean {
-    if (header === undefined) return false;
-    const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-    const presented = m?.[1];
+    const presented = bearerOf(header);
     if (presented === undefined) return false;
     return timingSafeEqual(digest(presented), this.#digest);
   }
+}
+
+/** The token of a `Bearer <token>` header, or undefined. */
+export function bearerOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
 }
 
 function digest(text: string): Buffer {

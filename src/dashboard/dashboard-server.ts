@@ -51,6 +51,8 @@ export interface DashboardDeps {
   readonly silentSenders?: () => OverviewReport['silentSenders'];
   /** The agents and their feed positions (the agent API's report); absent: none. */
   readonly agents?: () => AgentReport[];
+  /** Tells a token of another kind (a read-only feed token) from a wrong one: its 403 message. */
+  readonly foreignToken?: (token: string) => string | undefined;
 }
 
 /** Login and API bodies are small. */
@@ -349,6 +351,9 @@ export class DashboardServer {
     const user =
       typeof token === 'string' && token !== '' ? this.#d.users.authenticate(token) : undefined;
     if (user === undefined) {
+      // Not a guess: refused as what it is, and not counted against the source.
+      const foreign = typeof token === 'string' ? this.#d.foreignToken?.(token) : undefined;
+      if (foreign !== undefined) throw new FleetbanError(ErrorCode.FORBIDDEN, foreign);
       this.#limiter.failed(remote, typeof token === 'string' && token !== '' ? 'wrong' : 'missing');
       throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'this token belongs to no dashboard user');
     }

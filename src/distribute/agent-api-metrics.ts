@@ -1,4 +1,4 @@
-// The agent API's Prometheus families: agents, streams, messages, nftables documents.
+// The agent API's Prometheus families: agents, streams, messages, nftables documents, feed tokens.
 import type { MetricFamily } from '../control/metrics.js';
 import type { StreamEnd } from './agent-stream.js';
 
@@ -11,6 +11,8 @@ export interface AgentApiCounters {
   readonly ended: ReadonlyMap<StreamEnd, number>;
   readonly messages: number;
   readonly nftRequests: number;
+  readonly feedsRegistered: number;
+  readonly feedRefused: number;
 }
 
 export function agentApiMetrics(c: AgentApiCounters): MetricFamily[] {
@@ -59,6 +61,18 @@ export function agentApiMetrics(c: AgentApiCounters): MetricFamily[] {
       help: 'GET /v1/nftables documents served.',
       type: 'counter',
       samples: [{ value: c.nftRequests }],
+    },
+    {
+      name: 'fleetban_feeds_registered',
+      help: 'Read-only feed tokens (fleetban feeds add).',
+      type: 'gauge',
+      samples: [{ value: c.feedsRegistered }],
+    },
+    {
+      name: 'fleetban_feed_token_refused_total',
+      help: 'Agent API requests refused (403) for carrying a feed token beyond the two feeds.',
+      type: 'counter',
+      samples: [{ value: c.feedRefused }],
     },
   ];
 }

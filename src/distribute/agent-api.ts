@@ -1,4 +1,4 @@
-// The agent API listener (HTTP or HTTPS): token check and routing to the ban stream, /v1/nftables and /v1/blocklist.txt, per-agent status.
+// The agent API listener (HTTP or HTTPS): token check (agent or read-only feed token) and routing to the ban stream, /v1/nftables and /v1/blocklist.txt, per-agent status.
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -27,6 +27,7 @@ import { agentApiMetrics } from './agent-api-metrics.js';
 import { serveBlocklist } from './blocklist-route.js';
 import { serveNftables } from './nftables-route.js';
 import { AgentApiPath, StreamQuery } from './protocol.js';
+import { readOnlyFeedMessage, type TokenDirectory, type TokenRecord } from './token-registry.js';
 import { tokenOf } from './tokens.js';
 import type { Withhold } from './withhold.js';
 import { WithheldBans, type WithheldCounts } from './withheld-bans.js';
@@ -34,6 +35,8 @@ import { WithheldBans, type WithheldCounts } from './withheld-bans.js';
 export interface AgentApiOptions {
   readonly store: BanStore;
   readonly registry: AgentDirectory;
+  /** Read-only tokens: the two feeds, nothing else. None when absent. */
+  readonly feeds?: TokenDirectory;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly address: string;
@@ -67,6 +70,11 @@ export interface AgentReport {
   readonly setSize: number | null;
 }
 
+/** Who presented the token of a request. */
+type Caller =
+  | { readonly kind: 'agent'; readonly record: AgentRecord }
+  | { readonly kind: 'feed'; readonly record: TokenRecord };
+
 /** Told of every stream that ends: for status, and for tests that wait on a drop without sleeping. */
 export type StreamEndListener = (agent: string, reason: StreamEnd) => void;
 
@@ -90,6 +98,9 @@ export class AgentApi {
   #started = { snapshot: 0, resume: 0 };
   #messages = 0;
   #nftRequests = 0;
+  /** Requests refused with 403 for carrying a feed token where it does not reach. */
+  #feedRefused = 0;
+  readonly #feedsWarned = new Set<string>();
   readonly #withheld: WithheldBans;
   #unwatch: (() => void) | undefined;
 
@@ -179,9 +190,9 @@ export class AgentApi {
   }
 
   async addAgent(name: string): Promise<{ agent: AgentReport; token: string }> {
-    const { agent, token } = await this.#o.registry.add(name);
+    const { record, token } = await this.#o.registry.add(name);
     this.#log.info({ agent: name }, 'agent added');
-    return { agent: this.#report(agent), token };
+    return { agent: this.#report(record), token };
   }
 
   agents(): AgentReport[] {
@@ -198,6 +209,8 @@ export class AgentApi {
         ended: this.#ended,
         messages: this.#messages + this.#liveMessages(),
         nftRequests: this.#nftRequests,
+        feedsRegistered: this.#o.feeds?.list().length ?? 0,
+        feedRefused: this.#feedRefused,
       }),
       this.#withheld.metrics(),
       ...this.#limiter.metrics('fleetban_agent', 'agent API'),
@@ -252,24 +265,31 @@ export class AgentApi {
     try {
       const url = new URL(`http://agent.invalid${req.url ?? '/'}`);
       const route = req.method === 'GET' ? url.pathname : '';
-      if (
-        route !== AgentApiPath.STREAM &&
-        route !== AgentApiPath.NFTABLES &&
-        route !== AgentApiPath.BLOCKLIST
-      ) {
+      const feed = route === AgentApiPath.NFTABLES || route === AgentApiPath.BLOCKLIST;
+      if (route !== AgentApiPath.STREAM && !feed) {
+        // A feed token is told what it may read rather than that the path does not exist.
+        const holder = this.#feedHolder(req);
+        if (holder !== undefined) throw this.#feedOnly(holder, req, url.pathname);
         throw new FleetbanError(
           ErrorCode.NOT_FOUND,
           `no such endpoint: ${req.method ?? ''} ${url.pathname}`,
         );
       }
-      const agent = this.#authenticate(req);
-      const peer = req.socket.remoteAddress;
-      // Before the stream starts: a new address may withhold bans from this very snapshot.
-      if (peer !== undefined) this.#o.onAgentPeer?.(agent.name, peer);
-      this.#o.registry.touch(agent.name, (e) => {
-        this.#log.warn({ err: e }, `cannot save the agent registry: ${describeError(e)}`);
-      });
-      if (route === AgentApiPath.STREAM) this.#stream(agent, req, res, url.searchParams);
+      const caller = this.#authenticate(req);
+      if (caller.kind === 'feed') {
+        if (!feed) throw this.#feedOnly(caller.record, req, url.pathname);
+        this.#o.feeds?.touch(caller.record.name, (e) => {
+          this.#log.warn({ err: e }, `cannot save the feed token registry: ${describeError(e)}`);
+        });
+      } else {
+        const peer = req.socket.remoteAddress;
+        // Before the stream starts: a new address may withhold bans from this very snapshot.
+        if (peer !== undefined) this.#o.onAgentPeer?.(caller.record.name, peer);
+        this.#o.registry.touch(caller.record.name, (e) => {
+          this.#log.warn({ err: e }, `cannot save the agent registry: ${describeError(e)}`);
+        });
+      }
+      if (route === AgentApiPath.STREAM) this.#stream(caller.record, req, res, url.searchParams);
       else if (route === AgentApiPath.BLOCKLIST)
         serveBlocklist(req, res, url.searchParams, {
           store: this.#o.store,
@@ -301,12 +321,41 @@ export class AgentApi {
     }
   }
 
-  #authenticate(req: IncomingMessage): AgentRecord {
+  /** An agent token first, then a feed token; anything else counts as a failed attempt. */
+  #authenticate(req: IncomingMessage): Caller {
     const token = tokenOf(req.headers.authorization);
-    const agent = token === null ? undefined : this.#o.registry.authenticate(token);
-    if (agent !== undefined) return agent;
+    if (token !== null) {
+      const agent = this.#o.registry.authenticate(token);
+      if (agent !== undefined) return { kind: 'agent', record: agent };
+      const feed = this.#o.feeds?.authenticate(token);
+      if (feed !== undefined) return { kind: 'feed', record: feed };
+    }
     this.#limiter.failed(req.socket.remoteAddress, token === null ? 'missing' : 'unknown');
-    throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'a valid agent token is required');
+    throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'a valid agent or feed token is required');
+  }
+
+  /** The feed whose token a request carries, or undefined (no token, or another kind). */
+  #feedHolder(req: IncomingMessage): TokenRecord | undefined {
+    const token = tokenOf(req.headers.authorization);
+    return token === null ? undefined : this.#o.feeds?.authenticate(token);
+  }
+
+  /** The 403 for a feed token beyond the feeds; counted, and logged once per feed and run. */
+  #feedOnly(feed: TokenRecord, req: IncomingMessage, path: string): FleetbanError {
+    this.#feedRefused++;
+    const method = req.method ?? '';
+    if (!this.#feedsWarned.has(feed.name)) {
+      this.#feedsWarned.add(feed.name);
+      this.#log.warn(
+        { feed: feed.name, method, path, remote: req.socket.remoteAddress },
+        `feed token ${feed.name} refused for ${method} ${path} (feed tokens read only the two feeds; further refusals are counted, not logged)`,
+      );
+    }
+    const refused =
+      path === AgentApiPath.STREAM
+        ? `the agent stream (that takes an agent token: fleetban agents add NAME)`
+        : `${method} ${path}`;
+    return new FleetbanError(ErrorCode.FORBIDDEN, readOnlyFeedMessage(feed.name, refused));
   }
 
   #stream(

@@ -1,10 +1,12 @@
-// What the config's store.backend makes: the ban store, the agent directory beside it, and their health.
+// What the config's store.backend makes: the ban store, the token directories beside it (agents, feeds, dashboard users), and their health.
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { FleetbanConfig } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
 import { AgentRegistry, type AgentDirectory } from '../distribute/agent-registry.js';
 import { RedisAgentRegistry } from '../distribute/redis-agent-registry.js';
+import { RedisTokenRegistry } from '../distribute/redis-token-registry.js';
+import { FEED_TOKENS, TokenRegistry, type TokenDirectory } from '../distribute/token-registry.js';
 import { RedisUserRegistry } from '../dashboard/redis-users.js';
 import { UserRegistry, type UserDirectory } from '../dashboard/users.js';
 import { LevelBanStore } from '../store/level-store.js';
@@ -24,6 +26,8 @@ export interface Backend {
   readonly store: BanStore;
   /** Who may follow the feed: agents.json beside LevelDB, or a hash every Redis server shares. */
   readonly agents: AgentDirectory;
+  /** Read-only tokens for the gateway feeds: feeds.json beside LevelDB, or a hash on Redis. */
+  readonly feeds: TokenDirectory;
   /** Who may sign in to the dashboard: users.json beside LevelDB, or a hash on Redis. */
   readonly users: UserDirectory;
   /** Where the bans live, for the start log: a folder, or the Redis deployment. */
@@ -66,6 +70,7 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
       store,
       // Next to the LevelDB files: one folder to back up, one owner, one set of permissions.
       agents: new AgentRegistry(join(s.path, 'agents.json'), deps.clock),
+      feeds: new TokenRegistry(join(s.path, 'feeds.json'), deps.clock, FEED_TOKENS),
       users: new UserRegistry(join(s.path, 'users.json'), deps.clock),
       where: s.path,
       health: () => ({ ok: true, text: `${store.stats().activeBans} active bans` }),
@@ -95,6 +100,16 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
     logger: deps.logger.child({ part: 'agents' }),
     onRemoved: deps.onAgentRemoved,
   });
+  // A removed feed token has no connection to close: the next refresh refuses it everywhere.
+  const feeds = new RedisTokenRegistry(
+    {
+      client: shared,
+      keyPrefix: r.keyPrefix,
+      clock: deps.clock,
+      logger: deps.logger.child({ part: 'feeds' }),
+    },
+    FEED_TOKENS,
+  );
   const users = new RedisUserRegistry({
     client: shared,
     keyPrefix: r.keyPrefix,
@@ -105,6 +120,7 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
   return {
     store,
     agents,
+    feeds,
     users,
     where: `${store.target}, key prefix ${r.keyPrefix}`,
     shared: { client: shared, keyPrefix: r.keyPrefix, serverId },
@@ -121,6 +137,7 @@ export function backendFromConfig(config: FleetbanConfig, deps: BackendDeps): Ba
     },
     close: async () => {
       agents.close();
+      feeds.close();
       users.close();
       await shared.quit().catch(() => undefined);
     },

@@ -16,6 +16,8 @@ import type { UserDirectory } from '../dashboard/users.js';
 import { AgentApi } from '../distribute/agent-api.js';
 import type { AgentDirectory } from '../distribute/agent-registry.js';
 import { agentsAdminExtension } from '../distribute/agents-admin.js';
+import { feedsAdminExtension } from '../distribute/feeds-admin.js';
+import { readOnlyFeedMessage } from '../distribute/token-registry.js';
 import { HostBindings } from '../ingest/host-bindings.js';
 import { Ingest, type ListeningAddresses } from '../ingest/ingest.js';
 import { SenderTable } from '../ingest/senders.js';
@@ -298,6 +300,7 @@ export class FleetbanServer {
     this.#agentApi = new AgentApi({
       store: this.#store,
       registry: this.#agentRegistry,
+      feeds: this.#backend.feeds,
       clock,
       logger: logger.child({ part: 'agents' }),
       address: config.agents.address,
@@ -332,6 +335,7 @@ export class FleetbanServer {
             jails: () => this.#engine.configs().map((j) => j.name),
             silentSenders: () => this.#silent?.list() ?? [],
             agents: () => this.#agentApi.agents(),
+            foreignToken: this.#feedTokenRefusal('the dashboard (sign in with a user token)'),
           },
         )
       : null;
@@ -340,6 +344,7 @@ export class FleetbanServer {
       // Agents are managed through the admin API even when their listener is off.
       extensions: [
         agentsAdminExtension(this.#agentApi),
+        feedsAdminExtension(this.#backend.feeds, logger.child({ part: 'feeds' })),
         mailAdminExtension(this.#mailer),
         brakeAdminExtension(this.#brake),
         usersAdminExtension(
@@ -357,6 +362,7 @@ export class FleetbanServer {
               port: config.control.http.port,
               token: config.control.http.token,
               authLimit: authLimitOptions(config),
+              foreignToken: this.#feedTokenRefusal('the admin API'),
             },
           }
         : {}),
@@ -365,6 +371,14 @@ export class FleetbanServer {
   }
 
   #listening: ListeningAddresses = {};
+
+  /** The 403 message for a feed token presented to `place`, or undefined for any other token. */
+  #feedTokenRefusal(place: string): (token: string) => string | undefined {
+    return (token) => {
+      const feed = this.#backend.feeds.authenticate(token);
+      return feed === undefined ? undefined : readOnlyFeedMessage(feed.name, place);
+    };
+  }
 
   /** Opens the store, lifts bans that ended while down, then serves the admin API and ingest. */
   async start(): Promise<ServingAddresses> {
@@ -397,6 +411,7 @@ export class FleetbanServer {
     try {
       for (const hook of this.#webhooks) await hook.start();
       await this.#agentRegistry.load();
+      await this.#backend.feeds.load();
       await this.#users.load();
       await this.#peers?.start();
       admin = await this.#admin.start();
@@ -544,6 +559,7 @@ export class FleetbanServer {
       await this.#admin.close();
       await this.#users.flush();
       await this.#agentRegistry.flush();
+      await this.#backend.feeds.flush();
       await this.#peers?.close();
       await this.#backend.close();
       await this.#store.close();

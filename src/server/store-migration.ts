@@ -1,4 +1,4 @@
-// `fleetban store migrate`: carries a LevelDB store (bans, evidence, history, outbox, held bans, agents) into Redis, then checks it.
+// `fleetban store migrate`: carries a LevelDB store (bans, evidence, history, outbox, held bans, agent and feed tokens) into Redis, then checks it.
 import { join } from 'node:path';
 import type { FleetbanConfig } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
@@ -6,6 +6,7 @@ import { ErrorCode, FleetbanError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Ban } from '../core/types.js';
 import { AgentRegistry } from '../distribute/agent-registry.js';
+import { FEED_TOKENS, TokenRegistry } from '../distribute/token-registry.js';
 import { LevelBanStore } from '../store/level-store.js';
 import type { RecordCounts } from '../store/records.js';
 import { createRedisClient, describeTarget } from '../store/redis/client.js';
@@ -18,7 +19,7 @@ export interface MigrationReport {
   readonly to: string;
   readonly keyPrefix: string;
   readonly lastSeq: number;
-  readonly copied: RecordCounts & { readonly agents: number };
+  readonly copied: RecordCounts & { readonly agents: number; readonly feeds: number };
   /** What a Redis store opened afterwards holds: equal to `copied` when nothing was lost. */
   readonly found: { readonly bans: number; readonly history: number; readonly notices: number };
   /** Bans whose fields differ between the two stores (0 when all is well). */
@@ -43,12 +44,19 @@ export async function migrateToRedis(
   try {
     const registry = new AgentRegistry(join(config.store.path, 'agents.json'), systemClock);
     await registry.load();
+    const feeds = new TokenRegistry(
+      join(config.store.path, 'feeds.json'),
+      systemClock,
+      FEED_TOKENS,
+    );
+    await feeds.load();
     const lastSeq = level.stats().lastSeq;
     const copied = await importRecords(level.records(), {
       client,
       keyPrefix: r.keyPrefix,
       lastSeq,
       agents: registry.list(),
+      feeds: feeds.list(),
       force: options.force,
     });
     const check = new RedisBanStore({

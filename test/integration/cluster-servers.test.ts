@@ -226,6 +226,46 @@ describe('three fleetban servers on one Redis Cluster', () => {
     });
   });
 
+  it('a feed token added on one server reads the feeds on the others, and is refused everywhere once removed', async () => {
+    const socket = (i: number): string => dirs[i]?.socket ?? '';
+    const url = (i: number, path: string): string =>
+      `http://127.0.0.1:${servers[i]?.ready.agents?.port ?? 0}${path}`;
+    const added = await cliJson<{ token: string }>([
+      'feeds',
+      'add',
+      'opnsense',
+      '--json',
+      '--socket',
+      socket(0),
+    ]);
+    const headers = { authorization: `Bearer ${added.token}` };
+    // The other servers read the shared list every second; slowly, as refusals count.
+    const list = await waitFor(
+      async () => {
+        const res = await fetch(url(2, '/v1/blocklist.txt'), { headers });
+        return res.status === 200 ? res.text() : undefined;
+      },
+      { what: 'server 3 to accept the feed token made on server 1', intervalMs: 1_200 },
+    );
+    assert.match(list, /^198\.51\.100\.77$/m);
+    const stream = await fetch(url(2, '/v1/agent/stream'), { headers });
+    assert.equal(stream.status, 403);
+    await stream.body?.cancel();
+    const taken = await runCli(['feeds', 'add', 'opnsense', '--socket', socket(1)]);
+    assert.notEqual(taken.code, 0);
+    assert.match(taken.stderr, /a feed named opnsense already exists/);
+    assert.equal((await runCli(['feeds', 'remove', 'opnsense', '--socket', socket(1)])).code, 0);
+    for (const i of [0, 1, 2])
+      await waitFor(
+        async () => {
+          const res = await fetch(url(i, '/v1/nftables'), { headers });
+          await res.body?.cancel();
+          return res.status === 401;
+        },
+        { what: `server ${i + 1} to refuse the removed feed token`, intervalMs: 1_200 },
+      );
+  });
+
   it('a repeat offender is banned again by one server only (the leader counts bans for recidive)', async () => {
     const s = (i: number): string => dirs[i]?.socket ?? '';
     const run = async (args: string[]): Promise<void> => {

@@ -1,4 +1,4 @@
-// `fleetban store migrate`: 100,000 bans with their history, notices, held bans and agents move from LevelDB into a real Redis, with the same answers.
+// `fleetban store migrate`: 100,000 bans with their history, notices, held bans, agent and feed tokens move from LevelDB into a real Redis, with the same answers.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,8 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { Ban } from '../../src/core/types.js';
 import { AgentRegistry } from '../../src/distribute/agent-registry.js';
 import { RedisAgentRegistry } from '../../src/distribute/redis-agent-registry.js';
+import { RedisTokenRegistry } from '../../src/distribute/redis-token-registry.js';
+import { FEED_TOKENS, TokenRegistry } from '../../src/distribute/token-registry.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
 import { createRedisClient } from '../../src/store/redis/client.js';
 import { RedisBanStore } from '../../src/store/redis/redis-store.js';
@@ -29,6 +31,7 @@ describe('fleetban store migrate (LevelDB into Redis)', () => {
   let dir: string;
   let configFile: string;
   let tokens: string[] = [];
+  let feedToken = '';
 
   before(async () => {
     redis = await startStandaloneRedis();
@@ -56,6 +59,9 @@ describe('fleetban store migrate (LevelDB into Redis)', () => {
     const registry = new AgentRegistry(join(storePath, 'agents.json'), systemClock);
     tokens = [(await registry.add('edge-1')).token, (await registry.add('edge-2')).token];
     await registry.flush();
+    const feeds = new TokenRegistry(join(storePath, 'feeds.json'), systemClock, FEED_TOKENS);
+    feedToken = (await feeds.add('fortigate')).token;
+    await feeds.flush();
     configFile = join(dir, 'fleetban.json');
     await writeFile(
       configFile,
@@ -81,7 +87,14 @@ describe('fleetban store migrate (LevelDB into Redis)', () => {
     assert.equal(run.code, 0, run.stdout + run.stderr);
     const report = JSON.parse(run.stdout) as {
       ok: boolean;
-      copied: { bans: number; history: number; notices: number; held: number; agents: number };
+      copied: {
+        bans: number;
+        history: number;
+        notices: number;
+        held: number;
+        agents: number;
+        feeds: number;
+      };
       mismatched: number;
     };
     assert.equal(report.ok, true);
@@ -92,8 +105,9 @@ describe('fleetban store migrate (LevelDB into Redis)', () => {
         report.copied.notices,
         report.copied.held,
         report.copied.agents,
+        report.copied.feeds,
       ],
-      [BANS + 1, BANS + 1, 2, 2, 2],
+      [BANS + 1, BANS + 1, 2, 2, 2, 1],
     );
     assert.equal(report.mismatched, 0);
     const ms = Date.now() - started;
@@ -148,8 +162,14 @@ describe('fleetban store migrate (LevelDB into Redis)', () => {
       clock: systemClock,
       logger: silentLogger,
     });
+    const feeds = new RedisTokenRegistry(
+      { client, keyPrefix: 'moved', clock: systemClock, logger: silentLogger },
+      FEED_TOKENS,
+    );
     try {
       await agents.load();
+      await feeds.load();
+      assert.equal(feeds.authenticate(feedToken)?.name, 'fortigate', 'the feed token still works');
       assert.deepEqual(
         tokens.map((t) => agents.authenticate(t)?.name),
         ['edge-1', 'edge-2'],
@@ -157,6 +177,7 @@ describe('fleetban store migrate (LevelDB into Redis)', () => {
       );
     } finally {
       agents.close();
+      feeds.close();
       await client.quit();
     }
     assert.ok(ms < 60_000, `migrated ${BANS} bans in ${ms} ms`);

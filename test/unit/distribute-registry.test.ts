@@ -29,7 +29,7 @@ describe('agent registry', () => {
     const b = await reg.add('gw.example');
     assert.match(a.token, /^[A-Za-z0-9_-]{43}$/);
     assert.notEqual(a.token, b.token);
-    assert.equal(a.agent.tokenHash, hashToken(a.token));
+    assert.equal(a.record.tokenHash, hashToken(a.token));
     const text = await readFile(file, 'utf8');
     assert.ok(!text.includes(a.token) && !text.includes(b.token));
     assert.equal((await stat(file)).mode & 0o777, 0o600);

@@ -5,6 +5,7 @@ import { agentsAddCommand, agentsListCommand, agentsRemoveCommand } from './agen
 import { banCommand } from './ban.js';
 import { bansCommand } from './bans.js';
 import { clusterStatusCommand } from './cluster.js';
+import { feedsAddCommand, feedsListCommand, feedsRemoveCommand } from './feeds.js';
 import { discardCommand, heldCommand, releaseCommand } from './held.js';
 import { reloadCommand } from './reload.js';
 import { sendersCommand } from './senders.js';
@@ -32,6 +33,9 @@ export const defaultCommands: readonly Command[] = [
   agentsAddCommand,
   agentsListCommand,
   agentsRemoveCommand,
+  feedsAddCommand,
+  feedsListCommand,
+  feedsRemoveCommand,
   usersAddCommand,
   usersListCommand,
   usersRemoveCommand,

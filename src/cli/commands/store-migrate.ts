@@ -4,7 +4,8 @@ import { ExitCode } from '../exit-codes.js';
 
 export const storeMigrateCommand: Command = {
   name: 'store migrate',
-  summary: 'copy the LevelDB ban store into Redis (bans, history, outbox, agents) and check it',
+  summary:
+    'copy the LevelDB ban store into Redis (bans, history, outbox, agents, feeds) and check it',
   usage: 'store migrate [--config FILE] [--force] [--json]',
   description:
     'Run it with the server stopped (LevelDB allows one process). It reads store.path and writes under store.redis.keyPrefix on store.redis.nodes or store.redis.address, refusing a key prefix that already holds a store unless --force. Then set store.backend to redis and start the servers. Exits 1 when the check finds a ban missing or different.',
@@ -35,7 +36,7 @@ export const storeMigrateCommand: Command = {
     else
       io.stdout(
         `copied ${report.from} into ${report.to} under key prefix ${report.keyPrefix}:\n` +
-          `  ${c.bans} bans, ${c.history} attacker histories, ${c.notices} pending notices, ${c.held} held bans, ${c.sent} sent-mail records, ${c.agents} agents\n` +
+          `  ${c.bans} bans, ${c.history} attacker histories, ${c.notices} pending notices, ${c.held} held bans, ${c.sent} sent-mail records, ${c.agents} agents, ${c.feeds} feed tokens\n` +
           `  the feed goes on after sequence number ${report.lastSeq} (agents resync once)\n` +
           (whole
             ? `checked: Redis holds every ban with the same fields, and as many histories and notices\n` +

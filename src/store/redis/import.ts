@@ -16,6 +16,8 @@ export interface ImportOptions {
   readonly lastSeq: number;
   /** Agent records (JSON-able, each with its name), for the shared agent directory. */
   readonly agents: readonly { readonly name: string }[];
+  /** Feed token records, likewise, for the shared feed token directory. */
+  readonly feeds: readonly { readonly name: string }[];
   /** Write into a deployment that already holds a store (its records are overwritten). */
   readonly force?: boolean;
 }
@@ -36,7 +38,7 @@ export async function holdsStore(client: RedisClient, keyPrefix: string): Promis
 export async function importRecords(
   records: AsyncIterable<StoreRecord>,
   o: ImportOptions,
-): Promise<RecordCounts & { agents: number }> {
+): Promise<RecordCounts & { agents: number; feeds: number }> {
   const k = storeKeys(o.keyPrefix);
   const client = o.client;
   if (o.force !== true && (await holdsStore(client, o.keyPrefix)))
@@ -95,6 +97,7 @@ export async function importRecords(
       }
     }
     for (const a of o.agents) await put(`{${o.keyPrefix}}:agents`, a.name, JSON.stringify(a));
+    for (const f of o.feeds) await put(`{${o.keyPrefix}}:feeds`, f.name, JSON.stringify(f));
     await flush(true);
     await client.set(k.schema, String(REDIS_SCHEMA_VERSION));
     await client.set(k.seq, String(o.lastSeq));
@@ -106,5 +109,5 @@ export async function importRecords(
       { cause: e },
     );
   }
-  return { ...counts, agents: o.agents.length };
+  return { ...counts, agents: o.agents.length, feeds: o.feeds.length };
 }
