@@ -8,12 +8,15 @@ import { countSetElements } from './lib/agent-process.js';
 import { startAgent, startRig, type Rig } from './lib/agent-rig.js';
 import { sshdJail } from './lib/agent-server.js';
 import { copyStore, fillStore } from './lib/ban-fill.js';
-import { benchCores, machineInfo, printMachine } from './lib/machine.js';
+import { benchCores, cpuSeconds, machineInfo, printMachine } from './lib/machine.js';
+import { peakRssKiB, rssKiB } from './lib/proc.js';
 import { fmtInt, median, printTable, verdict, writeResult } from './lib/report.js';
 import { reason, withKeptDir, withTempDir } from './lib/scratch.js';
 import { Teardown } from './lib/teardown.js';
 
-const TARGET_SEC = 2;
+/** Issue targets: 100,000 bans in ≤ 2 s (kept from before), 1,000,000 in ≤ 10 s with ≤ 300 MB. */
+const targetSec = (bans: number): number => (bans > 100_000 ? 10 : 2);
+const TARGET_RSS_MIB = 300;
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +39,10 @@ interface SyncRun {
   readonly listedSec: number;
   readonly listMs: number;
   readonly elements: number;
+  /** The agent process once synced: resident and peak memory (MiB), CPU seconds used so far. */
+  readonly rssMiB: number;
+  readonly peakRssMiB: number;
+  readonly cpuSec: number;
 }
 
 async function syncOnce(rig: Rig, run: number): Promise<SyncRun> {
@@ -54,7 +61,11 @@ async function syncOnce(rig: Rig, run: number): Promise<SyncRun> {
     const since = (at: number): number => (at - agent.spawnedAt) / 1000;
     const connected = await agent.waitForLine('connected to the server', 30_000);
     const received = await agent.waitForLine('snapshot received', 60_000);
-    const applied = await agent.waitForLine('snapshot applied', 60_000);
+    const applied = await agent.waitForLine('snapshot applied', 120_000);
+    const pid = agent.pid ?? -1;
+    const cpuSec = cpuSeconds(pid) ?? Number.NaN;
+    const rss = ((await rssKiB(pid)) ?? Number.NaN) / 1024;
+    const peak = ((await peakRssKiB(pid)) ?? Number.NaN) / 1024;
     const listed = await countSetElements(rig.ns);
     const listedAt = performance.now();
     const problems = agent.problems();
@@ -73,6 +84,9 @@ async function syncOnce(rig: Rig, run: number): Promise<SyncRun> {
       listedSec: since(listedAt),
       listMs: listed.ms,
       elements: listed.v4 + listed.v6,
+      rssMiB: rss,
+      peakRssMiB: peak,
+      cpuSec,
     };
   } finally {
     await teardown.run();
@@ -113,7 +127,7 @@ async function main(): Promise<void> {
             const s = await syncOnce(rig, r);
             results.push({ ok: s });
             console.log(
-              `  run ${r}: connected ${s.connectedSec.toFixed(2)} s, snapshot received ${s.receivedSec.toFixed(2)} s, applied ${s.appliedSec.toFixed(2)} s, listed ${fmtInt(s.elements)} elements at ${s.listedSec.toFixed(2)} s (list ${s.listMs.toFixed(0)} ms)`,
+              `  run ${r}: connected ${s.connectedSec.toFixed(2)} s, snapshot received ${s.receivedSec.toFixed(2)} s, applied ${s.appliedSec.toFixed(2)} s, listed ${fmtInt(s.elements)} elements at ${s.listedSec.toFixed(2)} s (list ${s.listMs.toFixed(0)} ms); agent RSS ${s.rssMiB.toFixed(0)} MiB (peak ${s.peakRssMiB.toFixed(0)}), CPU ${s.cpuSec.toFixed(2)} s`,
             );
           } catch (e) {
             results.push({ error: reason(e) });
@@ -127,6 +141,8 @@ async function main(): Promise<void> {
           complete ? median(ok.map(key)) : Number.NaN;
         const sec = (n: number): string => (Number.isNaN(n) ? 'not measured' : `${n.toFixed(2)} s`);
         const applied = med((s) => s.appliedSec);
+        const target = targetSec(total);
+        const rss = med((s) => s.rssMiB);
         console.log(`\nmedian of ${runs} fresh agents (seconds from agent spawn):`);
         printTable(
           [
@@ -137,6 +153,8 @@ async function main(): Promise<void> {
             'verified by list',
             'target',
             'result',
+            'agent RSS',
+            'RSS target',
           ],
           [
             [
@@ -145,8 +163,12 @@ async function main(): Promise<void> {
               sec(med((s) => s.receivedSec)),
               sec(applied),
               sec(med((s) => s.listedSec)),
-              `≤ ${TARGET_SEC} s`,
-              verdict(Number.isNaN(applied) ? null : applied <= TARGET_SEC && allThere),
+              `≤ ${target} s`,
+              verdict(Number.isNaN(applied) ? null : applied <= target && allThere),
+              Number.isNaN(rss) ? 'not measured' : `${rss.toFixed(0)} MiB`,
+              total > 100_000
+                ? `≤ ${TARGET_RSS_MIB} MiB ${verdict(Number.isNaN(rss) ? null : rss <= TARGET_RSS_MIB)}`
+                : '',
             ],
           ],
         );

@@ -172,6 +172,11 @@ export class AgentProcess {
     return batches();
   }
 
+  /** The agent's pid (`ip netns exec` and `taskset` exec it in place), undefined once gone. */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   /** Lines that say something went wrong (pino warn = 40 and above). */
   problems(): AgentLine[] {
     return this.lines.filter((l) => typeof l.level === 'number' && l.level >= 40);

@@ -24,9 +24,15 @@ import {
 } from '../nft/element.js';
 import type { Firewall } from '../nft/firewall.js';
 import { renderMigration } from '../nft/migrate.js';
-import { normaliseBans, type NormalisedSets } from '../nft/normalise.js';
+import { normaliseBans, SetSorter, type NormalisedSets } from '../nft/normalise.js';
 import type { ListedSet } from '../nft/parse-list.js';
-import { renderRefill, renderReplace, renderRuleset, type RulesetOptions } from '../nft/render.js';
+import {
+  renderAdd,
+  renderRefill,
+  renderReplace,
+  renderRuleset,
+  type RulesetOptions,
+} from '../nft/render.js';
 import type { Guard } from './guard.js';
 import { AgentCounter, AgentGauge, type AgentMetrics } from './metrics.js';
 import { WantedSet } from './wanted-set.js';
@@ -356,9 +362,10 @@ export class Enforcer {
    */
   async #replace(): Promise<void> {
     const trusted = this.#known !== null;
-    this.#known ??= (await this.#takeOver()).known;
+    let absent = false;
+    if (this.#known === null) ({ known: this.#known, absent } = await this.#takeOver());
     try {
-      await this.#rebuild(this.#known === null);
+      await this.#rebuild(this.#known === null, absent);
     } catch (e) {
       // The table changed behind our back (an older layout put back by hand): look, then again.
       if (!trusted) throw e;
@@ -371,17 +378,68 @@ export class Enforcer {
     }
   }
 
-  /** Refills every set in one transaction; `fresh` replaces the whole table instead. */
-  async #rebuild(fresh: boolean): Promise<void> {
+  /**
+   * Refills every set in one transaction; `fresh` replaces the whole table instead. Where there
+   * is no table of ours (`absent`: nothing is enforced yet, so nothing can lapse), a large
+   * snapshot goes in as a series of transactions instead (#fill).
+   * What the kernel holds afterwards is taken to be the wanted elements themselves: the kernel
+   * rounds each timeout up to whole seconds, so it keeps an element a little longer than known,
+   * never shorter, and a copy of a million elements for that difference cost a second.
+   */
+  async #rebuild(fresh: boolean, absent = false): Promise<void> {
     const applied = this.#wanted.startFull();
     const now = this.#o.clock.now();
-    const { sets } = this.#normalised(now);
-    const render = fresh ? renderReplace : renderRefill;
-    await this.#apply(render(this.#ruleset, sets, now).nftables);
+    if (fresh && absent && this.#wanted.size > this.#limits.fillChunk) {
+      this.#known = await this.#fill(now);
+    } else {
+      const { sets } = this.#normalised(now);
+      const render = fresh ? renderReplace : renderRefill;
+      await this.#apply(render(this.#ruleset, sets, now).nftables);
+      this.#known = sets;
+    }
     applied();
-    this.#known = perSet((set) => kernelView(sets[set], now));
     this.#o.metrics.set(AgentGauge.ELEMENTS, this.knownSize);
     this.#o.metrics.set(AgentGauge.WANTED, this.#wanted.size);
+  }
+
+  /**
+   * A first fill of a large snapshot: the table with the first `fillChunk` elements, then the
+   * rest in transactions of that size, each sorted and rendered while nft applies the one before
+   * (nft runs on the other core), so a million bans do not wait for one sort, one render and one
+   * nft run after another. The interval sets go last, once every prefix is known.
+   */
+  async #fill(now: EpochMs): Promise<Known> {
+    const sorter = new SetSorter(now);
+    let batch = perSet(() => new Map<string, SetElement>());
+    let size = 0;
+    let first = true;
+    let inFlight: Promise<void> = Promise.resolve();
+    const send = async (): Promise<void> => {
+      const commands = [
+        ...(first ? renderRuleset(this.#ruleset, true) : []),
+        ...BAN_SETS.flatMap((set) => renderAdd(set, [...batch[set].values()], now)),
+      ];
+      first = false;
+      batch = perSet(() => new Map<string, SetElement>());
+      size = 0;
+      await inFlight;
+      inFlight = this.#apply(commands);
+      // Awaited before the next send or at the end; until then its failure must not go unheard.
+      inFlight.catch(() => undefined);
+    };
+    for (const w of this.#wanted.values()) {
+      const e = sorter.add(w);
+      if (e === null) continue;
+      const set = banSetOf(e.cidr);
+      if (BAN_SET_SPECS[set].interval) continue;
+      batch[set].set(e.key, e);
+      if (++size >= this.#limits.fillChunk) await send();
+    }
+    const { sets } = sorter.finish();
+    for (const set of BAN_SETS) if (BAN_SET_SPECS[set].interval) batch[set] = sets[set];
+    await send();
+    await inFlight;
+    return sets;
   }
 
   /**
@@ -491,11 +549,11 @@ export class Enforcer {
    * build on (a table or set missing, other flags, elements fleetban did not write). A table of
    * the older layout is migrated first, and `known` is what the migration left.
    */
-  async #takeOver(): Promise<{ known: Known | null; migrated: boolean }> {
+  async #takeOver(): Promise<{ known: Known | null; migrated: boolean; absent: boolean }> {
     const listed = perSet((): ListedSet | null => null);
     // No banned_v4 (a first start, mostly): nothing of ours to keep; spare the other listings.
     listed[BanSet.V4] = await this.#o.firewall.list(BanSet.V4);
-    if (listed[BanSet.V4] === null) return { known: null, migrated: false };
+    if (listed[BanSet.V4] === null) return { known: null, migrated: false, absent: true };
     for (const set of BAN_SETS.filter((s) => s !== BanSet.V4)) {
       listed[set] = await this.#o.firewall.list(set);
     }
@@ -507,17 +565,21 @@ export class Enforcer {
       }
       await this.#migrate(older);
       const now = this.#o.clock.now();
-      return { known: perSet((set) => kernelView(older[set], now)), migrated: true };
+      return {
+        known: perSet((set) => kernelView(older[set], now)),
+        migrated: true,
+        absent: false,
+      };
     }
     const known = perSet(() => new Map<string, SetElement>());
     for (const set of BAN_SETS) {
       const l = listed[set];
       if (l === null || l.foreign > 0 || l.interval !== BAN_SET_SPECS[set].interval) {
-        return { known: null, migrated: false };
+        return { known: null, migrated: false, absent: false };
       }
       known[set] = l.elements;
     }
-    return { known, migrated: false };
+    return { known, migrated: false, absent: false };
   }
 
   /**

@@ -30,14 +30,22 @@ const REWRITE_AFTER_REMOVES = 8;
  */
 const MAX_ADDS_PER_BATCH = 10_000;
 
+/**
+ * A snapshot into an empty namespace goes in transactions of this many elements, each rendered
+ * while nft applies the one before (agent/enforcer.ts #fill); a smaller one is one transaction.
+ */
+const FILL_CHUNK = 100_000;
+
 export interface PlanLimits {
   readonly rewriteAfterRemoves: number;
   readonly maxAdds: number;
+  readonly fillChunk: number;
 }
 
 export const DEFAULT_PLAN_LIMITS: PlanLimits = {
   rewriteAfterRemoves: REWRITE_AFTER_REMOVES,
   maxAdds: MAX_ADDS_PER_BATCH,
+  fillChunk: FILL_CHUNK,
 };
 
 /** What one transaction does to one set. */

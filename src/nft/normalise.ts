@@ -37,42 +37,67 @@ export interface NormalisedSets {
  * Cost: one mask per interval element per distinct prefix length in use (a handful in practice).
  */
 export function normaliseBans(bans: Iterable<WantedBan>, now: EpochMs): NormalisedSets {
-  const sets = perSet(() => new Map<string, SetElement>());
-  const lengths = { 4: new Set<number>(), 6: new Set<number>() };
-  let expired = 0;
-  let invalid = 0;
-  for (const ban of bans) {
-    if (ban.end !== null && ban.end <= now) {
-      expired++;
-      continue;
+  const sorter = new SetSorter(now);
+  for (const ban of bans) sorter.add(ban);
+  return sorter.finish();
+}
+
+/**
+ * normaliseBans one ban at a time, for a caller that sends the hash sets' elements on while it
+ * sorts the rest (a large first fill): what `add` returns is final for a hash set; the interval
+ * sets are only final after `finish`.
+ */
+export class SetSorter {
+  readonly #now: EpochMs;
+  readonly #sets = perSet(() => new Map<string, SetElement>());
+  readonly #lengths = { 4: new Set<number>(), 6: new Set<number>() };
+  #expired = 0;
+  #invalid = 0;
+
+  constructor(now: EpochMs) {
+    this.#now = now;
+  }
+
+  /** Sorts one ban in; its element when the set took it (new, or a later end than the same prefix spelt another way), else null. */
+  add(ban: WantedBan): SetElement | null {
+    if (ban.end !== null && ban.end <= this.#now) {
+      this.#expired++;
+      return null;
     }
     const cidr = ban.cidr ?? parseCidr(ban.target);
     if (cidr === null) {
-      invalid++;
-      continue;
+      this.#invalid++;
+      return null;
     }
     const element = setElement(cidr, ban.end);
     const name = banSetOf(cidr);
-    const set = sets[name];
+    const set = this.#sets[name];
     const old = set.get(element.key);
+    if (BAN_SET_SPECS[name].interval) this.#lengths[cidr.family].add(cidr.prefix);
     // The same prefix twice (two spellings): the later end wins, permanent beats everything.
-    if (old === undefined || laterEnd(element.end, old.end)) set.set(element.key, element);
-    if (BAN_SET_SPECS[name].interval) lengths[cidr.family].add(cidr.prefix);
+    if (old !== undefined && !laterEnd(element.end, old.end)) return null;
+    set.set(element.key, element);
+    return element;
   }
-  let covered = 0;
-  for (const name of [BanSet.V4_NET, BanSet.V6_NET]) {
-    const set = sets[name];
-    const family = BAN_SET_SPECS[name].family;
-    const prefixLengths = [...lengths[family]].sort((a, b) => a - b);
-    if (prefixLengths.length < 2) continue;
-    for (const [key, element] of set) {
-      if (isCovered(set, family, element, prefixLengths)) {
-        set.delete(key);
-        covered++;
+
+  /** Leaves out interval elements inside a wider one; the sorter is done with. */
+  finish(): NormalisedSets {
+    const sets = this.#sets;
+    let covered = 0;
+    for (const name of [BanSet.V4_NET, BanSet.V6_NET]) {
+      const set = sets[name];
+      const family = BAN_SET_SPECS[name].family;
+      const prefixLengths = [...this.#lengths[family]].sort((a, b) => a - b);
+      if (prefixLengths.length < 2) continue;
+      for (const [key, element] of set) {
+        if (isCovered(set, family, element, prefixLengths)) {
+          set.delete(key);
+          covered++;
+        }
       }
     }
+    return { sets, covered, expired: this.#expired, invalid: this.#invalid };
   }
-  return { sets, covered, expired, invalid };
 }
 
 function isCovered(

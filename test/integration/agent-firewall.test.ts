@@ -8,7 +8,8 @@ import type { BanEntry } from '../../src/distribute/protocol.js';
 import { Enforcer } from '../../src/agent/enforcer.js';
 import { Guard } from '../../src/agent/guard.js';
 import { AgentCounter, AgentMetrics } from '../../src/agent/metrics.js';
-import { setElement } from '../../src/nft/element.js';
+import { DEFAULT_PLAN_LIMITS, type PlanLimits } from '../../src/nft/batch-plan.js';
+import { BAN_SETS, setElement } from '../../src/nft/element.js';
 import type { Firewall } from '../../src/nft/firewall.js';
 import { NftFirewall } from '../../src/nft/nft.js';
 import type { EnforceMode } from '../../src/nft/render.js';
@@ -37,7 +38,11 @@ function nftIn(inNs: string): NftFirewall {
   });
 }
 
-function makeEnforcer(firewall: Firewall = nftIn(ns), mode: EnforceMode = 'both') {
+function makeEnforcer(
+  firewall: Firewall = nftIn(ns),
+  mode: EnforceMode = 'both',
+  planLimits: PlanLimits = DEFAULT_PLAN_LIMITS,
+) {
   const metrics = new AgentMetrics();
   const enforcer = new Enforcer({
     firewall,
@@ -49,6 +54,7 @@ function makeEnforcer(firewall: Firewall = nftIn(ns), mode: EnforceMode = 'both'
     batchWindowMs: 20,
     batchMax: 5000,
     toleranceMs: 10_000,
+    planLimits,
   });
   return { firewall, enforcer, metrics };
 }
@@ -133,6 +139,42 @@ test('real nft: 100,000-ban snapshot in one transaction, then a burst of 10,000 
   assert.ok(snapshotMs < 6000, `snapshot took ${snapshotMs.toFixed(0)} ms`);
   const r = await enforcer.reconcile();
   assert.deepEqual(r, { added: 0, removed: 0, rebuilt: false });
+});
+
+test('real nft: a large snapshot into a namespace with no table goes in chunks, every kind of set', async () => {
+  const fresh = await netns.add(`fbfill-${runId()}`);
+  const limits = { ...DEFAULT_PLAN_LIMITS, fillChunk: 2_000 };
+  const { firewall, enforcer, metrics } = makeEnforcer(nftIn(fresh), 'both', limits);
+  const now = Date.now();
+  const end = now + 3_600_000;
+  const bans: BanEntry[] = [];
+  for (let i = 0; i < 5_000; i++) bans.push({ target: v4(i), family: 4, end, jail: 't' });
+  for (let i = 0; i < 1_500; i++)
+    bans.push({ target: `2001:db8:${i.toString(16)}::/64`, family: 6, end, jail: 't' });
+  for (let i = 0; i < 400; i++)
+    bans.push({ target: `2001:db8:ffff::${i.toString(16)}`, family: 6, end: null, jail: 't' });
+  // The /24 inside the /16 is left to the /16: nft refuses overlapping intervals.
+  for (const target of ['198.51.0.0/16', '198.51.100.0/24', '203.0.113.0/24'])
+    bans.push({ target, family: 4, end, jail: 't' });
+  bans.push({ target: '2001:db8:8000::/33', family: 6, end, jail: 't' });
+  await enforcer.replaceAll(bans);
+  // 6,900 hash-set elements in chunks of 2,000: four transactions, the prefixes with the last.
+  assert.equal(metrics.get(AgentCounter.NFT_BATCHES), 4);
+  const sizes: Record<string, number | undefined> = {};
+  for (const set of BAN_SETS) sizes[set] = (await firewall.list(set))?.elements.size;
+  assert.deepEqual(sizes, {
+    banned_v4: 5_000,
+    banned_v6: 400,
+    banned_v6_64: 1_500,
+    banned_v4_net: 2,
+    banned_v6_net: 1,
+  });
+  assert.deepEqual(await enforcer.reconcile(), { added: 0, removed: 0, rebuilt: false });
+  // A later snapshot refills the kept sets in one transaction, as before.
+  await enforcer.replaceAll(bans.slice(0, 3_000));
+  assert.equal(metrics.get(AgentCounter.NFT_BATCHES), 5);
+  assert.equal((await firewall.list('banned_v4'))?.elements.size, 3_000);
+  assert.equal((await firewall.list('banned_v6_64'))?.elements.size, 0);
 });
 
 // In this file, not its own: its bounds must not share the machine with the 100,000-ban test above.

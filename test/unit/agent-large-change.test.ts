@@ -29,7 +29,7 @@ const none = { remove: [], add: [] };
 
 test('planBatch: past the removal limit an interval set is rewritten whole, below it elements are deleted; a hash set never is', () => {
   const wanted = new Map([['192.0.2.0/30', el('192.0.2.0/30')]]);
-  const limits = { rewriteAfterRemoves: 2, maxAdds: 10 };
+  const limits = { rewriteAfterRemoves: 2, maxAdds: 10, fillChunk: 100 };
   const nets = ['198.51.100.0/24', '198.51.101.0/24', '198.51.102.0/24'].map(el);
   const few = planBatch(
     { ...perSet(() => none), banned_v4_net: { remove: nets.slice(0, 2), add: [] } },
@@ -83,7 +83,7 @@ test('planBatch: hash set adds past the chunk size are deferred, the newest chan
       banned_v4_net: { remove: [], add: nets },
     },
     () => new Map(),
-    { rewriteAfterRemoves: 8, maxAdds: 2 },
+    { rewriteAfterRemoves: 8, maxAdds: 2, fillChunk: 100 },
     new Set(['192.0.2.4']),
   );
   assert.deepEqual(plan.steps.banned_v4, {
@@ -112,7 +112,7 @@ class HookedFirewall extends MemoryFirewall {
   }
 }
 
-function setup() {
+function setup(fillChunk = 1000) {
   const clock = new ManualClock(NOW);
   const firewall = new HookedFirewall(clock);
   const metrics = new AgentMetrics();
@@ -126,7 +126,7 @@ function setup() {
     batchWindowMs: 5,
     batchMax: 5000,
     toleranceMs: 10_000,
-    planLimits: { rewriteAfterRemoves: 3, maxAdds: 4 },
+    planLimits: { rewriteAfterRemoves: 3, maxAdds: 4, fillChunk },
   });
   const keys = async (): Promise<string[]> => {
     const v4 = await firewall.list('banned_v4');
@@ -185,4 +185,61 @@ test('enforcer: a large add goes in chunks, and a ban that arrives meanwhile goe
     [...Array.from({ length: 10 }, (_, i) => addr(i)), '203.0.113.7'].sort(),
   );
   assert.equal(firewall.refused, 0);
+});
+
+test('enforcer: a large snapshot with no table goes in chunks; the interval sets last, normalised', async () => {
+  const { firewall, metrics, enforcer, keys } = setup(4);
+  const singles = Array.from({ length: 10 }, (_, i) => addr(i));
+  // 10.0.0.0/16 covers the /24: only the /16 goes in (nft refuses overlapping intervals).
+  const bans = [...singles, net(0), '10.0.5.0/24', net(1)].map(ban);
+  // The same address twice in one chunk: one element, the later end.
+  bans.splice(2, 0, { ...ban(addr(1)), end: NOW + 7_200_000 });
+  let during = 0;
+  firewall.onNextApply = () => {
+    // The first chunk is handed over before the rest is sorted: a ban arriving now is seen by
+    // the sort still under way (or else by the next job), and applied once.
+    during = firewall.applied.length;
+    enforcer.ban(ban('203.0.113.9'));
+  };
+  await enforcer.replaceAll(bans);
+  await enforcer.idle();
+  assert.equal(during, 0);
+  const docs = firewall.applied.map((doc) => JSON.stringify(doc));
+  // Chunks of 4: 10 addresses, the repeat and the ban that arrived meanwhile in three, the
+  // interval sets with the last one; the job after it finds nothing left to do.
+  assert.equal(docs.length, 3, docs.join('\n'));
+  assert.match(docs[0] ?? '', /"delete":\{"table"/);
+  assert.doesNotMatch(docs[0] ?? '', /banned_v4_net","elem/);
+  assert.match(docs[2] ?? '', /"10\.0\.0\.0","len":16/);
+  assert.doesNotMatch(docs.join(''), /10\.0\.5\.0/);
+  assert.equal(docs.join('').split('203.0.113.9').length, 2);
+  assert.deepEqual(await keys(), [...singles, net(0), net(1), '203.0.113.9'].sort());
+  const v4 = await firewall.list('banned_v4');
+  assert.equal(v4?.elements.get(addr(1))?.end, NOW + 7_200_000);
+  assert.equal(metrics.get(AgentCounter.NFT_BATCHES), 3);
+  // What the enforcer believes the kernel holds is right: an unban is a plain delete.
+  enforcer.unban(addr(3));
+  enforcer.unban(net(1));
+  await enforcer.flush();
+  assert.deepEqual(
+    await keys(),
+    [...singles.filter((a) => a !== addr(3)), net(0), '203.0.113.9'].sort(),
+  );
+  assert.equal(firewall.refused, 0);
+});
+
+test('enforcer: a chunked fill that nft refuses half-way fails the snapshot, and the next sync repairs it', async () => {
+  const { firewall, enforcer, keys } = setup(3);
+  const singles = Array.from({ length: 9 }, (_, i) => addr(i));
+  let applies = 0;
+  const apply = firewall.apply.bind(firewall);
+  firewall.apply = (doc) =>
+    ++applies === 2 ? Promise.reject(new Error('nft: out of memory')) : apply(doc);
+  await assert.rejects(enforcer.replaceAll(singles.map(ban)), /out of memory/);
+  // The first chunk is in; the enforcer no longer trusts its picture, so the next job lists.
+  assert.deepEqual(await keys(), singles.slice(0, 3).sort());
+  const result = await enforcer.reconcile();
+  assert.equal(result.rebuilt, false);
+  await enforcer.idle();
+  assert.deepEqual(await keys(), [...singles].sort());
 });
