@@ -60,6 +60,7 @@ export class Jail {
         name: config.filter === '' ? config.name : config.filter,
         failregex: config.failregex,
         ignoreregex: config.ignoreregex,
+        ...(config.sessions === undefined ? {} : { sessions: config.sessions }),
       });
     this.ignore = new CidrSet(config.ignoreip);
     this.counters = counters;
