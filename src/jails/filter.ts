@@ -200,7 +200,7 @@ export class CompiledFilter {
   readonly ignoreregex: readonly CompiledRegex[];
   readonly sessions: CompiledSessions | null;
   readonly #addresses = new Map<string, string>();
-  readonly #table: SessionTable | null;
+  #table: SessionTable | null;
 
   constructor(source: FilterSource, limits?: SessionLimits) {
     this.name = source.name;
@@ -219,6 +219,14 @@ export class CompiledFilter {
             close: s.close.map((r) => compileRegex(source.name, r, 'session close', true)),
           };
     this.#table = s === undefined ? null : new SessionTable(limits);
+  }
+
+  /**
+   * Takes over the open sessions of the filter this one replaces (a reload), so that sessions
+   * opened before it still pair. Does nothing unless both pair sessions.
+   */
+  adoptSessions(previous: CompiledFilter): void {
+    if (this.#table !== null && previous.#table !== null) this.#table = previous.#table;
   }
 
   /** Open sessions remembered, and how many were evicted or expired (null: no sessions). */

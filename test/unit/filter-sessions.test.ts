@@ -167,3 +167,28 @@ test('session tags are checked where the filter is compiled', () => {
     /session close pattern must contain <F-SESSION>/,
   );
 });
+
+test('a reload keeps the open sessions: a session opened before it still pairs after it', () => {
+  const bans: BanRequest[] = [];
+  const configs = parseJailFile('jails.d/opensmtpd.json', {
+    opensmtpd: { enabled: true, maxretry: 2, findtime: '10m', bantime: '1h' },
+  });
+  const engine = new JailEngine({
+    jails: configs,
+    ignore: new CidrSet([]),
+    maxTrackedAttackers: 100,
+    clock: new ManualClock(T0),
+    onBan: (r) => {
+      bans.push(r);
+    },
+  });
+  const id = '7f3a1c2b4d5e6f70';
+  engine.process(ev(connected(id, '203.0.113.150'), T0));
+  engine.process(ev(permfail(id), T0 + 1));
+  engine.reload(configs);
+  engine.process(ev(permfail(id), T0 + 2));
+  assert.deepEqual(
+    bans.map((b) => [b.attacker, b.failures]),
+    [['203.0.113.150', 2]],
+  );
+});
