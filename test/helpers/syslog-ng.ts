@@ -100,6 +100,11 @@ export function requireSyslogNg(): SyslogNgInstall {
   return (unpacked = made);
 }
 
+/** The `@version` a config declares: the unpacked package's major.minor. */
+function configVersion(packageVersion: string): string {
+  return /^(\d+\.\d+)/.exec(packageVersion)?.[1] ?? packageVersion;
+}
+
 /** The syslog-ng.conf of one instance: a private unix socket in, one forwarding destination out. */
 export function syslogNgConfig(version: string, socket: string, options: SyslogNgOptions): string {
   const { address, port } = options.target;
@@ -109,7 +114,7 @@ export function syslogNgConfig(version: string, socket: string, options: SyslogN
     [SyslogNgDriver.NETWORK_UDP]: `network("${address}" transport("udp") port(${port}))`,
   };
   return [
-    `@version: ${/^(\d+\.\d+)/.exec(version)?.[1] ?? '3.38'}`,
+    `@version: ${version}`,
     // Reconnect at once when fleetban is not up yet; no statistics lines mixed into the stream.
     'options { keep-hostname(no); use-dns(no); dns-cache(no); chain-hostnames(no); stats-freq(0); time-reopen(1); };',
     `source s_test { unix-dgram("${socket}"); };`,
@@ -120,14 +125,35 @@ export function syslogNgConfig(version: string, socket: string, options: SyslogN
   ].join('\n');
 }
 
-/** Starts `syslog-ng -F` with its own config, persist file and control socket in a temp dir; resolves once its input socket exists. */
-export async function startSyslogNg(options: SyslogNgOptions): Promise<SyslogNgClient> {
+/** Starts an instance with one forwarding destination (syslogNgConfig). */
+export function startSyslogNg(options: SyslogNgOptions): Promise<SyslogNgClient> {
+  return launchSyslogNg(options.hostname, ({ version, socket }) =>
+    syslogNgConfig(version, socket, options),
+  );
+}
+
+/** What a config is written with: the version for `@version`, the input socket, the instance's folder. */
+export interface SyslogNgPlace {
+  readonly version: string;
+  readonly socket: string;
+  readonly dir: string;
+}
+
+/**
+ * Starts `syslog-ng -F` with the config `configure` writes, and its own persist file and control
+ * socket in a temp dir; resolves once the input socket (a unix-dgram source the config must
+ * open at `socket`) exists. `hostname` names the instance in messages.
+ */
+export async function launchSyslogNg(
+  hostname: string,
+  configure: (place: SyslogNgPlace) => string | Promise<string>,
+): Promise<SyslogNgClient> {
   const install = requireSyslogNg();
   const logger = requireLogger();
-  const dir = await mkdtemp(join(tmpdir(), `fleetban-syslog-ng-${options.hostname}-`));
+  const dir = await mkdtemp(join(tmpdir(), `fleetban-syslog-ng-${hostname}-`));
   const socket = join(dir, 'log.sock');
   const conf = join(dir, 'syslog-ng.conf');
-  await writeFile(conf, syslogNgConfig(install.version, socket, options));
+  await writeFile(conf, await configure({ version: configVersion(install.version), socket, dir }));
   const child = spawn(
     install.binary,
     [
@@ -145,14 +171,14 @@ export async function startSyslogNg(options: SyslogNgOptions): Promise<SyslogNgC
       env: { ...process.env, LD_LIBRARY_PATH: install.libraryPath },
     },
   );
-  const client = new SyslogNgClient(child, dir, socket, logger, options.hostname);
+  const client = new SyslogNgClient(child, dir, socket, logger, hostname);
   try {
     await waitFor(
       () => {
         if (!client.running) throw new Error(`syslog-ng exited: ${client.output}`);
         return existsSync(socket) && statSync(socket).isSocket();
       },
-      { what: `syslog-ng (${options.hostname}) to create ${socket}`, timeoutMs: 15_000 },
+      { what: `syslog-ng (${hostname}) to create ${socket}`, timeoutMs: 15_000 },
     ).catch((e: unknown) => {
       throw new Error(
         `${e instanceof Error ? e.message : String(e)}; syslog-ng said: ${client.output || '(nothing)'}`,

@@ -1,6 +1,10 @@
-// Acceptance: real syslog-ng hosts (Debian's binary, unpacked from its .deb) feed one fleetban server over TCP with syslog() and network() and over UDP; each attacker is banned.
+// Acceptance: real syslog-ng hosts (Debian's binary, unpacked from its .deb) feed one fleetban server over TCP with syslog() and network(), over UDP, and with the shipped snippet over TCP and TLS; each attacker is banned.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { AdminClient } from '../../src/control/admin-client.js';
 import type { ListedBan } from '../../src/control/plane.js';
 import {
@@ -11,7 +15,13 @@ import {
   startServer,
   type ServerProcess,
 } from '../helpers/server-process.js';
-import { startSyslogNg, SyslogNgDriver, type SyslogNgClient } from '../helpers/syslog-ng.js';
+import { makeCertificates, type TestCertificates } from '../helpers/certs.js';
+import {
+  launchSyslogNg,
+  startSyslogNg,
+  SyslogNgDriver,
+  type SyslogNgClient,
+} from '../helpers/syslog-ng.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MAXRETRY = 3;
@@ -142,4 +152,120 @@ describe('fleetban server fed by real syslog-ng instances', () => {
     assert.deepEqual([...senders.transports].sort(), ['tcp', 'udp']);
     assert.equal(server.logsMatching((l) => l.msg.startsWith('NOTICE [sshd] Ban')).length, 2);
   });
+});
+
+const SNIPPET = fileURLToPath(
+  new URL('../../../packaging/syslog-ng/fleetban.conf', import.meta.url),
+);
+
+/**
+ * The shipped snippet as an admin installs it: the server's name and ports replaced, the log
+ * path sending to `destination`, certificate paths pointing at real files; the disk buffer is
+ * kept in the instance's folder instead of /var/lib/syslog-ng.
+ */
+function installedSnippet(
+  destination: 'd_fleetban_tcp' | 'd_fleetban_tls',
+  ports: { tcp: number; tls: number },
+  tls: { caDir: string; files: TestCertificates },
+  bufferDir: string,
+): string {
+  const text = readFileSync(SNIPPET, 'utf8');
+  for (const shipped of [
+    '"fleetban.example.org"',
+    'port(514)',
+    'port(6514)',
+    'destination(d_fleetban_tcp);',
+  ])
+    assert.ok(text.includes(shipped), `the shipped snippet holds ${shipped}`);
+  return text
+    .replaceAll('"fleetban.example.org"', '"localhost"')
+    .replaceAll('port(514)', `port(${ports.tcp})`)
+    .replaceAll('port(6514)', `port(${ports.tls})`)
+    .replaceAll('/etc/syslog-ng/tls/ca.d', tls.caDir)
+    .replaceAll('/etc/syslog-ng/tls/client.crt', tls.files.clientCert)
+    .replaceAll('/etc/syslog-ng/tls/client.key', tls.files.clientKey)
+    .replaceAll('disk-buffer(', `disk-buffer(dir("${bufferDir}") `)
+    .replace('destination(d_fleetban_tcp);', `destination(${destination});`);
+}
+
+describe('the shipped packaging/syslog-ng/fleetban.conf with real syslog-ng', () => {
+  let dir: ServerDir;
+  let server: ServerProcess;
+  let files: TestCertificates;
+  let caDir = '';
+  const ports = { tcp: 0, tls: 0 };
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  before(async () => {
+    dir = await ServerDir.create({
+      jails: { sshd: sshdJail({ maxretry: MAXRETRY, findtime: '10m', bantime: '1h' }) },
+    });
+    cleanups.push(() => dir.remove());
+    files = await makeCertificates(dir.dir);
+    // ca-dir() looks certificates up by their subject hash, as OpenSSL's c_rehash names them.
+    caDir = join(dir.dir, 'ca.d');
+    mkdirSync(caDir);
+    copyFileSync(files.ca, join(caDir, 'fleetban-ca.pem'));
+    execFileSync('openssl', ['rehash', caDir]);
+    await dir.writeConfig({
+      ingest: {
+        tls: {
+          enabled: true,
+          address: '127.0.0.1',
+          port: 0,
+          cert: files.cert,
+          key: files.key,
+          ca: files.ca,
+          requireClientCert: true,
+        },
+      },
+    });
+    server = await startServer(dir);
+    cleanups.push(() => server.kill());
+    ports.tcp = server.ready.tcp?.port ?? 0;
+    ports.tls = server.ready.tls?.port ?? 0;
+    assert.ok(ports.tcp > 0 && ports.tls > 0, 'the ready file names the TCP and TLS ports');
+  });
+
+  after(async () => {
+    for (const undo of cleanups.reverse()) await undo().catch(() => undefined);
+  });
+
+  for (const [destination, hostname, attacker, transport] of [
+    ['d_fleetban_tcp', 'web-pkg-tcp', '198.51.100.64', 'tcp'],
+    ['d_fleetban_tls', 'web-pkg-tls', '198.51.100.65', 'tls'],
+  ] as const) {
+    it(`${destination}: the attacker is banned, with the host as evidence`, async () => {
+      const client = await launchSyslogNg(hostname, ({ version, socket, dir: work }) =>
+        [
+          `@version: ${version}`,
+          // Debian's syslog-ng.conf defines s_src for local logs; here it is the test's socket.
+          `source s_src { unix-dgram("${socket}" host-override("${hostname}")); };`,
+          installedSnippet(destination, ports, { caDir, files }, work),
+          '',
+        ].join('\n'),
+      );
+      cleanups.push(() => client.stop());
+      client.log(failed(attacker, MAXRETRY), { tag: 'sshd', pid: 900 });
+      await server.waitForLog(exactMsg(`NOTICE [sshd] Ban ${attacker}`)).catch((e: unknown) => {
+        throw new Error(
+          `${e instanceof Error ? e.message : String(e)}; syslog-ng said: ${client.output}`,
+        );
+      });
+      const ban = (await cliJson<ListedBan[]>(['bans', '--json', '--config', dir.configFile])).find(
+        (b) => b.target === attacker,
+      );
+      assert.deepEqual(ban?.hosts, { [hostname]: MAXRETRY });
+      const senders = await cliJson<{ address: string; transports: string[] }[]>([
+        'senders',
+        '--json',
+        '--config',
+        dir.configFile,
+      ]);
+      assert.ok(
+        senders.find((x) => x.address === '127.0.0.1')?.transports.includes(transport),
+        `the lines came over ${transport}`,
+      );
+    });
+  }
 });
