@@ -44,6 +44,18 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
+# syslog-ng conflicts with rsyslog as a package: its .debs are unpacked, not installed, into a
+# cache the tests run it from (test/helpers/syslog-ng.ts), once per machine.
+if [ ! -e /var/cache/fleetban-test/syslog-ng/.complete ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "fleetban tests need syslog-ng unpacked into /var/cache/fleetban-test/syslog-ng" >&2
+    echo "run as root (sudo npm run test:all) or: sudo bash scripts/unpack-syslog-ng.sh" >&2
+    exit 1
+  fi
+  # apt-get download needs the package lists, which a fresh machine may not have yet.
+  [ ${#need[@]} -gt 0 ] || apt-get update -qq
+  bash "$(dirname "$0")/unpack-syslog-ng.sh" /var/cache/fleetban-test/syslog-ng
+fi
 # Installing packages may start services; fleetban's tests run their own instances.
 if command -v systemctl >/dev/null; then
   systemctl stop rsyslog.service fail2ban.service redis-server.service >/dev/null 2>&1 || true

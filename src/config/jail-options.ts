@@ -7,6 +7,7 @@ import {
   FilterSource,
   resolveFilter,
   type FilterRegistry,
+  type SessionDefinition,
 } from '../jails/filters/index.js';
 import type { JailConfig, JailDefaults } from '../jails/jail-config.js';
 import { FAIL2BAN_PREFIX, loadFail2banJailFilter } from '../fail2ban/runtime.js';
@@ -123,11 +124,18 @@ function parseJail(
       ? []
       : strings(raw['ignoreregex'], fail('ignoreregex'), 'a regex string or an array of them');
 
-  let base = {
-    source: FilterSource.SYSLOG as FilterSource,
-    programs: [] as readonly string[],
-    failregex: [] as readonly string[],
-    ignoreregex: [] as readonly string[],
+  let base: {
+    source: FilterSource;
+    programs: readonly string[];
+    failregex: readonly string[];
+    ignoreregex: readonly string[];
+    mode: string;
+    sessions?: SessionDefinition;
+  } = {
+    source: FilterSource.SYSLOG,
+    programs: [],
+    failregex: [],
+    ignoreregex: [],
     mode: '',
   };
   if (filterName !== '') {
@@ -157,8 +165,14 @@ function parseJail(
   const programs = programsOf(raw, fail, base.programs);
   const failregex = [...base.failregex, ...inlineFail];
   const ignoreregex = [...base.ignoreregex, ...inlineIgnore];
+  const sessions = base.sessions;
   try {
-    new CompiledFilter({ name: filterName === '' ? name : filterName, failregex, ignoreregex });
+    new CompiledFilter({
+      name: filterName === '' ? name : filterName,
+      failregex,
+      ignoreregex,
+      ...(sessions === undefined ? {} : { sessions }),
+    });
   } catch (e) {
     if (!isFleetbanError(e)) throw e;
     const key =
@@ -178,6 +192,7 @@ function parseJail(
     ignoreregex: Object.freeze(ignoreregex),
     programs: Object.freeze([...programs]),
     ...(base.source === FilterSource.BANS ? { source: base.source } : {}),
+    ...(sessions === undefined ? {} : { sessions }),
   });
 }
 

@@ -234,7 +234,7 @@ export class JailEngine {
     const next = new Map<string, Jail>();
     for (const c of configs) {
       const old = this.#jails.get(c.name);
-      next.set(c.name, new Jail(c, old?.counters ?? newCounters()));
+      next.set(c.name, new Jail(c, old?.counters ?? newCounters(), old));
     }
     for (const [name, old] of this.#jails) {
       const fresh = next.get(name);

@@ -244,7 +244,7 @@ export async function replayFilter(
       tally.missedLine(line);
       return;
     }
-    const hit = filter.classify(event.message);
+    const hit = filter.classify(event.message, event);
     if (hit === null) {
       tally.missedLine(line);
       return;

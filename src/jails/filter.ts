@@ -8,13 +8,17 @@ import {
   nestedRepeat,
   relaxLargeRepeats,
 } from '../core/linear-regex.js';
+import type { SessionDefinition } from './filters/definition.js';
 import { requiredLiteral } from './literal.js';
+import { SessionTable, type SessionLimits } from './session-table.js';
 
 /** The regex texts of a filter, as written by admins (fail2ban tags, JavaScript syntax). */
 export interface FilterSource {
   readonly name: string;
   readonly failregex: readonly string[];
   readonly ignoreregex: readonly string[];
+  /** Pairing across lines (filters/definition.ts); absent = none. */
+  readonly sessions?: SessionDefinition;
 }
 
 /** What a filter found in one message. `ignored` = an ignoreregex matched too. */
@@ -36,7 +40,15 @@ export interface CompiledRegex {
   /** Named groups holding the address (<HOST>/<ADDR>) and the user, in order of appearance. */
   readonly hostGroups: readonly string[];
   readonly userGroups: readonly string[];
+  /** Named groups holding a session id (<F-SESSION>). */
+  readonly sessionGroups: readonly string[];
 }
+
+/**
+ * What a pattern is for: a failure, an exclusion, or (filters with sessions) the line that
+ * names a session's client or the one that ends it.
+ */
+export type RegexKind = 'failregex' | 'ignoreregex' | 'session open' | 'session close';
 
 // IPv4, optionally IPv4-mapped; else IPv6 ending in a hex group or in '::'. Hostnames never match:
 // fleetban does not resolve names, so a name in a log line cannot identify whom to ban. Written for
@@ -56,8 +68,9 @@ const ADDRESS_CACHE = 10_000;
 const TAG = /<(HOST|ADDR)>|<(\/?)F-([A-Za-z][A-Za-z0-9_]*)>/g;
 
 /**
- * Turns one failregex/ignoreregex into a RegExp. Throws FILTER_INVALID naming the filter and
- * the pattern when the text does not compile, when a failregex has no address tag, or when it
+ * Turns one pattern into a RegExp. Throws FILTER_INVALID naming the filter and the pattern when
+ * the text does not compile, when a failregex has no address tag (or, in a filter with
+ * sessions, no `<F-SESSION>` either), when a session pattern lacks its tags, or when it
  * could backtrack catastrophically: patterns run on V8's linear-time fallback, and one that
  * needs the backtracking engine (lookaround, backreference) may not repeat a group that holds
  * a repeat.
@@ -65,10 +78,12 @@ const TAG = /<(HOST|ADDR)>|<(\/?)F-([A-Za-z][A-Za-z0-9_]*)>/g;
 export function compileRegex(
   filter: string,
   source: string,
-  kind: 'failregex' | 'ignoreregex',
+  kind: RegexKind,
+  sessions = false,
 ): CompiledRegex {
   const hostGroups: string[] = [];
   const userGroups: string[] = [];
+  const sessionGroups: string[] = [];
   const seen = new Map<string, number>();
   const unique = (base: string): string => {
     const n = (seen.get(base) ?? 0) + 1;
@@ -94,14 +109,14 @@ export function compileRegex(
       open.push(name);
       const group = unique(`f_${name}`);
       if (name === 'user' || name === 'alt_user') userGroups.push(group);
+      if (name === 'session') sessionGroups.push(group);
       return `(?<${group}>`;
     },
   );
   if (tagError === '' && open.length > 0) tagError = `<F-${open[0] ?? ''}> is never closed`;
   if (tagError !== '') throw invalid(filter, kind, source, tagError);
-  if (kind === 'failregex' && hostGroups.length === 0) {
-    throw invalid(filter, kind, source, 'a failregex must contain <HOST> or <ADDR>');
-  }
+  const tagsMissing = missingTags(kind, sessions, hostGroups.length > 0, sessionGroups.length > 0);
+  if (tagsMissing !== '') throw invalid(filter, kind, source, tagsMissing);
   enableLinearRegex();
   try {
     new RegExp(translated);
@@ -131,7 +146,27 @@ export function compileRegex(
     literal: requiredLiteral(pattern),
     hostGroups,
     userGroups,
+    sessionGroups,
   };
+}
+
+/** Why a pattern lacks the tags its kind needs, or ''. */
+function missingTags(kind: RegexKind, sessions: boolean, host: boolean, session: boolean): string {
+  switch (kind) {
+    case 'failregex':
+      if (host || (sessions && session)) return '';
+      return sessions
+        ? 'a failregex must contain <HOST>, <ADDR> or <F-SESSION>'
+        : 'a failregex must contain <HOST> or <ADDR>';
+    case 'session open':
+      return host && session
+        ? ''
+        : 'a session open pattern must contain <F-SESSION> and <HOST> or <ADDR>';
+    case 'session close':
+      return session ? '' : 'a session close pattern must contain <F-SESSION>';
+    case 'ignoreregex':
+      return '';
+  }
 }
 
 function invalid(
@@ -148,37 +183,81 @@ function invalid(
   );
 }
 
-/** A compiled filter. No state but a bounded address cache: one instance may serve any number of jails. */
+/** A filter's session patterns, compiled. */
+export interface CompiledSessions {
+  readonly open: readonly CompiledRegex[];
+  readonly close: readonly CompiledRegex[];
+}
+
+/**
+ * A compiled filter. Without sessions it holds no state but a bounded address cache, and one
+ * instance may serve any number of jails; with sessions it holds that filter's open sessions
+ * (bounded: session-table.ts), so each jail compiles its own.
+ */
 export class CompiledFilter {
   readonly name: string;
   readonly failregex: readonly CompiledRegex[];
   readonly ignoreregex: readonly CompiledRegex[];
+  readonly sessions: CompiledSessions | null;
   readonly #addresses = new Map<string, string>();
+  #table: SessionTable | null;
 
-  constructor(source: FilterSource) {
+  constructor(source: FilterSource, limits?: SessionLimits) {
     this.name = source.name;
-    this.failregex = source.failregex.map((r) => compileRegex(source.name, r, 'failregex'));
+    const paired = source.sessions !== undefined;
+    this.failregex = source.failregex.map((r) => compileRegex(source.name, r, 'failregex', paired));
     this.ignoreregex = source.ignoreregex.map((r) => compileRegex(source.name, r, 'ignoreregex'));
     if (this.failregex.length === 0) {
       throw new FleetbanError(ErrorCode.FILTER_INVALID, `filter "${source.name}" has no failregex`);
     }
+    const s = source.sessions;
+    this.sessions =
+      s === undefined
+        ? null
+        : {
+            open: s.open.map((r) => compileRegex(source.name, r, 'session open', true)),
+            close: s.close.map((r) => compileRegex(source.name, r, 'session close', true)),
+          };
+    this.#table = s === undefined ? null : new SessionTable(limits);
+  }
+
+  /**
+   * Takes over the open sessions of the filter this one replaces (a reload), so that sessions
+   * opened before it still pair. Does nothing unless both pair sessions.
+   */
+  adoptSessions(previous: CompiledFilter): void {
+    if (this.#table !== null && previous.#table !== null) this.#table = previous.#table;
+  }
+
+  /** Open sessions remembered, and how many were evicted or expired (null: no sessions). */
+  get sessionStats(): { size: number; evicted: number; expired: number } | null {
+    const t = this.#table;
+    return t === null ? null : { size: t.size, evicted: t.evicted, expired: t.expired };
   }
 
   /** The failure in `message`, or null; ignoreregex is consulted only once a failregex matched. */
-  match(message: string): FilterHit | null {
-    const hit = this.classify(message);
+  match(message: string, event?: SessionContext): FilterHit | null {
+    const hit = this.classify(message, event);
     return hit === null || hit.ignored ? null : hit;
   }
 
-  /** Like match, but reports ignoreregex hits (for counting and test-filter) instead of hiding them. */
-  classify(message: string): FilterHit | null {
+  /**
+   * Like match, but reports ignoreregex hits (for counting and test-filter) instead of hiding
+   * them. `event` says where the line came from: a filter with sessions pairs only lines of the
+   * same sender, host, program and pid, and ages sessions on its receive time. Without it, all
+   * lines count as one source that never ages (tests, single files).
+   */
+  classify(message: string, event?: SessionContext): FilterHit | null {
     const fail = this.failregex;
     for (let i = 0; i < fail.length; i++) {
       const r = fail[i] as CompiledRegex;
       if (r.literal !== '' && !message.includes(r.literal)) continue;
       const m = r.regexp.exec(message);
       if (m === null) continue;
-      const address = this.#canonical(pick(m, r.hostGroups));
+      const address =
+        r.hostGroups.length > 0
+          ? this.#canonical(pick(m, r.hostGroups))
+          : this.#sessionAddress(pick(m, r.sessionGroups), event);
       if (address === '') continue;
       return {
         address,
@@ -187,7 +266,39 @@ export class CompiledFilter {
         ignored: this.#ignored(message),
       };
     }
+    if (this.sessions !== null) this.#track(message, event);
     return null;
+  }
+
+  /** The address the session's opening line named, '' when the session is unknown or idle. */
+  #sessionAddress(id: string, event: SessionContext | undefined): string {
+    if (id === '' || this.#table === null) return '';
+    return this.#table.lookup(sessionKey(id, event), event?.receivedAt ?? 0) ?? '';
+  }
+
+  /** Opens or closes a session when the line is one of the filter's session lines. */
+  #track(message: string, event: SessionContext | undefined): void {
+    const table = this.#table;
+    const sessions = this.sessions;
+    if (table === null || sessions === null) return;
+    for (const r of sessions.open) {
+      if (r.literal !== '' && !message.includes(r.literal)) continue;
+      const m = r.regexp.exec(message);
+      if (m === null) continue;
+      const id = pick(m, r.sessionGroups);
+      const address = this.#canonical(pick(m, r.hostGroups));
+      if (id === '' || address === '') continue;
+      table.open(sessionKey(id, event), address, event?.receivedAt ?? 0);
+      return;
+    }
+    for (const r of sessions.close) {
+      if (r.literal !== '' && !message.includes(r.literal)) continue;
+      const m = r.regexp.exec(message);
+      if (m === null) continue;
+      const id = pick(m, r.sessionGroups);
+      if (id !== '') table.close(sessionKey(id, event));
+      return;
+    }
   }
 
   /** Canonical text of a matched address, '' if it is none; cached because attackers repeat. */
@@ -211,6 +322,22 @@ export class CompiledFilter {
   }
 }
 
+/** The parts of a SyslogEvent that tell one source of session ids from another. */
+export type SessionContext = Pick<
+  SyslogEvent,
+  'peer' | 'hostname' | 'program' | 'pid' | 'receivedAt'
+>;
+
+/**
+ * A session id means something only within the process that wrote it: the key holds the sender,
+ * the reporting host, the program and the pid, so another host, or a restarted daemon reusing
+ * an id, never pairs with a session it did not open.
+ */
+function sessionKey(id: string, event: SessionContext | undefined): string {
+  if (event === undefined) return `\n\n\n\n${id}`;
+  return `${event.peer}\n${event.hostname}\n${event.program}\n${event.pid}\n${id}`;
+}
+
 function pick(m: RegExpExecArray, groups: readonly string[]): string {
   const g = m.groups;
   if (g === undefined) return '';
@@ -222,8 +349,8 @@ function pick(m: RegExpExecArray, groups: readonly string[]): string {
 }
 
 /** Compiles a filter; throws FILTER_INVALID naming the filter and the offending pattern. */
-export function compileFilter(source: FilterSource): CompiledFilter {
-  return new CompiledFilter(source);
+export function compileFilter(source: FilterSource, limits?: SessionLimits): CompiledFilter {
+  return new CompiledFilter(source, limits);
 }
 
 /**

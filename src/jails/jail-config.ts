@@ -1,7 +1,7 @@
 // A jail's resolved options (fail2ban's names) as the jails stage uses them; config/jail-options.ts makes them from files.
 import type { Seconds } from '../core/duration.js';
 import type { Cidr } from '../core/ip.js';
-import type { FilterSource } from './filters/definition.js';
+import type { FilterSource, SessionDefinition } from './filters/definition.js';
 import type { JailFilter } from './filter.js';
 
 export interface BantimeIncrement {
@@ -62,6 +62,8 @@ export interface JailConfig extends JailDefaults {
    * the server, and no syslog line reaches it. Absent = syslog.
    */
   readonly source?: FilterSource;
+  /** The built-in filter's pairing across lines (OpenSMTPD); absent = none. */
+  readonly sessions?: SessionDefinition;
   /** Builds the jail's own filter when it is not a CompiledFilter of `failregex` (fail2ban filters). */
   readonly createFilter?: () => JailFilter;
 }

@@ -51,8 +51,11 @@ export class Jail {
   readonly #names: readonly string[];
   readonly #suffixes: readonly string[];
 
-  /** Compiles the filter: throws FILTER_INVALID before anything runs. */
-  constructor(config: JailConfig, counters: JailCounters = newCounters()) {
+  /**
+   * Compiles the filter: throws FILTER_INVALID before anything runs. `previous` is the jail this
+   * one replaces on a reload: its filter's open sessions carry over.
+   */
+  constructor(config: JailConfig, counters: JailCounters = newCounters(), previous?: Jail) {
     this.config = config;
     this.filter =
       config.createFilter?.() ??
@@ -60,7 +63,10 @@ export class Jail {
         name: config.filter === '' ? config.name : config.filter,
         failregex: config.failregex,
         ignoreregex: config.ignoreregex,
+        ...(config.sessions === undefined ? {} : { sessions: config.sessions }),
       });
+    if (this.filter instanceof CompiledFilter && previous?.filter instanceof CompiledFilter)
+      this.filter.adoptSessions(previous.filter);
     this.ignore = new CidrSet(config.ignoreip);
     this.counters = counters;
     this.findtimeMs = config.findtime * 1000;

@@ -35,12 +35,17 @@ export interface RsyslogOptions {
 export function requireRsyslog(): { readonly rsyslogd: string; readonly logger: string } {
   const rsyslogd = findExecutable('rsyslogd', ['/usr/sbin', '/sbin']);
   if (rsyslogd === null) throw new Error(`rsyslogd not found: ${INSTALL_HINT}`);
+  return { rsyslogd, logger: requireLogger() };
+}
+
+/** Finds util-linux's logger (what local daemons' lines are written with), or throws saying how to install it. */
+export function requireLogger(): string {
   const logger = findExecutable('logger', ['/usr/bin', '/bin']);
   if (logger === null)
     throw new Error(
       `logger not found: apt-get install bsdutils (or npm run test:all as root, which installs what the tests need)`,
     );
-  return { rsyslogd, logger };
+  return logger;
 }
 
 /** omrelp ships apart from rsyslog, in Debian's rsyslog-relp. */

@@ -85,7 +85,8 @@ for (const name of Object.keys(builtinFilters)) {
     let worstWhat = '';
     for (const mode of filterModes(def)) {
       const filter = compileFilter(resolveFilter(name, mode === '' ? undefined : mode));
-      for (const r of [...filter.failregex, ...filter.ignoreregex]) {
+      const sessions = [...(filter.sessions?.open ?? []), ...(filter.sessions?.close ?? [])];
+      for (const r of [...filter.failregex, ...filter.ignoreregex, ...sessions]) {
         for (const line of lines) {
           const t0 = performance.now();
           r.regexp.exec(line);

@@ -2,8 +2,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { compileFilter } from '../../src/jails/filter.js';
-import { builtinFilters, filterModes, resolveFilter } from '../../src/jails/filters/index.js';
+import { compileFilter, type FilterHit } from '../../src/jails/filter.js';
+import {
+  builtinFilters,
+  filterModes,
+  resolveFilter,
+  type FilterDefinition,
+} from '../../src/jails/filters/index.js';
+import { isParseError, parseSyslog, SyslogTimeZone } from '../../src/parse/syslog.js';
 
 const FIXTURES = new URL('../../../test/fixtures/filters/', import.meta.url);
 
@@ -43,28 +49,82 @@ function readSamples(name: string, defaultMode: string): Sample[] {
   return samples;
 }
 
+/** One sample's outcome, and the regex text that matched it. */
+interface Outcome {
+  readonly sample: Sample;
+  readonly hit: FilterHit | null;
+  readonly regex: string;
+}
+
+/**
+ * Runs one mode's samples through one filter, in file order. A filter with sessions pairs lines
+ * by session, host and pid, so its samples are whole syslog lines, parsed as ingest parses
+ * them; the others' are the MESSAGE alone. Also returns the session patterns that some sample
+ * line matched.
+ */
+function replay(
+  name: string,
+  def: FilterDefinition,
+  mode: string,
+  samples: readonly Sample[],
+): { outcomes: Outcome[]; sessionHits: Set<string>; sessionPatterns: string[] } {
+  const filter = compileFilter(resolveFilter(name, mode === '' ? undefined : mode));
+  const sessionHits = new Set<string>();
+  const patterns = [...(filter.sessions?.open ?? []), ...(filter.sessions?.close ?? [])];
+  const parseOptions = { maxSkewMs: Number.POSITIVE_INFINITY, timeZone: new SyslogTimeZone('UTC') };
+  const outcomes = samples
+    .filter((s) => s.mode === mode)
+    .map((sample) => {
+      let hit: FilterHit | null;
+      if (def.sessions === undefined) hit = filter.match(sample.text);
+      else {
+        const event = parseSyslog(
+          sample.text,
+          '127.0.0.1',
+          Date.UTC(2026, 11, 2, 12),
+          parseOptions,
+        );
+        assert.ok(!isParseError(event), `${name}.log:${sample.lineNo}: not a syslog line`);
+        for (const r of patterns) if (r.regexp.test(event.message)) sessionHits.add(r.source);
+        hit = filter.match(event.message, event);
+      }
+      return {
+        sample,
+        hit,
+        regex: hit === null ? '' : (filter.failregex[hit.regex]?.source ?? ''),
+      };
+    });
+  return { outcomes, sessionHits, sessionPatterns: patterns.map((r) => r.source) };
+}
+
 for (const [name, def] of Object.entries(builtinFilters)) {
   test(`built-in filter ${name} matches its samples, and every failregex has one`, () => {
     const samples = readSamples(name, def.defaultMode ?? '');
     assert.ok(samples.length > 0, `${name}.log has no samples`);
     const hitRegexes = new Set<string>();
     const allRegexes = new Set<string>();
+    const sessionMatched = new Set<string>();
+    const allSessionPatterns = new Set<string>();
     for (const mode of filterModes(def)) {
-      const resolved = resolveFilter(name, mode === '' ? undefined : mode);
-      resolved.failregex.forEach((r) => allRegexes.add(r));
-      const filter = compileFilter(resolved);
-      for (const s of samples.filter((x) => x.mode === mode)) {
-        const hit = filter.match(s.text);
+      resolveFilter(name, mode === '' ? undefined : mode).failregex.forEach((r) =>
+        allRegexes.add(r),
+      );
+      const { outcomes, sessionHits, sessionPatterns } = replay(name, def, mode, samples);
+      for (const { sample: s, hit, regex } of outcomes) {
         const where = `${name}.log:${s.lineNo} (mode ${mode}): ${s.text}`;
         assert.equal(hit !== null, s.expect.match, where);
         if (hit === null) continue;
-        hitRegexes.add(filter.failregex[hit.regex]?.source ?? '');
+        hitRegexes.add(regex);
         if (s.expect.host !== undefined) assert.equal(hit.address, s.expect.host, where);
         if (s.expect.user !== undefined) assert.equal(hit.user, s.expect.user, where);
       }
+      sessionHits.forEach((r) => sessionMatched.add(r));
+      sessionPatterns.forEach((r) => allSessionPatterns.add(r));
     }
     const unmatched = [...allRegexes].filter((r) => !hitRegexes.has(r));
     assert.deepEqual(unmatched, [], `failregex without a matching sample in ${name}.log`);
+    const unused = [...allSessionPatterns].filter((r) => !sessionMatched.has(r));
+    assert.deepEqual(unused, [], `session pattern without a sample in ${name}.log`);
   });
 }
 
@@ -82,7 +142,12 @@ for (const [name, def] of Object.entries(builtinFilters)) {
       samples.length > 0,
       `${name}.log has no injection sample (an "# expect:" with "victim"): see docs/filters.md`,
     );
-    for (const s of samples) {
+    // Replayed with every sample of its mode before it: a filter with sessions needs them.
+    const all = readSamples(name, def.defaultMode ?? '');
+    const hits = new Map<Sample, FilterHit | null>();
+    for (const mode of filterModes(def))
+      for (const o of replay(name, def, mode, all).outcomes) hits.set(o.sample, o.hit);
+    for (const s of all.filter((x) => x.expect.victim !== undefined)) {
       const where = `${name}.log:${s.lineNo} (mode ${s.mode}): ${s.text}`;
       const victim = s.expect.victim ?? '';
       assert.ok(s.text.includes(victim), `${where}: the line does not hold the victim ${victim}`);
@@ -91,8 +156,7 @@ for (const [name, def] of Object.entries(builtinFilters)) {
         s.expect.host !== undefined && s.expect.host !== victim,
         `${where}: expect the real client, not the victim`,
       );
-      const filter = compileFilter(resolveFilter(name, s.mode === '' ? undefined : s.mode));
-      const hit = filter.match(s.text);
+      const hit = hits.get(s);
       assert.notEqual(hit?.address, victim, `${where}: the victim would be banned`);
       assert.equal(hit?.address, s.expect.host, where);
     }

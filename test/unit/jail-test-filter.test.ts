@@ -77,3 +77,24 @@ test('linesOf splits a byte stream in chunks, keeps a split UTF-8 character and 
   for await (const batch of linesOf(Readable.from(chunks))) out.push(...batch);
   assert.deepEqual(out, ['first ü line', 'second', 'third']);
 });
+
+test('a filter with sessions pairs a file’s lines by host and pid, as a jail does', async () => {
+  const resolved = resolveFilter('opensmtpd');
+  const s = await replayFilter(
+    compileFilter(resolved),
+    [
+      'Dec  2 10:00:00 mx1 smtpd[4021]: 7f3a1c2b4d5e6f70 smtp connected address=198.51.100.30 host=<unknown>',
+      'Dec  2 10:00:01 mx1 smtpd[4021]: 7f3a1c2b4d5e6f70 smtp authentication user=bob result=permfail',
+      'Dec  2 10:00:02 mx2 smtpd[4021]: 7f3a1c2b4d5e6f70 smtp authentication user=bob result=permfail',
+      'Dec  2 10:00:03 mx1 smtpd[4022]: 7f3a1c2b4d5e6f70 smtp authentication user=eve result=permfail',
+      'Dec  2 10:00:04 mx1 smtpd[4021]: 7f3a1c2b4d5e6f70 smtp authentication user=root result=permfail',
+    ],
+    { ...options, programs: resolved.programs },
+  );
+  assert.deepEqual([s.lines, s.matched, s.missed], [5, 2, 3]);
+  assert.deepEqual(s.hosts, [{ value: '198.51.100.30', count: 2 }]);
+  assert.deepEqual(
+    s.users.map((u) => u.value),
+    ['bob', 'root'],
+  );
+});

@@ -146,7 +146,8 @@ test('every built-in filter runs on the linear engine only, in every mode (no ba
     assert.ok(def !== undefined);
     for (const mode of filterModes(def)) {
       const filter = compileFilter(resolveFilter(name, mode === '' ? undefined : mode));
-      for (const r of [...filter.failregex, ...filter.ignoreregex]) {
+      const sessions = [...(filter.sessions?.open ?? []), ...(filter.sessions?.close ?? [])];
+      for (const r of [...filter.failregex, ...filter.ignoreregex, ...sessions]) {
         const obstacle = linearObstacle(r.regexp.source, r.regexp.flags);
         if (obstacle === null) linear++;
         else

@@ -31,6 +31,22 @@ export interface FilterDefinition {
    */
   readonly modeIgnoreregex?: Readonly<Record<string, readonly string[]>>;
   readonly defaultMode?: string;
+  /** Pairing across lines; absent = every failure line names its client itself. */
+  readonly sessions?: SessionDefinition;
+}
+
+/**
+ * For daemons that name the client once, when a connection opens, and tag every later line of
+ * it with a connection id only (OpenSMTPD). Such a filter's failregex may hold `<F-SESSION>` in
+ * place of `<HOST>`: the address is the one the opening line of that session named. A session
+ * pairs only lines of one sender, reporting host, program and pid, so no other host or process
+ * can lend or borrow an id; the id itself is read on daemon-written text (the line start).
+ */
+export interface SessionDefinition {
+  /** Lines that open a session: each holds `<F-SESSION>` and `<HOST>` or `<ADDR>`. */
+  readonly open: readonly string[];
+  /** Lines after which a session's id means nothing more: each holds `<F-SESSION>`. */
+  readonly close: readonly string[];
 }
 
 /** A filter with its mode applied: what a jail compiles. */
@@ -41,6 +57,7 @@ export interface ResolvedFilter {
   readonly programs: readonly string[];
   readonly failregex: readonly string[];
   readonly ignoreregex: readonly string[];
+  readonly sessions?: SessionDefinition;
 }
 
 export type FilterRegistry = Readonly<Record<string, FilterDefinition>>;

@@ -27,6 +27,7 @@ import { nextcloud } from './nextcloud.js';
 import { nginxBotsearch } from './nginx-botsearch.js';
 import { nginxHttpAuth } from './nginx-http-auth.js';
 import { nginxLimitReq } from './nginx-limit-req.js';
+import { opensmtpd } from './opensmtpd.js';
 import { openvpn } from './openvpn.js';
 import { postfix } from './postfix.js';
 import { proxmox } from './proxmox.js';
@@ -37,7 +38,12 @@ import { sshd } from './sshd.js';
 import { uwimapAuth } from './uwimap-auth.js';
 import { wordpress } from './wordpress.js';
 
-export type { FilterDefinition, FilterRegistry, ResolvedFilter } from './definition.js';
+export type {
+  FilterDefinition,
+  FilterRegistry,
+  ResolvedFilter,
+  SessionDefinition,
+} from './definition.js';
 export { FilterSource } from './definition.js';
 
 /** Names are fail2ban's filter names, so `filter = NAME` means the same service in both. */
@@ -70,6 +76,7 @@ export const builtinFilters: FilterRegistry = Object.freeze({
   nextcloud,
   asterisk,
   'cyrus-imap': cyrusImap,
+  opensmtpd,
   'uwimap-auth': uwimapAuth,
   'roundcube-auth': roundcubeAuth,
   cockpit,
@@ -127,5 +134,6 @@ export function resolveFilter(
     programs: def.programs,
     failregex: [...def.failregex, ...extra],
     ignoreregex: [...def.ignoreregex, ...modeIgnore],
+    ...(def.sessions === undefined ? {} : { sessions: def.sessions }),
   };
 }
