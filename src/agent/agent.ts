@@ -91,6 +91,8 @@ export class Agent extends EventEmitter {
   #metricsServer: MetricsServer | null = null;
   #metricsAddress: AddressInfo | null = null;
   #running = false;
+  /** The last problem, sent to the server on each connection for `fleetban agents list`. */
+  #lastError: { message: string; at: number } | null = null;
   #loop: Promise<void> = Promise.resolve();
 
   constructor(options: AgentOptions) {
@@ -124,7 +126,19 @@ export class Agent extends EventEmitter {
       batchWindowMs: c.batchWindowMs,
       batchMax: c.batchMax,
       toleranceMs: c.timeoutTolerance * 1000,
+      onError: (message) => {
+        this.#problem(message);
+      },
     });
+  }
+
+  /** The last problem (nft, reconcile, state file, a server's stream) and when; null before any. */
+  get lastError(): { readonly message: string; readonly at: number } | null {
+    return this.#lastError;
+  }
+
+  #problem(message: string): void {
+    this.#lastError = { message, at: this.#clock.now() };
   }
 
   /** The last sequence number received (what a reconnect resumes from). */
@@ -170,6 +184,7 @@ export class Agent extends EventEmitter {
             { err: describeError(e) },
             `cannot adopt the remembered bans: ${describeError(e)}`,
           );
+          this.#problem(`cannot adopt the remembered bans: ${describeError(e)}`);
         });
       }
     }
@@ -255,6 +270,7 @@ export class Agent extends EventEmitter {
         ca: this.#ca,
         since: this.#lastSeq,
         size: this.#enforcer.knownSize,
+        lastError: this.#lastError,
         idleTimeoutMs: this.#config.pingInterval * 3000,
         onOpen: () => {
           opened.at = this.#clock.now();
@@ -284,6 +300,10 @@ export class Agent extends EventEmitter {
       this.#outage ??= { since: now, first: '', attempts: 0 };
       this.#outage.attempts++;
       if (this.#outage.first === '') this.#outage.first = `${server} ${describeStreamEnd(end)}`;
+      // The server closing its end is routine (a restart, a slow reader cut); the rest is a problem.
+      if (end.kind === 'refused' || end.kind === 'failed' || end.kind === 'idle') {
+        this.#problem(`the server ${server} ${describeStreamEnd(end)}`);
+      }
       logStreamEnd(this.#logger, this.metrics, {
         server,
         end,
@@ -345,6 +365,7 @@ export class Agent extends EventEmitter {
               { err: describeError(e) },
               `cannot apply the snapshot: ${describeError(e)}`,
             );
+            this.#problem(`cannot apply the snapshot: ${describeError(e)}`);
           },
         );
         return;
@@ -392,6 +413,7 @@ export class Agent extends EventEmitter {
           { err: describeError(e), file },
           `cannot write the state file: ${describeError(e)}`,
         );
+        this.#problem(`cannot write the state file: ${describeError(e)}`);
       }),
     );
     return this.#stateWrite;
@@ -419,6 +441,7 @@ export class Agent extends EventEmitter {
       return result;
     } catch (e) {
       this.#logger.error({ err: describeError(e) }, `reconcile failed: ${describeError(e)}`);
+      this.#problem(`reconcile failed: ${describeError(e)}`);
       const result = { added: 0, removed: 0, rebuilt: false };
       this.emit('reconciled', result);
       return result;

@@ -139,6 +139,7 @@ const BODIES: Readonly<Record<PageName, (session: Session) => string>> = {
       'sent seq',
       'lag',
       'set size',
+      'last error',
       'last contact',
     ]),
   hosts: () =>

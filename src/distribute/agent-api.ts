@@ -26,7 +26,7 @@ import { AgentStream, StreamEnd } from './agent-stream.js';
 import { agentApiMetrics } from './agent-api-metrics.js';
 import { serveBlocklist } from './blocklist-route.js';
 import { serveNftables } from './nftables-route.js';
-import { AgentApiPath, StreamQuery } from './protocol.js';
+import { AgentApiPath, clipAgentError, StreamQuery } from './protocol.js';
 import { tokenOf } from './tokens.js';
 import type { Withhold } from './withhold.js';
 import { WithheldBans, type WithheldCounts } from './withheld-bans.js';
@@ -65,6 +65,17 @@ export interface AgentReport {
   readonly sentSeq: number | null;
   /** Elements in the agent's sets, as it reported on connecting (`size=`). */
   readonly setSize: number | null;
+  /**
+   * The agent's last problem as it reported on connecting (`error=`, `errorAt=`): nft refusing a
+   * batch, a reconcile or a server that failed. Null when it reported none (or is older than this).
+   */
+  readonly lastError: AgentError | null;
+}
+
+export interface AgentError {
+  readonly message: string;
+  /** When it happened on the agent, epoch ms; null when the agent did not say. */
+  readonly at: EpochMs | null;
 }
 
 /** Told of every stream that ends: for status, and for tests that wait on a drop without sleeping. */
@@ -76,6 +87,7 @@ interface Live {
   ackSeq: number | null;
   setSize: number | null;
   sentSeq: number | null;
+  lastError: AgentError | null;
 }
 
 export class AgentApi {
@@ -233,6 +245,7 @@ export class AgentApi {
       ackSeq: live?.ackSeq ?? null,
       sentSeq: stream !== undefined ? stream.lastSent : (live?.sentSeq ?? null),
       setSize: live?.setSize ?? null,
+      lastError: live?.lastError ?? null,
     };
   }
 
@@ -317,6 +330,7 @@ export class AgentApi {
   ): void {
     const since = optionalCount(query, StreamQuery.SINCE);
     const size = optionalCount(query, StreamQuery.SIZE);
+    const lastError = reportedError(query);
     const previous = this.#live.get(agent.name)?.stream;
     // The newer connection wins: the older one is most likely dead without knowing it yet.
     previous?.end(StreamEnd.REPLACED);
@@ -329,6 +343,7 @@ export class AgentApi {
       ackSeq: since,
       setSize: size,
       sentSeq: null,
+      lastError,
     };
     const withheld = this.#withheld;
     const stream = new AgentStream({
@@ -382,6 +397,14 @@ function optionalCount(query: URLSearchParams, name: string): number | null {
     throw new FleetbanError(ErrorCode.REQUEST_INVALID, `${name} must be a non-negative integer`);
   }
   return Number(raw);
+}
+
+/** `error=TEXT&errorAt=MS`: the agent's last problem; an empty or absent `error` is none. */
+function reportedError(query: URLSearchParams): AgentError | null {
+  const at = optionalCount(query, StreamQuery.ERROR_AT);
+  const message = clipAgentError(query.get(StreamQuery.ERROR) ?? '');
+  if (message === '') return null;
+  return { message, at };
 }
 
 function readPem(path: string, what: string): Promise<Buffer> {

@@ -14,7 +14,20 @@ export const StreamQuery = {
   SINCE: 'since',
   /** How many elements the agent's nftables sets hold (shown by `fleetban agents list`). */
   SIZE: 'size',
+  /** The agent's last problem (nft refused a batch, a server unreachable…), cut to MAX_AGENT_ERROR. */
+  ERROR: 'error',
+  /** When that problem happened, epoch ms. */
+  ERROR_AT: 'errorAt',
 } as const;
+
+/** Characters of the agent's last error sent on connecting; the rest is cut. */
+export const MAX_AGENT_ERROR = 300;
+
+/** Cuts an error message to what the stream request carries: one line, MAX_AGENT_ERROR characters. */
+export function clipAgentError(message: string): string {
+  const line = message.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return line.length <= MAX_AGENT_ERROR ? line : `${line.slice(0, MAX_AGENT_ERROR - 1)}…`;
+}
 
 /** Query parameters of `GET /v1/blocklist.txt`: `family=4|6`, `jail=NAME`; absent = all. */
 export const BlocklistQuery = { FAMILY: 'family', JAIL: 'jail' } as const;

@@ -131,6 +131,45 @@ describe('agent API stream', () => {
     assert.equal(r.res.headers['content-type'], 'application/x-ndjson');
   });
 
+  it('keeps the last error an agent reports on connecting, cut to one line of 300 characters', async () => {
+    const first = await openStream({
+      port,
+      token,
+      query: { error: 'cannot update the nft sets: Operation not supported', errorAt: String(T0) },
+    });
+    readers.push(first);
+    await first.waitFor(() => true);
+    assert.deepEqual(api.agents()[0]?.lastError, {
+      message: 'cannot update the nft sets: Operation not supported',
+      at: T0,
+    });
+    first.close();
+    const long = await openStream({
+      port,
+      token,
+      query: { error: `two\nlines ${'x'.repeat(400)}` },
+    });
+    readers.push(long);
+    await long.waitFor(() => true);
+    const cut = api.agents()[0]?.lastError ?? null;
+    assert.ok(cut !== null);
+    assert.equal(cut.at, null);
+    assert.equal(cut.message.length, 300);
+    assert.ok(cut.message.startsWith('two lines xxx'), cut.message);
+    assert.ok(cut.message.endsWith('…'));
+    long.close();
+    const clean = await openStream({ port, token, size: 0 });
+    readers.push(clean);
+    await clean.waitFor(() => true);
+    assert.equal(api.agents()[0]?.lastError, null);
+  });
+
+  it('refuses an errorAt that is not a time', async () => {
+    const r = await get(port, '/v1/agent/stream?error=x&errorAt=yesterday', token);
+    assert.equal(r.res.statusCode, 400);
+    assert.match(await bodyOf(r.res), /errorAt must be a non-negative integer/);
+  });
+
   it('resumes from a seq still in the feed: only the missed changes follow', async () => {
     for (let i = 1; i <= 6; i++) await store.ban([ban(`192.0.2.${i}`)]);
     await store.unban([{ target: '192.0.2.2', at: T0, reason: 'manual' }]);

@@ -382,7 +382,12 @@ describe('dashboard in a real browser', () => {
       dir.socket,
     ]);
     await cliJson(['agents', 'add', 'gw-2', '--json', '--socket', dir.socket]);
-    const stream = await openStream({ port: agentPort, token: agentToken, size: 7 });
+    const stream = await openStream({
+      port: agentPort,
+      token: agentToken,
+      size: 7,
+      query: { error: 'reconcile failed: nft timed out', errorAt: String(Date.now()) },
+    });
     await stream.waitFor((m) => m.type === 'snapshot');
     const { context, page, problems } = await signIn(viewerToken);
     await page.click('nav a[href="/jails"]');
@@ -411,8 +416,9 @@ describe('dashboard in a real browser', () => {
       [gw1[0], gw1[1], gw1[2], gw1[5], gw1[6]],
       ['gw-1', 'connected', '127.0.0.1', '0', '7'],
     );
+    assert.match(gw1[7] ?? '', /^reconcile failed: nft timed out \(\d{4}-\d\d-\d\d .+\)$/);
     const gw2 = await page.locator('tr[data-agent="gw-2"] td').allTextContents();
-    assert.deepEqual(gw2, ['gw-2', 'not connected', '–', '–', '–', '–', '–', 'never']);
+    assert.deepEqual(gw2, ['gw-2', 'not connected', '–', '–', '–', '–', '–', 'none', 'never']);
     assert.match(
       (await page.textContent('#agents-table-summary')) ?? '',
       /^1 of 2 agents connected/,
