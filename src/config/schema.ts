@@ -305,7 +305,7 @@ export const schema = {
       env: 'FLEETBAN_MAX_SENDERS',
     },
     silentAfter: {
-      doc: "A sender that has sent logs and then sends nothing for this long is flagged silent: a warning in the log, the gauge fleetban_senders_silent, SILENT in `fleetban senders` and `fleetban status`, and one alert mail to mail.to; it is cleared (log line and mail) when it speaks again. An attacker who stops a host's rsyslog first blinds fleetban to that host. Checked every quarter of this time (at most every 30s). 0 turns the watch off. Applies at restart.",
+      doc: "A sender that has sent logs and then sends nothing for this long is flagged silent: a warning in the log, the gauge fleetban_senders_silent, SILENT in `fleetban senders` and `fleetban status`, and one alert mail to mail.to (under the ban mail's flood control: mail.groupWait, mail.maxPerHour); it is cleared (log line and mail) when it speaks again. An attacker who stops a host's rsyslog first blinds fleetban to that host. Checked every quarter of this time (at most every 30s). 0 turns the watch off. Applies at restart.",
       format: 'duration-seconds',
       default: '15m',
       env: 'FLEETBAN_SILENT_AFTER',
@@ -629,7 +629,7 @@ export const schema = {
       env: 'FLEETBAN_MAIL_GROUP_THRESHOLD',
     },
     maxPerHour: {
-      doc: 'Most mails in any hour (per recipient list). Beyond it, bans are held and one "N more bans suppressed" summary follows when the hour allows. Send times are kept in the store, so the cap holds across restarts.',
+      doc: 'Most mails in any hour (per recipient list), silent-sender alerts to mail.to included. Beyond it, bans (and alerts) are held and one "N more bans suppressed" summary follows when the hour allows. Send times are kept in the store, so the cap holds across restarts.',
       format: 'positive-int',
       default: 12,
       env: 'FLEETBAN_MAIL_MAX_PER_HOUR',

@@ -40,7 +40,6 @@ import { BanManager } from './ban-manager.js';
 import { followBanChanges } from './ban-reactions.js';
 import { BanBrake } from './brake.js';
 import { silentCheckIntervalMs, SilentSenders, silentWatchOff } from './silent-senders.js';
-import { renderSilentSenders } from '../notify/silent-alert.js';
 import { brakeAdminExtension } from './brake-admin.js';
 import { ServerControlPlane } from './control-plane.js';
 import { ExpiryScheduler } from './expiry.js';
@@ -633,10 +632,12 @@ export class FleetbanServer {
         logger: this.#logger.child({ part: 'senders' }),
         nameOf: (address) => this.#hostBindings.nameOf(address),
         onChange: (kind, changes) => {
-          const o = mailerOptions(this.#config.mail);
-          this.#mailer?.alert(
-            renderSilentSenders(kind, changes, config.ingest.silentAfter * 1000, o),
-          );
+          this.#mailer?.silentSenders({
+            at: this.#opts.clock.now(),
+            kind,
+            senders: changes,
+            silentAfterMs: config.ingest.silentAfter * 1000,
+          });
         },
       },
       config.ingest.silentAfter * 1000,
