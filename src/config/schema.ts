@@ -667,7 +667,7 @@ export const schema = {
   },
   notify: {
     webhooks: {
-      doc: 'HTTP endpoints told of bans, beside mail: a list of {"url": "https://…", "format": "json" | "slack" | "mattermost" (default json), "secret": sent as the X-Fleetban-Secret header, "hmac": key of X-Fleetban-Signature: sha256=<HMAC-SHA256 of the body>, "events": ["ban"] (default) or ["ban", "unban"]}. Each follows the change feed from its own position (a file in the "webhooks" folder inside store.path), retried while the receiver is down or answers 5xx or 429; a 4xx is logged and dropped. Delivery is at least once: X-Fleetban-Delivery names the sequence numbers carried, so a receiver can drop a repeat. Jails with notify "off" and manual bans are not sent.',
+      doc: 'HTTP endpoints told of bans, beside mail: a list of {"url": "https://…", "format": "json" | "slack" | "mattermost" (default json), "secret": sent as the X-Fleetban-Secret header, "hmac": key of X-Fleetban-Signature: sha256=<HMAC-SHA256 of the body>, "ca": PEM file of a private CA that signs the certificate of an https receiver (instead of the system CAs), "events": ["ban"] (default) or ["ban", "unban"]}. Each follows the change feed from its own position (a file in the "webhooks" folder inside store.path), retried while the receiver is down or answers 5xx or 429; a 4xx is logged and dropped. Delivery is at least once: X-Fleetban-Delivery names the sequence numbers carried, so a receiver can drop a repeat. Jails with notify "off" and manual bans are not sent.',
       format: 'webhook-list',
       default: [] as Readonly<Record<string, unknown>>[],
       env: 'FLEETBAN_NOTIFY_WEBHOOKS',

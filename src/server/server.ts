@@ -271,6 +271,7 @@ export class FleetbanServer {
       ...(this.#peers !== null ? { cluster: this.#peers } : {}),
       moreMetrics: () => [...this.#clusterMetrics(), ...webhookMetrics(this.#webhooks)],
       silent: this.#silent ?? silentWatchOff,
+      webhooks: () => this.#webhooks.map((hook) => hook.status()),
       outbox: () =>
         this.#mailer?.status() ?? {
           enabled: false,
