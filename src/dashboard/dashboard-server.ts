@@ -51,6 +51,8 @@ export interface DashboardDeps {
   readonly silentSenders?: () => OverviewReport['silentSenders'];
   /** The agents and their feed positions (the agent API's report); absent: none. */
   readonly agents?: () => AgentReport[];
+  /** store.historyRetention in ms, read per request (a reload may change it); absent: not shown. */
+  readonly historyRetentionMs?: () => number;
 }
 
 /** Login and API bodies are small. */
@@ -315,6 +317,9 @@ export class DashboardServer {
           jails: this.#d.jails,
           overview: () => this.overview(),
           ...(this.#d.agents !== undefined ? { agents: this.#d.agents } : {}),
+          ...(this.#d.historyRetentionMs !== undefined
+            ? { historyRetentionMs: this.#d.historyRetentionMs }
+            : {}),
           audit: (fields, message) => {
             this.#log.info(fields, message);
           },

@@ -332,6 +332,7 @@ export class FleetbanServer {
             jails: () => this.#engine.configs().map((j) => j.name),
             silentSenders: () => this.#silent?.list() ?? [],
             agents: () => this.#agentApi.agents(),
+            historyRetentionMs: () => this.#config.store.historyRetention * 1000,
           },
         )
       : null;

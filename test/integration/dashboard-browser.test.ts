@@ -351,13 +351,23 @@ describe('dashboard in a real browser', () => {
     assert.match((await ban.textContent()) ?? '', /sshd · jail/);
     const history = await page.locator('#history tbody td').allTextContents();
     assert.deepEqual([history[0], history[1], history[3]], ['1', 'sshd: 1', '1h']);
+    assert.match(history[4] ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/, 'kept until');
+    assert.match(
+      (await page.textContent('#history-note')) ?? '',
+      /deleted when it expires or is lifted/,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'attacker.png'), fullPage: true });
 
     // An address banned once and unbanned since: no active ban, its history kept.
     await page.goto(`${base}/attacker?ip=${ATTACKER}`);
     await page.waitForFunction(() =>
-      document.getElementById('attacker-summary')?.textContent.endsWith('is not banned now.'),
+      document.getElementById('attacker-summary')?.textContent.includes('is not banned now.'),
     );
+    assert.match(
+      (await page.textContent('#attacker-summary')) ?? '',
+      /is not banned now\. Banned 1 time before: the evidence of those bans went with them/,
+    );
+    assert.equal(await page.locator('section.ban').count(), 0);
     assert.match((await page.textContent('#history tbody')) ?? '', /^1sshd: 1/);
     // Inside the manual /24 ban: the prefix ban covers it.
     await page.goto(`${base}/attacker?ip=198.51.100.20`);
