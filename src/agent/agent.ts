@@ -18,6 +18,7 @@ import { MetricsServer } from './metrics-server.js';
 import { ServerAddresses, type Resolve } from './server-addresses.js';
 import { ServerRotation } from './server-rotation.js';
 import { describeStreamEnd, logStreamEnd } from './stream-end-log.js';
+import { sendReport } from './report-client.js';
 import { openStream, type StreamHandle } from './stream-client.js';
 import { readAgentState, writeAgentState } from './state-file.js';
 
@@ -56,6 +57,9 @@ function rulesetOf(c: AgentConfig): RulesetOptions {
   };
 }
 
+/** Problems within this long of one another go to the server in one report. */
+const REPORT_DELAY_MS = 1000;
+
 /** How long changes may sit in memory before the state file is rewritten. */
 const STATE_WRITE_DELAY_MS = 1000;
 
@@ -65,7 +69,8 @@ const STATE_WRITE_DELAY_MS = 1000;
  * Sequence numbers are valid on every server of one store, so the agent resumes where it was.
  * Events: `connected` (arg: the server URL), `switched` (args: to, from), `synced` (snapshot
  * applied or resume accepted; arg: 'snapshot'|'resume'), `disconnected` (arg: StreamEnd),
- * `reconciled` (arg: ReconcileResult); `error` is never emitted.
+ * `reconciled` (arg: ReconcileResult), `reported` (a problem the open stream's server took;
+ * arg: the error and its time); `error` is never emitted.
  * When the server is gone the kernel sets keep enforcing (each element carries its own timeout)
  * and the agent keeps retrying; it never flushes the sets on its way out.
  */
@@ -93,6 +98,10 @@ export class Agent extends EventEmitter {
   #running = false;
   /** The last problem, sent to the server on each connection for `fleetban agents list`. */
   #lastError: { message: string; at: number } | null = null;
+  /** The server whose stream is open now; null between streams. */
+  #openServer: string | null = null;
+  #reportTimer: NodeJS.Timeout | undefined;
+  #reporting = false;
   #loop: Promise<void> = Promise.resolve();
 
   constructor(options: AgentOptions) {
@@ -137,8 +146,49 @@ export class Agent extends EventEmitter {
     return this.#lastError;
   }
 
+  /**
+   * Records a problem. It goes with the next connection; while a stream is open it is also
+   * posted to that server shortly, so that the admin sees it without waiting for a reconnect.
+   */
   #problem(message: string): void {
     this.#lastError = { message, at: this.#clock.now() };
+    this.#scheduleReport();
+  }
+
+  #scheduleReport(): void {
+    if (this.#openServer === null || this.#reportTimer !== undefined || !this.#running) return;
+    this.#reportTimer = setTimeout(() => {
+      this.#reportTimer = undefined;
+      void this.#report();
+    }, REPORT_DELAY_MS);
+  }
+
+  /** One report at a time; a problem met meanwhile waits for the next one. */
+  async #report(): Promise<void> {
+    const server = this.#openServer;
+    const e = this.#lastError;
+    if (server === null || e === null || this.#reporting) return;
+    this.#reporting = true;
+    try {
+      const status = await sendReport({
+        server,
+        token: this.#config.token,
+        ca: this.#ca,
+        body: { size: this.#enforcer.knownSize, error: e.message, errorAt: e.at },
+        timeoutMs: this.#config.pingInterval * 1000,
+      });
+      if (status !== 204)
+        this.#logger.debug({ server, status }, 'the server did not take the problem report');
+      else this.emit('reported', e);
+    } catch (err) {
+      this.#logger.debug(
+        { server, err: describeError(err) },
+        `cannot report the problem to ${server}: ${describeError(err)}`,
+      );
+    } finally {
+      this.#reporting = false;
+    }
+    if (this.#lastError !== e) this.#scheduleReport();
   }
 
   /** The last sequence number received (what a reconnect resumes from). */
@@ -206,6 +256,7 @@ export class Agent extends EventEmitter {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#reconcileTimer);
     clearTimeout(this.#stateTimer);
+    clearTimeout(this.#reportTimer);
     this.#wakeRetry?.();
     this.#stream?.close();
     await this.#loop;
@@ -285,6 +336,7 @@ export class Agent extends EventEmitter {
       });
       const end = await this.#stream.done;
       this.#stream = null;
+      this.#openServer = null;
       this.metrics.set(AgentGauge.CONNECTED, 0);
       if (this.#stopping()) return;
       this.metrics.inc(AgentCounter.DISCONNECTS);
@@ -321,6 +373,7 @@ export class Agent extends EventEmitter {
   }
 
   #onOpen(server: string): void {
+    this.#openServer = server;
     this.metrics.inc(AgentCounter.CONNECTS);
     this.metrics.set(AgentGauge.CONNECTED, 1);
     const outage = this.#outage;

@@ -18,7 +18,7 @@ import {
   throttledError,
   type AuthLimitOptions,
 } from '../control/auth-limiter.js';
-import { sendError } from '../control/http-io.js';
+import { readJsonObject, sendError } from '../control/http-io.js';
 import type { MetricFamily } from '../control/metrics.js';
 import type { BanStore } from '../store/store.js';
 import type { AgentDirectory, AgentRecord } from './agent-registry.js';
@@ -26,7 +26,7 @@ import { AgentStream, StreamEnd } from './agent-stream.js';
 import { agentApiMetrics } from './agent-api-metrics.js';
 import { serveBlocklist } from './blocklist-route.js';
 import { serveNftables } from './nftables-route.js';
-import { AgentApiPath, clipAgentError, StreamQuery } from './protocol.js';
+import { AgentApiPath, clipAgentError, decodeAgentStatus, StreamQuery } from './protocol.js';
 import { tokenOf } from './tokens.js';
 import type { Withhold } from './withhold.js';
 import { WithheldBans, type WithheldCounts } from './withheld-bans.js';
@@ -264,11 +264,13 @@ export class AgentApi {
     }
     try {
       const url = new URL(`http://agent.invalid${req.url ?? '/'}`);
-      const route = req.method === 'GET' ? url.pathname : '';
+      const method = url.pathname === AgentApiPath.REPORT ? 'POST' : 'GET';
+      const route = req.method === method ? url.pathname : '';
       if (
         route !== AgentApiPath.STREAM &&
         route !== AgentApiPath.NFTABLES &&
-        route !== AgentApiPath.BLOCKLIST
+        route !== AgentApiPath.BLOCKLIST &&
+        route !== AgentApiPath.REPORT
       ) {
         throw new FleetbanError(
           ErrorCode.NOT_FOUND,
@@ -283,6 +285,7 @@ export class AgentApi {
         this.#log.warn({ err: e }, `cannot save the agent registry: ${describeError(e)}`);
       });
       if (route === AgentApiPath.STREAM) this.#stream(agent, req, res, url.searchParams);
+      else if (route === AgentApiPath.REPORT) void this.#receiveReport(agent, req, res);
       else if (route === AgentApiPath.BLOCKLIST)
         serveBlocklist(req, res, url.searchParams, {
           store: this.#o.store,
@@ -320,6 +323,44 @@ export class AgentApi {
     if (agent !== undefined) return agent;
     this.#limiter.failed(req.socket.remoteAddress, token === null ? 'missing' : 'unknown');
     throw new FleetbanError(ErrorCode.UNAUTHORIZED, 'a valid agent token is required');
+  }
+
+  /** `POST /v1/agent/report`: a problem met while connected, shown before the next reconnect. */
+  async #receiveReport(
+    agent: AgentRecord,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    try {
+      const body = decodeAgentStatus(await readJsonObject(req, REPORT_BODY_LIMIT));
+      if (typeof body === 'string') throw new FleetbanError(ErrorCode.REQUEST_INVALID, body);
+      const live = this.#live.get(agent.name) ?? {
+        stream: undefined,
+        peer: req.socket.remoteAddress ?? null,
+        ackSeq: null,
+        setSize: null,
+        sentSeq: null,
+        lastError: null,
+      };
+      live.setSize = body.size;
+      live.lastError = body.error === null ? null : { message: body.error, at: body.errorAt };
+      this.#live.set(agent.name, live);
+      if (body.error !== null)
+        this.#log.warn(
+          { agent: agent.name, error: body.error },
+          `agent ${agent.name} reports: ${body.error}`,
+        );
+      res.writeHead(204).end();
+    } catch (e) {
+      sendError(
+        res,
+        e instanceof FleetbanError
+          ? e
+          : new FleetbanError(ErrorCode.INTERNAL, `internal error: ${describeError(e)}`, {
+              cause: e,
+            }),
+      );
+    }
   }
 
   #stream(
@@ -389,6 +430,9 @@ export class AgentApi {
     });
   }
 }
+
+/** A report is a number and one clipped line: 4 KiB is plenty. */
+const REPORT_BODY_LIMIT = 4096;
 
 function optionalCount(query: URLSearchParams, name: string): number | null {
   const raw = query.get(name);

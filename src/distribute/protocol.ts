@@ -6,7 +6,31 @@ export const AgentApiPath = {
   STREAM: '/v1/agent/stream',
   NFTABLES: '/v1/nftables',
   BLOCKLIST: '/v1/blocklist.txt',
+  /** POST: the agent's set size and last error, sent when a problem happens while connected. */
+  REPORT: '/v1/agent/report',
 } as const;
+
+/** The JSON body of `POST /v1/agent/report`; the stream request carries the same on connecting. */
+export interface AgentStatusBody {
+  /** Elements in the agent's nftables sets. */
+  readonly size: number;
+  /** Its last problem, cut to MAX_AGENT_ERROR; null: none yet. */
+  readonly error: string | null;
+  /** When that happened, epoch ms; null with no error. */
+  readonly errorAt: number | null;
+}
+
+/** Checks a report body; returns it, or what is wrong with it. */
+export function decodeAgentStatus(v: Readonly<Record<string, unknown>>): AgentStatusBody | string {
+  const { size, error, errorAt } = v;
+  if (!isSeq(size)) return 'size must be a non-negative integer';
+  if (error !== null && typeof error !== 'string') return 'error must be a string or null';
+  if (errorAt !== null && !isSeq(errorAt)) return 'errorAt must be a non-negative integer or null';
+  const text = error === null ? '' : clipAgentError(error);
+  return text === ''
+    ? { size, error: null, errorAt: null }
+    : { size, error: text, errorAt: errorAt ?? null };
+}
 
 /** Query parameters the agent may send on the stream request. */
 export const StreamQuery = {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Logger } from '../../src/core/logger.js';
+import { sendReport } from '../../src/agent/report-client.js';
 import { AgentApi } from '../../src/distribute/agent-api.js';
 import { AgentRegistry } from '../../src/distribute/agent-registry.js';
 import { StreamEnd } from '../../src/distribute/agent-stream.js';
@@ -162,6 +163,31 @@ describe('agent API stream', () => {
     readers.push(clean);
     await clean.waitFor(() => true);
     assert.equal(api.agents()[0]?.lastError, null);
+  });
+
+  it('takes a report posted while connected (set size, last error) without a reconnect; bad ones refused', async () => {
+    const r = await stream(undefined, 3);
+    await r.waitFor(() => true);
+    const server = `http://127.0.0.1:${port}`;
+    const report = (body: object, t = token) =>
+      sendReport({ server, token: t, body: body as never, timeoutMs: 5000 });
+    assert.equal(
+      await report({ size: 5, error: 'reconcile failed: nft timed out', errorAt: T0 }),
+      204,
+    );
+    assert.deepEqual(
+      api.agents().map((a) => [a.connected, a.setSize, a.lastError]),
+      [[true, 5, { message: 'reconcile failed: nft timed out', at: T0 }]],
+    );
+    assert.equal(await report({ size: 5, error: null, errorAt: null }), 204);
+    assert.equal(api.agents()[0]?.lastError, null);
+    assert.equal(await report({ size: -1, error: null, errorAt: null }), 400);
+    assert.equal(await report({ size: 1, error: 7, errorAt: null }), 400);
+    assert.equal(await report({ size: 1, error: null, errorAt: null }, 'not-a-token'), 401);
+    assert.equal(api.agents()[0]?.setSize, 5, 'a refused report changes nothing');
+    const wrongMethod = await get(port, '/v1/agent/report', token);
+    assert.equal(wrongMethod.res.statusCode, 404);
+    wrongMethod.res.resume();
   });
 
   it('refuses an errorAt that is not a time', async () => {

@@ -33,8 +33,20 @@ interface Call {
 async function scriptedServer() {
   const calls: Call[] = [];
   const waiting: ((c: Call) => void)[] = [];
+  /** Bodies of POST /v1/agent/report, each answered 204. */
+  const reports: { path: string; auth: string | undefined; body: unknown }[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+        reports.push({ path: url.pathname, auth: req.headers.authorization, body });
+        res.writeHead(204).end();
+      });
+      return;
+    }
     const call = {
       since: url.searchParams.get('since'),
       error: url.searchParams.get('error'),
@@ -51,6 +63,7 @@ async function scriptedServer() {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    reports,
     next: (): Promise<Call> => {
       const c = calls.shift();
       return c !== undefined ? Promise.resolve(c) : new Promise((resolve) => waiting.push(resolve));
@@ -270,6 +283,7 @@ test('the last error (nft refusing a batch, then a server answering 503) goes wi
     assert.deepEqual([first.error, first.errorAt], [null, null]);
     open(first.res, { type: 'snapshot', seq: 1, bans: [] });
     await once(agent, 'synced');
+    const reported = once(agent, 'reported');
     firewall.broken = true;
     first.res.write(encodeStreamMessage({ type: 'ban', seq: 2, ban: ban('203.0.113.9') }));
     await new Promise<void>((resolve) => {
@@ -284,6 +298,16 @@ test('the last error (nft refusing a batch, then a server answering 503) goes wi
       agent.lastError?.message ?? '',
       /^cannot update the nft sets: .*Operation not supported/,
     );
+    // Told to the server of the open stream at once, not only with the next connection.
+    await reported;
+    assert.equal(server.reports.length, 1);
+    const [report] = server.reports;
+    assert.equal(report?.path, '/v1/agent/report');
+    assert.equal(report.auth, `Bearer ${TOKEN}`);
+    const body = report.body as { size: number; error: string; errorAt: number };
+    assert.equal(body.size, 0);
+    assert.match(body.error, /^cannot update the nft sets: .*Operation not supported/);
+    assert.ok(body.errorAt >= before && body.errorAt <= Date.now(), `errorAt ${body.errorAt}`);
     first.res.end();
     const second = await server.next();
     assert.match(second.error ?? '', /^cannot update the nft sets: .*Operation not supported/);
