@@ -96,7 +96,8 @@ interface Position {
  * and nothing before it: delivery is at least once, and each POST carries
  * `X-Fleetban-Delivery: <first seq>-<last seq>` (and every event its `seq`) so a receiver can
  * drop a repeat. A receiver that is down or answers 5xx/429 is retried with doubling backoff and
- * nothing is skipped; 4xx is logged and that POST dropped (retrying cannot fix it). Flood
+ * nothing is skipped; 4xx (and 3xx: redirects are not followed) is logged and that POST dropped
+ * (retrying cannot fix it). Flood
  * control is the mail's (digests, hourly cap with a summary), per webhook; its send times are
  * kept in the position file, so the cap holds across restarts. A position
  * older than the feed's retention (store down for days) skips to the newest entry, logged.
@@ -274,13 +275,19 @@ export class WebhookDeliverer {
         );
         return true;
       }
-      if (status >= 400 && status < 500 && status !== 429) {
+      // A redirect is not followed (the body would be re-sent to wherever it points): like a
+      // 4xx, retrying cannot fix it.
+      if (status >= 300 && status < 500 && status !== 429) {
+        const fix =
+          status < 400
+            ? 'redirects are not followed: put the final URL in notify.webhooks'
+            : 'check the URL and its secret';
         this.#status.dropped++;
         this.#status.lastError = `HTTP ${status}`;
         this.#status.lastErrorAt = this.#d.clock.now();
         this.#d.logger.error(
           { webhook: o.name, delivery: id, status },
-          `${o.name} refused delivery ${id} with HTTP ${status}: dropped, not retried (check the URL and its secret)`,
+          `${o.name} refused delivery ${id} with HTTP ${status}: dropped, not retried (${fix})`,
         );
         return true;
       }

@@ -213,7 +213,7 @@ describe('webhooks', () => {
     await r.close();
   });
 
-  it('retries 500 and 429, drops a 400 with its reason and goes on', async () => {
+  it('retries 500 and 429, drops a 400 or a redirect with its reason and goes on', async () => {
     const r = new Receiver();
     await r.listen();
     r.statuses.push(500, 503, 429);
@@ -226,6 +226,13 @@ describe('webhooks', () => {
       r.statuses.push(400);
       await store.ban([newBan('198.51.100.11')]);
       await waitFor(() => w.status().dropped === 1, { what: 'the 400 drop' });
+      r.statuses.push(308);
+      await store.ban([newBan('198.51.100.13')]);
+      await waitFor(() => w.status().dropped === 2, { what: 'the redirect dropped, not followed' });
+      assert.match(w.status().lastError ?? '', /HTTP 308/);
+      r.statuses.push(400);
+      await store.ban([newBan('198.51.100.14')]);
+      await waitFor(() => w.status().dropped === 3, { what: 'another 400 drop' });
       await store.ban([newBan('198.51.100.12')]);
       await waitFor(() => r.got.length === 2, { what: 'the next ban after the drop' });
       await w.close();
