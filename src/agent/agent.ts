@@ -18,6 +18,7 @@ import { MetricsServer } from './metrics-server.js';
 import { ServerAddresses, type Resolve } from './server-addresses.js';
 import { ServerRotation } from './server-rotation.js';
 import { describeStreamEnd, logStreamEnd } from './stream-end-log.js';
+import { sendReport } from './report-client.js';
 import { openStream, type StreamHandle } from './stream-client.js';
 import { readAgentState, writeAgentState } from './state-file.js';
 
@@ -56,6 +57,9 @@ function rulesetOf(c: AgentConfig): RulesetOptions {
   };
 }
 
+/** Problems within this long of one another go to the server in one report. */
+const REPORT_DELAY_MS = 1000;
+
 /** How long changes may sit in memory before the state file is rewritten. */
 const STATE_WRITE_DELAY_MS = 1000;
 
@@ -65,7 +69,8 @@ const STATE_WRITE_DELAY_MS = 1000;
  * Sequence numbers are valid on every server of one store, so the agent resumes where it was.
  * Events: `connected` (arg: the server URL), `switched` (args: to, from), `synced` (snapshot
  * applied or resume accepted; arg: 'snapshot'|'resume'), `disconnected` (arg: StreamEnd),
- * `reconciled` (arg: ReconcileResult); `error` is never emitted.
+ * `reconciled` (arg: ReconcileResult), `reported` (a problem the open stream's server took;
+ * arg: the error and its time); `error` is never emitted.
  * When the server is gone the kernel sets keep enforcing (each element carries its own timeout)
  * and the agent keeps retrying; it never flushes the sets on its way out.
  */
@@ -91,6 +96,12 @@ export class Agent extends EventEmitter {
   #metricsServer: MetricsServer | null = null;
   #metricsAddress: AddressInfo | null = null;
   #running = false;
+  /** The last problem, sent to the server on each connection for `fleetban agents list`. */
+  #lastError: { message: string; at: number } | null = null;
+  /** The server whose stream is open now; null between streams. */
+  #openServer: string | null = null;
+  #reportTimer: NodeJS.Timeout | undefined;
+  #reporting = false;
   #loop: Promise<void> = Promise.resolve();
 
   constructor(options: AgentOptions) {
@@ -124,7 +135,60 @@ export class Agent extends EventEmitter {
       batchWindowMs: c.batchWindowMs,
       batchMax: c.batchMax,
       toleranceMs: c.timeoutTolerance * 1000,
+      onError: (message) => {
+        this.#problem(message);
+      },
     });
+  }
+
+  /** The last problem (nft, reconcile, state file, a server's stream) and when; null before any. */
+  get lastError(): { readonly message: string; readonly at: number } | null {
+    return this.#lastError;
+  }
+
+  /**
+   * Records a problem. It goes with the next connection; while a stream is open it is also
+   * posted to that server shortly, so that the admin sees it without waiting for a reconnect.
+   */
+  #problem(message: string): void {
+    this.#lastError = { message, at: this.#clock.now() };
+    this.#scheduleReport();
+  }
+
+  #scheduleReport(): void {
+    if (this.#openServer === null || this.#reportTimer !== undefined || !this.#running) return;
+    this.#reportTimer = setTimeout(() => {
+      this.#reportTimer = undefined;
+      void this.#report();
+    }, REPORT_DELAY_MS);
+  }
+
+  /** One report at a time; a problem met meanwhile waits for the next one. */
+  async #report(): Promise<void> {
+    const server = this.#openServer;
+    const e = this.#lastError;
+    if (server === null || e === null || this.#reporting) return;
+    this.#reporting = true;
+    try {
+      const status = await sendReport({
+        server,
+        token: this.#config.token,
+        ca: this.#ca,
+        body: { size: this.#enforcer.knownSize, error: e.message, errorAt: e.at },
+        timeoutMs: this.#config.pingInterval * 1000,
+      });
+      if (status !== 204)
+        this.#logger.debug({ server, status }, 'the server did not take the problem report');
+      else this.emit('reported', e);
+    } catch (err) {
+      this.#logger.debug(
+        { server, err: describeError(err) },
+        `cannot report the problem to ${server}: ${describeError(err)}`,
+      );
+    } finally {
+      this.#reporting = false;
+    }
+    if (this.#lastError !== e) this.#scheduleReport();
   }
 
   /** The last sequence number received (what a reconnect resumes from). */
@@ -170,6 +234,7 @@ export class Agent extends EventEmitter {
             { err: describeError(e) },
             `cannot adopt the remembered bans: ${describeError(e)}`,
           );
+          this.#problem(`cannot adopt the remembered bans: ${describeError(e)}`);
         });
       }
     }
@@ -191,6 +256,7 @@ export class Agent extends EventEmitter {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#reconcileTimer);
     clearTimeout(this.#stateTimer);
+    clearTimeout(this.#reportTimer);
     this.#wakeRetry?.();
     this.#stream?.close();
     await this.#loop;
@@ -255,6 +321,7 @@ export class Agent extends EventEmitter {
         ca: this.#ca,
         since: this.#lastSeq,
         size: this.#enforcer.knownSize,
+        lastError: this.#lastError,
         idleTimeoutMs: this.#config.pingInterval * 3000,
         onOpen: () => {
           opened.at = this.#clock.now();
@@ -269,6 +336,7 @@ export class Agent extends EventEmitter {
       });
       const end = await this.#stream.done;
       this.#stream = null;
+      this.#openServer = null;
       this.metrics.set(AgentGauge.CONNECTED, 0);
       if (this.#stopping()) return;
       this.metrics.inc(AgentCounter.DISCONNECTS);
@@ -284,6 +352,10 @@ export class Agent extends EventEmitter {
       this.#outage ??= { since: now, first: '', attempts: 0 };
       this.#outage.attempts++;
       if (this.#outage.first === '') this.#outage.first = `${server} ${describeStreamEnd(end)}`;
+      // The server closing its end is routine (a restart, a slow reader cut); the rest is a problem.
+      if (end.kind === 'refused' || end.kind === 'failed' || end.kind === 'idle') {
+        this.#problem(`the server ${server} ${describeStreamEnd(end)}`);
+      }
       logStreamEnd(this.#logger, this.metrics, {
         server,
         end,
@@ -301,6 +373,7 @@ export class Agent extends EventEmitter {
   }
 
   #onOpen(server: string): void {
+    this.#openServer = server;
     this.metrics.inc(AgentCounter.CONNECTS);
     this.metrics.set(AgentGauge.CONNECTED, 1);
     const outage = this.#outage;
@@ -345,6 +418,7 @@ export class Agent extends EventEmitter {
               { err: describeError(e) },
               `cannot apply the snapshot: ${describeError(e)}`,
             );
+            this.#problem(`cannot apply the snapshot: ${describeError(e)}`);
           },
         );
         return;
@@ -392,6 +466,7 @@ export class Agent extends EventEmitter {
           { err: describeError(e), file },
           `cannot write the state file: ${describeError(e)}`,
         );
+        this.#problem(`cannot write the state file: ${describeError(e)}`);
       }),
     );
     return this.#stateWrite;
@@ -419,6 +494,7 @@ export class Agent extends EventEmitter {
       return result;
     } catch (e) {
       this.#logger.error({ err: describeError(e) }, `reconcile failed: ${describeError(e)}`);
+      this.#problem(`reconcile failed: ${describeError(e)}`);
       const result = { added: 0, removed: 0, rebuilt: false };
       this.emit('reconciled', result);
       return result;

@@ -52,6 +52,8 @@ export interface EnforcerOptions {
   readonly toleranceMs: number;
   /** When a set is rewritten instead of deleted from, and how many adds one transaction takes. */
   readonly planLimits?: PlanLimits;
+  /** Told of each batch nft refused for good (after the re-list and retry): the agent's last error. */
+  readonly onError?: (message: string) => void;
 }
 
 type Known = PerSet<Map<string, SetElement>>;
@@ -188,6 +190,7 @@ export class Enforcer {
           { err: describeError(e) },
           `cannot update the nft sets: ${describeError(e)}`,
         );
+        this.#o.onError?.(`cannot update the nft sets: ${describeError(e)}`);
         if (!this.#closed && this.#timer === undefined) {
           this.#timer = setTimeout(() => {
             this.#timer = undefined;

@@ -3,6 +3,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage } from
 import { request as httpsRequest } from 'node:https';
 import {
   AgentApiPath,
+  clipAgentError,
   NdjsonDecoder,
   StreamQuery,
   isDecodeError,
@@ -20,6 +21,8 @@ export interface StreamOptions {
   readonly since: number;
   /** Elements in the agent's sets, reported to the server for `fleetban agents list`. */
   readonly size: number;
+  /** The agent's last problem and when, reported to the server for `fleetban agents list`. */
+  readonly lastError?: { readonly message: string; readonly at: number } | null;
   /** With nothing received for this long, the connection is dropped as dead. */
   readonly idleTimeoutMs: number;
   /** Called once the server answered 200. */
@@ -55,6 +58,10 @@ export function openStream(options: StreamOptions): StreamHandle {
   const url = new URL(AgentApiPath.STREAM, options.server);
   url.searchParams.set(StreamQuery.SINCE, String(options.since));
   url.searchParams.set(StreamQuery.SIZE, String(options.size));
+  if (options.lastError != null) {
+    url.searchParams.set(StreamQuery.ERROR, clipAgentError(options.lastError.message));
+    url.searchParams.set(StreamQuery.ERROR_AT, String(options.lastError.at));
+  }
   const headers = { authorization: `Bearer ${options.token}`, accept: 'application/x-ndjson' };
   let finish: (end: StreamEnd) => void = () => undefined;
   let finished = false;

@@ -163,14 +163,16 @@ export interface WebhookConfig {
   readonly format: 'json' | 'slack' | 'mattermost';
   readonly secret: string;
   readonly hmac: string;
+  /** PEM file of a private CA for an https:// receiver; '' = the system CAs. */
+  readonly ca: string;
   readonly events: readonly ('ban' | 'unban')[];
 }
 
-const WEBHOOK_KEYS = ['url', 'format', 'secret', 'hmac', 'events'];
+const WEBHOOK_KEYS = ['url', 'format', 'secret', 'hmac', 'ca', 'events'];
 const WEBHOOK_FORMATS = ['json', 'slack', 'mattermost'];
 const WEBHOOK_EVENTS = ['ban', 'unban'];
 
-/** Webhook entries: `{url, format?, secret?, hmac?, events?}`, filled with their defaults. */
+/** Webhook entries: `{url, format?, secret?, hmac?, ca?, events?}`, filled with their defaults. */
 export const webhookListFormat: ConvictFormat = {
   name: 'webhook-list',
   coerce: (value: unknown): unknown =>
@@ -199,9 +201,13 @@ export const webhookListFormat: ConvictFormat = {
       seen.add(url.href);
       if (w['format'] !== undefined && !WEBHOOK_FORMATS.includes(w['format'] as string))
         throw new Error(`${at}: format must be one of ${WEBHOOK_FORMATS.join(', ')}`);
-      for (const key of ['secret', 'hmac'])
+      for (const key of ['secret', 'hmac', 'ca'])
         if (w[key] !== undefined && typeof w[key] !== 'string')
           throw new Error(`${at}: ${key} must be a string`);
+      if (typeof w['ca'] === 'string' && w['ca'] !== '' && url.protocol !== 'https:')
+        throw new Error(
+          `${at}: ca is for https:// receivers, and url ${url.href} is http://: drop ca or use https`,
+        );
       const events = w['events'];
       if (
         events !== undefined &&
@@ -221,6 +227,7 @@ export function webhookConfig(entry: Readonly<Record<string, unknown>>): Webhook
     format: (entry['format'] as WebhookConfig['format'] | undefined) ?? 'json',
     secret: (entry['secret'] as string | undefined) ?? '',
     hmac: (entry['hmac'] as string | undefined) ?? '',
+    ca: (entry['ca'] as string | undefined) ?? '',
     events: (entry['events'] as WebhookConfig['events'] | undefined) ?? ['ban'],
   };
 }

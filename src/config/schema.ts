@@ -305,7 +305,7 @@ export const schema = {
       env: 'FLEETBAN_MAX_SENDERS',
     },
     silentAfter: {
-      doc: "A sender that has sent logs and then sends nothing for this long is flagged silent: a warning in the log, the gauge fleetban_senders_silent, SILENT in `fleetban senders` and `fleetban status`, and one alert mail to mail.to; it is cleared (log line and mail) when it speaks again. An attacker who stops a host's rsyslog first blinds fleetban to that host. Checked every quarter of this time (at most every 30s). 0 turns the watch off. Applies at restart.",
+      doc: "A sender that has sent logs and then sends nothing for this long is flagged silent: a warning in the log, the gauge fleetban_senders_silent, SILENT in `fleetban senders` and `fleetban status`, and one alert mail to mail.to (under the ban mail's flood control: mail.groupWait, mail.maxPerHour); it is cleared (log line and mail) when it speaks again. An attacker who stops a host's rsyslog first blinds fleetban to that host. Checked every quarter of this time (at most every 30s). 0 turns the watch off. Applies at restart.",
       format: 'duration-seconds',
       default: '15m',
       env: 'FLEETBAN_SILENT_AFTER',
@@ -629,7 +629,7 @@ export const schema = {
       env: 'FLEETBAN_MAIL_GROUP_THRESHOLD',
     },
     maxPerHour: {
-      doc: 'Most mails in any hour (per recipient list). Beyond it, bans are held and one "N more bans suppressed" summary follows when the hour allows. Send times are kept in the store, so the cap holds across restarts.',
+      doc: 'Most mails in any hour (per recipient list), silent-sender alerts to mail.to included. Beyond it, bans (and alerts) are held and one "N more bans suppressed" summary follows when the hour allows. Send times are kept in the store, so the cap holds across restarts.',
       format: 'positive-int',
       default: 12,
       env: 'FLEETBAN_MAIL_MAX_PER_HOUR',
@@ -667,7 +667,7 @@ export const schema = {
   },
   notify: {
     webhooks: {
-      doc: 'HTTP endpoints told of bans, beside mail: a list of {"url": "https://…", "format": "json" | "slack" | "mattermost" (default json), "secret": sent as the X-Fleetban-Secret header, "hmac": key of X-Fleetban-Signature: sha256=<HMAC-SHA256 of the body>, "events": ["ban"] (default) or ["ban", "unban"]}. Each follows the change feed from its own position (a file in the "webhooks" folder inside store.path), retried while the receiver is down or answers 5xx or 429; a 4xx is logged and dropped. Delivery is at least once: X-Fleetban-Delivery names the sequence numbers carried, so a receiver can drop a repeat. Jails with notify "off" and manual bans are not sent.',
+      doc: 'HTTP endpoints told of bans, beside mail: a list of {"url": "https://…", "format": "json" | "slack" | "mattermost" (default json), "secret": sent as the X-Fleetban-Secret header, "hmac": key of X-Fleetban-Signature: sha256=<HMAC-SHA256 of the body>, "ca": PEM file of a private CA that signs the certificate of an https receiver (instead of the system CAs), "events": ["ban"] (default) or ["ban", "unban"]}. Each follows the change feed from its own position (a file in the "webhooks" folder inside store.path), retried while the receiver is down or answers 5xx or 429; a 4xx, or a redirect (3xx, not followed), is logged and dropped. Delivery is at least once: X-Fleetban-Delivery names the sequence numbers carried, so a receiver can drop a repeat. Jails with notify "off" and manual bans are not sent.',
       format: 'webhook-list',
       default: [] as Readonly<Record<string, unknown>>[],
       env: 'FLEETBAN_NOTIFY_WEBHOOKS',

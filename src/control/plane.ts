@@ -73,6 +73,27 @@ export interface StatusReport {
   readonly cluster?: ClusterSummary;
   /** Senders flagged silent; absent from older servers. */
   readonly silentSenders?: SilentSendersReport;
+  /** Each of notify.webhooks, in config order; absent from older servers. */
+  readonly webhooks?: readonly WebhookReport[];
+}
+
+/** One webhook: where it is in the change feed, and how its last deliveries went. */
+export interface WebhookReport {
+  /** `webhook 1 (hooks.example.net)`: never the URL, whose path is often the secret. */
+  readonly name: string;
+  /** The last feed sequence number delivered (or skipped as filtered out). */
+  readonly position: number;
+  /** Feed entries after the position (some may be filtered out). */
+  readonly pending: number;
+  /** POSTs answered 2xx, retried after a failure, refused with a 4xx, since start. */
+  readonly sent: number;
+  readonly failed: number;
+  readonly dropped: number;
+  readonly lastDeliveryAt: EpochMs | null;
+  readonly lastError: string | null;
+  readonly lastErrorAt: EpochMs | null;
+  /** Set while a failed POST waits for its retry. */
+  readonly nextRetryAt: EpochMs | null;
 }
 
 /** One server of a Redis deployment, as its last heartbeat told. */

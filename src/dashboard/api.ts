@@ -18,6 +18,8 @@ export interface ApiDeps {
   readonly overview: () => OverviewReport;
   /** The agents as `fleetban agents list` shows them; absent: the server has no agent API. */
   readonly agents?: () => AgentReport[];
+  /** store.historyRetention in ms, for when an attacker's history is forgotten; absent: not shown. */
+  readonly historyRetentionMs?: () => number;
   /** Who banned or unbanned what from the dashboard: one log line each. */
   readonly audit: (fields: Record<string, unknown>, message: string) => void;
 }
@@ -51,7 +53,7 @@ export async function handleApi(d: ApiDeps, r: ApiRequest): Promise<ApiResult> {
     case 'GET /api/bans':
       return ok(bansPage(d, r.query));
     case 'GET /api/attacker':
-      return ok(await attackerReport(d.store, r.query.get('ip') ?? ''));
+      return ok(await attackerReport(d.store, r.query.get('ip') ?? '', d.historyRetentionMs?.()));
     case 'GET /api/jails/status':
       return ok({ jails: d.plane.status().jails });
     case 'GET /api/agents':

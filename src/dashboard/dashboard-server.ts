@@ -53,6 +53,8 @@ export interface DashboardDeps {
   readonly agents?: () => AgentReport[];
   /** Tells a token of another kind (a read-only feed token) from a wrong one: its 403 message. */
   readonly foreignToken?: (token: string) => string | undefined;
+  /** store.historyRetention in ms, read per request (a reload may change it); absent: not shown. */
+  readonly historyRetentionMs?: () => number;
 }
 
 /** Login and API bodies are small. */
@@ -317,6 +319,9 @@ export class DashboardServer {
           jails: this.#d.jails,
           overview: () => this.overview(),
           ...(this.#d.agents !== undefined ? { agents: this.#d.agents } : {}),
+          ...(this.#d.historyRetentionMs !== undefined
+            ? { historyRetentionMs: this.#d.historyRetentionMs }
+            : {}),
           audit: (fields, message) => {
             this.#log.info(fields, message);
           },

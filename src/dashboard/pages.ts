@@ -101,7 +101,8 @@ function attackerBody(): string {
 <form id="attacker-form" class="filter"><input id="attacker-ip" name="ip" placeholder="IP address or prefix" required spellcheck="false" aria-label="address">
 <button type="submit">Look up</button></form>
 <p id="attacker-summary"></p>
-<section><h2>History</h2><table id="history"><thead><tr><th>bans</th><th>per jail</th><th>last ban</th><th>last bantime</th></tr></thead><tbody></tbody></table></section>
+<section><h2>History</h2><table id="history"><thead><tr><th>bans</th><th>per jail</th><th>last ban</th><th>last bantime</th><th>kept until</th></tr></thead><tbody></tbody></table>
+<p id="history-note" class="note">The hosts and matched log lines of a ban are kept while it is active and deleted when it expires or is lifted: of past bans, fleetban keeps only this history (for <code>bantime.increment</code> and recidive), until <code>store.historyRetention</code> after the last ban.</p></section>
 <section><h2>Active bans covering it</h2><div id="attacker-bans"></div></section>`;
 }
 
@@ -139,6 +140,7 @@ const BODIES: Readonly<Record<PageName, (session: Session) => string>> = {
       'sent seq',
       'lag',
       'set size',
+      'last error',
       'last contact',
     ]),
   hosts: () =>

@@ -18,7 +18,7 @@ import {
   throttledError,
   type AuthLimitOptions,
 } from '../control/auth-limiter.js';
-import { sendError } from '../control/http-io.js';
+import { readJsonObject, sendError } from '../control/http-io.js';
 import type { MetricFamily } from '../control/metrics.js';
 import type { BanStore } from '../store/store.js';
 import type { AgentDirectory, AgentRecord } from './agent-registry.js';
@@ -26,7 +26,7 @@ import { AgentStream, StreamEnd } from './agent-stream.js';
 import { agentApiMetrics } from './agent-api-metrics.js';
 import { serveBlocklist } from './blocklist-route.js';
 import { serveNftables } from './nftables-route.js';
-import { AgentApiPath, StreamQuery } from './protocol.js';
+import { AgentApiPath, clipAgentError, decodeAgentStatus, StreamQuery } from './protocol.js';
 import { readOnlyFeedMessage, type TokenDirectory, type TokenRecord } from './token-registry.js';
 import { tokenOf } from './tokens.js';
 import type { Withhold } from './withhold.js';
@@ -68,6 +68,17 @@ export interface AgentReport {
   readonly sentSeq: number | null;
   /** Elements in the agent's sets, as it reported on connecting (`size=`). */
   readonly setSize: number | null;
+  /**
+   * The agent's last problem as it reported on connecting (`error=`, `errorAt=`): nft refusing a
+   * batch, a reconcile or a server that failed. Null when it reported none (or is older than this).
+   */
+  readonly lastError: AgentError | null;
+}
+
+export interface AgentError {
+  readonly message: string;
+  /** When it happened on the agent, epoch ms; null when the agent did not say. */
+  readonly at: EpochMs | null;
 }
 
 /** Who presented the token of a request. */
@@ -84,6 +95,7 @@ interface Live {
   ackSeq: number | null;
   setSize: number | null;
   sentSeq: number | null;
+  lastError: AgentError | null;
 }
 
 export class AgentApi {
@@ -246,6 +258,7 @@ export class AgentApi {
       ackSeq: live?.ackSeq ?? null,
       sentSeq: stream !== undefined ? stream.lastSent : (live?.sentSeq ?? null),
       setSize: live?.setSize ?? null,
+      lastError: live?.lastError ?? null,
     };
   }
 
@@ -264,9 +277,10 @@ export class AgentApi {
     }
     try {
       const url = new URL(`http://agent.invalid${req.url ?? '/'}`);
-      const route = req.method === 'GET' ? url.pathname : '';
+      const method = url.pathname === AgentApiPath.REPORT ? 'POST' : 'GET';
+      const route = req.method === method ? url.pathname : '';
       const feed = route === AgentApiPath.NFTABLES || route === AgentApiPath.BLOCKLIST;
-      if (route !== AgentApiPath.STREAM && !feed) {
+      if (route !== AgentApiPath.STREAM && route !== AgentApiPath.REPORT && !feed) {
         // A feed token is told what it may read rather than that the path does not exist.
         const holder = this.#feedHolder(req);
         if (holder !== undefined) throw this.#feedOnly(holder, req, url.pathname);
@@ -290,6 +304,7 @@ export class AgentApi {
         });
       }
       if (route === AgentApiPath.STREAM) this.#stream(caller.record, req, res, url.searchParams);
+      else if (route === AgentApiPath.REPORT) void this.#receiveReport(caller.record, req, res);
       else if (route === AgentApiPath.BLOCKLIST)
         serveBlocklist(req, res, url.searchParams, {
           store: this.#o.store,
@@ -358,6 +373,44 @@ export class AgentApi {
     return new FleetbanError(ErrorCode.FORBIDDEN, readOnlyFeedMessage(feed.name, refused));
   }
 
+  /** `POST /v1/agent/report`: a problem met while connected, shown before the next reconnect. */
+  async #receiveReport(
+    agent: AgentRecord,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    try {
+      const body = decodeAgentStatus(await readJsonObject(req, REPORT_BODY_LIMIT));
+      if (typeof body === 'string') throw new FleetbanError(ErrorCode.REQUEST_INVALID, body);
+      const live = this.#live.get(agent.name) ?? {
+        stream: undefined,
+        peer: req.socket.remoteAddress ?? null,
+        ackSeq: null,
+        setSize: null,
+        sentSeq: null,
+        lastError: null,
+      };
+      live.setSize = body.size;
+      live.lastError = body.error === null ? null : { message: body.error, at: body.errorAt };
+      this.#live.set(agent.name, live);
+      if (body.error !== null)
+        this.#log.warn(
+          { agent: agent.name, error: body.error },
+          `agent ${agent.name} reports: ${body.error}`,
+        );
+      res.writeHead(204).end();
+    } catch (e) {
+      sendError(
+        res,
+        e instanceof FleetbanError
+          ? e
+          : new FleetbanError(ErrorCode.INTERNAL, `internal error: ${describeError(e)}`, {
+              cause: e,
+            }),
+      );
+    }
+  }
+
   #stream(
     agent: AgentRecord,
     req: IncomingMessage,
@@ -366,6 +419,7 @@ export class AgentApi {
   ): void {
     const since = optionalCount(query, StreamQuery.SINCE);
     const size = optionalCount(query, StreamQuery.SIZE);
+    const lastError = reportedError(query);
     const previous = this.#live.get(agent.name)?.stream;
     // The newer connection wins: the older one is most likely dead without knowing it yet.
     previous?.end(StreamEnd.REPLACED);
@@ -378,6 +432,7 @@ export class AgentApi {
       ackSeq: since,
       setSize: size,
       sentSeq: null,
+      lastError,
     };
     const withheld = this.#withheld;
     const stream = new AgentStream({
@@ -424,6 +479,9 @@ export class AgentApi {
   }
 }
 
+/** A report is a number and one clipped line: 4 KiB is plenty. */
+const REPORT_BODY_LIMIT = 4096;
+
 function optionalCount(query: URLSearchParams, name: string): number | null {
   const raw = query.get(name);
   if (raw === null || raw === '') return null;
@@ -431,6 +489,14 @@ function optionalCount(query: URLSearchParams, name: string): number | null {
     throw new FleetbanError(ErrorCode.REQUEST_INVALID, `${name} must be a non-negative integer`);
   }
   return Number(raw);
+}
+
+/** `error=TEXT&errorAt=MS`: the agent's last problem; an empty or absent `error` is none. */
+function reportedError(query: URLSearchParams): AgentError | null {
+  const at = optionalCount(query, StreamQuery.ERROR_AT);
+  const message = clipAgentError(query.get(StreamQuery.ERROR) ?? '');
+  if (message === '') return null;
+  return { message, at };
 }
 
 function readPem(path: string, what: string): Promise<Buffer> {

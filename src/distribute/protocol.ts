@@ -6,7 +6,31 @@ export const AgentApiPath = {
   STREAM: '/v1/agent/stream',
   NFTABLES: '/v1/nftables',
   BLOCKLIST: '/v1/blocklist.txt',
+  /** POST: the agent's set size and last error, sent when a problem happens while connected. */
+  REPORT: '/v1/agent/report',
 } as const;
+
+/** The JSON body of `POST /v1/agent/report`; the stream request carries the same on connecting. */
+export interface AgentStatusBody {
+  /** Elements in the agent's nftables sets. */
+  readonly size: number;
+  /** Its last problem, cut to MAX_AGENT_ERROR; null: none yet. */
+  readonly error: string | null;
+  /** When that happened, epoch ms; null with no error. */
+  readonly errorAt: number | null;
+}
+
+/** Checks a report body; returns it, or what is wrong with it. */
+export function decodeAgentStatus(v: Readonly<Record<string, unknown>>): AgentStatusBody | string {
+  const { size, error, errorAt } = v;
+  if (!isSeq(size)) return 'size must be a non-negative integer';
+  if (error !== null && typeof error !== 'string') return 'error must be a string or null';
+  if (errorAt !== null && !isSeq(errorAt)) return 'errorAt must be a non-negative integer or null';
+  const text = error === null ? '' : clipAgentError(error);
+  return text === ''
+    ? { size, error: null, errorAt: null }
+    : { size, error: text, errorAt: errorAt ?? null };
+}
 
 /** Query parameters the agent may send on the stream request. */
 export const StreamQuery = {
@@ -14,7 +38,20 @@ export const StreamQuery = {
   SINCE: 'since',
   /** How many elements the agent's nftables sets hold (shown by `fleetban agents list`). */
   SIZE: 'size',
+  /** The agent's last problem (nft refused a batch, a server unreachable…), cut to MAX_AGENT_ERROR. */
+  ERROR: 'error',
+  /** When that problem happened, epoch ms. */
+  ERROR_AT: 'errorAt',
 } as const;
+
+/** Characters of the agent's last error sent on connecting; the rest is cut. */
+export const MAX_AGENT_ERROR = 300;
+
+/** Cuts an error message to what the stream request carries: one line, MAX_AGENT_ERROR characters. */
+export function clipAgentError(message: string): string {
+  const line = message.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return line.length <= MAX_AGENT_ERROR ? line : `${line.slice(0, MAX_AGENT_ERROR - 1)}…`;
+}
 
 /** Query parameters of `GET /v1/blocklist.txt`: `family=4|6`, `jail=NAME`; absent = all. */
 export const BlocklistQuery = { FAMILY: 'family', JAIL: 'jail' } as const;

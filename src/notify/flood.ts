@@ -32,6 +32,44 @@ export interface FloodPlan<N extends Timed = Notice> {
 const HOUR_MS = 3600_000;
 
 /**
+ * The mails one recipient list got in the last hour: shared by every planner that mails that
+ * list (ban notices, silent-sender alerts), so together they stay within `maxPerHour` and one
+ * planner's mail ends the other's quiet period.
+ */
+export class SendLog {
+  readonly #clock: Clock;
+  /** Send times within the last hour, oldest first. */
+  #sent: EpochMs[];
+  #lastMailAt: EpochMs | null;
+
+  /** `sentBefore`: send times from before a restart, so the cap holds across it. */
+  constructor(clock: Clock, sentBefore: readonly EpochMs[] = []) {
+    this.#clock = clock;
+    this.#sent = [...sentBefore].sort((a, b) => a - b);
+    this.#lastMailAt = this.#sent[this.#sent.length - 1] ?? null;
+  }
+
+  get lastMailAt(): EpochMs | null {
+    return this.#lastMailAt;
+  }
+
+  /** Send times within the hour before now, oldest first. */
+  lastHour(): readonly EpochMs[] {
+    const now = this.#clock.now();
+    let drop = 0;
+    while (drop < this.#sent.length && (this.#sent[drop] ?? 0) <= now - HOUR_MS) drop++;
+    if (drop > 0) this.#sent = this.#sent.slice(drop);
+    return this.#sent;
+  }
+
+  record(): void {
+    const now = this.#clock.now();
+    this.#sent.push(now);
+    this.#lastMailAt = now;
+  }
+}
+
+/**
  * Decides when pending notices of one set of recipients (or of one webhook) are sent and how:
  * - quiet (no mail for `groupWait`) and one notice waiting: it goes out alone, at once;
  * - otherwise notices gather into a digest, sent `groupWait` after the oldest one arrived, or at
@@ -44,38 +82,39 @@ const HOUR_MS = 3600_000;
 export class FloodControl<N extends Timed = Notice> {
   readonly #o: FloodOptions;
   readonly #clock: Clock;
-  /** Send times within the last hour, oldest first. */
-  #sent: EpochMs[] = [];
-  #lastMailAt: EpochMs | null = null;
+  readonly #log: SendLog;
   #capped = false;
 
-  /** `sentBefore`: send times of this route's mails from before a restart, so the cap holds across it. */
-  constructor(options: FloodOptions, clock: Clock, sentBefore: readonly EpochMs[] = []) {
+  /**
+   * `sent`: the route's send log, shared with the other planners of the same recipients; or the
+   * send times of its mails from before a restart, so the cap holds across it.
+   */
+  constructor(options: FloodOptions, clock: Clock, sent: SendLog | readonly EpochMs[] = []) {
     this.#o = {
       groupWaitMs: Math.max(0, options.groupWaitMs),
       groupThreshold: Math.max(1, Math.trunc(options.groupThreshold)),
       maxPerHour: Math.max(1, Math.trunc(options.maxPerHour)),
     };
     this.#clock = clock;
-    this.#sent = [...sentBefore].sort((a, b) => a - b);
-    this.#lastMailAt = this.#sent[this.#sent.length - 1] ?? null;
+    this.#log = sent instanceof SendLog ? sent : new SendLog(clock, sent);
   }
 
   plan(pending: readonly N[]): FloodPlan<N> {
     const now = this.#clock.now();
-    this.#prune(now);
+    const sent = this.#log.lastHour();
     if (pending.length === 0) {
       this.#capped = false;
       return { mail: null, wakeAt: null };
     }
-    const oldestSent = this.#sent[0];
-    if (this.#sent.length >= this.#o.maxPerHour && oldestSent !== undefined) {
+    const oldestSent = sent[0];
+    if (sent.length >= this.#o.maxPerHour && oldestSent !== undefined) {
       this.#capped = true;
       return { mail: null, wakeAt: oldestSent + HOUR_MS };
     }
     if (this.#capped) return { mail: { kind: 'summary', notices: pending }, wakeAt: null };
 
-    const quiet = this.#lastMailAt === null || now - this.#lastMailAt >= this.#o.groupWaitMs;
+    const last = this.#log.lastMailAt;
+    const quiet = last === null || now - last >= this.#o.groupWaitMs;
     const due = Math.min(...pending.map((n) => n.at)) + this.#o.groupWaitMs;
     const kind = pending.length === 1 ? 'single' : 'digest';
     if ((pending.length === 1 && quiet) || pending.length >= this.#o.groupThreshold || now >= due)
@@ -85,21 +124,12 @@ export class FloodControl<N extends Timed = Notice> {
 
   /** Counts a mail the caller has sent (towards the hourly cap and the quiet period). */
   recordSent(mail: PlannedMail<N>): void {
-    const now = this.#clock.now();
-    this.#sent.push(now);
-    this.#lastMailAt = now;
+    this.#log.record();
     if (mail.kind === 'summary') this.#capped = false;
   }
 
-  /** Mails sent in the last hour. */
+  /** Mails sent in the last hour (by every planner sharing the send log). */
   sentLastHour(): number {
-    this.#prune(this.#clock.now());
-    return this.#sent.length;
-  }
-
-  #prune(now: EpochMs): void {
-    let drop = 0;
-    while (drop < this.#sent.length && (this.#sent[drop] ?? 0) <= now - HOUR_MS) drop++;
-    if (drop > 0) this.#sent = this.#sent.slice(drop);
+    return this.#log.lastHour().length;
   }
 }

@@ -3,7 +3,7 @@ import type { Clock, EpochMs } from '../core/clock.js';
 import { describeError, ErrorCode, FleetbanError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { BanStore } from '../store/store.js';
-import { FloodControl, type FloodOptions, type PlannedMail } from './flood.js';
+import { FloodControl, SendLog, type FloodOptions, type PlannedMail } from './flood.js';
 import type { Notice } from '../core/types.js';
 import type { RenderContext, RenderedMail } from './notice.js';
 import {
@@ -13,6 +13,11 @@ import {
   renderSummary,
   renderTest,
 } from './render.js';
+import {
+  renderSilentSenders,
+  renderSilentSendersDigest,
+  type SilentSenderEvent,
+} from './silent-alert.js';
 import type { MailTransport, SendReceipt } from './transport.js';
 
 export interface MailerOptions extends FloodOptions, RenderContext {
@@ -73,6 +78,11 @@ const HOUR_MS = 3600_000;
 export class Mailer {
   readonly #d: MailerDeps;
   readonly #flood = new Map<string, FloodControl>();
+  /** Per recipient list: the mails it got this hour, whatever they carried. */
+  readonly #logs = new Map<string, SendLog>();
+  /** Silent-sender alerts waiting to go out to mail.to, oldest first: memory only, like alerts. */
+  readonly #senderEvents: SilentSenderEvent[] = [];
+  #senderFlood: FloodControl<SilentSenderEvent> | null = null;
   /** Send times per route from the store, read once at the first pass (the cap outlives restarts). */
   #sentBefore: Map<string, EpochMs[]> | null = null;
   #unsubscribe: (() => void) | null = null;
@@ -164,6 +174,18 @@ export class Mailer {
     this.kick();
   }
 
+  /**
+   * Queues a silent-sender alert for mail.to. Unlike brake alerts these go through flood control
+   * with the ban mail to the same recipients: one quiet alert goes at once, a burst is gathered
+   * into one digest, and each counts against `mail.maxPerHour` (held, then summarised, beyond it).
+   * Kept in memory: one still queued when the server stops is not sent.
+   */
+  silentSenders(event: SilentSenderEvent): void {
+    if (this.#d.options.to.length === 0 || event.senders.length === 0) return;
+    this.#senderEvents.push(event);
+    this.kick();
+  }
+
   /** `fleetban mail test`: one message straight through the transport, bypassing the outbox. */
   async sendTest(to?: readonly string[]): Promise<MailTestReport> {
     const rcpt = to !== undefined && to.length > 0 ? to : this.#d.options.to;
@@ -195,10 +217,12 @@ export class Mailer {
       if (!sent) return;
       this.#alerts.shift();
     }
+    const senderWakeAt = await this.#mailSenderAlerts();
+    if (senderWakeAt === false) return;
     let wakeAt: EpochMs | null = null;
     for (let sentSome = true; sentSome && !this.#closed;) {
       sentSome = false;
-      wakeAt = null;
+      wakeAt = senderWakeAt;
       const pending = await this.#d.store.outbox(READ_LIMIT);
       const routes = new Map<string, { to: readonly string[]; notices: Notice[] }>();
       const dropped: number[] = [];
@@ -208,7 +232,7 @@ export class Mailer {
           dropped.push(n.id);
           continue;
         }
-        const key = [...to].sort().join(',');
+        const key = routeKey(to);
         const route = routes.get(key) ?? { to, notices: [] };
         route.notices.push(n);
         routes.set(key, route);
@@ -293,13 +317,53 @@ export class Mailer {
     }
   }
 
+  /**
+   * Plans the pending silent-sender alerts on mail.to's send log and sends what is due. Returns
+   * when to look again (null: only when something arrives), or false when the send failed (the
+   * retry is armed).
+   */
+  async #mailSenderAlerts(): Promise<EpochMs | null | false> {
+    const o = this.#d.options;
+    if (this.#senderEvents.length === 0) return null;
+    const key = routeKey(o.to);
+    this.#senderFlood ??= new FloodControl<SilentSenderEvent>(o, this.#d.clock, this.#logFor(key));
+    const plan = this.#senderFlood.plan(this.#senderEvents);
+    const mail = plan.mail;
+    const first = mail?.notices[0];
+    if (mail === null || first === undefined) return plan.wakeAt;
+    const rendered =
+      mail.kind === 'single'
+        ? renderSilentSenders(first.kind, first.senders, first.silentAfterMs, o)
+        : renderSilentSendersDigest(mail.notices, mail.kind === 'summary' ? o.maxPerHour : null, o);
+    const tag = `senders-${first.at}-${mail.notices.length}`;
+    const fields = { kind: mail.kind, senderAlerts: mail.notices.length };
+    // Recorded in the store like ban mail, so the alert counts against the cap after a restart.
+    const sent = await this.#transmit(rendered, o.to, tag, fields, () =>
+      this.#d.store.ackOutbox([], { route: key, at: this.#d.clock.now() }),
+    );
+    if (!sent) return false;
+    // Alerts queued while this one was sending came after the planned ones: they stay.
+    this.#senderEvents.splice(0, mail.notices.length);
+    this.#senderFlood.recordSent(mail);
+    return plan.wakeAt;
+  }
+
   #floodFor(key: string): FloodControl {
     let f = this.#flood.get(key);
     if (f === undefined) {
-      f = new FloodControl(this.#d.options, this.#d.clock, this.#sentBefore?.get(key));
+      f = new FloodControl(this.#d.options, this.#d.clock, this.#logFor(key));
       this.#flood.set(key, f);
     }
     return f;
+  }
+
+  #logFor(key: string): SendLog {
+    let log = this.#logs.get(key);
+    if (log === undefined) {
+      log = new SendLog(this.#d.clock, this.#sentBefore?.get(key));
+      this.#logs.set(key, log);
+    }
+    return log;
   }
 
   async #readSentMail(now: EpochMs): Promise<Map<string, EpochMs[]>> {
@@ -350,6 +414,11 @@ export class Mailer {
       this.#d.logger.warn({ err: e }, `cannot send the "${event}" mail: ${describeError(e)}`);
     }
   }
+}
+
+/** One flood-control route per recipient list, whatever order it was written in. */
+function routeKey(to: readonly string[]): string {
+  return [...to].sort().join(',');
 }
 
 function messageId(tag: string, hostname: string): string {

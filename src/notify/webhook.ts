@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { Clock, EpochMs } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { readTlsFile } from '../core/tls-files.js';
 import type { Change } from '../core/types.js';
 import type { BanStore } from '../store/store.js';
 import { FloodControl, type FloodOptions, type PlannedMail } from './flood.js';
@@ -15,6 +16,7 @@ import {
   type WebhookEvent,
   type WebhookFormat,
 } from './webhook-body.js';
+import { postWebhook } from './webhook-post.js';
 
 export interface WebhookOptions extends FloodOptions {
   readonly url: string;
@@ -28,6 +30,10 @@ export interface WebhookOptions extends FloodOptions {
   readonly secret: string;
   /** Key of `X-Fleetban-Signature: sha256=<hmac of the body>` when not empty. */
   readonly hmac: string;
+  /** PEM file of the CA that signs an https receiver's certificate; '' = the system CAs. */
+  readonly ca: string;
+  /** The config key naming `ca`, for the error when it cannot be read (`notify.webhooks[1].ca`). */
+  readonly caKey?: string;
   readonly events: readonly ('ban' | 'unban')[];
   /** File holding the last sequence number delivered (or dropped); created at the first start. */
   readonly positionFile: string;
@@ -55,12 +61,19 @@ export interface WebhookDeps {
 
 export interface WebhookStatus {
   readonly name: string;
+  /** The last feed sequence number delivered (or skipped); -1 before start. */
+  readonly position: number;
   readonly sent: number;
   readonly failed: number;
   readonly dropped: number;
   /** Feed entries after the position: not yet delivered (some may be filtered out). */
   readonly pending: number;
+  /** When the receiver last answered 2xx; null: not since start. */
+  readonly lastDeliveryAt: EpochMs | null;
+  /** The last failure or refusal (a 4xx, a 5xx, a network or TLS error), kept after a success. */
   readonly lastError: string | null;
+  readonly lastErrorAt: EpochMs | null;
+  /** Set while a failed POST waits for its retry. */
   readonly nextRetryAt: EpochMs | null;
 }
 
@@ -83,7 +96,8 @@ interface Position {
  * and nothing before it: delivery is at least once, and each POST carries
  * `X-Fleetban-Delivery: <first seq>-<last seq>` (and every event its `seq`) so a receiver can
  * drop a repeat. A receiver that is down or answers 5xx/429 is retried with doubling backoff and
- * nothing is skipped; 4xx is logged and that POST dropped (retrying cannot fix it). Flood
+ * nothing is skipped; 4xx (and 3xx: redirects are not followed) is logged and that POST dropped
+ * (retrying cannot fix it). Flood
  * control is the mail's (digests, hourly cap with a summary), per webhook; its send times are
  * kept in the position file, so the cap holds across restarts. A position
  * older than the feed's retention (store down for days) skips to the newest entry, logged.
@@ -104,7 +118,15 @@ export class WebhookDeliverer {
   #closed = false;
   #failures = 0;
   #abort: AbortController | null = null;
-  #status = { sent: 0, failed: 0, dropped: 0, lastError: null as string | null };
+  #status = {
+    sent: 0,
+    failed: 0,
+    dropped: 0,
+    lastDeliveryAt: null as EpochMs | null,
+    lastError: null as string | null,
+    lastErrorAt: null as EpochMs | null,
+  };
+  #ca: Buffer | undefined;
   #nextRetryAt: EpochMs | null = null;
 
   constructor(options: WebhookOptions, deps: WebhookDeps) {
@@ -114,6 +136,7 @@ export class WebhookDeliverer {
 
   /** Reads the position (a first start begins at the newest entry: no history is replayed). */
   async start(): Promise<void> {
+    if (this.#o.ca !== '') this.#ca = await readTlsFile(this.#o.caKey ?? 'ca', this.#o.ca);
     const saved = await this.#readPosition();
     this.#position = saved?.seq ?? this.#d.store.stats().lastSeq;
     const hourAgo = this.#d.clock.now() - HOUR_MS;
@@ -164,6 +187,7 @@ export class WebhookDeliverer {
   status(): WebhookStatus {
     return {
       name: this.#o.name,
+      position: this.#position,
       ...this.#status,
       pending: Math.max(0, this.#d.store.stats().lastSeq - this.#position),
       nextRetryAt: this.#nextRetryAt,
@@ -235,15 +259,14 @@ export class WebhookDeliverer {
     this.#abort = new AbortController();
     const timeout = setTimeout(() => this.#abort?.abort(), o.timeoutMs);
     try {
-      const res = await fetch(o.url, {
-        method: 'POST',
+      const status = await postWebhook(o.url, body, {
         headers,
-        body,
+        ca: this.#ca,
         signal: this.#abort.signal,
       });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) {
+      if (status >= 200 && status < 300) {
         this.#status.sent++;
+        this.#status.lastDeliveryAt = this.#d.clock.now();
         this.#failures = 0;
         this.#nextRetryAt = null;
         this.#d.logger.info(
@@ -252,16 +275,23 @@ export class WebhookDeliverer {
         );
         return true;
       }
-      if (res.status >= 400 && res.status < 500 && res.status !== 429) {
+      // A redirect is not followed (the body would be re-sent to wherever it points): like a
+      // 4xx, retrying cannot fix it.
+      if (status >= 300 && status < 500 && status !== 429) {
+        const fix =
+          status < 400
+            ? 'redirects are not followed: put the final URL in notify.webhooks'
+            : 'check the URL and its secret';
         this.#status.dropped++;
-        this.#status.lastError = `HTTP ${res.status}`;
+        this.#status.lastError = `HTTP ${status}`;
+        this.#status.lastErrorAt = this.#d.clock.now();
         this.#d.logger.error(
-          { webhook: o.name, delivery: id, status: res.status },
-          `${o.name} refused delivery ${id} with HTTP ${res.status}: dropped, not retried (check the URL and its secret)`,
+          { webhook: o.name, delivery: id, status },
+          `${o.name} refused delivery ${id} with HTTP ${status}: dropped, not retried (${fix})`,
         );
         return true;
       }
-      problem = `HTTP ${res.status}`;
+      problem = `HTTP ${status}`;
     } catch (e) {
       if (this.#closed) return false;
       problem = describeError(e);
@@ -280,6 +310,7 @@ export class WebhookDeliverer {
     const delay = Math.min(o.retryMaxMs, o.retryMinMs * 2 ** (this.#failures - 1));
     this.#status.failed++;
     this.#status.lastError = problem;
+    this.#status.lastErrorAt = now;
     this.#nextRetryAt = now + delay;
     this.#d.logger.warn(
       { webhook: o.name, delivery: id, retryInMs: delay },

@@ -11,6 +11,7 @@ import type {
   HealthReport,
   JailStatusReport,
   OutboxReport,
+  WebhookReport,
   ListedBan,
   ListenerReport,
   NeverBanReport,
@@ -44,6 +45,8 @@ export interface ControlPlaneParts {
   readonly reload: () => ReloadReport;
   /** The mail outbox for `fleetban status`. */
   readonly outbox?: () => OutboxReport;
+  /** notify.webhooks for `fleetban status`; absent: none configured. */
+  readonly webhooks?: () => readonly WebhookReport[];
   /** The ban brake for `fleetban status`. */
   readonly brake?: () => BrakeReport;
   /** The never-ban list and its counters. */
@@ -120,6 +123,7 @@ export class ServerControlPlane implements ControlPlane {
       ...(this.#p.neverBan !== undefined ? { neverBan: this.#p.neverBan() } : {}),
       ...(this.#p.cluster !== undefined ? { cluster: this.#p.cluster.summary() } : {}),
       ...(this.#p.silent !== undefined ? { silentSenders: this.#p.silent.report() } : {}),
+      ...(this.#p.webhooks !== undefined ? { webhooks: this.#p.webhooks() } : {}),
     };
   }
 

@@ -42,7 +42,6 @@ import { BanManager } from './ban-manager.js';
 import { followBanChanges } from './ban-reactions.js';
 import { BanBrake } from './brake.js';
 import { silentCheckIntervalMs, SilentSenders, silentWatchOff } from './silent-senders.js';
-import { renderSilentSenders } from '../notify/silent-alert.js';
 import { brakeAdminExtension } from './brake-admin.js';
 import { ServerControlPlane } from './control-plane.js';
 import { ExpiryScheduler } from './expiry.js';
@@ -274,6 +273,7 @@ export class FleetbanServer {
       ...(this.#peers !== null ? { cluster: this.#peers } : {}),
       moreMetrics: () => [...this.#clusterMetrics(), ...webhookMetrics(this.#webhooks)],
       silent: this.#silent ?? silentWatchOff,
+      webhooks: () => this.#webhooks.map((hook) => hook.status()),
       outbox: () =>
         this.#mailer?.status() ?? {
           enabled: false,
@@ -336,6 +336,7 @@ export class FleetbanServer {
             silentSenders: () => this.#silent?.list() ?? [],
             agents: () => this.#agentApi.agents(),
             foreignToken: this.#feedTokenRefusal('the dashboard (sign in with a user token)'),
+            historyRetentionMs: () => this.#config.store.historyRetention * 1000,
           },
         )
       : null;
@@ -649,10 +650,12 @@ export class FleetbanServer {
         logger: this.#logger.child({ part: 'senders' }),
         nameOf: (address) => this.#hostBindings.nameOf(address),
         onChange: (kind, changes) => {
-          const o = mailerOptions(this.#config.mail);
-          this.#mailer?.alert(
-            renderSilentSenders(kind, changes, config.ingest.silentAfter * 1000, o),
-          );
+          this.#mailer?.silentSenders({
+            at: this.#opts.clock.now(),
+            kind,
+            senders: changes,
+            silentAfterMs: config.ingest.silentAfter * 1000,
+          });
         },
       },
       config.ingest.silentAfter * 1000,

@@ -26,6 +26,7 @@ export function webhookDeliverers(
       {
         ...w,
         name: `webhook ${i + 1} (${new URL(w.url).host})`,
+        caKey: `notify.webhooks[${i}].ca`,
         positionFile: join(folder, `${id}.json`),
         server,
         retryMinMs: n.retryMin * 1000,
@@ -40,7 +41,10 @@ export function webhookDeliverers(
   });
 }
 
-/** fleetban_webhook_{sent,failed,dropped}_total and fleetban_webhook_pending, per webhook. */
+/**
+ * fleetban_webhook_{sent,failed,dropped}_total, _pending, _position and the last delivery and
+ * error times, per webhook. The error text itself is in `fleetban status` and the log.
+ */
 export function webhookMetrics(hooks: readonly WebhookDeliverer[]): MetricFamily[] {
   if (hooks.length === 0) return [];
   const statuses = hooks.map((h) => h.status());
@@ -74,6 +78,24 @@ export function webhookMetrics(hooks: readonly WebhookDeliverer[]): MetricFamily
       'gauge',
       'Change-feed entries after the webhook position, not yet delivered (some may be filtered out).',
       (s) => s.pending,
+    ),
+    per(
+      'position',
+      'gauge',
+      'Last change-feed sequence number the webhook delivered or skipped (compare fleetban_store_last_seq).',
+      (s) => s.position,
+    ),
+    per(
+      'last_delivery_timestamp_seconds',
+      'gauge',
+      'When the receiver last answered 2xx, Unix time; 0 = not since start.',
+      (s) => (s.lastDeliveryAt ?? 0) / 1000,
+    ),
+    per(
+      'last_error_timestamp_seconds',
+      'gauge',
+      'When a POST last failed or was refused, Unix time; 0 = not since start.',
+      (s) => (s.lastErrorAt ?? 0) / 1000,
     ),
   ];
 }

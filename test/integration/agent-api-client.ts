@@ -34,6 +34,8 @@ export interface StreamTarget {
   readonly token: string;
   readonly since?: number;
   readonly size?: number;
+  /** Extra query parameters (`error`, `errorAt`) as an agent sends them. */
+  readonly query?: Readonly<Record<string, string>>;
 }
 
 interface Waiter {
@@ -119,6 +121,7 @@ export async function openStream(t: StreamTarget): Promise<StreamReader> {
   const q = new URLSearchParams();
   if (t.since !== undefined) q.set('since', String(t.since));
   if (t.size !== undefined) q.set('size', String(t.size));
+  for (const [k, v] of Object.entries(t.query ?? {})) q.set(k, v);
   const qs = q.size > 0 ? `?${q.toString()}` : '';
   const { req, res } = await get(t.port, `/v1/agent/stream${qs}`, t.token);
   if (res.statusCode !== 200) {

@@ -50,7 +50,12 @@ describe('agent API in the running server', () => {
     assert.ok(!registry.includes(added.token));
     assert.match(registry, /"gw-1"/);
 
-    const stream = await openStream({ port, token: added.token, size: 0 });
+    const stream = await openStream({
+      port,
+      token: added.token,
+      size: 0,
+      query: { error: 'cannot write the state file: EACCES', errorAt: String(Date.now() - 90_000) },
+    });
     const snapshot = await stream.waitFor(() => true);
     assert.equal(snapshot.type, 'snapshot');
 
@@ -70,6 +75,8 @@ describe('agent API in the running server', () => {
     const text = await cli(dir, ['agents', 'list']);
     assert.match(text, /^NAME\s+CONNECTED/);
     assert.match(text, /gw-1\s+yes\s+127\.0\.0\.1/);
+    assert.match(text, /LAST ERROR\n/);
+    assert.match(text, / ago: cannot write the state file: EACCES\n/);
 
     const nft = await get(port, '/v1/nftables?mode=gateway', added.token);
     assert.equal(nft.res.statusCode, 200);

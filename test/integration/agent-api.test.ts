@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Logger } from '../../src/core/logger.js';
+import { sendReport } from '../../src/agent/report-client.js';
 import { AgentApi } from '../../src/distribute/agent-api.js';
 import { AgentRegistry } from '../../src/distribute/agent-registry.js';
 import { StreamEnd } from '../../src/distribute/agent-stream.js';
@@ -129,6 +130,70 @@ describe('agent API stream', () => {
     );
     assert.equal(r.errors.length, 0);
     assert.equal(r.res.headers['content-type'], 'application/x-ndjson');
+  });
+
+  it('keeps the last error an agent reports on connecting, cut to one line of 300 characters', async () => {
+    const first = await openStream({
+      port,
+      token,
+      query: { error: 'cannot update the nft sets: Operation not supported', errorAt: String(T0) },
+    });
+    readers.push(first);
+    await first.waitFor(() => true);
+    assert.deepEqual(api.agents()[0]?.lastError, {
+      message: 'cannot update the nft sets: Operation not supported',
+      at: T0,
+    });
+    first.close();
+    const long = await openStream({
+      port,
+      token,
+      query: { error: `two\nlines ${'x'.repeat(400)}` },
+    });
+    readers.push(long);
+    await long.waitFor(() => true);
+    const cut = api.agents()[0]?.lastError ?? null;
+    assert.ok(cut !== null);
+    assert.equal(cut.at, null);
+    assert.equal(cut.message.length, 300);
+    assert.ok(cut.message.startsWith('two lines xxx'), cut.message);
+    assert.ok(cut.message.endsWith('…'));
+    long.close();
+    const clean = await openStream({ port, token, size: 0 });
+    readers.push(clean);
+    await clean.waitFor(() => true);
+    assert.equal(api.agents()[0]?.lastError, null);
+  });
+
+  it('takes a report posted while connected (set size, last error) without a reconnect; bad ones refused', async () => {
+    const r = await stream(undefined, 3);
+    await r.waitFor(() => true);
+    const server = `http://127.0.0.1:${port}`;
+    const report = (body: object, t = token) =>
+      sendReport({ server, token: t, body: body as never, timeoutMs: 5000 });
+    assert.equal(
+      await report({ size: 5, error: 'reconcile failed: nft timed out', errorAt: T0 }),
+      204,
+    );
+    assert.deepEqual(
+      api.agents().map((a) => [a.connected, a.setSize, a.lastError]),
+      [[true, 5, { message: 'reconcile failed: nft timed out', at: T0 }]],
+    );
+    assert.equal(await report({ size: 5, error: null, errorAt: null }), 204);
+    assert.equal(api.agents()[0]?.lastError, null);
+    assert.equal(await report({ size: -1, error: null, errorAt: null }), 400);
+    assert.equal(await report({ size: 1, error: 7, errorAt: null }), 400);
+    assert.equal(await report({ size: 1, error: null, errorAt: null }, 'not-a-token'), 401);
+    assert.equal(api.agents()[0]?.setSize, 5, 'a refused report changes nothing');
+    const wrongMethod = await get(port, '/v1/agent/report', token);
+    assert.equal(wrongMethod.res.statusCode, 404);
+    wrongMethod.res.resume();
+  });
+
+  it('refuses an errorAt that is not a time', async () => {
+    const r = await get(port, '/v1/agent/stream?error=x&errorAt=yesterday', token);
+    assert.equal(r.res.statusCode, 400);
+    assert.match(await bodyOf(r.res), /errorAt must be a non-negative integer/);
   });
 
   it('resumes from a seq still in the feed: only the missed changes follow', async () => {

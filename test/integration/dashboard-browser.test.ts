@@ -351,13 +351,23 @@ describe('dashboard in a real browser', () => {
     assert.match((await ban.textContent()) ?? '', /sshd · jail/);
     const history = await page.locator('#history tbody td').allTextContents();
     assert.deepEqual([history[0], history[1], history[3]], ['1', 'sshd: 1', '1h']);
+    assert.match(history[4] ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/, 'kept until');
+    assert.match(
+      (await page.textContent('#history-note')) ?? '',
+      /deleted when it expires or is lifted/,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'attacker.png'), fullPage: true });
 
     // An address banned once and unbanned since: no active ban, its history kept.
     await page.goto(`${base}/attacker?ip=${ATTACKER}`);
     await page.waitForFunction(() =>
-      document.getElementById('attacker-summary')?.textContent.endsWith('is not banned now.'),
+      document.getElementById('attacker-summary')?.textContent.includes('is not banned now.'),
     );
+    assert.match(
+      (await page.textContent('#attacker-summary')) ?? '',
+      /is not banned now\. Banned 1 time before: the evidence of those bans went with them/,
+    );
+    assert.equal(await page.locator('section.ban').count(), 0);
     assert.match((await page.textContent('#history tbody')) ?? '', /^1sshd: 1/);
     // Inside the manual /24 ban: the prefix ban covers it.
     await page.goto(`${base}/attacker?ip=198.51.100.20`);
@@ -382,7 +392,12 @@ describe('dashboard in a real browser', () => {
       dir.socket,
     ]);
     await cliJson(['agents', 'add', 'gw-2', '--json', '--socket', dir.socket]);
-    const stream = await openStream({ port: agentPort, token: agentToken, size: 7 });
+    const stream = await openStream({
+      port: agentPort,
+      token: agentToken,
+      size: 7,
+      query: { error: 'reconcile failed: nft timed out', errorAt: String(Date.now()) },
+    });
     await stream.waitFor((m) => m.type === 'snapshot');
     const { context, page, problems } = await signIn(viewerToken);
     await page.click('nav a[href="/jails"]');
@@ -411,8 +426,9 @@ describe('dashboard in a real browser', () => {
       [gw1[0], gw1[1], gw1[2], gw1[5], gw1[6]],
       ['gw-1', 'connected', '127.0.0.1', '0', '7'],
     );
+    assert.match(gw1[7] ?? '', /^reconcile failed: nft timed out \(\d{4}-\d\d-\d\d .+\)$/);
     const gw2 = await page.locator('tr[data-agent="gw-2"] td').allTextContents();
-    assert.deepEqual(gw2, ['gw-2', 'not connected', '–', '–', '–', '–', '–', 'never']);
+    assert.deepEqual(gw2, ['gw-2', 'not connected', '–', '–', '–', '–', '–', 'none', 'never']);
     assert.match(
       (await page.textContent('#agents-table-summary')) ?? '',
       /^1 of 2 agents connected/,

@@ -251,6 +251,9 @@ describe('dashboard users and sessions', () => {
       perJail: { sshd: 1 },
       lastBantime: 3600,
     });
+    const lastBanAt = (attacker.body.history as unknown as { lastBanAt: number }).lastBanAt;
+    // store.historyRetention at its default, 180 days.
+    assert.equal(attacker.body.historyKeptUntil, lastBanAt + 180 * 86_400_000);
     const canonical = await read(cookie, '/api/attacker?ip=%3A%3Affff%3A198.51.100.1');
     assert.equal(
       canonical.body.address,
@@ -258,7 +261,12 @@ describe('dashboard users and sessions', () => {
       'an IPv4-mapped address is looked up as IPv4',
     );
     const clean = await read(cookie, '/api/attacker?ip=2001:db8::1');
-    assert.deepEqual(clean.body, { address: '2001:db8::1', bans: [], history: null });
+    assert.deepEqual(clean.body, {
+      address: '2001:db8::1',
+      bans: [],
+      history: null,
+      historyKeptUntil: null,
+    });
     const bad = await read(cookie, '/api/attacker?ip=not-an-ip');
     assert.equal(bad.status, 400);
     assert.match(

@@ -161,6 +161,70 @@ describe('mail through a real SMTP server', () => {
     assert.equal(store.outboxSize(), 0);
   });
 
+  it('silent-sender alerts share maxPerHour with ban mail to mail.to: held at the cap across a restart, then one summary', async () => {
+    const sender = (address: string, name: string) => ({
+      address,
+      name,
+      lastSeen: clock.now() - 900_000,
+      flaggedAt: clock.now(),
+    });
+    const event = (kind: 'silent' | 'back', ...senders: ReturnType<typeof sender>[]) => ({
+      at: clock.now(),
+      kind,
+      senders,
+      silentAfterMs: 900_000,
+    });
+    const start = clock.now();
+    const options = { maxPerHour: 3 };
+    let m = startMailer({}, options);
+    m.silentSenders(event('silent', sender('10.0.0.3', 'web-3')));
+    await smtp.waitForCount(1);
+    assert.equal(smtp.received[0]?.subject, '[fleetban] sender web-3 (10.0.0.3) silent for 15m');
+
+    // Ban mail to the same recipients right after is not "quiet": it waits groupWait.
+    await store.ban([newBan('203.0.113.7', 60, { notify: true, start: clock.now() })]);
+    await settle(m);
+    assert.equal(smtp.received.length, 1);
+    clock.advance(5000);
+    m.kick();
+    await smtp.waitForCount(2);
+    assert.equal(smtp.received[1]?.subject, '[fleetban] sshd: banned 203.0.113.7');
+
+    m.silentSenders(event('back', sender('10.0.0.3', 'web-3')));
+    await settle(m);
+    assert.equal(smtp.received.length, 2, 'an alert right after a mail waits groupWait too');
+    clock.advance(5000);
+    m.kick();
+    await smtp.waitForCount(3);
+    assert.equal(smtp.received[2]?.subject, '[fleetban] sender web-3 (10.0.0.3) sending again');
+
+    // The three mails are in the store: a restarted mailer is still at the cap.
+    await m.close();
+    m = startMailer({}, options);
+    m.silentSenders(event('silent', sender('10.0.0.4', 'db-1'), sender('10.0.0.5', '')));
+    clock.advance(1000);
+    m.silentSenders(event('back', sender('10.0.0.4', 'db-1')));
+    await store.ban([newBan('203.0.113.8', 60, { notify: true, start: clock.now() })]);
+    clock.advance(5000);
+    m.kick();
+    await settle(m);
+    assert.equal(smtp.received.length, 3, 'nothing beyond mail.maxPerHour');
+
+    clock.set(start + 3600_000 + 10_001);
+    m.kick();
+    await smtp.waitForCount(5);
+    await settle(m);
+    assert.equal(smtp.received.length, 5);
+    const alerts = smtp.received[3];
+    assert.equal(alerts?.subject, '[fleetban] senders: 2 gone silent, 1 sending again');
+    assert.match(alerts.text, /limit of 3 mails per hour \(mail\.maxPerHour\)/);
+    assert.match(alerts.text, /silent for 15m\s+db-1 \(10\.0\.0\.4\)/);
+    assert.match(alerts.text, /silent for 15m\s+10\.0\.0\.5\n/);
+    assert.match(alerts.text, /sending again\s+db-1 \(10\.0\.0\.4\)/);
+    assert.match(smtp.received[4]?.subject ?? '', /1 more ban suppressed/);
+    assert.equal(store.outboxSize(), 0);
+  });
+
   it('SMTP refusing connections, then back: every pending mail delivered exactly once', async () => {
     await smtp.stop();
     const m = startMailer({}, { groupWaitMs: 500 });

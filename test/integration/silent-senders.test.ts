@@ -110,6 +110,8 @@ function config(smtp: SmtpFixture, silentAfter: string): JsonObject {
       },
       retryMin: '0.2s',
       retryMax: '1s',
+      // Sender alerts share the ban mail's flood control: one within groupWait of the last mail waits.
+      groupWait: '1s',
       timeZone: 'UTC',
     },
   };

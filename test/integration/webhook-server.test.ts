@@ -6,7 +6,15 @@ import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ServerDir, sshdJail, startServer, type ServerProcess } from '../helpers/server-process.js';
+import type { StatusReport } from '../../src/control/plane.js';
+import {
+  cliJson,
+  runCli,
+  ServerDir,
+  sshdJail,
+  startServer,
+  type ServerProcess,
+} from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -48,7 +56,7 @@ function metrics(socket: string): Promise<string> {
 
 function sample(text: string, name: string): number | null {
   const m = new RegExp(
-    `^${name}\\{webhook="webhook 1 \\(127\\.0\\.0\\.1:\\d+\\)"\\} (\\d+)$`,
+    `^${name}\\{webhook="webhook 1 \\(127\\.0\\.0\\.1:\\d+\\)"\\} ([\\d.]+)$`,
     'm',
   ).exec(text);
   return m?.[1] === undefined ? null : Number(m[1]);
@@ -101,6 +109,16 @@ describe('fleetban server with a webhook', () => {
       },
       { what: 'failed attempts and one pending while the receiver is down' },
     );
+    const down = await metrics(socket);
+    assert.equal(sample(down, 'fleetban_webhook_position'), 0);
+    assert.equal(sample(down, 'fleetban_webhook_last_delivery_timestamp_seconds'), 0);
+    const erredAt = sample(down, 'fleetban_webhook_last_error_timestamp_seconds') ?? 0;
+    assert.ok(Math.abs(erredAt - Date.now() / 1000) < 60, `last error at ${erredAt}`);
+    const downText = (await runCli(['status', '--socket', socket])).stdout;
+    assert.match(
+      downText,
+      /^webhook 1 \(127\.0\.0\.1:\d+\): at change 0 \(1 behind\), 0 sent, \d+ failed, 0 dropped; last delivery none since start\n {2}last error \(.+\): .*ECONNREFUSED.*\n/m,
+    );
 
     await receiver.listen(port);
     await waitFor(() => receiver.got.length === 1, { what: 'the POST once the receiver is back' });
@@ -124,6 +142,18 @@ describe('fleetban server with a webhook', () => {
       { what: 'nothing pending' },
     );
     assert.equal(sample(m, 'fleetban_webhook_sent_total'), 1);
+    assert.equal(sample(m, 'fleetban_webhook_position'), 1);
+    const deliveredAt = sample(m, 'fleetban_webhook_last_delivery_timestamp_seconds') ?? 0;
+    assert.ok(Math.abs(deliveredAt - Date.now() / 1000) < 60, `delivered at ${deliveredAt}`);
+    const status = await cliJson<StatusReport>(['status', '--json', '--socket', socket]);
+    const [hook] = status.webhooks ?? [];
+    assert.deepEqual([hook?.position, hook?.pending, hook?.sent], [1, 0, 1]);
+    assert.match(hook?.lastError ?? '', /ECONNREFUSED/);
+    assert.equal(hook?.nextRetryAt, null);
+    assert.match(
+      (await runCli(['status', '--socket', socket])).stdout,
+      /^webhook 1 \(127\.0\.0\.1:\d+\): at change 1 \(0 behind\), 1 sent, \d+ failed, 0 dropped; last delivery \d{4}-\d\d-\d\d /m,
+    );
     const positions = await readdir(join(dir.storePath, 'webhooks'));
     assert.equal(positions.length, 1, 'one position file inside the store folder');
 

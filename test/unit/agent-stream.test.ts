@@ -23,6 +23,8 @@ const TOKEN = 'test-token-0123456789abcdef';
 
 interface Call {
   readonly since: string | null;
+  readonly error: string | null;
+  readonly errorAt: string | null;
   readonly auth: string | undefined;
   readonly res: ServerResponse;
 }
@@ -31,9 +33,27 @@ interface Call {
 async function scriptedServer() {
   const calls: Call[] = [];
   const waiting: ((c: Call) => void)[] = [];
+  /** Bodies of POST /v1/agent/report, each answered 204. */
+  const reports: { path: string; auth: string | undefined; body: unknown }[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const call = { since: url.searchParams.get('since'), auth: req.headers.authorization, res };
+    if (req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+        reports.push({ path: url.pathname, auth: req.headers.authorization, body });
+        res.writeHead(204).end();
+      });
+      return;
+    }
+    const call = {
+      since: url.searchParams.get('since'),
+      error: url.searchParams.get('error'),
+      errorAt: url.searchParams.get('errorAt'),
+      auth: req.headers.authorization,
+      res,
+    };
     const w = waiting.shift();
     if (w !== undefined) w(call);
     else calls.push(call);
@@ -43,6 +63,7 @@ async function scriptedServer() {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    reports,
     next: (): Promise<Call> => {
       const c = calls.shift();
       return c !== undefined ? Promise.resolve(c) : new Promise((resolve) => waiting.push(resolve));
@@ -64,7 +85,11 @@ function ban(target: string, end: number | null = null): BanEntry {
   return { target, family: 4, end, jail: 'sshd' };
 }
 
-function makeAgent(server: string, extra: Record<string, unknown> = {}) {
+function makeAgent(
+  server: string,
+  extra: Record<string, unknown> = {},
+  firewall = new MemoryFirewall(systemClock),
+) {
   const config = loadAgentConfig({
     env: {},
     overrides: {
@@ -77,7 +102,6 @@ function makeAgent(server: string, extra: Record<string, unknown> = {}) {
       ...extra,
     },
   });
-  const firewall = new MemoryFirewall(systemClock);
   const agent = new Agent({ config, logger: silentLogger, clock: systemClock, firewall });
   return { agent, firewall };
 }
@@ -233,5 +257,67 @@ test('with a state file, a restarted agent resumes from its seq and keeps its ba
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** The in-memory firewall, refusing every batch while `broken` is set (a kernel without nf_tables, say). */
+class BreakableFirewall extends MemoryFirewall {
+  broken = false;
+
+  override apply(doc: Parameters<MemoryFirewall['apply']>[0]): Promise<void> {
+    if (this.broken)
+      return Promise.reject(new Error('Could not process rule: Operation not supported'));
+    return super.apply(doc);
+  }
+}
+
+test('the last error (nft refusing a batch, then a server answering 503) goes with the next connection', async () => {
+  const server = await scriptedServer();
+  servers.push(server);
+  const firewall = new BreakableFirewall(systemClock);
+  const { agent } = makeAgent(server.url, {}, firewall);
+  const before = Date.now();
+  await agent.start();
+  try {
+    const first = await server.next();
+    assert.deepEqual([first.error, first.errorAt], [null, null]);
+    open(first.res, { type: 'snapshot', seq: 1, bans: [] });
+    await once(agent, 'synced');
+    const reported = once(agent, 'reported');
+    firewall.broken = true;
+    first.res.write(encodeStreamMessage({ type: 'ban', seq: 2, ban: ban('203.0.113.9') }));
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (agent.lastSeq === 2) resolve();
+        else setImmediate(check);
+      };
+      check();
+    });
+    await agent.enforcer.flush();
+    assert.match(
+      agent.lastError?.message ?? '',
+      /^cannot update the nft sets: .*Operation not supported/,
+    );
+    // Told to the server of the open stream at once, not only with the next connection.
+    await reported;
+    assert.equal(server.reports.length, 1);
+    const [report] = server.reports;
+    assert.equal(report?.path, '/v1/agent/report');
+    assert.equal(report.auth, `Bearer ${TOKEN}`);
+    const body = report.body as { size: number; error: string; errorAt: number };
+    assert.equal(body.size, 0);
+    assert.match(body.error, /^cannot update the nft sets: .*Operation not supported/);
+    assert.ok(body.errorAt >= before && body.errorAt <= Date.now(), `errorAt ${body.errorAt}`);
+    first.res.end();
+    const second = await server.next();
+    assert.match(second.error ?? '', /^cannot update the nft sets: .*Operation not supported/);
+    const at = Number(second.errorAt);
+    assert.ok(at >= before && at <= Date.now(), `errorAt ${second.errorAt ?? 'null'}`);
+    second.res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy"}');
+    const third = await server.next();
+    assert.equal(third.error, `the server ${server.url} answered 503`);
+  } finally {
+    firewall.broken = false;
+    await agent.close();
   }
 });

@@ -62,6 +62,27 @@ test('IPv6: a /64 ban covers an address inside it; an IPv4-mapped address is loo
   await store.close();
 });
 
+test('a lifted ban leaves its history only: no evidence, and when the history is forgotten', async () => {
+  const store = await storeWith('192.0.2.7');
+  const own = store.get('192.0.2.7');
+  assert.ok(own !== undefined);
+  const active = await attackerReport(store, '192.0.2.7', 86_400_000);
+  assert.equal(active.bans[0]?.lines.length, 1, 'evidence while the ban is active');
+  assert.equal(active.historyKeptUntil, own.start + 86_400_000);
+  await store.unban([{ target: '192.0.2.7', at: own.start + 1000, reason: 'manual' }]);
+  const past = await attackerReport(store, '192.0.2.7', 86_400_000);
+  assert.deepEqual(past.bans, []);
+  assert.equal(await store.details('192.0.2.7'), null, 'the evidence went with the ban');
+  assert.deepEqual(
+    [past.history?.bans, past.history?.perJail, past.history?.lastBanAt],
+    [1, { sshd: 1 }, own.start],
+  );
+  assert.equal(past.historyKeptUntil, own.start + 86_400_000);
+  assert.equal((await attackerReport(store, '192.0.2.7')).historyKeptUntil, null);
+  assert.equal((await attackerReport(store, '192.0.2.99', 1000)).historyKeptUntil, null);
+  await store.close();
+});
+
 test('refuses what is not an address or prefix, naming it', async () => {
   const store = await storeWith();
   for (const bad of ['', 'example.org', '192.0.2.1/33', '<script>']) {

@@ -28,7 +28,11 @@ describe('webhook configuration', () => {
     const c = loadConfig({
       file: await file({
         webhooks: [
-          { url: 'https://hooks.example.net/a', secret: 's3cret-a' },
+          {
+            url: 'https://hooks.example.net/a',
+            secret: 's3cret-a',
+            ca: '/etc/fleetban/hooks-ca.pem',
+          },
           { url: 'http://10.0.0.5/b', format: 'mattermost', hmac: 's3cret-b', events: ['unban'] },
         ],
       }),
@@ -40,6 +44,7 @@ describe('webhook configuration', () => {
         format: 'json',
         secret: 's3cret-a',
         hmac: '',
+        ca: '/etc/fleetban/hooks-ca.pem',
         events: ['ban'],
       },
       {
@@ -47,6 +52,7 @@ describe('webhook configuration', () => {
         format: 'mattermost',
         secret: '',
         hmac: 's3cret-b',
+        ca: '',
         events: ['unban'],
       },
     ]);
@@ -77,6 +83,12 @@ describe('webhook configuration', () => {
     ],
     ['an unknown key', [{ url: 'https://a.example.net/', sekret: 'x' }], /unknown key "sekret"/],
     ['no events', [{ url: 'https://a.example.net/', events: [] }], /events must list/],
+    ['a ca that is not a path', [{ url: 'https://a.example.net/', ca: 7 }], /ca must be a string/],
+    [
+      'a ca for an http url',
+      [{ url: 'http://a.example.net/', ca: '/etc/ca.pem' }],
+      /webhook 1: ca is for https:\/\/ receivers/,
+    ],
     [
       'the same url twice',
       [{ url: 'https://a.example.net/' }, { url: 'https://a.example.net/' }],

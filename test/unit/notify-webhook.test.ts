@@ -1,17 +1,19 @@
 // Webhooks against a real local HTTP receiver: each format, HMAC, retries while it is down or failing, restarts.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock, systemClock, type Clock } from '../../src/core/clock.js';
+import { ErrorCode, isFleetbanError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { WebhookDeliverer, type WebhookOptions } from '../../src/notify/webhook.js';
 import { eventOf, renderWebhookBody, type WebhookFormat } from '../../src/notify/webhook-body.js';
 import { LevelBanStore } from '../../src/store/level-store.js';
 import { MemoryBanStore } from '../../src/store/memory-store.js';
 import type { BanStore } from '../../src/store/store.js';
+import { makeCertificates } from '../helpers/certs.js';
 import { WebhookReceiver as Receiver } from '../helpers/webhook-receiver.js';
 import { waitFor } from '../helpers/wait.js';
 import { newBan } from './store-contract.js';
@@ -32,6 +34,7 @@ function options(url: string, extra: Partial<WebhookOptions> = {}): WebhookOptio
     format: 'json',
     secret: '',
     hmac: '',
+    ca: '',
     events: ['ban', 'unban'],
     positionFile: join(dir, `position-${++files}.json`),
     server: 'fleetban.test',
@@ -142,6 +145,51 @@ describe('webhooks', () => {
     assert.notEqual(got.headers['x-fleetban-signature'], forged);
   });
 
+  it('reaches an HTTPS receiver signed by a private CA only with ca set; status tells position, delivery and error', async () => {
+    const pki = join(dir, 'pki');
+    await mkdir(pki, { recursive: true });
+    const certs = await makeCertificates(pki);
+    const r = new Receiver({ cert: await readFile(certs.cert), key: await readFile(certs.key) });
+    await r.listen();
+    assert.match(r.url, /^https:/);
+    await withMemoryStore(async (store) => {
+      const positionFile = join(dir, `position-${++files}.json`);
+      const without = deliverer(store, options(r.url, { positionFile }));
+      await without.start();
+      await store.ban([newBan('198.51.100.20')]);
+      await waitFor(() => without.status().failed >= 1, { what: 'a refused TLS handshake' });
+      await without.close();
+      const refused = without.status();
+      assert.match(refused.lastError ?? '', /certificate/i);
+      assert.equal(typeof refused.lastErrorAt, 'number');
+      assert.deepEqual([refused.position, refused.pending, refused.lastDeliveryAt], [0, 1, null]);
+      assert.equal(r.got.length, 0);
+
+      const before = Date.now();
+      const w = deliverer(store, options(r.url, { positionFile, ca: certs.ca }));
+      await w.start();
+      await waitFor(() => r.got.length === 1, { what: 'the POST over HTTPS' });
+      await waitFor(() => w.status().pending === 0, { what: 'the position past the ban' });
+      await w.close();
+      const s = w.status();
+      assert.deepEqual([s.position, s.sent, s.failed, s.lastError], [1, 1, 0, null]);
+      assert.ok(s.lastDeliveryAt !== null && s.lastDeliveryAt >= before);
+      assert.match(r.got[0]?.body ?? '', /198\.51\.100\.20/);
+
+      const missing = deliverer(
+        store,
+        options(r.url, { ca: join(pki, 'nope.pem'), caKey: 'notify.webhooks[0].ca' }),
+      );
+      await assert.rejects(missing.start(), (e: unknown) => {
+        assert.ok(isFleetbanError(e));
+        assert.equal(e.code, ErrorCode.TLS_CONFIG_INVALID);
+        assert.match(e.message, /notify\.webhooks\[0\]\.ca .*nope\.pem/);
+        return true;
+      });
+    });
+    await r.close();
+  });
+
   it('keeps a notice while the receiver is down and delivers it once when it is back', async () => {
     const r = new Receiver();
     await r.listen();
@@ -165,7 +213,7 @@ describe('webhooks', () => {
     await r.close();
   });
 
-  it('retries 500 and 429, drops a 400 with its reason and goes on', async () => {
+  it('retries 500 and 429, drops a 400 or a redirect with its reason and goes on', async () => {
     const r = new Receiver();
     await r.listen();
     r.statuses.push(500, 503, 429);
@@ -178,6 +226,13 @@ describe('webhooks', () => {
       r.statuses.push(400);
       await store.ban([newBan('198.51.100.11')]);
       await waitFor(() => w.status().dropped === 1, { what: 'the 400 drop' });
+      r.statuses.push(308);
+      await store.ban([newBan('198.51.100.13')]);
+      await waitFor(() => w.status().dropped === 2, { what: 'the redirect dropped, not followed' });
+      assert.match(w.status().lastError ?? '', /HTTP 308/);
+      r.statuses.push(400);
+      await store.ban([newBan('198.51.100.14')]);
+      await waitFor(() => w.status().dropped === 3, { what: 'another 400 drop' });
       await store.ban([newBan('198.51.100.12')]);
       await waitFor(() => r.got.length === 2, { what: 'the next ban after the drop' });
       await w.close();

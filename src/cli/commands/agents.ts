@@ -1,4 +1,5 @@
 // `fleetban agents add|list|remove`: the agents allowed to follow the ban stream, and their tokens.
+import type { AgentReport } from '../../distribute/agent-api.js';
 import { isValidAgentName } from '../../distribute/agent-registry.js';
 import { addAgent, listAgents, removeAgent } from '../../distribute/agents-client.js';
 import { clientOptions, flagOption, toJson, usageError, type Command } from '../command.js';
@@ -57,7 +58,17 @@ export const agentsListCommand: Command = {
     const num = (n: number | null) => (n === null ? '-' : String(n));
     io.stdout(
       table(
-        ['NAME', 'CONNECTED', 'PEER', 'ACK-SEQ', 'SENT-SEQ', 'SET-SIZE', 'LAST CONTACT', 'CREATED'],
+        [
+          'NAME',
+          'CONNECTED',
+          'PEER',
+          'ACK-SEQ',
+          'SENT-SEQ',
+          'SET-SIZE',
+          'LAST CONTACT',
+          'CREATED',
+          'LAST ERROR',
+        ],
         agents.map((a) => [
           a.name,
           a.connected ? 'yes' : 'no',
@@ -67,12 +78,19 @@ export const agentsListCommand: Command = {
           num(a.setSize),
           a.lastContact === null ? 'never' : formatRelative(a.lastContact, now),
           formatTime(a.created),
+          lastError(a.lastError, now),
         ]),
       ),
     );
     return ExitCode.OK;
   },
 };
+
+/** Last in its row: a message may be long, and nothing after it needs lining up. */
+function lastError(e: AgentReport['lastError'], now: number): string {
+  if (e === null) return '-';
+  return e.at === null ? e.message : `${formatRelative(e.at, now)}: ${e.message}`;
+}
 
 export const agentsRemoveCommand: Command = {
   name: 'agents remove',

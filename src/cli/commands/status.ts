@@ -6,6 +6,7 @@ import type {
   NeverBanReport,
   SilentSendersReport,
   StatusReport,
+  WebhookReport,
 } from '../../control/plane.js';
 import { clientOptions, flagOption, toJson, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
@@ -35,6 +36,26 @@ export const statusCommand: Command = {
     return ExitCode.OK;
   },
 };
+
+/**
+ * One line per webhook: feed position and lag, deliveries, the last one; a second line with the
+ * last error while there is one (kept after a later success, with its time, as the outbox does).
+ */
+function renderWebhooks(hooks: readonly WebhookReport[], now: number): string {
+  let out = '';
+  for (const h of hooks) {
+    const last = h.lastDeliveryAt === null ? 'none since start' : formatWhen(h.lastDeliveryAt, now);
+    out +=
+      `${h.name}: at change ${h.position} (${h.pending} behind), ` +
+      `${h.sent} sent, ${h.failed} failed, ${h.dropped} dropped; last delivery ${last}\n`;
+    if (h.lastError !== null) {
+      const when = h.lastErrorAt === null ? '' : ` (${formatWhen(h.lastErrorAt, now)})`;
+      const retry = h.nextRetryAt === null ? '' : `; retry ${formatWhen(h.nextRetryAt, now)}`;
+      out += `  last error${when}: ${h.lastError}${retry}\n`;
+    }
+  }
+  return out;
+}
 
 /** One line while nothing is held; the trips and the way out when something is. */
 function renderBrake(b: BrakeReport): string {
@@ -73,6 +94,7 @@ function renderStatus(s: StatusReport, now: number): string {
     `  dropped ${ingest.dropped}, oversized ${ingest.oversized}, framing errors ${ingest.framingErrors}, ` +
     `invalid utf-8 ${ingest.invalidUtf8}, parse errors ${ingest.parseErrors}\n` +
     (s.outbox !== undefined ? renderOutbox(s.outbox) : '') +
+    (s.webhooks !== undefined ? renderWebhooks(s.webhooks, now) : '') +
     (s.brake !== undefined ? renderBrake(s.brake) : '') +
     (s.silentSenders !== undefined ? renderSilent(s.silentSenders, now) : '') +
     (s.neverBan !== undefined ? renderNeverBan(s.neverBan) : '') +

@@ -1,4 +1,4 @@
-// The Agents page: connected or not, peer, feed position and lag behind the store, set size, last contact.
+// The Agents page: connected or not, peer, feed position and lag behind the store, set size, last error, last contact.
 /// <reference lib="dom" />
 import type { AgentReport } from '../../distribute/agent-api.js';
 import { api, byId, el, formatCount, formatTime, refreshLive, wireLogout } from './common.js';
@@ -17,6 +17,14 @@ function lag(a: AgentReport, lastSeq: number): string {
   return at === null ? '–' : formatCount(Math.max(0, lastSeq - at));
 }
 
+/** The agent's last reported problem with its time; the time alone says whether it is old news. */
+function lastErrorCell(a: AgentReport): HTMLTableCellElement {
+  const e = a.lastError;
+  if (e === null) return el('td', 'none');
+  const when = e.at === null ? '' : ` (${formatTime(e.at)})`;
+  return el('td', `${e.message}${when}`, 'bad');
+}
+
 function rowOf(a: AgentReport, lastSeq: number): HTMLTableRowElement {
   const tr = el('tr');
   tr.dataset.agent = a.name;
@@ -29,6 +37,7 @@ function rowOf(a: AgentReport, lastSeq: number): HTMLTableRowElement {
     el('td', seq(a.sentSeq)),
     el('td', lag(a, lastSeq)),
     el('td', a.setSize === null ? '–' : formatCount(a.setSize)),
+    lastErrorCell(a),
     el('td', a.lastContact === null ? 'never' : formatTime(a.lastContact)),
   );
   return tr;

@@ -1,4 +1,4 @@
-// The Attacker page: every active ban covering an address with its hosts and matched lines, and its history.
+// The Attacker page: every active ban covering an address with its hosts and matched lines, and its history (all the store keeps of past bans).
 /// <reference lib="dom" />
 import type { AttackerReport } from '../attacker.js';
 import type { DetailedBan } from '../../core/types.js';
@@ -53,14 +53,14 @@ async function load(): Promise<void> {
   document.title = `${r.address} · fleetban`;
   summary.textContent =
     r.bans.length === 0
-      ? `${r.address} is not banned now.`
+      ? `${r.address} is not banned now.${r.history === null ? '' : ` Banned ${String(r.history.bans)} time${r.history.bans === 1 ? '' : 's'} before: the evidence of those bans went with them, their history is below.`}`
       : `${String(r.bans.length)} active ban${r.bans.length === 1 ? ' covers' : 's cover'} ${r.address}.`;
   const h = r.history;
   byId('history')
     .querySelector('tbody')
     ?.replaceChildren(
       h === null
-        ? textRow(['never banned by a jail', '', '', ''])
+        ? textRow(['never banned by a jail', '', '', '', ''])
         : textRow([
             String(h.bans),
             Object.entries(h.perJail)
@@ -68,6 +68,7 @@ async function load(): Promise<void> {
               .join(', '),
             formatTime(h.lastBanAt),
             formatSeconds(h.lastBantime),
+            r.historyKeptUntil === null ? '–' : formatTime(r.historyKeptUntil),
           ]),
     );
   byId('attacker-bans').replaceChildren(...r.bans.map(banSection));
