@@ -194,8 +194,7 @@ export class JournalExportParser {
           continue;
         }
         case State.TEXT: {
-          let j = chunk.indexOf(NL, i);
-          if (j === -1) j = n;
+          const j = lineEnd(chunk, i, n);
           if (
             j < n &&
             this.#partsSize === 0 &&
@@ -372,4 +371,16 @@ function validName(buf: Buffer, from: number, to: number): boolean {
   if (to === from || NAME_BYTE[buf[from] ?? 0] !== 1) return false;
   for (let k = from + 1; k < to; k++) if (NAME_BYTE[buf[k] ?? 0] === 0) return false;
   return true;
+}
+
+/** Bytes scanned in JavaScript before handing the search to `indexOf`, whose call costs more than a short value. */
+const SHORT_SCAN = 128;
+
+/** Index of the first newline in buf[from, n), or n. */
+function lineEnd(buf: Buffer, from: number, n: number): number {
+  const stop = Math.min(n, from + SHORT_SCAN);
+  for (let j = from; j < stop; j++) if (buf[j] === NL) return j;
+  if (stop === n) return n;
+  const j = buf.indexOf(NL, stop);
+  return j === -1 ? n : j;
 }

@@ -107,6 +107,17 @@ describe('journal export parser', () => {
     assert.deepEqual(parse([Buffer.from('\n\nMESSAGE=x\n\n\n')]).entries, [{ MESSAGE: 'x' }]);
   });
 
+  it('finds the end of a long value, at every split', () => {
+    const long = 'Failed password '.repeat(20);
+    const input = Buffer.from(`MESSAGE=${long}\n_PID=9\n\nMESSAGE=${long.slice(0, 130)}\n`);
+    for (const chunks of splits(input)) {
+      assert.deepEqual(parse(chunks, 1000).entries, [
+        { MESSAGE: long, _PID: '9' },
+        { MESSAGE: long.slice(0, 130) },
+      ]);
+    }
+  });
+
   it('keeps the last value of a field repeated in an entry, at every split', () => {
     const input = Buffer.concat([
       Buffer.from('MESSAGE=first\n_PID=1\n'),
