@@ -45,6 +45,7 @@ const MAX_NAME = 64;
 /** Largest binary length the parser will skip over: beyond, the length itself is taken as corrupt. */
 const MAX_BINARY_LENGTH = 2 ** 32;
 const MAX_KEPT = 32;
+const NO_NAME = Buffer.alloc(0);
 const NL = 10;
 const EQ = 61;
 
@@ -80,7 +81,7 @@ export class JournalExportParser {
   #parts: Buffer[] = [];
   #partsSize = 0;
   /** The current field's name: bytes [start, end) of this buffer (a copy once its chunk is gone). */
-  #nameBuf: Buffer = Buffer.alloc(0);
+  #nameBuf: Buffer = NO_NAME;
   #nameStart = 0;
   #nameEnd = 0;
   /** Index in `keep` of the field being read, -1 when it is not kept (or no longer: oversized). */
@@ -232,7 +233,13 @@ export class JournalExportParser {
         }
         case State.BINARY: {
           const take = Math.min(this.#remaining, n - i);
-          this.#value(chunk, i, i + take);
+          if (this.#keeping >= 0 && this.#partsSize === 0 && take === this.#remaining) {
+            // The whole value is in this chunk (and within maxFieldSize, checked with its length).
+            this.#lend(this.#keeping, chunk, i, i + take);
+            this.#keeping = -1;
+          } else {
+            this.#value(chunk, i, i + take);
+          }
           this.#remaining -= take;
           i += take;
           if (this.#remaining === 0) this.#state = State.BINARY_NL;
@@ -289,11 +296,16 @@ export class JournalExportParser {
       }
       this.#borrowed = 0;
     }
-    if (this.#state !== State.NAME && this.#nameBuf === chunk) {
+    if (this.#nameBuf !== chunk) return;
+    if (this.#state === State.NAME) {
+      // The field is read: its name is not needed, and the chunk is not kept for it.
+      this.#nameBuf = NO_NAME;
+      this.#nameEnd = 0;
+    } else {
       this.#nameBuf = Buffer.copyBytesFrom(chunk, this.#nameStart, this.#nameEnd - this.#nameStart);
       this.#nameEnd -= this.#nameStart;
-      this.#nameStart = 0;
     }
+    this.#nameStart = 0;
   }
 
   #fail(reason: JournalExportError): void {
