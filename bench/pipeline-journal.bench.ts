@@ -1,5 +1,5 @@
 // Benchmark: the whole pipeline over a journal upload (POST /upload → parse → jails → bans) against systemd-journal-remote → journal file, same stream, same run.
-// Run: npx tsc -p . && node dist/bench/pipeline-journal.bench.js [--lines 200000] [--runs 3]
+// Run: npx tsc -p . && node dist/bench/pipeline-journal.bench.js [--lines 200000] [--runs 3] [--cpu-prof DIR: the server's profiles]
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
@@ -24,11 +24,13 @@ const { values } = parseArgs({
   options: {
     lines: { type: 'string', default: '200000' },
     runs: { type: 'string', default: '3' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const lines = Number(values.lines);
 const runs = Number(values.runs);
 const cores = benchCores();
+const profileDir = values['cpu-prof'];
 
 interface Run {
   readonly linesPerSec: number;
@@ -73,7 +75,14 @@ function upload(port: number, file: string): Promise<{ status: number; body: str
 
 function fleetbanRun(file: string): Promise<Run> {
   return withTempDir('journal', async (dir) => {
-    const server = await FleetbanServer.start({ dir, core: cores.receiver, journal: true });
+    const server = await FleetbanServer.start({
+      dir,
+      core: cores.receiver,
+      journal: true,
+      ...(profileDir === undefined
+        ? {}
+        : { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDir] }),
+    });
     try {
       const port = server.ready.journal?.port;
       if (port === undefined) throw new Error('the ready file names no journal listener');

@@ -29,6 +29,8 @@ echo
 # The journal upload against systemd-journal-remote (package systemd-journal-remote).
 node dist/bench/pipeline-journal.bench.js --lines "$((tcp_lines / 5))" --runs "$runs"
 echo
+node dist/bench/journal-parse.bench.js --lines "$((tcp_lines / 5))" --runs "$((runs + 2))"
+echo
 # The filled store is kept under bench/out/ (git-ignored) so later runs skip the fill.
 node dist/bench/restart.bench.js --bans "$bans" --runs "$runs" --keep "bench/out/restart-store-$bans"
 echo

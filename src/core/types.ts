@@ -50,6 +50,28 @@ export interface SyslogEvent {
   readonly message: string;
 }
 
+/**
+ * A message whose sender wrote its parts as separate fields (a systemd journal entry), so there
+ * is no header text to parse. The transport has already checked the header parts as an RFC 5424
+ * header's would be (printable US-ASCII, no spaces, bounded length): what it could not trust is ''.
+ */
+export interface FieldMessage {
+  /** 0-23. */
+  readonly facility: number;
+  /** 0-7. */
+  readonly severity: number;
+  /** The message's own time, epoch ms, or NaN when it has none. */
+  readonly ownTime: number;
+  /** '' when absent or untrusted: the peer address stands for it. */
+  readonly hostname: string;
+  /** '' when absent or untrusted. */
+  readonly program: string;
+  /** '' when absent or untrusted. */
+  readonly pid: string;
+  /** As decoded, before trimming. */
+  readonly message: string;
+}
+
 /** A parse failure is a value: counted, logged at debug, skipped. */
 export interface ParseError {
   readonly reason: string;

@@ -2,7 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { EpochMs } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import type { Transport } from '../core/types.js';
+import type { FieldMessage, Transport } from '../core/types.js';
 import type { SenderRecord } from './senders.js';
 import type { MessageSink } from './sink.js';
 import type { TransportCounters } from './stats.js';
@@ -29,18 +29,8 @@ export class Delivery {
     transport: Transport,
     receivedAt: EpochMs,
   ): void {
-    const bytes = end - start;
     const text = buf.toString('utf8', start, end);
-    // ASCII decodes to one code unit per byte and never to U+FFFD; only other text needs the check.
-    if ((text.length !== bytes || text.includes('\uFFFD')) && !isUtf8(buf.subarray(start, end))) {
-      sender.invalidUtf8++;
-      counters.invalidUtf8++;
-    }
-    sender.messages++;
-    sender.bytes += bytes;
-    sender.transports[transport]++;
-    counters.messages++;
-    counters.bytes += bytes;
+    count(text, buf, start, end, sender, counters, transport);
     try {
       this.#sink.accept(text, sender, receivedAt);
     } catch (e) {
@@ -48,4 +38,49 @@ export class Delivery {
       this.#log.error({ err: e, peer: sender.address, transport }, 'message sink threw');
     }
   }
+
+  /**
+   * Hands a message that arrived as fields to the sink; its `message` was decoded from bytes
+   * `[start, end)` of `buf`, which are what is counted (and checked for invalid UTF-8).
+   */
+  deliverFields(
+    message: FieldMessage,
+    buf: Buffer,
+    start: number,
+    end: number,
+    sender: SenderRecord,
+    counters: TransportCounters,
+    transport: Transport,
+    receivedAt: EpochMs,
+  ): void {
+    count(message.message, buf, start, end, sender, counters, transport);
+    try {
+      this.#sink.acceptFields(message, sender, receivedAt);
+    } catch (e) {
+      this.#log.error({ err: e, peer: sender.address, transport }, 'message sink threw');
+    }
+  }
+}
+
+/** Counts one message whose `text` was decoded from bytes `[start, end)` of `buf`. */
+function count(
+  text: string,
+  buf: Buffer,
+  start: number,
+  end: number,
+  sender: SenderRecord,
+  counters: TransportCounters,
+  transport: Transport,
+): void {
+  const bytes = end - start;
+  // ASCII decodes to one code unit per byte and never to U+FFFD; only other text needs the check.
+  if ((text.length !== bytes || text.includes('\uFFFD')) && !isUtf8(buf.subarray(start, end))) {
+    sender.invalidUtf8++;
+    counters.invalidUtf8++;
+  }
+  sender.messages++;
+  sender.bytes += bytes;
+  sender.transports[transport]++;
+  counters.messages++;
+  counters.bytes += bytes;
 }

@@ -1,5 +1,6 @@
-// The hand-off from ingest to the parser: one call per framed, decoded message.
+// The hand-off from ingest to the parser: one call per framed, decoded message (or per journal entry, as fields).
 import type { EpochMs } from '../core/clock.js';
+import type { FieldMessage } from '../core/types.js';
 import type { SenderRecord } from './senders.js';
 
 /**
@@ -12,4 +13,9 @@ import type { SenderRecord } from './senders.js';
  */
 export interface MessageSink {
   accept(text: string, sender: SenderRecord, receivedAt: EpochMs): void;
+  /**
+   * The same for a message that arrived as fields (a journal entry) rather than as syslog text:
+   * there is no header to parse, but its host name is a claim as a HOSTNAME is. Same rules.
+   */
+  acceptFields(message: FieldMessage, sender: SenderRecord, receivedAt: EpochMs): void;
 }

@@ -6,7 +6,7 @@ import type { UdpReader } from './udp-protocol.js';
 export interface TransportCounters {
   /** Messages delivered to the sink. */
   messages: number;
-  /** Bytes of delivered messages. */
+  /** Bytes of delivered messages (of a journal entry: its MESSAGE). */
   bytes: number;
   /** Messages (UDP) or connections (TCP/TLS) from senders outside `allowedSenders`. */
   droppedNotAllowed: number;

@@ -1,9 +1,10 @@
 // The hot path from a received message to the jails: parse, count parse errors, check the claimed host, hand the event on.
 import type { EpochMs } from '../core/clock.js';
-import type { SyslogEvent } from '../core/types.js';
+import type { FieldMessage, SyslogEvent } from '../core/types.js';
 import type { HostBindings } from '../ingest/host-bindings.js';
 import type { MessageSink } from '../ingest/sink.js';
 import type { SenderRecord } from '../ingest/senders.js';
+import { fieldEvent } from '../parse/fields.js';
 import { isParseError, parseSyslog, type ParseOptions } from '../parse/syslog.js';
 
 export interface PipelineStats {
@@ -54,14 +55,22 @@ export class Pipeline implements MessageSink {
       by.set(result.reason, (by.get(result.reason) ?? 0) + 1);
       return;
     }
+    this.#pass(result, sender);
+  }
+
+  acceptFields(message: FieldMessage, sender: SenderRecord, receivedAt: EpochMs): void {
+    this.#pass(fieldEvent(message, sender.address, receivedAt, this.#options), sender);
+  }
+
+  #pass(event: SyslogEvent, sender: SenderRecord): void {
     this.stats.parsed++;
-    if (this.#bindings !== null && !this.#bindings.allows(result.hostname, result.peer)) {
+    if (this.#bindings !== null && !this.#bindings.allows(event.hostname, event.peer)) {
       // The claim is false: the line is the peer's own, recorded and scoped under its address.
       sender.spoofedHostname++;
       this.stats.spoofedHostname++;
-      this.#next({ ...result, hostname: result.peer });
+      this.#next({ ...event, hostname: event.peer });
       return;
     }
-    this.#next(result);
+    this.#next(event);
   }
 }

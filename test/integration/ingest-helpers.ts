@@ -7,15 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import type { LogFn, Logger } from '../../src/core/logger.js';
+import type { FieldMessage } from '../../src/core/types.js';
 import { Ingest, type ListeningAddresses } from '../../src/ingest/ingest.js';
 import type { IngestOptions } from '../../src/ingest/options.js';
 import { SenderTable } from '../../src/ingest/senders.js';
 import type { MessageSink } from '../../src/ingest/sink.js';
 
 export interface Received {
+  /** The syslog text, or the message of one that arrived as fields. */
   readonly text: string;
   readonly sender: string;
   readonly receivedAt: number;
+  /** Present when the message arrived as fields (a journal entry). */
+  readonly fields?: FieldMessage;
 }
 
 /** Records messages; `waitFor(n)` resolves once n have arrived, so tests never sleep. */
@@ -25,7 +29,16 @@ export class RecordingSink implements MessageSink {
   #textWaiters: { text: string; resolve: () => void }[] = [];
 
   accept(text: string, sender: { address: string }, receivedAt: number): void {
-    this.messages.push({ text, sender: sender.address, receivedAt });
+    this.#record({ text, sender: sender.address, receivedAt });
+  }
+
+  acceptFields(fields: FieldMessage, sender: { address: string }, receivedAt: number): void {
+    this.#record({ text: fields.message, sender: sender.address, receivedAt, fields });
+  }
+
+  #record(received: Received): void {
+    const text = received.text;
+    this.messages.push(received);
     this.#waiters = this.#waiters.filter((w) => {
       if (this.messages.length < w.n) return true;
       w.resolve();

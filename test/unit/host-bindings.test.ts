@@ -1,4 +1,4 @@
-// ingest.senders: a bound HOSTNAME counts only from its own addresses; a borrowed one becomes the peer's own line.
+// ingest.senders: a bound HOSTNAME (or journal _HOSTNAME) counts only from its own addresses; a borrowed one becomes the peer's own line.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
@@ -37,7 +37,16 @@ function setup(bindings: Record<string, string[]>) {
   const send = (peer: string, text: string): void => {
     pipeline.accept(text, senders.touch(peer, T0), T0);
   };
-  return { bans, send, senders, pipeline, hostBindings, refused };
+  /** A journal entry's fields, as the journal listener hands them on. */
+  const sendFields = (peer: string, hostname: string, ip: string): void => {
+    const message = `Failed password for root from ${ip} port 22 ssh2`;
+    pipeline.acceptFields(
+      { facility: 4, severity: 6, ownTime: NaN, hostname, program: 'sshd', pid: '42', message },
+      senders.touch(peer, T0),
+      T0,
+    );
+  };
+  return { bans, send, sendFields, senders, pipeline, hostBindings, refused };
 }
 
 test('a hosts-scoped jail counts web-a only from the bound peer', () => {
@@ -77,4 +86,22 @@ test('names without a binding are taken as sent, and no binding means no check',
   assert.equal(t.bans.length, 1);
   assert.equal(t.pipeline.stats.spoofedHostname, 0);
   assert.equal(new HostBindings({}).empty, true);
+});
+
+test("a journal entry's _HOSTNAME is held to the same bindings as a HOSTNAME", () => {
+  const t = setup({ 'web-a': ['192.0.2.10'] });
+  t.sendFields('192.0.2.66', 'web-a', '198.51.100.1');
+  assert.equal(t.bans.length, 0, 'a borrowed name feeds no jail scoped to it');
+  assert.equal(t.senders.get('192.0.2.66')?.spoofedHostname, 1);
+  assert.equal(t.pipeline.stats.spoofedHostname, 1);
+  assert.deepEqual(t.refused, ['web-a 192.0.2.66']);
+
+  t.sendFields('192.0.2.10', 'web-a', '198.51.100.2');
+  // No _HOSTNAME it could trust: the peer stands for it, so no jail scoped to web-a counts it.
+  t.sendFields('192.0.2.10', '', '198.51.100.3');
+  assert.deepEqual(
+    t.bans.map((b) => [b.attacker, b.hosts, b.senders]),
+    [['198.51.100.2', { 'web-a': 1 }, { '192.0.2.10': 1 }]],
+  );
+  assert.equal(t.pipeline.stats.parsed, 3);
 });

@@ -1,18 +1,30 @@
-// The journal export parser byte by byte, the HTTP request reader, and how an entry becomes a syslog line.
+// The journal export parser byte by byte, the HTTP request reader, and how an entry becomes an event.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { FieldMessage, SyslogEvent } from '../../src/core/types.js';
+import { JOURNAL_FIELDS, journalMessage } from '../../src/ingest/journal-entry.js';
 import {
   JournalExportError,
   JournalExportParser,
   type JournalEntry,
 } from '../../src/ingest/journal-export.js';
 import { HttpRequestReader, type HttpFailure } from '../../src/ingest/journal-http.js';
-import { renderEntry } from '../../src/ingest/journal.js';
 import { isParseError } from '../../src/parse/event.js';
+import { fieldEvent } from '../../src/parse/fields.js';
 import { parseSyslog } from '../../src/parse/syslog.js';
 import { SyslogTimeZone } from '../../src/parse/time-zone.js';
 
-const KEEP = new Set(['MESSAGE', '_HOSTNAME', 'SYSLOG_IDENTIFIER', '_PID']);
+const KEEP = ['MESSAGE', '_HOSTNAME', 'SYSLOG_IDENTIFIER', '_PID'];
+
+/** The kept fields of an entry by name, as latin1 text, copied out of the view. */
+function fieldsOf(e: JournalEntry, keep: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  keep.forEach((name, k) => {
+    const buf = e.buffers[k];
+    if (buf !== undefined) out[name] = buf.toString('latin1', e.starts[k], e.ends[k]);
+  });
+  return out;
+}
 
 function binaryField(name: string, value: Buffer, length = value.length): Buffer {
   const len = Buffer.alloc(8);
@@ -26,18 +38,26 @@ interface Parsed {
   readonly failed: string[];
 }
 
+/**
+ * Each chunk is pushed from one scratch buffer that is overwritten once `push` returns, as a
+ * caller may reuse its buffer: what the parser kept of a chunk must not change with it.
+ */
 function parse(chunks: readonly Buffer[], maxFieldSize = 64): Parsed {
   const out: Parsed = { entries: [], oversized: [], failed: [] };
   const p = new JournalExportParser(
     { maxFieldSize, keep: KEEP },
     {
-      entry: (e: JournalEntry) =>
-        out.entries.push(Object.fromEntries([...e].map(([k, v]) => [k, v.toString('latin1')]))),
+      entry: (e: JournalEntry) => out.entries.push(fieldsOf(e, KEEP)),
       oversized: (field) => out.oversized.push(field),
       failed: (reason) => out.failed.push(reason),
     },
   );
-  for (const c of chunks) p.push(c);
+  const scratch = Buffer.alloc(Math.max(0, ...chunks.map((c) => c.length)));
+  for (const c of chunks) {
+    c.copy(scratch);
+    p.push(scratch.subarray(0, c.length));
+    scratch.fill(0x58);
+  }
   p.end();
   return out;
 }
@@ -48,6 +68,12 @@ function splits(bytes: Buffer): Buffer[][] {
   for (let k = 1; k < bytes.length; k++) all.push([bytes.subarray(0, k), bytes.subarray(k)]);
   return all;
 }
+
+const NO_HANDLERS = {
+  entry: () => undefined,
+  oversized: () => undefined,
+  failed: () => undefined,
+};
 
 const TWO = Buffer.concat([
   Buffer.from('__CURSOR=s=1\n_HOSTNAME=web-a\nSYSLOG_IDENTIFIER=sshd\n_PID=42\n'),
@@ -79,6 +105,48 @@ describe('journal export parser', () => {
 
   it('ignores repeated empty lines between entries', () => {
     assert.deepEqual(parse([Buffer.from('\n\nMESSAGE=x\n\n\n')]).entries, [{ MESSAGE: 'x' }]);
+  });
+
+  it('finds the end of a long value, at every split', () => {
+    const long = 'Failed password '.repeat(20);
+    const input = Buffer.from(`MESSAGE=${long}\n_PID=9\n\nMESSAGE=${long.slice(0, 130)}\n`);
+    for (const chunks of splits(input)) {
+      assert.deepEqual(parse(chunks, 1000).entries, [
+        { MESSAGE: long, _PID: '9' },
+        { MESSAGE: long.slice(0, 130) },
+      ]);
+    }
+  });
+
+  it('keeps the last value of a field repeated in an entry, at every split', () => {
+    const input = Buffer.concat([
+      Buffer.from('MESSAGE=first\n_PID=1\n'),
+      binaryField('MESSAGE', Buffer.from('second\nline')),
+      Buffer.from('MESSAGE=third\n\nMESSAGE=next\n\n'),
+    ]);
+    for (const chunks of splits(input)) {
+      assert.deepEqual(parse(chunks).entries, [
+        { MESSAGE: 'third', _PID: '1' },
+        { MESSAGE: 'next' },
+      ]);
+    }
+  });
+
+  it('hands on a field absent from an entry as absent, not as the entry before had it', () => {
+    const r = parse([Buffer.from('MESSAGE=a\n_PID=1\n\nMESSAGE=b\n\n')]);
+    assert.deepEqual(r.entries, [{ MESSAGE: 'a', _PID: '1' }, { MESSAGE: 'b' }]);
+  });
+
+  it('refuses a keep list it cannot match', () => {
+    assert.throws(
+      () => new JournalExportParser({ maxFieldSize: 1, keep: ['message'] }, NO_HANDLERS),
+      /"message" is not a journal field name/,
+    );
+    const many = Array.from({ length: 33 }, (_, k) => `F${k}`);
+    assert.throws(
+      () => new JournalExportParser({ maxFieldSize: 1, keep: many }, NO_HANDLERS),
+      /at most 32/,
+    );
   });
 
   it('skips an entry with an oversized text or binary field and goes on, at every split', () => {
@@ -116,6 +184,10 @@ describe('journal export parser', () => {
       JournalExportError.BAD_FIELD_NAME,
     ]);
     assert.deepEqual(parse([Buffer.from('1ABC=x\n\n')]).failed, [
+      JournalExportError.BAD_FIELD_NAME,
+    ]);
+    assert.deepEqual(parse([Buffer.from('=x\n\n')]).failed, [JournalExportError.BAD_FIELD_NAME]);
+    assert.deepEqual(parse([Buffer.from('MESSAGE=x\nA B=y\n\n')]).failed, [
       JournalExportError.BAD_FIELD_NAME,
     ]);
     assert.deepEqual(parse([Buffer.from(`${'A'.repeat(65)}=x\n`)]).failed, [
@@ -192,60 +264,224 @@ describe('HTTP request reader', () => {
   });
 });
 
-describe('journal entry as a syslog line', () => {
-  const entry = (fields: Record<string, string | Buffer>): JournalEntry =>
-    new Map(Object.entries(fields).map(([k, v]) => [k, Buffer.isBuffer(v) ? v : Buffer.from(v)]));
+const OPTIONS = { maxSkewMs: 86_400_000, timeZone: new SyslogTimeZone('UTC') };
+const PEER = '10.0.0.5';
+const RECEIVED = 1796232918000;
 
+type Fields = Record<string, string | Buffer>;
+
+/** One entry in journal export format; a value with a newline is written as a binary field. */
+function exportEntry(fields: Fields): Buffer {
+  const parts = Object.entries(fields).map(([name, v]) => {
+    const value = Buffer.isBuffer(v) ? v : Buffer.from(v);
+    return value.includes(10)
+      ? binaryField(name, value)
+      : Buffer.concat([Buffer.from(`${name}=`), value, Buffer.from('\n')]);
+  });
+  return Buffer.concat([...parts, Buffer.from('\n')]);
+}
+
+/** The entry as the journal listener reads it: the real parser, then journalMessage. */
+function messageOf(fields: Fields): FieldMessage | null {
+  const found: (FieldMessage | null)[] = [];
+  const p = new JournalExportParser(
+    { maxFieldSize: 8192, keep: JOURNAL_FIELDS },
+    {
+      entry: (e) => found.push(journalMessage(e)),
+      oversized: (f) => assert.fail(`oversized ${f}`),
+      failed: (r) => assert.fail(r),
+    },
+  );
+  p.push(exportEntry(fields));
+  p.end();
+  assert.equal(found.length, 1);
+  return found[0] ?? null;
+}
+
+function eventOf(fields: Fields): SyslogEvent | null {
+  const m = messageOf(fields);
+  return m === null ? null : fieldEvent(m, PEER, RECEIVED, OPTIONS);
+}
+
+/**
+ * How entries became events before: written as an RFC 5424 line and parsed back. Kept here as
+ * the reference the direct path must agree with.
+ */
+function renderedEvent(fields: Fields): SyslogEvent | null {
+  const get = (name: string): Buffer | undefined => {
+    const v = fields[name];
+    return v === undefined ? undefined : Buffer.isBuffer(v) ? v : Buffer.from(v);
+  };
+  const smallInt = (value: Buffer | undefined, max: number): number | null => {
+    if (value === undefined) return null;
+    const text = value.toString('latin1');
+    if (!/^[0-9]{1,2}$/.test(text)) return null;
+    const n = Number(text);
+    return n <= max ? n : null;
+  };
+  const timestamp = (value: Buffer | undefined): string => {
+    if (value === undefined) return '-';
+    const text = value.toString('latin1');
+    if (!/^[0-9]{1,17}$/.test(text)) return '-';
+    const date = new Date(Math.floor(Number(text) / 1000));
+    return Number.isNaN(date.getTime()) ? '-' : date.toISOString();
+  };
+  const headerField = (value: Buffer | undefined, max: number): string => {
+    if (value === undefined || value.length === 0 || value.length > max) return '-';
+    for (const c of value) if (c < 33 || c > 126) return '-';
+    return value.toString('latin1');
+  };
+  const message = get('MESSAGE');
+  if (message === undefined) return null;
+  const severity = smallInt(get('PRIORITY'), 7) ?? 6;
+  const facility = smallInt(get('SYSLOG_FACILITY'), 23) ?? 1;
+  const time = timestamp(get('__REALTIME_TIMESTAMP'));
+  const host = headerField(get('_HOSTNAME'), 255);
+  const app = headerField(get('SYSLOG_IDENTIFIER') ?? get('_COMM'), 48);
+  const pid = headerField(get('SYSLOG_PID') ?? get('_PID'), 128);
+  const head = `<${facility * 8 + severity}>1 ${time} ${host} ${app} ${pid} - - `;
+  const line = Buffer.concat([Buffer.from(head, 'latin1'), message]).toString('utf8');
+  const event = parseSyslog(line, PEER, RECEIVED, OPTIONS);
+  assert.ok(!isParseError(event), `${JSON.stringify(line)}: ${JSON.stringify(event)}`);
+  return event;
+}
+
+/** A small deterministic generator, so a failing case can be replayed. */
+function random(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
+describe('journal entry as an event', () => {
   it('carries time, host, program, pid, facility and severity', () => {
-    const line = renderEntry(
-      entry({
-        MESSAGE: 'Failed password for root from 192.0.2.1 port 22 ssh2',
-        __REALTIME_TIMESTAMP: '1796232918123456',
-        _HOSTNAME: 'web-a',
-        SYSLOG_IDENTIFIER: 'sshd',
-        _COMM: 'sshd-session',
-        _PID: '42',
-        PRIORITY: '5',
-        SYSLOG_FACILITY: '10',
-      }),
-    );
-    assert.equal(
-      line?.toString(),
-      '<85>1 2026-12-02T17:35:18.123Z web-a sshd 42 - - Failed password for root from 192.0.2.1 port 22 ssh2',
-    );
+    const event = eventOf({
+      MESSAGE: 'Failed password for root from 192.0.2.1 port 22 ssh2',
+      __REALTIME_TIMESTAMP: '1796232918123456',
+      _HOSTNAME: 'web-a',
+      SYSLOG_IDENTIFIER: 'sshd',
+      _COMM: 'sshd-session',
+      _PID: '42',
+      PRIORITY: '5',
+      SYSLOG_FACILITY: '10',
+    });
+    assert.deepEqual(event, {
+      format: 'rfc5424',
+      facility: 10,
+      severity: 5,
+      time: 1796232918123,
+      receivedAt: RECEIVED,
+      hostname: 'web-a',
+      peer: PEER,
+      program: 'sshd',
+      pid: '42',
+      message: 'Failed password for root from 192.0.2.1 port 22 ssh2',
+    });
   });
 
   it('header fields a host writes cannot carry a fake header or choose the address: they become `-`', () => {
     // SYSLOG_IDENTIFIER and _HOSTNAME are free text to any process on the sending host.
     const fake = 'sshd 1 - - Failed password for root from 203.0.113.99 port 22 ssh2';
-    const line = renderEntry(
-      entry({
-        MESSAGE: 'Failed password for root from 198.51.100.7 port 22 ssh2',
-        __REALTIME_TIMESTAMP: '1796232918123456',
-        _HOSTNAME: `web-a ${fake}`,
-        SYSLOG_IDENTIFIER: fake,
-        SYSLOG_PID: '1 - - [x] from 203.0.113.99',
-      }),
-    );
-    const event = parseSyslog(line?.toString() ?? '', '10.0.0.5', 1796232918123, {
-      maxSkewMs: 86_400_000,
-      timeZone: new SyslogTimeZone('UTC'),
-    });
-    assert.ok(!isParseError(event), JSON.stringify(event));
+    const fields = {
+      MESSAGE: 'Failed password for root from 198.51.100.7 port 22 ssh2',
+      __REALTIME_TIMESTAMP: '1796232918123456',
+      _HOSTNAME: `web-a ${fake}`,
+      SYSLOG_IDENTIFIER: fake,
+      SYSLOG_PID: '1 - - [x] from 203.0.113.99',
+    };
+    const event = eventOf(fields);
+    assert.ok(event !== null);
     assert.equal(event.message, 'Failed password for root from 198.51.100.7 port 22 ssh2');
     assert.equal(event.program, '');
-    assert.equal(event.hostname, '10.0.0.5', 'no host name: the peer stands for it');
+    assert.equal(event.pid, '');
+    assert.equal(event.hostname, PEER, 'no host name: the peer stands for it');
     assert.doesNotMatch(JSON.stringify(event), /203\.0\.113\.99/);
+    assert.deepEqual(event, renderedEvent(fields));
   });
 
   it('falls back to _COMM, defaults and `-` for what RFC 5424 cannot carry', () => {
-    const line = renderEntry(
-      entry({ MESSAGE: Buffer.from([0xff, 0x41]), _COMM: 'cron', _HOSTNAME: 'bad host' }),
-    );
     assert.deepEqual(
-      line,
-      Buffer.concat([Buffer.from('<14>1 - - cron - - - '), Buffer.from([0xff, 0x41])]),
+      messageOf({ MESSAGE: Buffer.from([0xff, 0x41]), _COMM: 'cron', _HOSTNAME: 'bad host' }),
+      {
+        facility: 1,
+        severity: 6,
+        ownTime: NaN,
+        hostname: '',
+        program: 'cron',
+        pid: '',
+        message: '\uFFFDA',
+      },
     );
-    assert.equal(renderEntry(entry({ _HOSTNAME: 'web-a' })), null, 'no MESSAGE, no line');
+    const event = eventOf({ MESSAGE: 'x', _HOSTNAME: '-', SYSLOG_IDENTIFIER: '', _COMM: 'cron' });
+    assert.ok(event !== null);
+    assert.equal(event.hostname, PEER, '`-` is no host name');
+    assert.equal(event.program, '', 'a SYSLOG_IDENTIFIER that cannot be used is not replaced');
+    assert.equal(event.time, RECEIVED, 'no time of its own: the receive time');
+    assert.equal(eventOf({ _HOSTNAME: 'web-a' }), null, 'no MESSAGE, no event');
+  });
+
+  it('makes the event the RFC 5424 line of the entry would parse to, for hostile and odd fields', () => {
+    const cases: Fields[] = [
+      { MESSAGE: '' },
+      { MESSAGE: '\n\r\u0000' },
+      { MESSAGE: ' lead and trail \r\n' },
+      { MESSAGE: '\uFEFFbom', PRIORITY: '08', SYSLOG_FACILITY: '24' },
+      { MESSAGE: '\uFEFF\n', PRIORITY: '7', SYSLOG_FACILITY: '23' },
+      { MESSAGE: 'x', __REALTIME_TIMESTAMP: '99999999999999999', PRIORITY: '1 ' },
+      { MESSAGE: 'x', __REALTIME_TIMESTAMP: '999', SYSLOG_PID: '-', _PID: '7' },
+      { MESSAGE: 'x', __REALTIME_TIMESTAMP: '1796232918123456\n', _HOSTNAME: 'h'.repeat(255) },
+      { MESSAGE: 'x', _HOSTNAME: 'h'.repeat(256), SYSLOG_IDENTIFIER: 'a'.repeat(48) },
+      { MESSAGE: 'x', SYSLOG_IDENTIFIER: 'a'.repeat(49), _PID: 'p'.repeat(129) },
+      { MESSAGE: 'x', SYSLOG_IDENTIFIER: 'sshd\n1', _HOSTNAME: 'wéb', SYSLOG_PID: '\u0000' },
+      { MESSAGE: Buffer.from([0x80, 0x20, 0xc3]), _HOSTNAME: Buffer.from([0x7f]) },
+    ];
+    for (const fields of cases) {
+      assert.deepEqual(eventOf(fields), renderedEvent(fields), JSON.stringify(fields));
+    }
+  });
+
+  it('agrees with the RFC 5424 line on 3,000 generated entries', () => {
+    const pieces = [
+      'sshd',
+      '-',
+      '',
+      ' ',
+      'web-a',
+      '1',
+      '42',
+      '07',
+      '24',
+      '8',
+      '1796232918123456',
+      '0',
+      '\uFEFF',
+      '\n',
+      '\r',
+      '\u0000',
+      'a b',
+      'é',
+      'x'.repeat(40),
+      'y'.repeat(200),
+      'Failed password for root from 198.51.100.7 port 22 ssh2',
+      '<13>1 - h a 1 - - m',
+    ].map((p) => Buffer.from(p));
+    pieces.push(Buffer.from([0xff]), Buffer.from([0xe2, 0x82]));
+    const next = random(12);
+    const pick = (): Buffer => pieces[Math.floor(next() * pieces.length)] ?? Buffer.alloc(0);
+    for (let n = 0; n < 3000; n++) {
+      const fields: Fields = {};
+      for (const name of JOURNAL_FIELDS) {
+        if (next() < 0.3) continue;
+        const count = 1 + Math.floor(next() * 3);
+        fields[name] = Buffer.concat(Array.from({ length: count }, pick));
+      }
+      // An entry needs a field to be one: a field not kept, to leave all kept ones to chance.
+      fields.__CURSOR = 's=1';
+      assert.deepEqual(eventOf(fields), renderedEvent(fields), `case ${n}`);
+    }
   });
 });
